@@ -1,0 +1,134 @@
+#include "common/fs.hpp"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "common/error.hpp"
+
+namespace ferry {
+
+namespace fs = std::filesystem;
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+UniqueFd openFile(const fs::path& path, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) throwErrno("open " + quote(path.string()));
+  return UniqueFd(fd);
+}
+
+std::string readFile(const fs::path& path, uint64_t maxSize) {
+  UniqueFd fd = openFile(path, O_RDONLY);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throwErrno("stat " + quote(path.string()));
+  if (static_cast<uint64_t>(st.st_size) > maxSize) {
+    throw Error(Errc::kLimit, "cannot read " + quote(path.string()) + ": larger than " +
+                                  std::to_string(maxSize) + " bytes");
+  }
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    size_t n = readFull(fd.get(), buf, sizeof buf, path.string());
+    data.append(buf, n);
+    if (data.size() > maxSize) {
+      throw Error(Errc::kLimit, "cannot read " + quote(path.string()) + ": larger than " +
+                                    std::to_string(maxSize) + " bytes");
+    }
+    if (n < sizeof buf) break;
+  }
+  return data;
+}
+
+void writeAll(int fd, const void* data, size_t size, std::string_view what) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throwErrno("write " + quote(what));
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+size_t readFull(int fd, void* data, size_t size, std::string_view what) {
+  char* p = static_cast<char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, p + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throwErrno("read " + quote(what));
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+void syncDir(const fs::path& dir) {
+  UniqueFd fd = openFile(dir, O_RDONLY | O_DIRECTORY);
+  if (::fsync(fd.get()) != 0) throwErrno("sync directory " + quote(dir.string()));
+}
+
+void writeFileAtomic(const fs::path& path, std::string_view data, mode_t mode) {
+  fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (raw < 0) throwErrno("create temporary file in " + quote(dir.string()));
+  UniqueFd fd(raw);
+  try {
+    writeAll(fd.get(), data.data(), data.size(), tmpl);
+    if (::fchmod(fd.get(), mode) != 0) throwErrno("chmod " + quote(tmpl));
+    if (::fsync(fd.get()) != 0) throwErrno("sync " + quote(tmpl));
+    fd.reset();
+    if (::rename(tmpl.c_str(), path.c_str()) != 0) throwErrno("rename to " + quote(path.string()));
+  } catch (...) {
+    ::unlink(tmpl.c_str());
+    throw;
+  }
+  syncDir(dir);
+}
+
+TempDir::TempDir(const fs::path& parent, std::string_view prefix) {
+  std::string tmpl = (parent / (std::string(prefix) + "XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throwErrno("create temporary directory in " + quote(parent.string()));
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  if (path_.empty()) return;
+  try {
+    removeTree(path_);
+  } catch (...) {
+    // A destructor cannot report; the tree stays behind for gc.
+  }
+}
+
+fs::path TempDir::release() {
+  fs::path p = std::move(path_);
+  path_.clear();
+  return p;
+}
+
+void removeTree(const fs::path& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);  // does not follow symlinks
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw std::system_error(ec, "cannot remove " + quote(path.string()));
+  }
+}
+
+}  // namespace ferry

@@ -1,0 +1,62 @@
+#include "common/json.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+
+namespace ferry::json {
+namespace {
+
+std::string errorOf(auto&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Json, RejectsDuplicateKeys) {
+  EXPECT_EQ(errorOf([] { parse(R"({"a":1,"b":{"c":1,"c":2}})", "doc"); }),
+            "cannot parse doc: duplicate key \"c\"");
+  EXPECT_NO_THROW(parse(R"({"a":{"c":1},"b":{"c":2}})", "doc"));
+  EXPECT_NO_THROW(parse(R"([{"c":1},{"c":2}])", "doc"));
+}
+
+TEST(Json, RejectsGarbage) {
+  EXPECT_NE(errorOf([] { parse("{\"a\":1} x", "doc"); }).find("cannot parse doc: "),
+            std::string::npos);
+  EXPECT_NE(errorOf([] { parse("{\"a\":\"\xff\"}", "doc"); }).find("cannot parse doc"),
+            std::string::npos);
+}
+
+TEST(Json, PathsNameTheField) {
+  EXPECT_EQ(child("app", "exec"), "app.exec");
+  EXPECT_EQ(child("", "exec"), "exec");
+  EXPECT_EQ(child("labels", "a.b"), "labels[\"a.b\"]");
+  EXPECT_EQ(index("app.exec", 3), "app.exec[3]");
+}
+
+TEST(Json, ObjectReportsUnknownAndMissingFields) {
+  Json j = parse(R"({"name":"x","count":3,"extra":true})", "doc");
+  Object o(j, "app");
+  EXPECT_EQ(o.string("name"), "x");
+  EXPECT_EQ(o.integer("count", 0, 10), 3);
+  EXPECT_EQ(errorOf([&] { o.done(); }), "app.extra: unknown field");
+  EXPECT_EQ(errorOf([&] { o.string("missing"); }), "app.missing: required field is missing");
+  EXPECT_EQ(errorOf([&] { o.integer("count", 5, 10); }), "app.count: must be between 5 and 10");
+  EXPECT_EQ(errorOf([&] { o.string("count"); }), "app.count: must be a string, not an integer");
+  o.ignoreRest();
+  EXPECT_NO_THROW(o.done());
+}
+
+TEST(Json, UnsignedChecks) {
+  Json j = parse(R"({"n":-1,"big":18446744073709551615})", "doc");
+  Object o(j, "");
+  EXPECT_EQ(errorOf([&] { o.uinteger("n"); }), "n: must not be negative");
+  EXPECT_EQ(o.uinteger("big"), UINT64_MAX);
+  EXPECT_EQ(errorOf([&] { o.integer("big"); }), "big: is out of range");
+}
+
+}  // namespace
+}  // namespace ferry::json
