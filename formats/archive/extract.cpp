@@ -1,0 +1,413 @@
+#include "formats/archive/extract.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+namespace ferry::archive {
+
+namespace {
+
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+struct timespec toTimespec(int64_t sec, uint32_t nsec) {
+  struct timespec ts;
+  ts.tv_sec = static_cast<time_t>(sec);
+  ts.tv_nsec = static_cast<long>(nsec);
+  return ts;
+}
+
+size_t depth(std::string_view path) { return std::count(path.begin(), path.end(), '/'); }
+
+}  // namespace
+
+std::optional<std::string> stripPathPrefix(std::string_view path, std::string_view prefix) {
+  if (prefix.empty()) return std::string(path);
+  if (!isWithin(path, prefix)) return std::nullopt;
+  if (path.size() == prefix.size()) return std::string();
+  return std::string(path.substr(prefix.size() + 1));
+}
+
+Extractor::Extractor(const std::filesystem::path& target, ExtractOptions options, Target mode,
+                     std::string archiveName)
+    : target_(target),
+      options_(std::move(options)),
+      mode_(mode),
+      archiveName_(std::move(archiveName)) {
+  owners_ = options_.restoreOwners.value_or(::geteuid() == 0);
+  if (mode_ == Target::kFresh) {
+    if (::mkdir(target_.c_str(), 0755) == 0) {
+      createdRoot_ = true;
+    } else if (errno != EEXIST) {
+      throwErrno("create directory " + quote(target_.string()));
+    }
+  }
+  int fd = ::open(target_.c_str(), kDirFlags);
+  if (fd < 0) throwErrno("open directory " + quote(target_.string()));
+  root_ = UniqueFd(fd);
+  if (mode_ == Target::kFresh && !createdRoot_) {
+    std::error_code ec;
+    if (!std::filesystem::is_empty(target_, ec) || ec) {
+      root_.reset();
+      throw Error(Errc::kInvalid,
+                  "cannot extract into " + quote(target_.string()) + ": directory is not empty");
+    }
+  }
+}
+
+Extractor::~Extractor() {
+  if (!committed_) rollback();
+}
+
+void Extractor::rollback() noexcept {
+  if (mode_ != Target::kFresh) return;
+  cachedFd_.reset();
+  root_.reset();
+  std::error_code ec;
+  if (createdRoot_) {
+    std::filesystem::remove_all(target_, ec);
+    return;
+  }
+  for (auto it = std::filesystem::directory_iterator(target_, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code ignored;
+    std::filesystem::remove_all(it->path(), ignored);  // does not follow symlinks
+  }
+}
+
+Error Extractor::error(Errc code, std::string_view entry, std::string_view cause) const {
+  std::string m = "cannot extract " + quote(archiveName_) + " into " + quote(target_.string());
+  if (!entry.empty()) m += ": entry " + quote(entry);
+  m += ": ";
+  m += cause;
+  return Error(code, m);
+}
+
+UniqueFd Extractor::openDir(std::string_view path, bool create, std::string_view entry) {
+  if (path.empty()) {
+    int fd = ::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) throwErrno("duplicate descriptor");
+    return UniqueFd(fd);
+  }
+  if (cachedFd_ && cachedPath_ == path) {
+    int fd = ::fcntl(cachedFd_.get(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) throwErrno("duplicate descriptor");
+    return UniqueFd(fd);
+  }
+  UniqueFd cur;
+  int curFd = root_.get();
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string comp(path.substr(i, j - i));
+    std::string_view sofar = path.substr(0, j);
+    int fd = ::openat(curFd, comp.c_str(), kDirFlags);
+    if (fd < 0 && errno == ENOENT && create) {
+      if (::mkdirat(curFd, comp.c_str(), 0755) != 0 && errno != EEXIST) {
+        int err = errno;
+        throw error(Errc::kIo, entry,
+                    "cannot create directory " + quote(sofar) + ": " + errnoText(err));
+      }
+      fd = ::openat(curFd, comp.c_str(), kDirFlags);
+    }
+    if (fd < 0) {
+      int err = errno;
+      struct stat st;
+      if (::fstatat(curFd, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+          throw error(Errc::kSecurity, entry, "path goes through symlink " + quote(sofar));
+        }
+        if (!S_ISDIR(st.st_mode)) {
+          throw error(Errc::kInvalid, entry, quote(sofar) + " is not a directory");
+        }
+      }
+      throw error(err == ENOENT ? Errc::kNotFound : Errc::kIo, entry,
+                  "cannot open " + quote(sofar) + ": " + errnoText(err));
+    }
+    cur = UniqueFd(fd);
+    curFd = fd;
+    i = j + 1;
+  }
+  int dup = ::fcntl(cur.get(), F_DUPFD_CLOEXEC, 0);
+  if (dup >= 0) {
+    cachedFd_ = UniqueFd(dup);
+    cachedPath_ = std::string(path);
+  }
+  return cur;
+}
+
+void Extractor::removeAt(int dirfd, const std::string& name, std::string_view entry) {
+  cachedFd_.reset();
+  cachedPath_.clear();
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return;
+    throw error(Errc::kIo, entry, "cannot stat " + quote(name) + ": " + errnoText(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    int fd = ::openat(dirfd, name.c_str(), kDirFlags);
+    if (fd < 0)
+      throw error(Errc::kIo, entry, "cannot open " + quote(name) + ": " + errnoText(errno));
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      ::close(fd);
+      throw error(Errc::kIo, entry, "cannot list " + quote(name));
+    }
+    std::vector<std::string> children;
+    while (struct dirent* de = ::readdir(d)) {
+      std::string_view n = de->d_name;
+      if (n != "." && n != "..") children.emplace_back(n);
+    }
+    try {
+      for (const auto& c : children) removeAt(::dirfd(d), c, entry);
+    } catch (...) {
+      ::closedir(d);
+      throw;
+    }
+    ::closedir(d);
+    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0) {
+      throw error(Errc::kIo, entry, "cannot remove " + quote(name) + ": " + errnoText(errno));
+    }
+  } else if (::unlinkat(dirfd, name.c_str(), 0) != 0) {
+    throw error(Errc::kIo, entry, "cannot remove " + quote(name) + ": " + errnoText(errno));
+  }
+}
+
+void Extractor::remove(std::string_view path) {
+  UniqueFd parent;
+  try {
+    parent = openDir(parentPath(path), false, path);
+  } catch (const Error& e) {
+    if (e.code() == Errc::kNotFound) return;  // nothing to remove
+    throw;
+  }
+  removeAt(parent.get(), std::string(baseName(path)), path);
+  // Forget deferred metadata of what was removed.
+  for (auto it = dirs_.lower_bound(std::string(path));
+       it != dirs_.end() && isWithin(it->first, path);) {
+    it = dirs_.erase(it);
+  }
+}
+
+void Extractor::clearDirectory(std::string_view path,
+                               const std::set<std::string, std::less<>>& keep) {
+  UniqueFd dir;
+  try {
+    dir = openDir(path, false, path);
+  } catch (const Error& e) {
+    if (e.code() == Errc::kNotFound) return;
+    throw;
+  }
+  DIR* d = ::fdopendir(dir.release());
+  if (d == nullptr) throw error(Errc::kIo, path, "cannot list directory");
+  std::vector<std::pair<std::string, bool>> children;  // name, is a directory
+  while (struct dirent* de = ::readdir(d)) {
+    std::string_view n = de->d_name;
+    if (n == "." || n == "..") continue;
+    struct stat st;
+    bool isDir =
+        ::fstatat(::dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    children.emplace_back(n, isDir);
+  }
+  ::closedir(d);
+  for (const auto& [c, isDir] : children) {
+    std::string child = path.empty() ? c : std::string(path) + "/" + c;
+    if (keep.contains(child)) {
+      if (isDir) clearDirectory(child, keep);
+      continue;
+    }
+    remove(child);
+  }
+}
+
+void Extractor::applyXattrs(int fd, const Entry& e) {
+  if (!options_.restoreXattrs) return;
+  for (const auto& [name, value] : e.xattrs) {
+    if (::fsetxattr(fd, name.c_str(), value.data(), value.size(), 0) != 0) {
+      int err = errno;
+      if (options_.ignoreXattrErrors && (err == ENOTSUP || err == EPERM)) continue;
+      throw error(Errc::kIo, e.path, "cannot set xattr " + quote(name) + ": " + errnoText(err));
+    }
+  }
+}
+
+void Extractor::add(const Entry& in, Reader& data) {
+  std::optional<std::string> rel = stripPathPrefix(in.path, options_.stripPrefix);
+  if (!rel) {
+    throw error(Errc::kSecurity, in.path, "outside " + quote(options_.stripPrefix));
+  }
+  const std::string& path = in.path;  // messages use the archive's name
+  if (++stats_.entries > options_.maxEntries) {
+    throw error(Errc::kLimit, path,
+                "more than " + std::to_string(options_.maxEntries) + " entries");
+  }
+  if (in.size > options_.maxEntrySize) {
+    throw error(Errc::kLimit, path,
+                "size " + std::to_string(in.size) + " exceeds the limit of " +
+                    std::to_string(options_.maxEntrySize) + " bytes");
+  }
+  stats_.bytes += in.size;
+  if (stats_.bytes > options_.maxTotalBytes) {
+    throw error(Errc::kLimit, path,
+                "contents exceed " + std::to_string(options_.maxTotalBytes) + " bytes");
+  }
+  if (options_.rejectDuplicates && !seen_.insert(in.path).second) {
+    throw error(Errc::kSecurity, path, "duplicate entry");
+  }
+  if (rel->empty()) {
+    if (in.type != Type::kDir) throw error(Errc::kSecurity, path, "replaces the root directory");
+    return;
+  }
+  if ((in.type == Type::kChar || in.type == Type::kBlock) && !options_.allowDevices) {
+    throw error(Errc::kSecurity, path, std::string(typeName(in.type)) + " not allowed");
+  }
+  if (in.type == Type::kFifo && !options_.allowFifos) {
+    throw error(Errc::kSecurity, path, "fifo not allowed");
+  }
+
+  UniqueFd parent = openDir(parentPath(*rel), true, path);
+  std::string name(baseName(*rel));
+  struct stat st;
+  bool exists = ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (exists && !(in.type == Type::kDir && S_ISDIR(st.st_mode))) {
+    removeAt(parent.get(), name, path);
+    exists = false;
+  }
+  struct timespec times[2] = {toTimespec(in.mtimeSec, in.mtimeNsec),
+                              toTimespec(in.mtimeSec, in.mtimeNsec)};
+  auto fail = [&](const std::string& what) -> Error {
+    int err = errno;
+    return error(Errc::kIo, path, "cannot " + what + ": " + errnoText(err));
+  };
+
+  switch (in.type) {
+    case Type::kFile: {
+      int raw = ::openat(parent.get(), name.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (raw < 0) throw fail("create file");
+      UniqueFd fd(raw);
+      uint64_t written = 0;
+      for (;;) {
+        std::string_view chunk = data.readChunk();
+        if (chunk.empty()) break;
+        writeAll(fd.get(), chunk.data(), chunk.size(), (target_ / *rel).string());
+        written += chunk.size();
+      }
+      if (written != in.size) throw error(Errc::kInvalid, path, "short data");
+      if (owners_ && ::fchown(fd.get(), in.uid, in.gid) != 0) throw fail("chown");
+      if (::fchmod(fd.get(), in.mode & 07777) != 0) throw fail("chmod");
+      applyXattrs(fd.get(), in);
+      if (::futimens(fd.get(), times) != 0) throw fail("set times");
+      break;
+    }
+    case Type::kDir: {
+      if (!exists && ::mkdirat(parent.get(), name.c_str(), 0700) != 0) {
+        throw fail("create directory");
+      }
+      int raw = ::openat(parent.get(), name.c_str(), kDirFlags);
+      if (raw < 0) throw fail("open directory");
+      UniqueFd fd(raw);
+      if (owners_ && ::fchown(fd.get(), in.uid, in.gid) != 0) throw fail("chown");
+      applyXattrs(fd.get(), in);
+      dirs_[*rel] = DirMeta{in.mode & 07777, in.mtimeSec, in.mtimeNsec};
+      break;
+    }
+    case Type::kSymlink: {
+      if (::symlinkat(in.linkTarget.c_str(), parent.get(), name.c_str()) != 0) {
+        throw fail("create symlink");
+      }
+      if (owners_ &&
+          ::fchownat(parent.get(), name.c_str(), in.uid, in.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        throw fail("chown");
+      }
+      if (::utimensat(parent.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+        throw fail("set times");
+      }
+      break;
+    }
+    case Type::kHardlink: {
+      std::optional<std::string> target = stripPathPrefix(in.linkTarget, options_.stripPrefix);
+      if (!target || target->empty()) {
+        throw error(Errc::kSecurity, path,
+                    "hardlink target " + quote(in.linkTarget) + " is outside the tree");
+      }
+      if (*target == *rel) throw error(Errc::kInvalid, path, "hardlink to itself");
+      UniqueFd tparent = openDir(parentPath(*target), false, path);
+      std::string tname(baseName(*target));
+      struct stat tst;
+      if (::fstatat(tparent.get(), tname.c_str(), &tst, AT_SYMLINK_NOFOLLOW) != 0) {
+        throw error(Errc::kInvalid, path,
+                    "hardlink target " + quote(in.linkTarget) + " does not exist");
+      }
+      if (S_ISDIR(tst.st_mode)) {
+        throw error(Errc::kSecurity, path,
+                    "hardlink target " + quote(in.linkTarget) + " is a directory");
+      }
+      if (::linkat(tparent.get(), tname.c_str(), parent.get(), name.c_str(), 0) != 0) {
+        throw fail("create hardlink");
+      }
+      break;
+    }
+    case Type::kChar:
+    case Type::kBlock:
+    case Type::kFifo: {
+      mode_t kind = in.type == Type::kChar ? S_IFCHR : in.type == Type::kBlock ? S_IFBLK : S_IFIFO;
+      dev_t dev = in.type == Type::kFifo ? 0 : makedev(in.devMajor, in.devMinor);
+      if (::mknodat(parent.get(), name.c_str(), kind | 0600, dev) != 0) throw fail("create node");
+      if (owners_ &&
+          ::fchownat(parent.get(), name.c_str(), in.uid, in.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        throw fail("chown");
+      }
+      if (::fchmodat(parent.get(), name.c_str(), in.mode & 07777, 0) != 0) throw fail("chmod");
+      if (::utimensat(parent.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+        throw fail("set times");
+      }
+      break;
+    }
+  }
+}
+
+ExtractStats Extractor::commit() {
+  std::vector<std::pair<std::string, DirMeta>> order(dirs_.begin(), dirs_.end());
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return depth(a.first) > depth(b.first); });
+  for (const auto& [path, meta] : order) {
+    UniqueFd parent = openDir(parentPath(path), false, path);
+    std::string name(baseName(path));
+    if (::fchmodat(parent.get(), name.c_str(), meta.mode, 0) != 0) {
+      throw error(Errc::kIo, path, "cannot chmod: " + errnoText(errno));
+    }
+    struct timespec times[2] = {toTimespec(meta.sec, meta.nsec), toTimespec(meta.sec, meta.nsec)};
+    if (::utimensat(parent.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      throw error(Errc::kIo, path, "cannot set times: " + errnoText(errno));
+    }
+  }
+  committed_ = true;
+  cachedFd_.reset();
+  return stats_;
+}
+
+ExtractStats extract(Reader& reader, const std::filesystem::path& target,
+                     const ExtractOptions& options) {
+  Extractor x(target, options, Extractor::Target::kFresh, reader.name());
+  Entry e;
+  while (reader.next(e)) x.add(e, reader);
+  ReadResult read = reader.finish();
+  ExtractStats stats = x.commit();
+  stats.read = std::move(read);
+  return stats;
+}
+
+}  // namespace ferry::archive
