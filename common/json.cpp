@@ -214,4 +214,12 @@ void Object::done() const {
   }
 }
 
+std::vector<std::string> Object::unreadKeys() const {
+  std::vector<std::string> keys;
+  for (auto it = j_.begin(); it != j_.end(); ++it) {
+    if (seen_.find(it.key()) == seen_.end()) keys.push_back(it.key());
+  }
+  return keys;
+}
+
 }  // namespace ferry::json

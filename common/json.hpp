@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +78,8 @@ class Object {
   void ignoreRest();
   // Throws "<path>.<key>: unknown field" for the first key that was never read.
   void done() const;
+  // The keys never read, in document order (for specs that say to keep or ignore unknown fields).
+  std::vector<std::string> unreadKeys() const;
 
  private:
   const Json& j_;
