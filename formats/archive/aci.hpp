@@ -33,7 +33,7 @@ class AciVisitor {
 };
 
 struct AciReadOptions {
-  ReaderOptions reader;  // uncompressedDigest is forced to sha512
+  ReaderOptions reader = {};  // uncompressedDigest is forced to sha512
   uint64_t maxManifestSize = kDefaultMaxManifestSize;
 };
 

@@ -46,11 +46,11 @@
 namespace ferry::archive {
 
 struct ExtractOptions {
-  std::string stripPrefix;  // normalized, e.g. "rootfs"; empty: extract everything
+  std::string stripPrefix = "";  // normalized, e.g. "rootfs"; empty: extract everything
   bool allowDevices = false;
   bool allowFifos = true;
   bool rejectDuplicates = false;
-  std::optional<bool> restoreOwners;  // unset: when the effective uid is 0
+  std::optional<bool> restoreOwners = std::nullopt;  // unset: when the effective uid is 0
   bool restoreXattrs = true;
   bool ignoreXattrErrors = false;  // skip xattrs the filesystem refuses (ENOTSUP, EPERM)
   uint64_t maxEntrySize = uint64_t{64} << 30;

@@ -29,10 +29,10 @@
 namespace ferry::archive {
 
 struct ReaderOptions {
-  std::optional<DigestAlgorithm> compressedDigest;    // hash of the bytes as stored
-  std::optional<DigestAlgorithm> uncompressedDigest;  // hash of the tar stream
-  uint64_t maxEntrySize = uint64_t{64} << 30;         // declared size of one entry
-  uint64_t maxTotalSize = uint64_t{256} << 30;        // uncompressed tar stream, headers included
+  std::optional<DigestAlgorithm> compressedDigest = std::nullopt;    // of the bytes as stored
+  std::optional<DigestAlgorithm> uncompressedDigest = std::nullopt;  // of the tar stream
+  uint64_t maxEntrySize = uint64_t{64} << 30;                        // declared size of one entry
+  uint64_t maxTotalSize = uint64_t{256} << 30;  // uncompressed tar stream, headers included
   uint64_t maxEntries = 10'000'000;
 };
 

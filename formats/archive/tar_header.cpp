@@ -80,7 +80,8 @@ std::string paxTime(int64_t sec, uint32_t nsec) {
       std::snprintf(buf, sizeof buf, "%lld.%09u", static_cast<long long>(sec), nsec);
     }
   } else {
-    // e.g. sec = -2, nsec = 5e8 → -1.5
+    // e.g. sec = -2, nsec = 5e8 → -1.5 (POSIX; GNU tar agrees, libarchive 3.6 reads such
+    // fractions one second off, so pre-1970 sub-second times do not round-trip through it)
     std::snprintf(buf, sizeof buf, "-%lld.%09u", static_cast<long long>(-(sec + 1)),
                   1'000'000'000u - nsec);
   }

@@ -229,6 +229,11 @@ void Writer::add(const Entry& e) {
       e.gname.find('\0') != std::string::npos) {
     throw m.error(Errc::kInvalid, "NUL byte in a name");
   }
+  for (const auto& [name, value] : e.xattrs) {
+    if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
+      throw m.error(Errc::kUnsupported, "xattr name " + quote(name) + " cannot be stored in pax");
+    }
+  }
   std::string header;
   detail::appendHeader(e, header);
   m.append(header.data(), header.size());

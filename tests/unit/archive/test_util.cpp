@@ -5,6 +5,17 @@
 
 #include "common/error.hpp"
 
+namespace ferry::archive {
+void PrintTo(const Entry& e, std::ostream* os) {
+  *os << "{" << quote(e.path) << " " << typeName(e.type) << " mode=" << std::oct << e.mode
+      << std::dec << " " << e.uid << ":" << e.gid << " " << quote(e.uname) << ":" << quote(e.gname)
+      << " mtime=" << e.mtimeSec << "." << e.mtimeNsec << " size=" << e.size
+      << " link=" << quote(e.linkTarget) << " dev=" << e.devMajor << "," << e.devMinor;
+  for (const auto& [k, v] : e.xattrs) *os << " " << k << "=" << quote(v);
+  *os << "}";
+}
+}  // namespace ferry::archive
+
 namespace ferry::archive::test {
 
 std::string sh(const std::string& command) {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,11 @@
 #include "common/fs.hpp"
 #include "formats/archive/reader.hpp"
 #include "formats/archive/writer.hpp"
+
+namespace ferry::archive {
+// gtest printing of entries.
+void PrintTo(const Entry& e, std::ostream* os);
+}  // namespace ferry::archive
 
 namespace ferry::archive::test {
 
