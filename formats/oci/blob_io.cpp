@@ -51,7 +51,7 @@ void BlobWriter::discard() noexcept {
 }
 
 void BlobWriter::write(const void* data, size_t size) {
-  if (!fd_) throw Error(Errc::kInvalid, "cannot write blob: writer already committed");
+  if (!fd_) throw Error(Errc::kInvalid, "cannot write blob: the writer is closed");
   if (expectedSize_ && written_ + static_cast<int64_t>(size) > *expectedSize_) {
     discard();
     throw Error(Errc::kDigestMismatch,
@@ -64,7 +64,7 @@ void BlobWriter::write(const void* data, size_t size) {
 }
 
 BlobInfo BlobWriter::commit() {
-  if (!fd_) throw Error(Errc::kInvalid, "cannot commit blob: writer already committed");
+  if (!fd_) throw Error(Errc::kInvalid, "cannot commit blob: the writer is closed");
   Digest got(hasher_.algorithm(), hasher_.finishHex());
   if (expectedSize_ && written_ != *expectedSize_) {
     discard();

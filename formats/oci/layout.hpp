@@ -25,6 +25,9 @@ namespace ferry::oci {
 
 inline constexpr std::string_view kLayoutVersion = "1.0.0";
 
+// Reads <dir>/oci-layout and checks imageLayoutVersion (Error{kUnsupported} for another).
+void checkLayoutHeader(const std::filesystem::path& dir);
+
 class LayoutWriter {
  public:
   // Opens the layout at `dir`, creating the directory (not its parents) and the layout's files

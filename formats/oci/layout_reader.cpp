@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <system_error>
 
 #include "common/error.hpp"
@@ -12,10 +13,6 @@
 namespace ferry::oci {
 
 namespace fs = std::filesystem;
-
-namespace detail {
-void checkLayoutHeader(const fs::path& root);
-}
 
 namespace {
 // Indexes nest; a cycle (an index that lists itself via another) must not loop forever.
@@ -48,7 +45,7 @@ LayoutReader::LayoutReader(fs::path dir, const ParseOptions& opts)
     throw Error(Errc::kInvalid, "cannot open oci-layout " + quote(root_.string()) +
                                     ": no oci-layout file, not an image layout");
   }
-  detail::checkLayoutHeader(root_);
+  checkLayoutHeader(root_);
   fs::path p = root_ / "index.json";
   index_ = ImageIndex::parse(readFile(p), p.string(), opts_);
 }

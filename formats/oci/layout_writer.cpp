@@ -22,7 +22,9 @@ std::string layoutHeader() {
   return json::dump(j);
 }
 
-void checkHeader(const fs::path& root) {
+}  // namespace
+
+void checkLayoutHeader(const fs::path& root) {
   fs::path p = root / "oci-layout";
   std::string text = readFile(p, 1 << 20);
   json::Json j = json::parse(text, p.string());
@@ -35,13 +37,6 @@ void checkHeader(const fs::path& root) {
   }
 }
 
-}  // namespace
-
-namespace detail {
-// Shared with layout_reader.cpp.
-void checkLayoutHeader(const fs::path& root) { checkHeader(root); }
-}  // namespace detail
-
 LayoutWriter::LayoutWriter(fs::path dir) : root_(std::move(dir)) {
   if (::mkdir(root_.c_str(), 0755) != 0 && errno != EEXIST) {
     throwErrno("create oci-layout directory " + quote(root_.string()));
@@ -51,7 +46,7 @@ LayoutWriter::LayoutWriter(fs::path dir) : root_(std::move(dir)) {
                                         ": not supported: not a directory");
   }
   if (fs::exists(root_ / "oci-layout")) {
-    checkHeader(root_);
+    checkLayoutHeader(root_);
     if (!fs::exists(root_ / "index.json")) {
       throw Error(Errc::kInvalid,
                   "cannot open oci-layout " + quote(root_.string()) + ": index.json is missing");

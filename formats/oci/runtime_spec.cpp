@@ -27,13 +27,13 @@ std::vector<std::string> namesAt(const Json& j, std::string_view path,
   return names;
 }
 
-IdMapping idMappingFromJson(const Json& j, const std::string& path) {
+IdMapping idMappingFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   IdMapping m;
   m.containerID = static_cast<uint32_t>(o.uinteger("containerID", UINT32_MAX));
   m.hostID = static_cast<uint32_t>(o.uinteger("hostID", UINT32_MAX));
   m.size = static_cast<uint32_t>(o.uinteger("size", UINT32_MAX));
-  o.done();
+  closeObject(o, opts);
   return m;
 }
 
@@ -45,10 +45,10 @@ Json idMappingToJson(const IdMapping& m) {
   return out;
 }
 
-std::vector<IdMapping> optIdMappings(Object& o, std::string_view key) {
+std::vector<IdMapping> optIdMappings(Object& o, std::string_view key, const ParseOptions& opts) {
   const Json* v = opt(o, key);
   if (v == nullptr) return {};
-  return arrayOf(*v, o.pathOf(key), idMappingFromJson);
+  return arrayOf(*v, o.pathOf(key), withOpts(idMappingFromJson, opts));
 }
 
 Json idMappingsToJson(const std::vector<IdMapping>& v) {
@@ -82,7 +82,7 @@ void putStrings(Json& out, std::string_view key, const std::vector<std::string>&
   if (!v.empty()) out[std::string(key)] = detail::toJson(v);
 }
 
-ProcessUser userFromJson(const Json& j, const std::string& path) {
+ProcessUser userFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   ProcessUser u;
   u.uid = static_cast<uint32_t>(o.uinteger("uid", UINT32_MAX));
@@ -97,7 +97,7 @@ ProcessUser userFromJson(const Json& j, const std::string& path) {
     }
   }
   u.username = optString(o, "username");
-  o.done();
+  closeObject(o, opts);
   return u;
 }
 
@@ -114,7 +114,8 @@ Json userToJson(const ProcessUser& u) {
 constexpr std::string_view kCapabilitySets[] = {"bounding", "effective", "inheritable", "permitted",
                                                 "ambient"};
 
-Capabilities capabilitiesFromJson(const Json& j, const std::string& path) {
+Capabilities capabilitiesFromJson(const Json& j, const std::string& path,
+                                  const ParseOptions& opts) {
   Object o(j, path);
   Capabilities c;
   std::optional<std::vector<std::string>>* sets[] = {&c.bounding, &c.effective, &c.inheritable,
@@ -124,7 +125,7 @@ Capabilities capabilitiesFromJson(const Json& j, const std::string& path) {
       *sets[i] = namesAt(*v, o.pathOf(kCapabilitySets[i]), isCapability, "capability", false);
     }
   }
-  o.done();
+  closeObject(o, opts);
   return c;
 }
 
@@ -138,7 +139,7 @@ Json capabilitiesToJson(const Capabilities& c) {
   return out;
 }
 
-Rlimit rlimitFromJson(const Json& j, const std::string& path) {
+Rlimit rlimitFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   Rlimit r;
   r.type = o.string("type");
@@ -146,20 +147,20 @@ Rlimit rlimitFromJson(const Json& j, const std::string& path) {
   r.hard = o.uinteger("hard");
   r.soft = o.uinteger("soft");
   if (r.soft > r.hard) json::fail(o.pathOf("soft"), "must not exceed hard");
-  o.done();
+  closeObject(o, opts);
   return r;
 }
 
-Process processFromJson(const Json& j, const std::string& path) {
+Process processFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   Process p;
   p.terminal = optBool(o, "terminal");
   if (const Json* v = opt(o, "consoleSize")) {
     Object c(*v, o.pathOf("consoleSize"));
     p.consoleSize = ConsoleSize{c.uinteger("height"), c.uinteger("width")};
-    c.done();
+    closeObject(c, opts);
   }
-  p.user = userFromJson(o.require("user"), o.pathOf("user"));
+  p.user = userFromJson(o.require("user"), o.pathOf("user"), opts);
   p.args = stringArray(o.require("args"), o.pathOf("args"));
   if (p.args.empty()) json::fail(o.pathOf("args"), "must have at least one entry");
   p.env = optStrings(o, "env");
@@ -171,10 +172,10 @@ Process processFromJson(const Json& j, const std::string& path) {
   p.cwd = o.string("cwd");
   if (!isAbsolute(p.cwd)) json::fail(o.pathOf("cwd"), "must be an absolute path");
   if (const Json* v = opt(o, "capabilities")) {
-    p.capabilities = capabilitiesFromJson(*v, o.pathOf("capabilities"));
+    p.capabilities = capabilitiesFromJson(*v, o.pathOf("capabilities"), opts);
   }
   if (const Json* v = opt(o, "rlimits")) {
-    p.rlimits = arrayOf(*v, o.pathOf("rlimits"), rlimitFromJson);
+    p.rlimits = arrayOf(*v, o.pathOf("rlimits"), withOpts(rlimitFromJson, opts));
     // config.md: duplicated types are an error.
     std::set<std::string_view> seen;
     for (size_t i = 0; i < p.rlimits.size(); ++i) {
@@ -191,7 +192,7 @@ Process processFromJson(const Json& j, const std::string& path) {
   p.scheduler = optOpaque(o, "scheduler");
   p.ioPriority = optOpaque(o, "ioPriority");
   p.execCPUAffinity = optOpaque(o, "execCPUAffinity");
-  o.done();
+  closeObject(o, opts);
   return p;
 }
 
@@ -223,7 +224,7 @@ Json processToJson(const Process& p) {
   return out;
 }
 
-Mount mountFromJson(const Json& j, const std::string& path) {
+Mount mountFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   Mount m;
   m.destination = o.string("destination");
@@ -231,9 +232,9 @@ Mount mountFromJson(const Json& j, const std::string& path) {
   m.type = optString(o, "type");
   m.source = optString(o, "source");
   m.options = optStrings(o, "options");
-  m.uidMappings = optIdMappings(o, "uidMappings");
-  m.gidMappings = optIdMappings(o, "gidMappings");
-  o.done();
+  m.uidMappings = optIdMappings(o, "uidMappings", opts);
+  m.gidMappings = optIdMappings(o, "gidMappings", opts);
+  closeObject(o, opts);
   return m;
 }
 
@@ -248,7 +249,7 @@ Json mountToJson(const Mount& m) {
   return out;
 }
 
-Hook hookFromJson(const Json& j, const std::string& path) {
+Hook hookFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   Hook h;
   h.path = o.string("path");
@@ -256,7 +257,7 @@ Hook hookFromJson(const Json& j, const std::string& path) {
   h.args = optStrings(o, "args");
   h.env = optStrings(o, "env");
   h.timeout = optInt(o, "timeout", 1);
-  o.done();
+  closeObject(o, opts);
   return h;
 }
 
@@ -279,15 +280,15 @@ auto hookLists(H& h) {
                     &h.startContainer, &h.poststart,     &h.poststop};
 }
 
-Hooks hooksFromJson(const Json& j, const std::string& path) {
+Hooks hooksFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   Hooks h;
   for (size_t i = 0; i < std::size(kHookKinds); ++i) {
     if (const Json* v = opt(o, kHookKinds[i])) {
-      *hookLists(h)[i] = arrayOf(*v, o.pathOf(kHookKinds[i]), hookFromJson);
+      *hookLists(h)[i] = arrayOf(*v, o.pathOf(kHookKinds[i]), withOpts(hookFromJson, opts));
     }
   }
-  o.done();
+  closeObject(o, opts);
   return h;
 }
 
@@ -305,34 +306,37 @@ Json hooksToJson(const Hooks& hooks) {
 
 }  // namespace
 
-RuntimeSpec RuntimeSpec::fromJson(const Json& j, const std::string& path) {
+RuntimeSpec RuntimeSpec::fromJson(const Json& j, const std::string& path,
+                                  const ParseOptions& opts) {
   Object o(j, path);
   RuntimeSpec s;
   s.ociVersion = o.string("ociVersion");
   if (s.ociVersion.empty() || s.ociVersion[0] != '1') {
     json::fail(o.pathOf("ociVersion"), "not supported: version " + quote(s.ociVersion));
   }
-  if (const Json* v = opt(o, "process")) s.process = processFromJson(*v, o.pathOf("process"));
+  if (const Json* v = opt(o, "process")) s.process = processFromJson(*v, o.pathOf("process"), opts);
   if (const Json* v = opt(o, "root")) {
     Object r(*v, o.pathOf("root"));
     s.root.emplace();
     s.root->path = r.string("path");
     s.root->readonly = optBool(r, "readonly");
     if (s.root->path.empty()) json::fail(r.pathOf("path"), "must not be empty");
-    r.done();
+    closeObject(r, opts);
   }
   s.hostname = optString(o, "hostname");
   s.domainname = optString(o, "domainname");
-  if (const Json* v = opt(o, "mounts")) s.mounts = arrayOf(*v, o.pathOf("mounts"), mountFromJson);
-  if (const Json* v = opt(o, "hooks")) s.hooks = hooksFromJson(*v, o.pathOf("hooks"));
+  if (const Json* v = opt(o, "mounts"))
+    s.mounts = arrayOf(*v, o.pathOf("mounts"), withOpts(mountFromJson, opts));
+  if (const Json* v = opt(o, "hooks")) s.hooks = hooksFromJson(*v, o.pathOf("hooks"), opts);
   s.annotations = optStringMap(o, "annotations");
-  if (const Json* v = opt(o, "linux")) s.linuxConfig = linuxFromJson(*v, o.pathOf("linux"));
-  o.done();
+  if (const Json* v = opt(o, "linux")) s.linuxConfig = linuxFromJson(*v, o.pathOf("linux"), opts);
+  closeObject(o, opts);
   return s;
 }
 
-RuntimeSpec RuntimeSpec::parse(std::string_view text, std::string_view what) {
-  return fromJson(json::parse(text, what), "");
+RuntimeSpec RuntimeSpec::parse(std::string_view text, std::string_view what,
+                               const ParseOptions& opts) {
+  return fromJson(json::parse(text, what), "", opts);
 }
 
 Json RuntimeSpec::toJson() const {

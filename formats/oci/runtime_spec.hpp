@@ -1,10 +1,13 @@
 // The OCI runtime-spec bundle configuration, config.json (runtime-spec config.md and
 // config-linux.md), as ferry generates it for each app and as stage2 reads it back.
 //
-// The parse is strict: config.json is a document ferry writes itself, so an unknown field is an
-// error naming its JSON path, and closed sets (namespace types, capabilities, rlimits, seccomp
-// actions, architectures, operators, flags) are checked. Linux features ferry does not act on
-// (blockIO, hugepage limits, network, rdma, intelRdt, time offsets, personality, scheduler, I/O
+// The parse is strict by default: config.json is a document ferry writes itself, so an unknown
+// field is an error naming its JSON path. (The runtime-spec asks a runtime to ignore unknown
+// properties; a caller reading a bundle written by another tool, e.g. ferry as an OCI runtime
+// under containerd, passes {.strict = false} and unknown fields are then dropped, not kept.)
+// Invalid values are errors in both modes: closed sets (namespace types, capabilities, rlimits,
+// seccomp actions, architectures, operators, flags) are checked. Linux features ferry does not act
+// on (blockIO, hugepage limits, network, rdma, intelRdt, time offsets, personality, scheduler, I/O
 // priority, CPU affinity) are kept as opaque JSON values so that a config round-trips.
 // Arrays are written only when non-empty, optional members only when set.
 #pragma once
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "common/json.hpp"
+#include "formats/oci/parse_options.hpp"
 
 namespace ferry::oci {
 
@@ -239,8 +243,12 @@ struct RuntimeSpec {
   std::map<std::string, std::string> annotations;
   std::optional<Linux> linuxConfig;  // "linux" (not a member name: GNU modes define `linux`)
 
-  static RuntimeSpec fromJson(const json::Json& j, const std::string& path = "");
-  static RuntimeSpec parse(std::string_view text, std::string_view what);
+  // Strict by default (see the top of this file); pass {.strict = false} to ignore unknown
+  // fields as the runtime-spec asks of a runtime reading a bundle someone else wrote.
+  static RuntimeSpec fromJson(const json::Json& j, const std::string& path = "",
+                              const ParseOptions& opts = {.strict = true});
+  static RuntimeSpec parse(std::string_view text, std::string_view what,
+                           const ParseOptions& opts = {.strict = true});
   json::Json toJson() const;
   // Two-space indented, as config.json is read by people too.
   std::string dump() const;

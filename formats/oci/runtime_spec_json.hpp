@@ -18,15 +18,26 @@ std::vector<std::string> namesAt(const Json& j, std::string_view path,
                                  bool (*valid)(std::string_view), std::string_view what,
                                  bool unique);
 
-IdMapping idMappingFromJson(const Json& j, const std::string& path);
+IdMapping idMappingFromJson(const Json& j, const std::string& path, const ParseOptions& opts);
 Json idMappingToJson(const IdMapping& m);
-std::vector<IdMapping> optIdMappings(Object& o, std::string_view key);
+std::vector<IdMapping> optIdMappings(Object& o, std::string_view key, const ParseOptions& opts);
+
+// The end of one object: unknown fields are errors when strict, ignored otherwise.
+inline void closeObject(const Object& o, const ParseOptions& opts) {
+  if (opts.strict) o.done();
+}
+
+// Adapts fn(json, path, opts) to arrayOf's fn(json, path).
+template <typename Fn>
+auto withOpts(Fn fn, const ParseOptions& opts) {
+  return [fn, &opts](const Json& j, const std::string& p) { return fn(j, p, opts); };
+}
 Json idMappingsToJson(const std::vector<IdMapping>& v);
 
 // An opaque value kept verbatim; must be an object (or an array if allowArray).
 std::optional<Json> optOpaque(Object& o, std::string_view key, bool allowArray = false);
 
-Linux linuxFromJson(const Json& j, const std::string& path);
+Linux linuxFromJson(const Json& j, const std::string& path, const ParseOptions& opts);
 Json linuxToJson(const Linux& l);
 
 }  // namespace ferry::oci::detail

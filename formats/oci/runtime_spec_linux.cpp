@@ -10,18 +10,18 @@ namespace {
 
 bool isAbsolute(std::string_view p) { return !p.empty() && p[0] == '/'; }
 
-LinuxNamespace namespaceFromJson(const Json& j, const std::string& path) {
+LinuxNamespace namespaceFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   LinuxNamespace n;
   n.type = o.string("type");
   checkName(isNamespaceType(n.type), o.pathOf("type"), "namespace type", n.type);
   n.path = optString(o, "path");
   if (n.path && !isAbsolute(*n.path)) json::fail(o.pathOf("path"), "must be an absolute path");
-  o.done();
+  closeObject(o, opts);
   return n;
 }
 
-LinuxDevice deviceFromJson(const Json& j, const std::string& path) {
+LinuxDevice deviceFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   LinuxDevice d;
   d.type = o.string("type");
@@ -39,7 +39,7 @@ LinuxDevice deviceFromJson(const Json& j, const std::string& path) {
   if (auto v = optUint(o, "fileMode", 07777)) d.fileMode = static_cast<uint32_t>(*v);
   if (auto v = optUint(o, "uid", UINT32_MAX)) d.uid = static_cast<uint32_t>(*v);
   if (auto v = optUint(o, "gid", UINT32_MAX)) d.gid = static_cast<uint32_t>(*v);
-  o.done();
+  closeObject(o, opts);
   return d;
 }
 
@@ -53,7 +53,8 @@ Json deviceToJson(const LinuxDevice& d) {
   return out;
 }
 
-LinuxDeviceCgroup deviceRuleFromJson(const Json& j, const std::string& path) {
+LinuxDeviceCgroup deviceRuleFromJson(const Json& j, const std::string& path,
+                                     const ParseOptions& opts) {
   Object o(j, path);
   LinuxDeviceCgroup r;
   r.allow = o.boolean("allow");
@@ -67,7 +68,7 @@ LinuxDeviceCgroup deviceRuleFromJson(const Json& j, const std::string& path) {
   if (r.access && r.access->find_first_not_of("rwm") != std::string::npos) {
     json::fail(o.pathOf("access"), "must be made of r, w and m");
   }
-  o.done();
+  closeObject(o, opts);
   return r;
 }
 
@@ -80,7 +81,7 @@ Json deviceRuleToJson(const LinuxDeviceCgroup& r) {
   return out;
 }
 
-LinuxMemory memoryFromJson(const Json& j, const std::string& path) {
+LinuxMemory memoryFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   LinuxMemory m;
   m.limit = optInt(o, "limit", -1);
@@ -92,7 +93,7 @@ LinuxMemory memoryFromJson(const Json& j, const std::string& path) {
   m.disableOOMKiller = optBool(o, "disableOOMKiller");
   m.useHierarchy = optBool(o, "useHierarchy");
   m.checkBeforeUpdate = optBool(o, "checkBeforeUpdate");
-  o.done();
+  closeObject(o, opts);
   return m;
 }
 
@@ -110,7 +111,7 @@ Json memoryToJson(const LinuxMemory& m) {
   return out;
 }
 
-LinuxCpu cpuFromJson(const Json& j, const std::string& path) {
+LinuxCpu cpuFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   LinuxCpu c;
   c.shares = optUint(o, "shares");
@@ -122,7 +123,7 @@ LinuxCpu cpuFromJson(const Json& j, const std::string& path) {
   c.cpus = optString(o, "cpus");
   c.mems = optString(o, "mems");
   c.idle = optInt(o, "idle", 0, 1);
-  o.done();
+  closeObject(o, opts);
   return c;
 }
 
@@ -140,25 +141,25 @@ Json cpuToJson(const LinuxCpu& c) {
   return out;
 }
 
-LinuxResources resourcesFromJson(const Json& j, const std::string& path) {
+LinuxResources resourcesFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   LinuxResources r;
   if (const Json* v = opt(o, "devices")) {
-    r.devices = arrayOf(*v, o.pathOf("devices"), deviceRuleFromJson);
+    r.devices = arrayOf(*v, o.pathOf("devices"), withOpts(deviceRuleFromJson, opts));
   }
-  if (const Json* v = opt(o, "memory")) r.memory = memoryFromJson(*v, o.pathOf("memory"));
-  if (const Json* v = opt(o, "cpu")) r.cpu = cpuFromJson(*v, o.pathOf("cpu"));
+  if (const Json* v = opt(o, "memory")) r.memory = memoryFromJson(*v, o.pathOf("memory"), opts);
+  if (const Json* v = opt(o, "cpu")) r.cpu = cpuFromJson(*v, o.pathOf("cpu"), opts);
   if (const Json* v = opt(o, "pids")) {
     Object p(*v, o.pathOf("pids"));
     r.pids = LinuxPids{p.integer("limit", -1)};
-    p.done();
+    closeObject(p, opts);
   }
   if (const Json* v = opt(o, "unified")) r.unified = stringMap(*v, o.pathOf("unified"));
   r.blockIO = optOpaque(o, "blockIO");
   r.hugepageLimits = optOpaque(o, "hugepageLimits", /*allowArray=*/true);
   r.network = optOpaque(o, "network");
   r.rdma = optOpaque(o, "rdma");
-  o.done();
+  closeObject(o, opts);
   return r;
 }
 
@@ -180,7 +181,7 @@ Json resourcesToJson(const LinuxResources& r) {
   return out;
 }
 
-SeccompArg seccompArgFromJson(const Json& j, const std::string& path) {
+SeccompArg seccompArgFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   SeccompArg a;
   a.index = static_cast<uint32_t>(o.uinteger("index", 5));  // syscalls take six arguments
@@ -188,11 +189,11 @@ SeccompArg seccompArgFromJson(const Json& j, const std::string& path) {
   a.valueTwo = optUint(o, "valueTwo");
   a.op = o.string("op");
   checkName(isSeccompOperator(a.op), o.pathOf("op"), "seccomp operator", a.op);
-  o.done();
+  closeObject(o, opts);
   return a;
 }
 
-SeccompSyscall syscallFromJson(const Json& j, const std::string& path) {
+SeccompSyscall syscallFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   SeccompSyscall s;
   s.names = stringArray(o.require("names"), o.pathOf("names"));
@@ -200,8 +201,9 @@ SeccompSyscall syscallFromJson(const Json& j, const std::string& path) {
   s.action = o.string("action");
   checkName(isSeccompAction(s.action), o.pathOf("action"), "seccomp action", s.action);
   if (auto v = optUint(o, "errnoRet", UINT32_MAX)) s.errnoRet = static_cast<uint32_t>(*v);
-  if (const Json* v = opt(o, "args")) s.args = arrayOf(*v, o.pathOf("args"), seccompArgFromJson);
-  o.done();
+  if (const Json* v = opt(o, "args"))
+    s.args = arrayOf(*v, o.pathOf("args"), withOpts(seccompArgFromJson, opts));
+  closeObject(o, opts);
   return s;
 }
 
@@ -221,7 +223,7 @@ Json syscallToJson(const SeccompSyscall& s) {
   return out;
 }
 
-Seccomp seccompFromJson(const Json& j, const std::string& path) {
+Seccomp seccompFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   Seccomp s;
   s.defaultAction = o.string("defaultAction");
@@ -240,9 +242,9 @@ Seccomp seccompFromJson(const Json& j, const std::string& path) {
   s.listenerPath = optString(o, "listenerPath");
   s.listenerMetadata = optString(o, "listenerMetadata");
   if (const Json* v = opt(o, "syscalls")) {
-    s.syscalls = arrayOf(*v, o.pathOf("syscalls"), syscallFromJson);
+    s.syscalls = arrayOf(*v, o.pathOf("syscalls"), withOpts(syscallFromJson, opts));
   }
-  o.done();
+  closeObject(o, opts);
   return s;
 }
 
@@ -266,12 +268,12 @@ constexpr std::string_view kPropagations[] = {"private",  "shared",  "slave",  "
 
 }  // namespace
 
-Linux linuxFromJson(const Json& j, const std::string& path) {
+Linux linuxFromJson(const Json& j, const std::string& path, const ParseOptions& opts) {
   Object o(j, path);
   Linux l;
   if (const Json* v = opt(o, "namespaces")) {
     std::string p = o.pathOf("namespaces");
-    l.namespaces = arrayOf(*v, p, namespaceFromJson);
+    l.namespaces = arrayOf(*v, p, withOpts(namespaceFromJson, opts));
     // config-linux.md: a duplicated namespace type is an error.
     std::set<std::string_view> seen;
     for (size_t i = 0; i < l.namespaces.size(); ++i) {
@@ -281,15 +283,15 @@ Linux linuxFromJson(const Json& j, const std::string& path) {
       }
     }
   }
-  l.uidMappings = optIdMappings(o, "uidMappings");
-  l.gidMappings = optIdMappings(o, "gidMappings");
+  l.uidMappings = optIdMappings(o, "uidMappings", opts);
+  l.gidMappings = optIdMappings(o, "gidMappings", opts);
   if (const Json* v = opt(o, "devices"))
-    l.devices = arrayOf(*v, o.pathOf("devices"), deviceFromJson);
+    l.devices = arrayOf(*v, o.pathOf("devices"), withOpts(deviceFromJson, opts));
   l.cgroupsPath = optString(o, "cgroupsPath");
   if (const Json* v = opt(o, "resources"))
-    l.resources = resourcesFromJson(*v, o.pathOf("resources"));
+    l.resources = resourcesFromJson(*v, o.pathOf("resources"), opts);
   l.sysctl = optStringMap(o, "sysctl");
-  if (const Json* v = opt(o, "seccomp")) l.seccomp = seccompFromJson(*v, o.pathOf("seccomp"));
+  if (const Json* v = opt(o, "seccomp")) l.seccomp = seccompFromJson(*v, o.pathOf("seccomp"), opts);
   l.rootfsPropagation = optString(o, "rootfsPropagation");
   if (l.rootfsPropagation) {
     bool ok = false;
@@ -305,7 +307,7 @@ Linux linuxFromJson(const Json& j, const std::string& path) {
   l.timeOffsets = optOpaque(o, "timeOffsets");
   l.intelRdt = optOpaque(o, "intelRdt");
   l.personality = optOpaque(o, "personality");
-  o.done();
+  closeObject(o, opts);
   return l;
 }
 

@@ -139,6 +139,19 @@ TEST(RuntimeSpec, MalformedFieldsNameTheirPath) {
   }
 }
 
+TEST(RuntimeSpec, LenientModeIgnoresUnknownFieldsButNotBadValues) {
+  std::string text = edited(readData("runtime-config.json"), [](Json& j) {
+    j["vm"] = {{"hypervisor", {{"path", "/usr/bin/qemu"}}}};
+    j["process"]["user"]["x-ferry"] = 1;
+  });
+  EXPECT_EQ(errorOf([&] { RuntimeSpec::parse(text, "c"); }), "process.user.x-ferry: unknown field");
+  RuntimeSpec lenient = RuntimeSpec::parse(text, "c", {.strict = false});
+  EXPECT_EQ(lenient, RuntimeSpec::parse(readData("runtime-config.json"), "c"));
+  std::string bad = edited(text, [](Json& j) { j["linux"]["namespaces"][0]["type"] = "pidns"; });
+  EXPECT_EQ(errorOf([&] { RuntimeSpec::parse(bad, "c", {.strict = false}); }),
+            "linux.namespaces[0].type: unknown namespace type \"pidns\"");
+}
+
 TEST(RuntimeSpec, NameSets) {
   EXPECT_TRUE(isCapability("CAP_CHECKPOINT_RESTORE"));
   EXPECT_FALSE(isCapability("chown"));
