@@ -3,7 +3,15 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
+#include <memory>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.hpp"
@@ -60,6 +68,153 @@ class GzipCompressor : public Compressor {
   z_stream z_{};
 };
 
+// pigz-style parallel gzip: the stream is cut into the blocks the Writer hands over; each is
+// deflated on a worker thread as a raw deflate segment primed with the previous 32 KiB
+// (deflateSetDictionary) and ended with a sync flush, so segments concatenate into one deflate
+// stream; an empty final block, the combined crc32 and the size close the gzip member. The
+// bytes depend on the input, the block boundaries and the level only, not on the thread count.
+class ParallelGzipCompressor : public Compressor {
+ public:
+  ParallelGzipCompressor(int level, int threads, Output out) : level_(level), out_(std::move(out)) {
+    static const unsigned char kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    out_(reinterpret_cast<const char*>(kHeader), sizeof kHeader);
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~ParallelGzipCompressor() override { stop(); }
+
+  void compress(std::string_view data) override {
+    if (data.empty()) return;
+    auto job = std::make_shared<Job>();
+    job->input.assign(data);
+    // The job is primed with the last 32 KiB before it; remember the last 32 KiB after it.
+    job->dictionary = dict_;
+    constexpr size_t kWindow = 32768;
+    if (data.size() >= kWindow) {
+      dict_.assign(data.substr(data.size() - kWindow));
+    } else {
+      dict_.append(data);
+      if (dict_.size() > kWindow) dict_.erase(0, dict_.size() - kWindow);
+    }
+    for (;;) {
+      emitReady(false);
+      std::unique_lock lock(mu_);
+      if (error_) std::rethrow_exception(error_);
+      if (order_.size() < 2 * workers_.size() + 2) {
+        order_.push_back(job);
+        queue_.push_back(job);
+        cv_.notify_all();
+        break;
+      }
+      cv_.wait(lock, [&] { return error_ || order_.front()->done; });
+    }
+    emitReady(false);
+  }
+
+  void finish() override {
+    emitReady(true);
+    static const unsigned char kLast[2] = {0x03, 0x00};  // empty final fixed-Huffman block
+    out_(reinterpret_cast<const char*>(kLast), 2);
+    unsigned char trailer[8];
+    for (int i = 0; i < 4; ++i) trailer[i] = static_cast<unsigned char>(crc_ >> (8 * i));
+    for (int i = 0; i < 4; ++i) trailer[4 + i] = static_cast<unsigned char>(size_ >> (8 * i));
+    out_(reinterpret_cast<const char*>(trailer), 8);
+  }
+
+ private:
+  struct Job {
+    std::string input, dictionary, output;
+    uLong crc = 0;
+    bool done = false;
+  };
+
+  void work() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = queue_.front();
+        queue_.pop_front();
+      }
+      try {
+        deflateJob(*job);
+      } catch (...) {
+        std::lock_guard lock(mu_);
+        error_ = std::current_exception();
+      }
+      std::lock_guard lock(mu_);
+      job->done = true;
+      cv_.notify_all();
+    }
+  }
+
+  void deflateJob(Job& job) {
+    z_stream z{};
+    if (deflateInit2(&z, level_, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      throw Error(Errc::kInvalid,
+                  "cannot start gzip compression at level " + std::to_string(level_));
+    }
+    if (!job.dictionary.empty()) {
+      deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(job.dictionary.data()),
+                           static_cast<uInt>(job.dictionary.size()));
+    }
+    job.output.resize(deflateBound(&z, job.input.size()) + 16);
+    z.next_in = reinterpret_cast<Bytef*>(job.input.data());
+    z.avail_in = static_cast<uInt>(job.input.size());
+    z.next_out = reinterpret_cast<Bytef*>(job.output.data());
+    z.avail_out = static_cast<uInt>(job.output.size());
+    int r = deflate(&z, Z_SYNC_FLUSH);
+    job.output.resize(z.total_out);
+    deflateEnd(&z);
+    if (r != Z_OK || z.avail_in != 0) throw Error(Errc::kIo, "cannot compress with gzip");
+    job.crc = crc32(0, reinterpret_cast<const Bytef*>(job.input.data()),
+                    static_cast<uInt>(job.input.size()));
+  }
+
+  // Writes finished jobs in order; with `all`, waits for every job.
+  void emitReady(bool all) {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock lock(mu_);
+        if (all) cv_.wait(lock, [&] { return order_.empty() || order_.front()->done || error_; });
+        if (error_) std::rethrow_exception(error_);
+        if (order_.empty() || !order_.front()->done) return;
+        job = order_.front();
+        order_.pop_front();
+        cv_.notify_all();
+      }
+      out_(job->output.data(), job->output.size());
+      crc_ = crc32_combine(crc_, job->crc, static_cast<z_off_t>(job->input.size()));
+      size_ += job->input.size();
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      queue_.clear();
+      cv_.notify_all();
+    }
+    for (auto& t : workers_) t.join();
+  }
+
+  int level_;
+  Output out_;
+  std::string dict_;
+  uLong crc_ = crc32(0, nullptr, 0);
+  uint64_t size_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;  // waiting for a worker
+  std::deque<std::shared_ptr<Job>> order_;  // submitted, not yet written
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
 class ZstdCompressor : public Compressor {
  public:
   ZstdCompressor(int level, int workers, Output out)
@@ -102,15 +257,19 @@ class ZstdCompressor : public Compressor {
 
 }  // namespace
 
-std::unique_ptr<Compressor> makeCompressor(Compression c, int level, int zstdWorkers,
+std::unique_ptr<Compressor> makeCompressor(Compression c, int level, int workers,
                                            Compressor::Output out) {
   switch (c) {
     case Compression::kNone:
       return std::make_unique<NoneCompressor>(std::move(out));
     case Compression::kGzip:
+      if (workers > 0) {
+        return std::make_unique<ParallelGzipCompressor>(level == 0 ? 6 : level, workers,
+                                                        std::move(out));
+      }
       return std::make_unique<GzipCompressor>(level == 0 ? 6 : level, std::move(out));
     case Compression::kZstd:
-      return std::make_unique<ZstdCompressor>(level == 0 ? 3 : level, zstdWorkers, std::move(out));
+      return std::make_unique<ZstdCompressor>(level == 0 ? 3 : level, workers, std::move(out));
     case Compression::kBzip2:
     case Compression::kXz:
       break;

@@ -22,8 +22,9 @@ class Compressor {
   virtual void finish() = 0;
 };
 
-// kNone passes bytes through. Throws Error{kUnsupported} for kBzip2 and kXz.
-std::unique_ptr<Compressor> makeCompressor(Compression c, int level, int zstdWorkers,
+// kNone passes bytes through. `workers` > 0 compresses on that many threads (zstd: libzstd's
+// workers; gzip: the pigz-style block compressor). Throws Error{kUnsupported} for kBzip2/kXz.
+std::unique_ptr<Compressor> makeCompressor(Compression c, int level, int workers,
                                            Compressor::Output out);
 
 }  // namespace ferry::archive::detail

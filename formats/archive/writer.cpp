@@ -27,7 +27,7 @@ class Sink {
   Sink(int fd, const WriterOptions& o) : fd_(fd), name_(o.name) {
     if (o.uncompressedDigest) rawHash_.emplace(*o.uncompressedDigest);
     if (o.compressedDigest) outHash_.emplace(*o.compressedDigest);
-    compressor_ = detail::makeCompressor(o.compression, o.level, o.zstdWorkers,
+    compressor_ = detail::makeCompressor(o.compression, o.level, o.workers,
                                          [this](const char* p, size_t n) { output(p, n); });
   }
 

@@ -7,9 +7,9 @@
 // OCI blob digest). The tar stream is cut into 1 MiB blocks; with `pipelined` the blocks are
 // hashed, compressed and written on a second thread while the caller produces the next ones.
 //
-// gzip output is deterministic for a given level (zlib's header carries no name or time). zstd
-// output is deterministic for a given level and for zstdWorkers == 0, or for any
-// zstdWorkers >= 1 (libzstd produces the same frames whatever the worker count ≥ 1).
+// gzip output is deterministic for a given level (the header carries no name or time) and
+// workers == 0, or for any workers >= 1. zstd likewise (libzstd produces the same frames
+// whatever the worker count ≥ 1).
 #pragma once
 
 #include <cstdint>
@@ -27,8 +27,11 @@ class Reader;
 
 struct WriterOptions {
   Compression compression = Compression::kNone;  // kNone, kGzip or kZstd
-  int level = 0;          // 0: the default (gzip 6, zstd 3); gzip 1 is the fast path
-  int zstdWorkers = 0;    // libzstd worker threads (0: compress on the writer's thread)
+  int level = 0;  // 0: the default (gzip 6, zstd 3); gzip 1 is the fast path
+  // Compression threads (0: compress on the writer's own thread). zstd: libzstd workers.
+  // gzip: pigz-style, the 1 MiB blocks deflated in parallel (each primed with the previous
+  // 32 KiB) into one gzip member that any gunzip reads.
+  int workers = 0;
   bool pipelined = true;  // hash, compress and write on a second thread
   std::optional<DigestAlgorithm> compressedDigest = DigestAlgorithm::kSha256;
   std::optional<DigestAlgorithm> uncompressedDigest = DigestAlgorithm::kSha256;

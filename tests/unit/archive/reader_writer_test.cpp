@@ -120,13 +120,15 @@ TEST_F(ArchiveTest, WriterIsDeterministicAndHashesBothStreams) {
   for (const Case& k : {Case{Compression::kNone, 0, 0, true, "cat"},
                         Case{Compression::kGzip, 0, 0, true, "gzip -dc"},
                         Case{Compression::kGzip, 1, 0, false, "gzip -dc"},
+                        Case{Compression::kGzip, 1, 2, true, "gzip -dc"},
+                        Case{Compression::kGzip, 6, 1, false, "gzip -dc"},
                         Case{Compression::kZstd, 0, 0, true, "zstd -dcq"},
                         Case{Compression::kZstd, 3, 2, true, "zstd -dcq"}}) {
     SCOPED_TRACE(std::string(compressionName(k.c)) + " level " + std::to_string(k.level));
     WriterOptions o;
     o.compression = k.c;
     o.level = k.level;
-    o.zstdWorkers = k.workers;
+    o.workers = k.workers;
     o.pipelined = k.pipelined;
     // Enough data to cross several 1 MiB blocks.
     Content c = sampleContent();
@@ -148,6 +150,21 @@ TEST_F(ArchiveTest, WriterIsDeterministicAndHashesBothStreams) {
     // GNU tar agrees with the listing.
     std::string listing = sh("tar -tf " + p("1.tar").string());
     EXPECT_NE(listing.find(c[5].first.path), std::string::npos);
+  }
+}
+
+TEST_F(ArchiveTest, ParallelOutputDoesNotDependOnWorkerCount) {
+  Content c = sampleContent();
+  std::string big(5 << 20, 'q');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i >> 12);
+  c.emplace_back(fileEntry("big", big.size()), big);
+  for (Compression comp : {Compression::kGzip, Compression::kZstd}) {
+    test::writeArchive(p("w1"), c, {.compression = comp, .workers = 1});
+    test::writeArchive(p("w2"), c, {.compression = comp, .workers = 2, .pipelined = false});
+    test::writeArchive(p("w3"), c, {.compression = comp, .workers = 3});
+    EXPECT_EQ(test::fileBytes(p("w1")), test::fileBytes(p("w2")));
+    EXPECT_EQ(test::fileBytes(p("w1")), test::fileBytes(p("w3")));
+    EXPECT_EQ(test::readArchive(p("w3")).back().second, big);
   }
 }
 
