@@ -15,7 +15,7 @@ namespace ferry {
 enum class DigestAlgorithm { kSha256, kSha512 };
 
 std::string_view algorithmName(DigestAlgorithm a);  // "sha256" / "sha512"
-size_t hexLength(DigestAlgorithm a);                 // 64 / 128
+size_t hexLength(DigestAlgorithm a);                // 64 / 128
 
 class Hasher {
  public:

@@ -8,14 +8,22 @@ namespace ferry {
 
 std::string_view errcName(Errc code) {
   switch (code) {
-    case Errc::kInvalid: return "invalid";
-    case Errc::kNotFound: return "not found";
-    case Errc::kUnsupported: return "not supported";
-    case Errc::kSecurity: return "security";
-    case Errc::kDigestMismatch: return "digest mismatch";
-    case Errc::kIo: return "io";
-    case Errc::kLimit: return "limit";
-    case Errc::kUsage: return "usage";
+    case Errc::kInvalid:
+      return "invalid";
+    case Errc::kNotFound:
+      return "not found";
+    case Errc::kUnsupported:
+      return "not supported";
+    case Errc::kSecurity:
+      return "security";
+    case Errc::kDigestMismatch:
+      return "digest mismatch";
+    case Errc::kIo:
+      return "io";
+    case Errc::kLimit:
+      return "limit";
+    case Errc::kUsage:
+      return "usage";
   }
   return "unknown";
 }

@@ -104,7 +104,8 @@ void writeFileAtomic(const fs::path& path, std::string_view data, mode_t mode) {
 
 TempDir::TempDir(const fs::path& parent, std::string_view prefix) {
   std::string tmpl = (parent / (std::string(prefix) + "XXXXXX")).string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throwErrno("create temporary directory in " + quote(parent.string()));
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    throwErrno("create temporary directory in " + quote(parent.string()));
   path_ = tmpl;
 }
 

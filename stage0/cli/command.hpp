@@ -1,0 +1,54 @@
+// The ferry command table.
+//
+// A command is a function from parsed global options and its own arguments to an exit status.
+// Commands are registered in one explicit list (commands.cpp); each lives in its own file,
+// parses its flags into a struct and calls a library function — no logic here.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "stage0/cli/options.hpp"
+
+namespace ferry::cli {
+
+// Exit statuses shared by every command (DESIGN §3).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitError = 254;
+
+struct GlobalOptions {
+  std::string dir = "/var/lib/ferry";
+  bool debug = false;
+  std::string insecureOptions;
+  std::string format = "text";  // text | json
+  bool json() const { return format == "json"; }
+};
+
+// Adds --dir --debug --insecure-options --format to a command's parser.
+void addGlobalOptions(OptionParser& parser, GlobalOptions& global);
+
+struct Context {
+  GlobalOptions global;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+struct Command {
+  std::vector<std::string> words;  // e.g. {"image", "convert"}
+  std::string summary;
+  std::function<int(Context&, const std::vector<std::string>&)> run;
+};
+
+const std::vector<Command>& commands();
+
+// Entry point of the ferry binary.
+int main(int argc, char** argv);
+
+// The commands (one file each).
+int versionCommand(Context& ctx, const std::vector<std::string>& args);
+int imageConvertCommand(Context& ctx, const std::vector<std::string>& args);
+
+}  // namespace ferry::cli

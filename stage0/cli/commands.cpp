@@ -1,0 +1,17 @@
+#include <iostream>
+
+#include "stage0/cli/command.hpp"
+
+namespace ferry::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      {{"version"}, "print the versions of ferry and the specs it implements", versionCommand},
+      {{"image", "convert"},
+       "convert an image between ACI and OCI, reporting what is lost",
+       imageConvertCommand},
+  };
+  return kCommands;
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,109 @@
+// Top-level dispatch: global options, command lookup, help, and the mapping from errors to
+// exit statuses. Errors are printed once, here.
+#include <algorithm>
+#include <iostream>
+#include <system_error>
+
+#include "stage0/cli/command.hpp"
+
+namespace ferry::cli {
+
+void addGlobalOptions(OptionParser& parser, GlobalOptions& global) {
+  parser.value("dir", "DIR", "ferry's data directory (default /var/lib/ferry)", &global.dir);
+  parser.flag("debug", "print debugging information and whole error chains", &global.debug);
+  parser.value("insecure-options", "LIST", "comma-separated security checks to skip",
+               &global.insecureOptions);
+  parser.value("format", "text|json", "output format", [&global](std::string_view v) {
+    if (v != "text" && v != "json")
+      throw UsageError("--format: want text or json, not " + quote(v));
+    global.format = std::string(v);
+  });
+}
+
+namespace {
+
+void printOverview(std::ostream& os) {
+  os << "ferry: a pod runtime for appc and OCI images\n\n"
+        "Usage: ferry [global flags] COMMAND [flags] [args]\n\nCommands:\n";
+  for (const auto& c : commands()) {
+    std::string words;
+    for (const auto& w : c.words) words += (words.empty() ? "" : " ") + w;
+    os << "  " << words << std::string(words.size() < 18 ? 18 - words.size() : 1, ' ') << c.summary
+       << "\n";
+  }
+  os << "  help              show this overview, or a command's help\n\n"
+        "Global flags: --dir=DIR --debug --insecure-options=LIST --format=text|json\n"
+        "Run 'ferry COMMAND --help' for a command's flags.\n";
+}
+
+// Finds the command whose words are the longest prefix of args; returns words consumed.
+const Command* findCommand(const std::vector<std::string>& args, size_t& used) {
+  const Command* best = nullptr;
+  used = 0;
+  for (const auto& c : commands()) {
+    if (c.words.size() > args.size() || c.words.size() <= used) continue;
+    if (std::equal(c.words.begin(), c.words.end(), args.begin())) {
+      best = &c;
+      used = c.words.size();
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  Context ctx{{}, std::cout, std::cerr};
+  try {
+    // Global flags before the command.
+    size_t i = 0;
+    std::vector<std::string> leading;
+    while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
+      if (args[i] == "--help" || args[i] == "-h") {
+        printOverview(ctx.out);
+        return kExitOk;
+      }
+      leading.push_back(args[i]);
+      // Value flags given as "--dir X" take the next word too.
+      if (args[i].find('=') == std::string::npos && args[i] != "--debug" && i + 1 < args.size()) {
+        leading.push_back(args[++i]);
+      }
+      ++i;
+    }
+    if (!leading.empty()) {
+      OptionParser global("ferry [global flags] COMMAND", "");
+      addGlobalOptions(global, ctx.global);
+      global.positionals(0, 0);
+      global.parse(leading);
+    }
+    std::vector<std::string> rest(args.begin() + static_cast<long>(i), args.end());
+    if (rest.empty()) {
+      printOverview(ctx.err);
+      return kExitUsage;
+    }
+    if (rest[0] == "help") {
+      rest.erase(rest.begin());
+      if (rest.empty()) {
+        printOverview(ctx.out);
+        return kExitOk;
+      }
+      rest.push_back("--help");
+    }
+    size_t used = 0;
+    const Command* cmd = findCommand(rest, used);
+    if (cmd == nullptr) {
+      throw UsageError("unknown command " + quote(rest[0]) + "; see 'ferry help'");
+    }
+    return cmd->run(ctx,
+                    std::vector<std::string>(rest.begin() + static_cast<long>(used), rest.end()));
+  } catch (const UsageError& e) {
+    ctx.err << "ferry: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    ctx.err << "ferry: " << describe(e, ctx.global.debug) << "\n";
+    return kExitError;
+  }
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,59 @@
+// A small long-option parser for ferry's commands.
+//
+// Each command declares its options on an OptionParser and gets back the positional arguments.
+// Accepted forms: `--name=value`, `--name value`, `--flag`, `--flag=true|false`; `--` ends
+// options. Anything malformed throws UsageError, which the CLI turns into exit status 2.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace ferry::cli {
+
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& message) : Error(Errc::kUsage, message) {}
+};
+
+class OptionParser {
+ public:
+  // usage: e.g. "ferry image convert [flags] SRC DEST"; summary: one line; details: free text.
+  OptionParser(std::string usage, std::string summary, std::string details = {});
+
+  void flag(std::string name, std::string help, bool* out);
+  void value(std::string name, std::string valueName, std::string help, std::string* out);
+  void value(std::string name, std::string valueName, std::string help,
+             std::function<void(std::string_view)> set);
+  // Positional arguments must number between min and max (max < 0: unbounded).
+  void positionals(int min, int max) {
+    minPositionals_ = min;
+    maxPositionals_ = max;
+  }
+
+  // Parses args (without the command words). Returns the positional arguments.
+  // Sets helpRequested() instead of throwing when --help/-h is seen.
+  std::vector<std::string> parse(const std::vector<std::string>& args);
+  bool helpRequested() const { return help_; }
+  std::string helpText() const;
+
+ private:
+  struct Option {
+    std::string name;
+    std::string valueName;  // empty: a flag
+    std::string help;
+    std::function<void(std::string_view)> set;
+  };
+  const Option* lookup(std::string_view name) const;
+
+  std::string usage_, summary_, details_;
+  std::vector<Option> options_;
+  int minPositionals_ = 0;
+  int maxPositionals_ = -1;
+  bool help_ = false;
+};
+
+}  // namespace ferry::cli

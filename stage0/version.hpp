@@ -1,0 +1,19 @@
+// Versions ferry reports and writes into the documents it produces.
+#pragma once
+
+#include <string>
+
+namespace ferry {
+
+struct VersionInfo {
+  std::string ferry;
+  std::string appcSpec;        // acVersion written into appc manifests
+  std::string ociImageSpec;    // image-spec we read and write (1.0-compatible layouts)
+  std::string ociRuntimeSpec;  // ociVersion written into config.json
+  int stage1Interface;
+  std::string toJson() const;
+};
+
+const VersionInfo& versionInfo();
+
+}  // namespace ferry

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The CLI's contract: help everywhere, exit statuses 0 / 2 / 254, one-line errors.
+source "$(dirname "$0")/lib.sh"
+
+expect_status 0 "$FERRY" version
+grep -q '^ferry version ' "$T/out" || fail "version output"
+ok "ferry version"
+expect_status 0 "$FERRY" --format=json version
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["stage1Interface"]==1' "$T/out"
+ok "ferry --format=json version is JSON"
+
+for cmd in "help" "--help" "version --help" "image convert --help" "help image convert"; do
+  # shellcheck disable=SC2086
+  expect_status 0 "$FERRY" $cmd
+  grep -qi 'usage' "$T/out" || fail "'ferry $cmd' prints no usage"
+done
+ok "help on every command"
+
+expect_status 2 "$FERRY"
+expect_status 2 "$FERRY" no-such-command
+grep -q 'unknown command "no-such-command"' "$T/err" || fail "unknown command message"
+expect_status 2 "$FERRY" image convert --no-such-flag a b
+grep -q 'unknown flag --no-such-flag' "$T/err" || fail "unknown flag message"
+expect_status 2 "$FERRY" image convert only-one-arg
+expect_status 2 "$FERRY" --format=yaml version
+ok "usage errors exit 2"
+
+expect_status 254 "$FERRY" image convert "$T/missing.aci" "oci:$T/out-layout:x"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "error is not one line: $(cat "$T/err")"
+grep -q 'missing.aci' "$T/err" || fail "error does not name the file"
+[ ! -e "$T/out-layout" ] || fail "a failed convert left its destination behind"
+ok "errors exit 254 with one line naming the file"
+echo "$checks passed, 0 failed"
