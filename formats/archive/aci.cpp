@@ -23,13 +23,36 @@ class ExtractingVisitor : public AciVisitor {
 
 }  // namespace
 
+// The nearest ancestor of `path` that an earlier entry made a non-directory (a symlink, most
+// dangerously): an entry below it would be written through it by a naive extractor.
+std::optional<std::string_view> nonDirectoryAncestor(
+    std::string_view path, const std::set<std::string, std::less<>>& nonDirs) {
+  for (std::string_view p = parentPath(path); !p.empty(); p = parentPath(p)) {
+    if (nonDirs.count(p) != 0) return p;
+  }
+  return std::nullopt;
+}
+
 AciInfo readAci(Reader& reader, AciVisitor& visitor, uint64_t maxManifestSize) {
   AciInfo info;
   bool haveManifest = false;
   std::set<std::string, std::less<>> seen;
+  std::set<std::string, std::less<>> nonDirs;
   Entry e;
   while (reader.next(e)) {
     if (!seen.insert(e.path).second) throw reader.error(Errc::kSecurity, e.path, "duplicate entry");
+    if (auto p = nonDirectoryAncestor(e.path, nonDirs)) {
+      throw reader.error(Errc::kSecurity, e.path,
+                         "written through " + quote(*p) + ", which is not a directory");
+    }
+    if (e.type == Type::kHardlink) {
+      if (auto p = nonDirectoryAncestor(e.linkTarget, nonDirs)) {
+        throw reader.error(
+            Errc::kSecurity, e.path,
+            "hardlink target goes through " + quote(*p) + ", which is not a directory");
+      }
+    }
+    if (e.type != Type::kDir) nonDirs.insert(e.path);
     if (e.path == kManifest) {
       if (e.type != Type::kFile) {
         throw reader.error(

@@ -87,6 +87,13 @@ std::vector<ReadResult> flattenLayers(const std::vector<std::filesystem::path>& 
         throw reader.error(Errc::kUnsupported, e.path,
                            "path appears twice in one layer (not supported when flattening)");
       }
+      // An entry below a symlink (or file) of its own layer would be written through it.
+      for (std::string_view a = parentPath(e.path); !a.empty(); a = parentPath(a)) {
+        if (flagsOf(mine, a) & kNonDir) {
+          throw reader.error(Errc::kSecurity, e.path,
+                             "written through " + quote(a) + ", which is not a directory");
+        }
+      }
       if (hidden(e.path)) continue;
       if (e.type == Type::kHardlink) {
         if (hidden(e.linkTarget)) {

@@ -80,4 +80,23 @@ cp "$T/l/index.json" "$T/index.before"
 refuse "convert into a layout fails" 'unknown-field.aci' "$FERRY" image convert "$T/unknown-field.aci" "oci:$T/l:new"
 cmp -s "$T/index.before" "$T/l/index.json" || fail "index.json changed after a failed convert"
 ok "existing layout's index.json untouched"
+# Layers that write through their own symlink, or that take a hostile name, are refused.
+mkdir -p "$T/evil/x"
+ln -s /tmp "$T/evil/x/link"
+tar -C "$T/evil/x" -cf "$T/evil/layer.tar" link
+python3 - "$T/evil/layer.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "a") as t:
+    data = b"pwned"
+    info = tarfile.TarInfo("link/ferry-layer-pwned")
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+PY
+python3 "$TOOLS/mklayout.py" "$T/evil/layout" x "$T/evil/layer.tar"
+refuse "layer writing through its symlink" 'link/ferry-layer-pwned.*not a directory' \
+  "$FERRY" image convert "oci:$T/evil/layout:x" "$T/evil.aci"
+[ ! -e "$T/evil.aci" ] && [ ! -e /tmp/ferry-layer-pwned ] || fail "hostile layer left output"
+tar -C "$T/evil/x" -cf "$T/evil/dotdot.tar" --transform 's|^|../|' link
+python3 "$TOOLS/mklayout.py" "$T/evil/layout2" x "$T/evil/dotdot.tar"
+refuse "layer with ../ names" 'escapes' "$FERRY" image convert "oci:$T/evil/layout2:x" "$T/evil.aci"
 echo "$checks passed, 0 failed"
