@@ -335,9 +335,11 @@ struct Builder {
   }
 
   void annotations() {
-    if (config.created)
-      m.annotations.set(appc::AcIdentifier::parse(keys::kCreated), *config.created);
+    // The appc spec lists "authors" before "created"; so do we.
     if (config.author) m.annotations.set(appc::AcIdentifier::parse(keys::kAuthors), *config.author);
+    if (config.created) {
+      m.annotations.set(appc::AcIdentifier::parse(keys::kCreated), *config.created);
+    }
     json::Json odd = json::Json::object();
     for (const auto& [k, v] : labels) {
       if (k.rfind(keys::kAppcPrefix, 0) == 0) {
