@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <isa-l/igzip_lib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -44,7 +45,11 @@ struct Reader::Impl {
   uint64_t compressedSize = 0;
   std::optional<Hasher> compressedHash;
 
-  // Uncompressed side: the tar stream handed from the outer to the inner reader.
+  // Uncompressed side: the tar stream handed from the outer to the inner reader. gzip is
+  // inflated by ISA-L (about twice zlib's speed) instead of an outer libarchive reader.
+  std::unique_ptr<inflate_state> gzip;
+  std::vector<char> gzipOut;
+  bool gzipInputEof = false;
   ArchivePtr outer;
   ArchivePtr inner;
   bool outerEof = false;
@@ -78,9 +83,13 @@ struct Reader::Impl {
   }
 
   void open();
+  void openOuter();
   static la_ssize_t outerRead(struct archive*, void* self, const void** buf);
   static la_ssize_t innerRead(struct archive*, void* self, const void** buf);
   la_ssize_t fillCompressed(const void** buf);
+  void openGzip();
+  la_ssize_t gzipBlock(const void** buf);
+  la_ssize_t account(const void* block, size_t size, const void** buf);
   // Next block of the uncompressed stream (hashed and counted); size 0 at its end.
   la_ssize_t uncompressedBlock(const void** buf);
   [[noreturn]] void failInner(std::string_view entry);
@@ -96,7 +105,97 @@ void Reader::Impl::open() {
   prefetched = readFull(fd.get(), inBuf.data(), inBuf.size(), name);
   if (prefetched < inBuf.size()) fdEof = true;
   compression = detectCompression(inBuf.data(), prefetched);
+  if (compression == Compression::kGzip) {
+    openGzip();
+  } else {
+    openOuter();
+  }
+  inner.reset(archive_read_new());
+  if (!inner) throw std::bad_alloc();
+  archive_read_support_format_tar(inner.get());
+  if (archive_read_open(inner.get(), this, nullptr, &Impl::innerRead, nullptr) != ARCHIVE_OK) {
+    failInner("");
+  }
+}
 
+void Reader::Impl::openGzip() {
+  gzip = std::make_unique<inflate_state>();
+  isal_inflate_init(gzip.get());
+  gzip->crc_flag = ISAL_GZIP;
+  gzipOut.resize(kBufferSize);
+}
+
+// Inflates the next block. Concatenated gzip members are one stream (as gunzip reads them);
+// zero bytes after the last member (tape padding) are ignored, anything else is an error.
+la_ssize_t Reader::Impl::gzipBlock(const void** buf) {
+  inflate_state& z = *gzip;
+  for (;;) {
+    if (z.avail_in == 0 && !gzipInputEof) {
+      const void* in;
+      la_ssize_t n = fillCompressed(&in);
+      if (n == 0) {
+        gzipInputEof = true;
+      } else {
+        z.next_in = static_cast<uint8_t*>(const_cast<void*>(in));
+        z.avail_in = static_cast<uint32_t>(n);
+      }
+    }
+    if (z.block_state == ISAL_BLOCK_FINISH) {
+      if (z.avail_in == 0) {
+        if (gzipInputEof) return 0;
+        continue;
+      }
+      if (z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
+        uint8_t* next = z.next_in;
+        uint32_t avail = z.avail_in;
+        isal_inflate_reset(&z);
+        z.crc_flag = ISAL_GZIP;
+        z.next_in = next;
+        z.avail_in = avail;
+        continue;
+      }
+      for (uint32_t i = 0; i < z.avail_in; ++i) {
+        if (z.next_in[i] != 0) {
+          throw error(Errc::kInvalid, current,
+                      "gzip stream: trailing garbage after the last member");
+        }
+      }
+      z.avail_in = 0;
+      continue;
+    }
+    z.next_out = reinterpret_cast<uint8_t*>(gzipOut.data());
+    z.avail_out = static_cast<uint32_t>(gzipOut.size());
+    uint32_t availBefore = z.avail_in;
+    int r = isal_inflate(&z);
+    if (r < 0) {
+      throw error(Errc::kInvalid, current,
+                  r == ISAL_INCORRECT_CHECKSUM
+                      ? "gzip stream: checksum mismatch"
+                      : "gzip stream: invalid data (isa-l error " + std::to_string(r) + ")");
+    }
+    size_t produced = gzipOut.size() - z.avail_out;
+    if (produced > 0) return account(gzipOut.data(), produced, buf);
+    if (gzipInputEof && z.avail_in == 0 && z.block_state != ISAL_BLOCK_FINISH) {
+      throw error(Errc::kInvalid, current, "truncated gzip input");
+    }
+    if (z.avail_in != 0 && z.avail_in == availBefore && z.block_state != ISAL_BLOCK_FINISH) {
+      throw error(Errc::kInvalid, current, "gzip stream: no progress (corrupt data)");
+    }
+  }
+}
+
+la_ssize_t Reader::Impl::account(const void* block, size_t size, const void** buf) {
+  uncompressedSize += size;
+  if (uncompressedSize > options.maxTotalSize) {
+    throw error(Errc::kLimit, current,
+                "uncompressed stream exceeds " + std::to_string(options.maxTotalSize) + " bytes");
+  }
+  if (uncompressedHash) uncompressedHash->update(block, size);
+  *buf = block;
+  return static_cast<la_ssize_t>(size);
+}
+
+void Reader::Impl::openOuter() {
   outer.reset(archive_read_new());
   if (!outer) throw std::bad_alloc();
   archive_read_support_format_raw(outer.get());
@@ -134,13 +233,6 @@ void Reader::Impl::open() {
     if (pendingError) throw *pendingError;
     throw error(Errc::kInvalid, "", archiveMessage(outer.get()));
   }
-
-  inner.reset(archive_read_new());
-  if (!inner) throw std::bad_alloc();
-  archive_read_support_format_tar(inner.get());
-  if (archive_read_open(inner.get(), this, nullptr, &Impl::innerRead, nullptr) != ARCHIVE_OK) {
-    failInner("");
-  }
 }
 
 la_ssize_t Reader::Impl::outerRead(struct archive*, void* self, const void** buf) {
@@ -173,6 +265,7 @@ la_ssize_t Reader::Impl::fillCompressed(const void** buf) {
 }
 
 la_ssize_t Reader::Impl::uncompressedBlock(const void** buf) {
+  if (gzip) return gzipBlock(buf);
   while (!outerEof) {
     const void* block;
     size_t size;
@@ -189,14 +282,7 @@ la_ssize_t Reader::Impl::uncompressedBlock(const void** buf) {
           std::string(compressionName(compression)) + " stream: " + archiveMessage(outer.get()));
     }
     if (size == 0) continue;
-    uncompressedSize += size;
-    if (uncompressedSize > options.maxTotalSize) {
-      throw error(Errc::kLimit, current,
-                  "uncompressed stream exceeds " + std::to_string(options.maxTotalSize) + " bytes");
-    }
-    if (uncompressedHash) uncompressedHash->update(block, size);
-    *buf = block;
-    return static_cast<la_ssize_t>(size);
+    return account(block, size, buf);
   }
   return 0;
 }

@@ -27,7 +27,8 @@ class Reader;
 
 struct WriterOptions {
   Compression compression = Compression::kNone;  // kNone, kGzip or kZstd
-  int level = 0;  // 0: the default (gzip 6, zstd 3); gzip 1 is the fast path
+  // 0: the default (gzip: ISA-L level 1, about gzip -1; zstd 3); gzip 1-9: zlib at that level
+  int level = 0;
   // Compression threads (0: compress on the writer's own thread). zstd: libzstd workers.
   // gzip: pigz-style, the 1 MiB blocks deflated in parallel (each primed with the previous
   // 32 KiB) into one gzip member that any gunzip reads.
