@@ -33,8 +33,9 @@ bool labelsMatch(const appc::Labels& want, const appc::Labels& have) {
 
 std::set<std::string> whitelist(const appc::ImageManifest& m) {
   std::set<std::string> out;
-  for (std::string p : m.pathWhitelist) {
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
+  for (std::string_view p : m.pathWhitelist) {
+    // Whitelist paths are absolute; entries are relative to rootfs.
+    while (!p.empty() && p.front() == '/') p.remove_prefix(1);
     auto n = archive::normalizePath(p, /*allowRoot=*/true);
     if (n.error.empty()) out.insert(n.path);
   }
