@@ -63,20 +63,20 @@ std::vector<RenderImage> resolveDependencies(const RenderImage& top,
   };
 
   std::vector<RenderImage> order;
-  std::vector<std::string> stack;
+  std::vector<const RenderImage*> stack;
   std::function<void(const RenderImage&, int)> visit = [&](const RenderImage& img, int level) {
-    for (const auto& id : stack) {
-      if (id == img.id) {
+    for (const RenderImage* s : stack) {
+      if (s->id == img.id) {
         std::string chain;
-        for (const auto& s : stack) chain += s.substr(0, 19) + " → ";
+        for (const RenderImage* t : stack) chain += t->manifest.name.str() + " → ";
         throw Error(Errc::kInvalid, "cannot render " + quote(top.manifest.name.str()) +
-                                        ": dependency cycle: " + chain + img.id.substr(0, 19));
+                                        ": dependency cycle: " + chain + img.manifest.name.str());
       }
     }
     RenderImage self = img;
     self.level = level;
     order.push_back(self);
-    stack.push_back(img.id);
+    stack.push_back(&img);
     const auto& deps = img.manifest.dependencies;
     for (auto it = deps.rbegin(); it != deps.rend(); ++it) {
       loadCandidates();
