@@ -50,5 +50,6 @@ int main(int argc, char** argv);
 // The commands (one file each).
 int versionCommand(Context& ctx, const std::vector<std::string>& args);
 int imageConvertCommand(Context& ctx, const std::vector<std::string>& args);
+int trustCommand(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace ferry::cli

@@ -10,6 +10,7 @@ const std::vector<Command>& commands() {
       {{"image", "convert"},
        "convert an image between ACI and OCI, reporting what is lost",
        imageConvertCommand},
+      {{"trust"}, "trust OpenPGP keys to sign appc images (ferry's own trust store)", trustCommand},
   };
   return kCommands;
 }
