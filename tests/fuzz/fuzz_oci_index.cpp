@@ -1,0 +1,8 @@
+// OCI ImageIndex::parse on arbitrary text, strict and lenient (see oci_fuzz.hpp).
+#include "formats/oci/index.hpp"
+#include "tests/fuzz/oci_fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  ferry::fuzz::fuzzOciDocument<ferry::oci::ImageIndex>(data, size, "oci image index", false);
+  return 0;
+}
