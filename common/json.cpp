@@ -37,6 +37,13 @@ Json parse(std::string_view text, std::string_view what) {
       case Json::parse_event_t::object_start:
       case Json::parse_event_t::array_start:
         keys.emplace_back();
+        // Copying, comparing and dumping a Json recurse, and a pretty dump grows with the
+        // square of the depth: a few KB of brackets must not overflow a stack or take minutes.
+        if (keys.size() > kMaxDepth) {
+          throw Error(Errc::kInvalid, "cannot parse " + std::string(what) +
+                                          ": nested deeper than " + std::to_string(kMaxDepth) +
+                                          " levels");
+        }
         break;
       case Json::parse_event_t::object_end:
       case Json::parse_event_t::array_end:

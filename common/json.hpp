@@ -20,6 +20,9 @@ namespace ferry::json {
 
 using Json = nlohmann::ordered_json;
 
+// parse() rejects arrays and objects nested deeper than this (ferry's documents nest < 10 deep).
+constexpr size_t kMaxDepth = 256;
+
 // Parses a whole document. `what` names it in errors ("image manifest", a file name, ...).
 Json parse(std::string_view text, std::string_view what);
 
