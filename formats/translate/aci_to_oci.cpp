@@ -13,22 +13,6 @@ using LabelMap = std::map<std::string, std::string>;
 
 bool isOciPortProtocol(std::string_view p) { return p == "tcp" || p == "udp" || p == "sctp"; }
 
-// A loose RFC 3339 date-time check: what OCI's "created" must hold.
-bool looksLikeRfc3339(std::string_view s) {
-  if (s.size() < 20) return false;
-  auto digits = [&](size_t at, size_t n) {
-    for (size_t i = at; i < at + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-    }
-    return true;
-  };
-  return digits(0, 4) && s[4] == '-' && digits(5, 2) && s[7] == '-' && digits(8, 2) &&
-         (s[10] == 'T' || s[10] == 't') && digits(11, 2) && s[13] == ':' && digits(14, 2) &&
-         s[16] == ':' && digits(17, 2) &&
-         (s.back() == 'Z' || s.back() == 'z' ||
-          s.find_first_of("+-", 19) != std::string_view::npos);
-}
-
 void setPlatform(const appc::ImageManifest& m, oci::ImageConfig& config, Report& report) {
   auto os = m.labels.get("os");
   auto arch = m.labels.get("arch");
@@ -108,15 +92,18 @@ void mapApp(const appc::App& app, oci::ContainerConfig& cc, LabelMap& labels, Re
   if (!app.mountPoints.empty()) {
     std::set<std::string> volumes;
     for (const auto& mp : app.mountPoints) volumes.insert(mp.path);
-    cc.volumes = std::move(volumes);
-    // Names ferry derived itself (OCI → ACI) need not be kept: they are derived again.
+    // Names ferry derived itself (OCI → ACI) need not be kept, but only if ociToAci derives the
+    // very same list again: it walks the volumes in sorted order, so the order and the -2
+    // suffixes must agree too (otherwise /a/b and /a-b swap names).
+    std::vector<appc::MountPoint> derived;
     std::set<std::string> taken;
-    bool derived = true;
-    for (const auto& mp : app.mountPoints) {
-      derived = derived && !mp.readOnly && mp.name.str() == volumeName(mp.path, taken);
-      taken.insert(mp.name.str());
+    for (const auto& path : volumes) {
+      std::string name = volumeName(path, taken);
+      taken.insert(name);
+      derived.push_back({appc::AcName::parse(name), path, std::nullopt});
     }
-    if (!derived) {
+    cc.volumes = std::move(volumes);
+    if (derived != app.mountPoints) {
       keep("mountPoints", keys::kAppcMountPoints, "OCI volumes have no names and no readOnly flag");
     }
   }
@@ -134,13 +121,18 @@ void mapApp(const appc::App& app, oci::ContainerConfig& cc, LabelMap& labels, Re
         exposed.insert(std::to_string(p.port + k) + "/" + p.protocol);
       }
     }
-    if (!exposed.empty()) cc.exposedPorts = std::move(exposed);
-    bool derived = true;
-    for (const auto& p : app.ports) {
-      derived = derived && !p.count && !p.socketActivated && isOciPortProtocol(p.protocol) &&
-                p.name.str() == portName(p.protocol, p.port);
+    // As for volumes: keep the ports unless ociToAci derives exactly this list from ExposedPorts
+    // (sorted "port/protocol" strings, one port each, no socketActivated).
+    std::vector<appc::Port> derived;
+    for (const auto& spec : exposed) {
+      auto slash = spec.find('/');
+      std::string proto = spec.substr(slash + 1);
+      auto port = static_cast<uint16_t>(std::stoul(spec.substr(0, slash)));
+      derived.push_back(
+          {appc::AcName::parse(portName(proto, port)), proto, port, std::nullopt, std::nullopt});
     }
-    if (!derived) {
+    if (!exposed.empty()) cc.exposedPorts = std::move(exposed);
+    if (derived != app.ports) {
       keep("ports", keys::kAppcPorts, "OCI exposed ports have no names or socket activation");
     }
   }
@@ -172,7 +164,12 @@ void restoreOci(const std::map<std::string, json::Json>& kept, oci::ImageConfig&
     }
     if (const json::Json* user = get(keys::kOciUser); user && user->is_object()) {
       if (cc.user && *cc.user == user->value("as", std::string())) {
-        cc.user = user->value("user", std::string());
+        // No "user": the OCI config had no User at all.
+        if (user->contains("user")) {
+          cc.user = user->at("user").get<std::string>();
+        } else {
+          cc.user.reset();
+        }
       }
     }
     if (const json::Json* env = get(keys::kOciEnv); env && env->is_array()) {
@@ -233,6 +230,11 @@ oci::ImageConfig aciToOci(const appc::ImageManifest& m, Report& report) {
     const auto& a = m.annotations.items()[i];
     const std::string& name = a.name.str();
     if (name.rfind(keys::kOciPrefix, 0) == 0) {
+      if (name != keys::kOciCmd && name != keys::kOciUser && name != keys::kOciEnv &&
+          name != keys::kOciLabels && name != keys::kOciConfig && name != keys::kOciImage) {
+        report.dropped(json::index("annotations", i), "unknown ferry annotation " + quote(name));
+        continue;
+      }
       try {
         fromOci[name] = json::parse(a.value, name);
       } catch (const Error& e) {

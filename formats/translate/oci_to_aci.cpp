@@ -105,6 +105,12 @@ struct Builder {
     }
     m.labels.set(appc::AcIdentifier::parse("os"), osArch->os);
     m.labels.set(appc::AcIdentifier::parse("arch"), osArch->arch);
+    // arm without a variant, arm64/v8 and FreeBSD's arm variants map back to another variant.
+    auto back = appc::toOciPlatform(osArch->os, osArch->arch);
+    if (back && back->variant != config.variant.value_or(std::string())) {
+      report.approximated("variant", "appc arch " + osArch->arch + " stands for OCI variant " +
+                                         (back->variant.empty() ? "(none)" : back->variant));
+    }
   }
 
   // User "u[:g]" → appc user and group, resolved against the image's own databases.
@@ -127,6 +133,13 @@ struct Builder {
         app.group = std::string(g);
       } else {
         auto entry = users.passwd ? lookupUser(*users.passwd, u) : std::nullopt;
+        if (entry && entry->name == u && isNumber(u) && std::to_string(entry->uid) != u) {
+          // OCI runtimes read a numeric User as a uid; appc executors look the name up first.
+          report.approximated("config.User", "the image has a user named " + quote(u) + " (uid " +
+                                                 std::to_string(entry->uid) +
+                                                 "), which appc executors run as instead of uid " +
+                                                 std::string(u));
+        }
         if (entry) {
           app.group = std::to_string(entry->gid);
         } else {
@@ -138,8 +151,12 @@ struct Builder {
         }
       }
       std::string as = app.user + ":" + app.group;
-      if (!original.empty() && as != original) {
-        annotate(keys::kOciUser, json::Json{{"user", original}, {"as", as}});
+      if (!cc.user || as != original) {
+        // Without "user", the config had no User (which is not the same document as "0:0").
+        json::Json kept = json::Json::object();
+        if (cc.user) kept["user"] = original;
+        kept["as"] = as;
+        annotate(keys::kOciUser, kept);
       }
     }
     if (keptUser != labels.end()) labels.erase(keptUser);
@@ -222,20 +239,28 @@ struct Builder {
     }
     std::set<std::string> taken;
     for (const auto& spec : exposed) {
+      std::string field = "config.ExposedPorts[\"" + spec + "\"]";
       std::string_view s = spec;
       std::string proto = "tcp";
-      if (auto slash = s.find('/'); slash != std::string_view::npos) {
+      auto slash = s.find('/');
+      if (slash != std::string_view::npos) {
         proto = std::string(s.substr(slash + 1));
         s = s.substr(0, slash);
       }
       auto port = toU32(s);
       if (!port || *port < 1 || *port > 65535 || !appc::AcName::isValid(proto)) {
-        report.dropped("config.ExposedPorts[\"" + spec + "\"]",
-                       "not a port/protocol appc can hold");
+        report.dropped(field, "not a port/protocol appc can hold");
         continue;
       }
       std::string name = portName(proto, *port);
-      taken.insert(name);
+      // "80" and "80/tcp" are one port; appc port names must be unique.
+      if (!taken.insert(name).second) {
+        report.dropped(field, "the same port as another entry; listed once as " + quote(name));
+        continue;
+      }
+      if (slash == std::string_view::npos) {
+        report.approximated(field, "no protocol; tcp assumed, as OCI specifies");
+      }
       app.ports.push_back({appc::AcName::parse(name), proto, static_cast<uint16_t>(*port),
                            std::nullopt, std::nullopt});
     }
@@ -249,8 +274,17 @@ struct Builder {
       auto eq = e.find('=');
       std::string name = e.substr(0, eq);
       std::string value = eq == std::string::npos ? "" : e.substr(eq + 1);
-      if (eq == std::string::npos || !appc::isValidEnvironmentName(name) ||
-          app.environment.get(name)) {
+      if (eq != std::string::npos && app.environment.get(name)) {
+        odd.push_back(e);
+        report.approximated(json::index("config.Env", i),
+                            "a second " + name +
+                                "; appc holds one value per name and keeps the "
+                                "first, where Docker and containerd let the last one win; kept in "
+                                "annotation " +
+                                std::string(keys::kOciEnv));
+        continue;
+      }
+      if (eq == std::string::npos || !appc::isValidEnvironmentName(name)) {
         odd.push_back(e);
         report.annotated(json::index("config.Env", i),
                          "not a valid appc environment variable; kept in annotation " +
@@ -298,9 +332,14 @@ struct Builder {
   // Fields of the container config that appc has no place for, kept as one JSON object.
   void leftoverConfig(const oci::ContainerConfig& cc) {
     json::Json j = cc.toJson();
-    for (const char* mapped :
-         {"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels"}) {
-      j.erase(mapped);
+    j.erase("Labels");
+    // Without an app, nothing took the execution fields: keep them all.
+    if (m.app) {
+      for (const char* mapped : {"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes"}) {
+        j.erase(mapped);
+      }
+      // An empty WorkingDir became no workingDirectory; keep it so that it is written back.
+      if (!cc.workingDir || !cc.workingDir->empty()) j.erase("WorkingDir");
     }
     if (j.empty()) return;
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -346,8 +385,11 @@ struct Builder {
         report.dropped("config.Labels[\"" + k + "\"]", "unknown ferry label");
         continue;
       }
-      if (appc::AcIdentifier::isValid(k) && k != keys::kCreated && k != keys::kAuthors &&
-          k.rfind(keys::kOciPrefix, 0) != 0) {
+      // A "created" label is the annotation unless config.created is there or aciToOci would
+      // read it as one; "authors" always would become the author.
+      bool createdLabel = k == keys::kCreated && !config.created && !looksLikeRfc3339(v);
+      if (appc::AcIdentifier::isValid(k) && (k != keys::kCreated || createdLabel) &&
+          k != keys::kAuthors && k.rfind(keys::kOciPrefix, 0) != 0) {
         m.annotations.set(appc::AcIdentifier::parse(k), v);
       } else {
         odd[k] = v;
@@ -370,10 +412,14 @@ std::optional<PasswdEntry> lookupUser(std::string_view passwd, std::string_view 
     bool match = f[0] == nameOrUid || (numeric && f[2] == nameOrUid);
     auto uid = toU32(f[2]);
     auto gid = toU32(f[3]);
-    if (match && uid && gid) {
+    if (!match || !uid || !gid) return false;
+    // As the appc spec resolves user: a name match wins over a uid match; among uid matches (root
+    // and toor share uid 0) the first, as getpwuid() does.
+    if (f[0] == nameOrUid) {
       found = PasswdEntry{std::string(f[0]), *uid, *gid};
-      return f[0] == nameOrUid;  // a name match wins over a uid match
+      return true;
     }
+    if (!found) found = PasswdEntry{std::string(f[0]), *uid, *gid};
     return false;
   });
   return found;
