@@ -191,6 +191,7 @@ la_ssize_t Reader::Impl::account(const void* block, size_t size, const void** bu
                 "uncompressed stream exceeds " + std::to_string(options.maxTotalSize) + " bytes");
   }
   if (uncompressedHash) uncompressedHash->update(block, size);
+  if (options.uncompressedTee) options.uncompressedTee(block, size);
   *buf = block;
   return static_cast<la_ssize_t>(size);
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct ReaderOptions {
   uint64_t maxEntrySize = uint64_t{64} << 30;                        // declared size of one entry
   uint64_t maxTotalSize = uint64_t{256} << 30;  // uncompressed tar stream, headers included
   uint64_t maxEntries = 10'000'000;
+  // Sees every block of the uncompressed tar stream, in order, as it is read (e.g. to store an
+  // ACI's tar under its ID while checking it in the same pass).
+  std::function<void(const void* data, size_t size)> uncompressedTee = {};
 };
 
 struct ReadResult {

@@ -1,0 +1,96 @@
+# shellcheck shell=bash disable=SC2034  # the variables it sets are for the sourcing test
+# Services for functional tests, sourced after tests/functional/lib.sh:
+#
+#   . "$(dirname "$0")/services/lib.sh"
+#
+# Everything lives under $T (the test's temp dir) and is stopped by the EXIT trap, which this
+# file extends (services first, then the trap that was there, e.g. lib.sh's rm -rf "$T").
+# SERVICES_OWNER_PID is set to this shell, so a watchdog stops the services even if the test is
+# SIGKILLed before its trap runs.
+#
+#   svc_require            skips the test (exit 77) naming what is missing, if a peer is absent
+#   svc_ca                 makes the shared test CA: exports CA_DIR ($T/ca; ca.crt, server.*)
+#   svc_registry MODE [DIR]  starts docker-registry (plain|tls|htpasswd|token; DIR defaults to
+#                          $T/registry-MODE) and sets REGISTRY_DIR plus the variables of
+#                          `registry.sh env` (REGISTRY_HOST, REGISTRY_URL, REGISTRY_CA, ...)
+#   svc_push SRC REPO[:TAG] [DIR] [SKOPEO-ARGS...]   push.sh into REGISTRY_DIR (or DIR);
+#                          prints the reference
+#   svc_nginx [DIR]        starts nginx (DIR defaults to $T/nginx) and sets NGINX_DIR plus the
+#                          variables of `nginx.sh env` (NGINX_HTTPS_URL, NGINX_WWW, NGINX_CA...)
+#   svc_gpg NAME [KEYDIR]  makes a key (KEYDIR defaults to $T/gpg) and sets GPG_HOME,
+#                          GPG_PUBKEY (armored public key file), GPG_FPR
+#   svc_stop_all           stops everything started so far (also run by the EXIT trap)
+SERVICES=${SERVICES:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+: "${T:?source tests/functional/lib.sh first}"
+export SERVICES_OWNER_PID=$$
+_svc_stops=()
+
+svc_require() {
+  local missing=() c
+  for c in docker-registry skopeo nginx htpasswd gpg gpgv gpgconf openssl curl python3 flock; do
+    command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || missing+=("$c")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "SKIP: missing peer programs: ${missing[*]}"
+    exit 77
+  fi
+}
+
+svc_ca() {
+  export CA_DIR=${CA_DIR:-$T/ca}
+  "$SERVICES/ca.sh" "$CA_DIR" >/dev/null
+}
+
+svc_stop_all() {
+  local i
+  for ((i = ${#_svc_stops[@]} - 1; i >= 0; i--)); do
+    eval "${_svc_stops[i]}" >/dev/null 2>&1 || true
+  done
+  _svc_stops=()
+}
+
+svc_registry() {
+  local mode=${1:?MODE} d=${2:-$T/registry-$1}
+  svc_ca
+  _svc_stops+=("$(printf '%q stop %q' "$SERVICES/registry.sh" "$d")")
+  "$SERVICES/registry.sh" start "$mode" "$d" >/dev/null
+  REGISTRY_DIR=$d
+  eval "$("$SERVICES/registry.sh" env "$d")"
+}
+
+svc_push() {
+  local src=${1:?SRC} repo=${2:?REPO} d=${3:-${REGISTRY_DIR:?no registry}}
+  shift 3 2>/dev/null || shift $#
+  "$SERVICES/push.sh" "$src" "$repo" "$d" "$@"
+}
+
+svc_nginx() {
+  local d=${1:-$T/nginx}
+  svc_ca
+  _svc_stops+=("$(printf '%q stop %q' "$SERVICES/nginx.sh" "$d")")
+  "$SERVICES/nginx.sh" start "$d" >/dev/null
+  NGINX_DIR=$d
+  eval "$("$SERVICES/nginx.sh" env "$d")"
+}
+
+svc_gpg() {
+  local name=${1:?NAME} h=${2:-$T/gpg} out
+  _svc_stops+=("$(printf '%q stop %q' "$SERVICES/gpg.sh" "$h")")
+  out=$("$SERVICES/gpg.sh" gen "$h" "$name")
+  GPG_HOME=$(cd "$h" && pwd)
+  GPG_PUBKEY=$(sed -n 1p <<<"$out")
+  GPG_FPR=$(sed -n 2p <<<"$out")
+}
+
+# shellcheck disable=SC2120  # "set --" inside, on purpose
+_svc_install_trap() {
+  local prev cmd=""
+  prev=$(trap -p EXIT)
+  if [ -n "$prev" ]; then
+    eval "set -- $prev"
+    cmd=$3
+  fi
+  # shellcheck disable=SC2064  # the previous trap's text is meant to be fixed now
+  trap "svc_stop_all; $cmd" EXIT
+}
+_svc_install_trap
