@@ -48,20 +48,32 @@ std::vector<RenderImage> resolveDependencies(const RenderImage& top,
                                              const std::vector<fs::path>& dirs) {
   std::vector<RenderImage> candidates;
   auto candidatesLoaded = false;
-  auto loadCandidates = [&] {
-    if (candidatesLoaded) return;
-    candidatesLoaded = true;
-    for (const auto& dir : dirs) {
-      std::error_code ec;
-      for (const auto& e : fs::directory_iterator(dir, ec)) {
-        if (e.path().extension() == ".aci" && e.is_regular_file()) {
-          candidates.push_back(inspectAci(e.path()));
+  auto find = [&](const appc::Dependency& dep) -> std::optional<RenderImage> {
+    if (!candidatesLoaded) {
+      candidatesLoaded = true;
+      for (const auto& dir : dirs) {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
+          if (e.path().extension() == ".aci" && e.is_regular_file()) {
+            candidates.push_back(inspectAci(e.path()));
+          }
         }
+        if (ec) throw std::system_error(ec, "cannot list " + quote(dir.string()));
       }
-      if (ec) throw std::system_error(ec, "cannot list " + quote(dir.string()));
     }
+    for (const auto& c : candidates) {
+      bool match = dep.imageID ? c.id == dep.imageID->str()
+                               : c.manifest.name == dep.imageName &&
+                                     labelsMatch(dep.labels, c.manifest.labels);
+      if (match && (!dep.imageID || c.manifest.name == dep.imageName)) return c;
+    }
+    return std::nullopt;
   };
+  return resolveDependencies(top, find, "the dependency directories");
+}
 
+std::vector<RenderImage> resolveDependencies(const RenderImage& top, const FindDependencyFn& find,
+                                             std::string_view where) {
   std::vector<RenderImage> order;
   std::vector<const RenderImage*> stack;
   std::function<void(const RenderImage&, int)> visit = [&](const RenderImage& img, int level) {
@@ -79,23 +91,14 @@ std::vector<RenderImage> resolveDependencies(const RenderImage& top,
     stack.push_back(&img);
     const auto& deps = img.manifest.dependencies;
     for (auto it = deps.rbegin(); it != deps.rend(); ++it) {
-      loadCandidates();
-      const RenderImage* found = nullptr;
-      for (const auto& c : candidates) {
-        bool match = it->imageID ? c.id == it->imageID->str()
-                                 : c.manifest.name == it->imageName &&
-                                       labelsMatch(it->labels, c.manifest.labels);
-        if (match && (!it->imageID || c.manifest.name == it->imageName)) {
-          found = &c;
-          break;
-        }
-      }
-      if (found == nullptr) {
+      std::optional<RenderImage> found = find(*it);
+      if (found && it->imageID && found->id != it->imageID->str()) found.reset();
+      if (!found) {
         throw Error(Errc::kNotFound,
                     "cannot render " + quote(img.manifest.name.str()) + ": dependency " +
                         quote(it->imageName.str()) +
                         (it->imageID ? " (" + it->imageID->str().substr(0, 19) + "…)" : "") +
-                        " not found in the dependency directories");
+                        " not found in " + std::string(where));
       }
       visit(*found, level + 1);
     }

@@ -1,0 +1,235 @@
+// The image store: content-addressed blobs, an SQLite index, and the tree store.
+//
+// Layout under $dir/cas:
+//   blobs/sha256/<hex>   OCI blobs (manifests, configs, layers) and OCI translations of ACIs
+//   blobs/sha512/<hex>   ACIs as uncompressed tars: the name is the appc image ID, so an appc
+//                        image keeps its ID and exports byte for byte
+//   tmp/                 temporary trees being rendered (and, beside blobs/, `.blob.tmp-*`
+//                        files of blobs being written: oci::BlobWriter's temp files)
+//   trees/<key>/rootfs   rendered root filesystems, read-only once in place
+//   index.db             the SQLite index (WAL): images, names, labels/tags, blob references,
+//                        the appc ID ↔ OCI digest map, remotes, tree entries
+//   lock                 flock(2): shared by writers, exclusive by gc
+//
+// How the pieces fit:
+// - A blob is written through BlobWriter (oci::BlobWriter: temp file, hashed while streaming,
+//   fsync, rename into blobs/<alg>/<hex>), so a blob file always holds the bytes its name says.
+// - An ImageRecord names the blobs an image uses (BlobRef, in order). addImage() inserts a
+//   record and its references in one transaction, after checking the blobs are there; a blob is
+//   live while some record references it. removeImage() only drops the record; gc() deletes
+//   blobs and trees no record uses (older than a grace period) and stale temp files.
+// - Locking: writers (BlobWriter, addImage, renderTree, and a fetcher around its whole
+//   download-then-addImage session via lockShared()) hold `lock` shared; gc holds it exclusive,
+//   so it never deletes a blob that a concurrent fetch wrote but has not referenced yet.
+//   The index serializes its own writers (BEGIN IMMEDIATE, busy_timeout). flock's writer
+//   starvation applies: gc waits until no writer holds the lock.
+// - The tree store renders an image's rootfs once into tmp/, then renames the directory to
+//   trees/<key> (atomic; a crash leaves a temp dir for gc). The key is content-derived
+//   (hash of the ordered layer digests, or of the ordered ACI IDs with dependencies), so images
+//   sharing content share a tree. Its entry records a hash of the tree's content listing (path,
+//   type, mode, uid, gid, size, content sha256, link target) that verify() recomputes.
+// - A crash at any point leaves a store verify() reports clean: blobs and trees appear by
+//   rename, every index change is one transaction, leftovers are temp files gc removes.
+// A Store object is used by one thread at a time; open one per thread or process.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/digest.hpp"
+#include "formats/oci/blob_io.hpp"
+#include "stage0/store/file_lock.hpp"
+
+namespace ferry::store {
+
+namespace sql {
+class Db;
+}
+class Store;
+
+inline constexpr int kSchemaVersion = 2;
+
+enum class ImageKind { kAci, kOci };
+std::string_view kindName(ImageKind k);  // "aci" / "oci"
+
+// What a referenced blob is to its image.
+enum class BlobRole {
+  kAci,       // the ACI (uncompressed tar, sha512): an appc image, or an OCI image's translation
+  kManifest,  // an OCI image manifest: the image itself, or an ACI's OCI translation
+  kConfig,    // the OCI image config
+  kLayer,     // an OCI layer, base first
+};
+std::string_view roleName(BlobRole r);
+
+struct BlobRef {
+  BlobRole role = BlobRole::kLayer;
+  Digest digest;
+  int64_t size = 0;
+  std::string mediaType;  // OCI descriptors; empty for an ACI
+  friend bool operator==(const BlobRef&, const BlobRef&) = default;
+};
+
+using LabelList = std::vector<std::pair<std::string, std::string>>;
+
+struct ImageRecord {
+  // appc: "sha512-<hex>" (the ACI blob's name); OCI: "sha256:<hex>" (the manifest digest).
+  std::string id;
+  ImageKind kind = ImageKind::kAci;
+  std::string name;               // appc name, or OCI repository ("docker.io/library/alpine")
+  LabelList labels;               // appc labels (version, os, arch, …) in manifest order
+  std::vector<std::string> tags;  // OCI tags
+  std::vector<BlobRef> blobs;     // the blobs the image uses, in order
+  // The appc ID ↔ OCI digest map: an ACI's OCI translation (manifest digest, whose blobs are
+  // in `blobs`), or an OCI image's ACI translation (appc ID).
+  std::optional<std::string> translatedId;
+  std::string appcManifest;  // ACIs: the image manifest JSON (dependencies, pathWhitelist)
+  int64_t size = 0;          // 0 in addImage: the sum of the blob sizes
+  int64_t importedAt = 0;    // unix seconds; 0 in addImage: now
+  int64_t lastUsedAt = 0;
+  friend bool operator==(const ImageRecord&, const ImageRecord&) = default;
+};
+
+// Lookup by name: appc labels must all match; an OCI tag must be among the image's tags.
+struct NameQuery {
+  std::string name;
+  LabelList labels;
+  std::optional<std::string> tag;
+};
+
+// What an HTTP fetch learnt about a URL, for pull policies and conditional requests.
+struct Remote {
+  std::string url;
+  std::string etag;
+  std::optional<int64_t> cacheMaxAgeSeconds;  // Cache-Control: max-age
+  int64_t fetchedAt = 0;                      // unix seconds
+  std::string imageId;
+  // True while the cached answer is fresh (fetchedAt + max-age > now).
+  bool fresh(int64_t now) const {
+    return cacheMaxAgeSeconds && fetchedAt + *cacheMaxAgeSeconds > now;
+  }
+};
+
+struct TreeInfo {
+  std::string key;
+  std::filesystem::path rootfs;  // trees/<key>/rootfs
+  std::string contentHash;       // "sha256:<hex>" of the content listing
+  int64_t size = 0;              // bytes of regular files
+};
+
+struct GcStats {
+  int blobsRemoved = 0;
+  int64_t bytesFreed = 0;  // blobs only
+  int treesRemoved = 0;
+  int tempsRemoved = 0;
+};
+
+// A blob being written into the store; see oci::BlobWriter. Holds the store's lock shared
+// until it is committed or destroyed (destroying it uncommitted removes the temp file).
+class BlobWriter {
+ public:
+  BlobWriter(BlobWriter&&) noexcept;
+  BlobWriter& operator=(BlobWriter&&) = delete;
+  ~BlobWriter();
+
+  // Failures (ENOSPC, EIO, a size above the expected one) name the blob and remove the temp file.
+  void write(const void* data, size_t size);
+  void write(std::string_view s) { write(s.data(), s.size()); }
+  int64_t written() const;
+  // Verifies the expected digest/size if given, fsyncs and renames into place.
+  oci::BlobInfo commit();
+
+ private:
+  friend class Store;
+  BlobWriter(std::string what, oci::BlobWriter writer, std::unique_ptr<LockHold> hold);
+  std::string what_;
+  std::optional<oci::BlobWriter> writer_;
+  std::unique_ptr<LockHold> hold_;
+};
+
+class Store {
+ public:
+  // Opens the store under `dir` (cas/ inside it), creating or migrating the index; refuses an
+  // index written by a newer ferry (Error{kUnsupported}).
+  static Store open(const std::filesystem::path& dir);
+  ~Store();
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::filesystem::path& casDir() const { return cas_; }
+  int schemaVersion() const;
+
+  // Holds the store's lock shared (a fetch session: blobs written and then referenced by
+  // addImage are safe from a concurrent gc). Nests.
+  LockHold lockShared();
+
+  // --- Blobs
+  // `what` names the blob in errors ("layer 2 of docker.io/library/alpine:3.19").
+  BlobWriter newBlob(std::string what, DigestAlgorithm algorithm = DigestAlgorithm::kSha256,
+                     std::optional<Digest> expected = std::nullopt,
+                     std::optional<int64_t> expectedSize = std::nullopt);
+  oci::BlobInfo putBlob(std::string_view bytes, std::string what,
+                        DigestAlgorithm algorithm = DigestAlgorithm::kSha256);
+  bool hasBlob(const Digest& d) const;
+  std::optional<int64_t> blobSize(const Digest& d) const;
+  std::filesystem::path blobPath(const Digest& d) const;
+  // A reader that verifies size and digest as it reads; Error{kNotFound} when absent.
+  oci::BlobReader openBlob(const Digest& d) const;
+  std::vector<Digest> listBlobs() const;
+
+  // --- Images
+  // Inserts the record and its blob references in one transaction. Every referenced blob must
+  // be in the store with its size (Error{kNotFound} / kDigestMismatch); the IDs must agree with
+  // the blobs (an ACI's ID names its kAci blob, an OCI image's ID its kManifest blob). Adding an
+  // existing ID is idempotent: new tags are added, a translation not yet known is recorded.
+  // Returns the stored record.
+  ImageRecord addImage(ImageRecord record);
+  // By full ID, translated ID, or a unique prefix of at least 8 hex digits (with or without the
+  // "sha512-"/"sha256:" prefix). Ambiguous prefixes are Error{kInvalid}.
+  std::optional<ImageRecord> findImage(std::string_view ref) const;
+  // Newest import first among matching records.
+  std::optional<ImageRecord> findByName(const NameQuery& query) const;
+  std::vector<ImageRecord> listImages() const;  // oldest import first
+  bool removeImage(const std::string& id);      // the index only; blobs go at gc
+  void touch(const std::string& id);
+
+  // --- Remotes
+  std::optional<Remote> remote(const std::string& url) const;
+  void setRemote(const Remote& r);
+
+  // --- Tree store
+  // Renders the image's rootfs once (ACIs with their dependencies from the store, in the appc
+  // order; OCI layers in order with whiteouts) and returns it; later calls return the same tree.
+  TreeInfo renderTree(const std::string& imageId);
+  std::optional<std::filesystem::path> treePath(const std::string& imageId) const;
+
+  // --- Maintenance
+  GcStats gc(std::chrono::seconds gracePeriod);
+  // Re-hashes every blob and rendered tree, checks every referenced blob exists and the index's
+  // integrity. One line per problem; empty when clean.
+  std::vector<std::string> verify();
+
+ private:
+  Store(std::filesystem::path cas, std::unique_ptr<sql::Db> db, std::unique_ptr<FileLock> lock);
+  ImageRecord load(const std::string& id) const;
+  TreeInfo renderInto(const ImageRecord& image, const std::string& key);
+  std::string treeKey(const ImageRecord& image) const;
+
+  std::filesystem::path cas_;
+  std::unique_ptr<sql::Db> db_;
+  std::unique_ptr<FileLock> lock_;
+};
+
+// The hash recorded for a rendered tree: sha256 over a sorted listing of every entry below
+// `root` (path, type, mode, uid, gid, size, content sha256 or link target or device numbers).
+std::string hashTree(const std::filesystem::path& root, int64_t* fileBytes = nullptr);
+
+}  // namespace ferry::store

@@ -1,0 +1,259 @@
+// The tree store: rendered root filesystems under cas/trees/<key>/rootfs.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+#include "common/error.hpp"
+#include "formats/appc/image_manifest.hpp"
+#include "formats/archive/extract.hpp"
+#include "formats/archive/layer.hpp"
+#include "stage0/convert/render.hpp"
+#include "stage0/store/file_lock.hpp"
+#include "stage0/store/sqlite.hpp"
+#include "stage0/store/store.hpp"
+
+namespace ferry::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+archive::ExtractOptions renderOptions() {
+  archive::ExtractOptions o;
+  o.ignoreXattrErrors = true;
+  return o;
+}
+
+const BlobRef* findRole(const ImageRecord& r, BlobRole role) {
+  for (const BlobRef& b : r.blobs) {
+    if (b.role == role) return &b;
+  }
+  return nullptr;
+}
+
+// An ACI in the store as convert::renderImages wants it: its uncompressed tar is the blob.
+std::optional<convert::RenderImage> renderImageOf(const Store& store, const ImageRecord& r) {
+  const BlobRef* aci = findRole(r, BlobRole::kAci);
+  if (aci == nullptr || r.appcManifest.empty()) return std::nullopt;
+  return convert::RenderImage{
+      store.blobPath(aci->digest),
+      appc::ImageManifest::parse(r.appcManifest, "manifest of image " + quote(r.id)),
+      "sha512-" + aci->digest.hex(), 0};
+}
+
+std::vector<convert::RenderImage> aciRenderOrder(const Store& store, const ImageRecord& top) {
+  std::optional<convert::RenderImage> self = renderImageOf(store, top);
+  if (!self) {
+    throw Error(Errc::kInvalid, "cannot render image " + quote(top.id) + ": it has no ACI");
+  }
+  auto find = [&](const appc::Dependency& dep) -> std::optional<convert::RenderImage> {
+    std::optional<ImageRecord> r;
+    if (dep.imageID) {
+      r = store.findImage(dep.imageID->str());
+    } else {
+      NameQuery q{dep.imageName.str(), {}, std::nullopt};
+      for (const auto& l : dep.labels) q.labels.emplace_back(l.name.str(), l.value);
+      r = store.findByName(q);
+    }
+    if (!r) return std::nullopt;
+    return renderImageOf(store, *r);
+  };
+  return convert::resolveDependencies(*self, find, "the image store");
+}
+
+void renderAci(const std::vector<convert::RenderImage>& order, const fs::path& rootfs) {
+  archive::Extractor x(rootfs, renderOptions(), archive::Extractor::Target::kFresh,
+                       order.front().path.string());
+  convert::renderImages(order, [&](const archive::Entry& e, archive::Reader& r) { x.add(e, r); });
+  x.commit();
+}
+
+void renderOci(const Store& store, const ImageRecord& image, const fs::path& rootfs) {
+  fs::create_directory(rootfs);
+  for (const BlobRef& b : image.blobs) {
+    if (b.role != BlobRole::kLayer) continue;
+    archive::ReaderOptions ro;
+    ro.compressedDigest = b.digest.algorithm();
+    archive::Reader reader(store.blobPath(b.digest), ro);
+    archive::ExtractStats stats = archive::applyLayer(reader, rootfs, renderOptions());
+    if (stats.read.compressedDigest != b.digest) {
+      throw Error(Errc::kDigestMismatch,
+                  "cannot render image " + quote(image.id) + ": layer " + b.digest.str() +
+                      " has digest " +
+                      (stats.read.compressedDigest ? stats.read.compressedDigest->str() : "?"));
+    }
+  }
+}
+
+void syncTree(const fs::path& dir) {
+  UniqueFd fd = openFile(dir, O_RDONLY | O_DIRECTORY);
+  if (::syncfs(fd.get()) != 0) throwErrno("sync the file system of " + quote(dir.string()));
+}
+
+char typeChar(mode_t m) {
+  if (S_ISREG(m)) return 'f';
+  if (S_ISDIR(m)) return 'd';
+  if (S_ISLNK(m)) return 'l';
+  if (S_ISCHR(m)) return 'c';
+  if (S_ISBLK(m)) return 'b';
+  if (S_ISFIFO(m)) return 'p';
+  return 's';
+}
+
+std::string hashFile(const fs::path& p) {
+  UniqueFd fd = openFile(p, O_RDONLY | O_NOFOLLOW);
+  Hasher h(DigestAlgorithm::kSha256);
+  std::string buf(1 << 16, '\0');
+  while (size_t n = readFull(fd.get(), buf.data(), buf.size(), p.string())) {
+    h.update(buf.data(), n);
+    if (n < buf.size()) break;
+  }
+  return h.finishHex();
+}
+
+}  // namespace
+
+std::string hashTree(const fs::path& root, int64_t* fileBytes) {
+  std::vector<std::string> paths = {""};
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    paths.push_back(it->path().lexically_relative(root).string());
+  }
+  if (ec) throw std::system_error(ec, "cannot list tree " + quote(root.string()));
+  std::sort(paths.begin(), paths.end());
+  Hasher listing(DigestAlgorithm::kSha256);
+  int64_t bytes = 0;
+  for (const std::string& rel : paths) {
+    fs::path p = rel.empty() ? root : root / rel;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) throwErrno("stat " + quote(p.string()));
+    std::string extra;
+    uint64_t size = 0;
+    if (S_ISREG(st.st_mode)) {
+      size = static_cast<uint64_t>(st.st_size);
+      bytes += st.st_size;
+      extra = hashFile(p);
+    } else if (S_ISLNK(st.st_mode)) {
+      extra = fs::read_symlink(p).string();
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      extra = std::to_string(major(st.st_rdev)) + "," + std::to_string(minor(st.st_rdev));
+    }
+    std::string line = rel;
+    for (const std::string& field :
+         {std::string(1, typeChar(st.st_mode)), std::to_string(st.st_mode & 07777),
+          std::to_string(st.st_uid), std::to_string(st.st_gid), std::to_string(size), extra}) {
+      line += '\0';
+      line += field;
+    }
+    line += '\n';
+    listing.update(line);
+  }
+  if (fileBytes != nullptr) *fileBytes = bytes;
+  return "sha256:" + listing.finishHex();
+}
+
+std::string Store::treeKey(const ImageRecord& image) const {
+  Hasher h(DigestAlgorithm::kSha256);
+  if (image.kind == ImageKind::kOci) {
+    h.update("oci\n");
+    for (const BlobRef& b : image.blobs) {
+      if (b.role == BlobRole::kLayer) h.update(b.digest.str() + "\n");
+    }
+    return h.finishHex();
+  }
+  std::vector<convert::RenderImage> order = aciRenderOrder(*this, image);
+  if (order.size() == 1) return order.front().id.substr(7);  // the image ID's hex
+  h.update("aci\n");
+  for (const auto& img : order) h.update(img.id + " " + std::to_string(img.level) + "\n");
+  return h.finishHex();
+}
+
+std::optional<fs::path> Store::treePath(const std::string& imageId) const {
+  sql::Stmt q(*db_, "SELECT tree_key FROM image_trees WHERE image_id = ?", "look up a tree");
+  q.bind(1, imageId);
+  if (!q.step()) return std::nullopt;
+  fs::path p = cas_ / "trees" / q.text(0) / "rootfs";
+  if (!fs::is_directory(p)) return std::nullopt;
+  return p;
+}
+
+TreeInfo Store::renderTree(const std::string& imageId) {
+  ImageRecord image = load(imageId);
+  LockHold hold(*lock_, LockHold::Mode::kShared);
+  std::string key = treeKey(image);
+  fs::path dir = cas_ / "trees" / key;
+  std::optional<TreeInfo> existing;
+  {
+    // (The statement ends before the write transaction begins: a read still open in this
+    // connection would pin an old snapshot and make the upgrade fail with SQLITE_BUSY.)
+    sql::Stmt q(*db_, "SELECT content_hash, size FROM trees WHERE key = ?", "look up a tree");
+    q.bind(1, key);
+    if (q.step()) existing = TreeInfo{key, dir / "rootfs", q.text(0), q.integer(1)};
+  }
+  if (existing && fs::is_directory(existing->rootfs)) {
+    sql::Transaction tx(*db_, "record tree " + key);
+    sql::Stmt link(*db_, "INSERT OR REPLACE INTO image_trees (image_id, tree_key) VALUES (?, ?)",
+                   "record a tree");
+    link.bind(1, image.id).bind(2, key).run();
+    sql::Stmt used(*db_, "UPDATE trees SET last_used_at = ? WHERE key = ?", "record a tree");
+    used.bind(1, now()).bind(2, key).run();
+    tx.commit();
+    return *existing;
+  }
+  TreeInfo info = renderInto(image, key);
+  sql::Transaction tx(*db_, "record tree " + key);
+  sql::Stmt t(*db_,
+              "INSERT INTO trees (key, content_hash, size, created_at, last_used_at) "
+              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+              "last_used_at = excluded.last_used_at",
+              "record a tree");
+  t.bind(1, key).bind(2, info.contentHash).bind(3, info.size).bind(4, now()).bind(5, now()).run();
+  sql::Stmt link(*db_, "INSERT OR REPLACE INTO image_trees (image_id, tree_key) VALUES (?, ?)",
+                 "record a tree");
+  link.bind(1, image.id).bind(2, key).run();
+  tx.commit();
+  return info;
+}
+
+TreeInfo Store::renderInto(const ImageRecord& image, const std::string& key) {
+  fs::path target = cas_ / "trees" / key;
+  try {
+    TempDir tmp(cas_ / "tmp", "tree-");
+    fs::path rootfs = tmp.path() / "rootfs";
+    if (image.kind == ImageKind::kOci) {
+      renderOci(*this, image, rootfs);
+    } else {
+      renderAci(aciRenderOrder(*this, image), rootfs);
+    }
+    TreeInfo info{key, target / "rootfs", "", 0};
+    info.contentHash = hashTree(rootfs, &info.size);
+    syncTree(rootfs);
+    if (::rename(tmp.path().c_str(), target.c_str()) != 0) {
+      // Another process rendered the same content first: keep its tree (same key, same
+      // content, so the same hash); ours goes with `tmp`.
+      if (errno != EEXIST && errno != ENOTEMPTY) {
+        throwErrno("rename tree into " + quote(target.string()));
+      }
+    } else {
+      tmp.release();
+      syncDir(target.parent_path());
+    }
+    return info;
+  } catch (const std::exception& e) {
+    std::throw_with_nested(Error(dynamic_cast<const Error*>(&e) != nullptr
+                                     ? dynamic_cast<const Error*>(&e)->code()
+                                     : Errc::kIo,
+                                 "cannot render image " + quote(image.id) + " into " +
+                                     quote(target.string()) + ": " + e.what()));
+  }
+}
+
+}  // namespace ferry::store
