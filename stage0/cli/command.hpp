@@ -51,5 +51,7 @@ int main(int argc, char** argv);
 int versionCommand(Context& ctx, const std::vector<std::string>& args);
 int imageConvertCommand(Context& ctx, const std::vector<std::string>& args);
 int trustCommand(Context& ctx, const std::vector<std::string>& args);
+int fetchCommand(Context& ctx, const std::vector<std::string>& args);
+int imageListCommand(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace ferry::cli

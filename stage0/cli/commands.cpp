@@ -10,6 +10,8 @@ const std::vector<Command>& commands() {
       {{"image", "convert"},
        "convert an image between ACI and OCI, reporting what is lost",
        imageConvertCommand},
+      {{"fetch"}, "fetch images into the store", fetchCommand},
+      {{"image", "list"}, "list the images in the store", imageListCommand},
       {{"trust"}, "trust OpenPGP keys to sign appc images (ferry's own trust store)", trustCommand},
   };
   return kCommands;

@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     ctx.err << "ferry: " << e.what() << "\n";
     return kExitUsage;
+  } catch (const Error& e) {
+    ctx.err << "ferry: " << describe(e, ctx.global.debug) << "\n";
+    return e.code() == Errc::kUsage ? kExitUsage : kExitError;
   } catch (const std::exception& e) {
     ctx.err << "ferry: " << describe(e, ctx.global.debug) << "\n";
     return kExitError;

@@ -1,0 +1,75 @@
+#include <ctime>
+#include <iostream>
+
+#include "common/json.hpp"
+#include "stage0/cli/command.hpp"
+#include "stage0/store/store.hpp"
+
+namespace ferry::cli {
+
+namespace {
+std::string isoTime(int64_t t) {
+  if (t == 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
+  return buf;
+}
+std::string humanSize(int64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+}  // namespace
+
+int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
+  OptionParser p("ferry image list [flags]", "List the images in the store.");
+  addGlobalOptions(p, ctx.global);
+  bool noLegend = false;
+  p.flag("no-legend", "print no header line", &noLegend);
+  p.positionals(0, 0);
+  p.parse(args);
+  if (p.helpRequested()) {
+    ctx.out << p.helpText();
+    return kExitOk;
+  }
+  store::Store store = store::Store::open(ctx.global.dir);
+  auto images = store.listImages();
+  if (ctx.global.json()) {
+    json::Json out = json::Json::array();
+    for (const auto& r : images) {
+      json::Json labels = json::Json::object();
+      for (const auto& [k, v] : r.labels) labels[k] = v;
+      out.push_back({{"id", r.id},
+                     {"kind", store::kindName(r.kind)},
+                     {"name", r.name},
+                     {"labels", labels},
+                     {"tags", r.tags},
+                     {"size", r.size},
+                     {"importedAt", isoTime(r.importedAt)},
+                     {"lastUsedAt", isoTime(r.lastUsedAt)}});
+    }
+    ctx.out << json::dump(out, true) << "\n";
+    return kExitOk;
+  }
+  if (!noLegend) ctx.out << "ID\tKIND\tNAME\tLABELS/TAGS\tSIZE\tIMPORTED\tLAST USED\n";
+  for (const auto& r : images) {
+    std::string tags;
+    for (const auto& [k, v] : r.labels) tags += (tags.empty() ? "" : ",") + k + "=" + v;
+    for (const auto& t : r.tags) tags += (tags.empty() ? "" : ",") + t;
+    std::string id = r.id.substr(0, r.id.find_first_of("-:") + 1 + 12);
+    ctx.out << id << "\t" << store::kindName(r.kind) << "\t" << r.name << "\t"
+            << (tags.empty() ? "-" : tags) << "\t" << humanSize(r.size) << "\t"
+            << isoTime(r.importedAt) << "\t" << isoTime(r.lastUsedAt) << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace ferry::cli

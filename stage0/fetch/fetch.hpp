@@ -1,0 +1,55 @@
+// `ferry fetch`: bring an image into the store and return its ID.
+//
+// One Fetcher per transport (local ACI files, oci: layouts, …), each a small class behind the
+// Fetcher interface, all listed in makeFetchers() — no self-registration. fetchImage() applies
+// the pull policy (an image already in the store is not fetched again under "new"), picks the
+// fetcher that accepts the argument and runs it inside a shared hold of the store's lock, so a
+// concurrent gc cannot take the blobs it writes before addImage references them. A fetcher
+// commits blobs only after everything was verified (digests, ACI structure, signature); on any
+// error its uncommitted temp files go and the index is untouched.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stage0/fetch/image_arg.hpp"
+#include "stage0/store/store.hpp"
+
+namespace ferry::fetch {
+
+enum class PullPolicy { kNever, kNew, kUpdate };
+PullPolicy parsePullPolicy(std::string_view s);  // never | new | update
+
+struct FetchOptions {
+  PullPolicy policy = PullPolicy::kNew;
+  bool insecureImage = false;  // --insecure-options=image: skip signature verification
+  bool insecureHttp = false;
+  bool insecureTls = false;
+  std::filesystem::path dataDir;  // ferry's --dir (trust store, scratch space)
+};
+
+struct FetchContext {
+  store::Store& store;
+  const FetchOptions& options;
+};
+
+class Fetcher {
+ public:
+  Fetcher() = default;
+  virtual ~Fetcher() = default;
+  Fetcher(const Fetcher&) = delete;
+  Fetcher& operator=(const Fetcher&) = delete;
+
+  virtual bool accepts(const ImageArg& arg) const = 0;
+  // Fetches into the store; returns the image ID.
+  virtual std::string fetch(const ImageArg& arg, FetchContext& ctx) = 0;
+};
+
+std::vector<std::unique_ptr<Fetcher>> makeFetchers();
+
+// The image ID (store::ImageRecord::id).
+std::string fetchImage(store::Store& store, const ImageArg& arg, const FetchOptions& options);
+
+}  // namespace ferry::fetch

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `ferry fetch` of local images into the store: ACIs with signatures verified against ferry's
+# own trust store (keys made by gpg, a peer), oci: layouts with every blob re-verified, and the
+# store left exactly as it was when a fetch is refused.
+source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/services/lib.sh"
+svc_require gpg
+D=$T/data
+F() { "$FERRY" --dir "$D" "$@"; }
+snapshot() { # the index rows and the blob list
+  { { find "$D/cas/blobs" -type f 2>/dev/null || true; } | sort
+    python3 - "$D/cas/index.db" <<'PY'
+import sqlite3, sys, os
+if os.path.exists(sys.argv[1]):
+    db = sqlite3.connect(sys.argv[1])
+    for (t,) in db.execute("select name from sqlite_master where type='table' order by name"):
+        for row in db.execute("select * from %s order by 1" % t):
+            print(t, row)
+PY
+  } >"$1"
+}
+
+cp "$FIXTURES/bb.aci" "$T/bb.aci"
+svc_gpg alice
+"$here/services/gpg.sh" sign "$GPG_HOME" "$T/bb.aci" >/dev/null
+
+# Unsigned or untrusted: refused, nothing stored.
+mkdir -p "$D"
+expect_status 254 F fetch "$FIXTURES/rich.aci"
+grep -q 'no signature' "$T/err" || fail "unsigned: $(cat "$T/err")"
+expect_status 254 F fetch "$T/bb.aci"
+grep -q 'no trusted key' "$T/err" || fail "untrusted: $(cat "$T/err")"
+[ -z "$(find "$D/cas/blobs" -type f 2>/dev/null)" ] || fail "a refused fetch left blobs"
+ok "unsigned and untrusted ACIs refused, no blob stored"
+
+# Trusted for another prefix: still refused.
+expect_status 0 F trust --prefix=example.com/other --skip-fingerprint-review "$GPG_PUBKEY"
+expect_status 254 F fetch "$T/bb.aci"
+grep -q 'no trusted key' "$T/err" || fail "wrong prefix: $(cat "$T/err")"
+ok "a key trusted for another prefix does not apply"
+
+# Trusted: fetched; the ID is the sha512 of the uncompressed tar (system tools).
+expect_status 0 F trust --prefix=example.com/busybox --skip-fingerprint-review "$GPG_PUBKEY"
+grep -q "$GPG_FPR" "$T/out" || fail "trust does not print the fingerprint"
+expect_status 0 F fetch "$T/bb.aci"
+id=$(cat "$T/out")
+[ "$id" = "$(aci_id "$T/bb.aci")" ] || fail "ID $id is not the sha512 of the tar"
+ok "signed ACI fetched as $id"
+
+# A tampered ACI (still a valid archive) fails the signature; the store is unchanged.
+snapshot "$T/before"
+mkdir -p "$T/t" && tar -C "$T/t" -xzf "$T/bb.aci" && echo extra >"$T/t/rootfs/extra"
+tar -C "$T/t" -czf "$T/bb.aci" manifest rootfs
+expect_status 254 F fetch "$T/bb.aci"
+grep -qi 'bad signature' "$T/err" || fail "tampered: $(cat "$T/err")"
+snapshot "$T/after"
+diff -u "$T/before" "$T/after" || fail "a refused fetch changed the store"
+ok "tampered ACI refused, store unchanged"
+
+# An OCI layout and an unsigned ACI with --insecure-options=image.
+expect_status 0 F fetch "oci:$FIXTURES/oci:v2"
+oci_id=$(cat "$T/out")
+[[ "$oci_id" == sha256:* ]] || fail "OCI ID $oci_id"
+expect_status 0 F --insecure-options=image fetch "$FIXTURES/rich.aci"
+expect_status 0 F --format=json image list
+python3 - "$T/out" "$id" "$oci_id" <<'PY'
+import json, sys
+images = {i["id"]: i for i in json.load(open(sys.argv[1]))}
+assert sys.argv[2] in images and sys.argv[3] in images, images.keys()
+assert images[sys.argv[2]]["name"] == "example.com/busybox"
+assert images[sys.argv[3]]["tags"] == ["v2"]
+assert len(images) == 3
+PY
+ok "image list shows the three images"
+expect_status 0 F fetch "${id:0:20}"
+[ "$(cat "$T/out")" = "$id" ] || fail "fetch by ID prefix"
+ok "fetch by ID prefix answers from the store"
+
+# A corrupted blob in a layout is refused and not stored.
+rm -rf "$T/l" && cp -a "$FIXTURES/oci" "$T/l"
+blob=$(ls -S "$T/l/blobs/sha256" | head -1)
+printf 'X' | dd of="$T/l/blobs/sha256/$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+rm -rf "$D" && mkdir -p "$D"
+snapshot "$T/before"
+expect_status 254 F fetch "oci:$T/l:v1"
+grep -qiE 'digest|match' "$T/err" || fail "corrupt blob: $(cat "$T/err")"
+[ -z "$(find "$D/cas/blobs" -type f -name "$blob" 2>/dev/null)" ] || fail "corrupt blob stored"
+ok "corrupted layout blob refused: $(cat "$T/err")"
+echo "$checks passed, 0 failed"
