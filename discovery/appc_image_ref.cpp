@@ -64,10 +64,15 @@ AppcImageRef parseUnwrapped(std::string_view s, const appc::OciPlatform& host) {
 }  // namespace
 
 std::string AppcImageRef::str() const {
+  // ":version" only where parsing puts it back: as the first label, holding no ':' itself
+  // ("a,version=x:y" and "a,os=linux,version=1" keep the ",version=" form).
   std::string out = name.str();
-  if (auto version = labels.get("version")) out += ":" + std::string(*version);
-  for (const auto& label : labels) {
-    if (label.name.str() != "version") out += "," + label.name.str() + "=" + label.value;
+  auto first = labels.begin();
+  bool colon = first != labels.end() && first->name.str() == "version" &&
+               first->value.find(':') == std::string::npos;
+  if (colon) out += ":" + first->value;
+  for (auto it = labels.begin(); it != labels.end(); ++it) {
+    if (!(colon && it == first)) out += "," + it->name.str() + "=" + it->value;
   }
   return out;
 }

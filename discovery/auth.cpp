@@ -241,7 +241,9 @@ Credentials Credentials::parse(std::string_view text, std::string_view what) {
   auto auths = doc.find("auths");
   if (auths == doc.end() || auths->is_null()) return out;
   if (!auths->is_object()) failAt(what, "auths", "must be an object");
-  for (const auto& [key, entry] : auths->items()) {
+  for (const auto& item : auths->items()) {
+    const std::string& key = item.key();
+    const json::Json& entry = item.value();
     std::string path = json::child("auths", key);
     if (!entry.is_object()) failAt(what, path, "must be an object");
     auto field = [&](std::string_view name) -> std::optional<std::string> {
