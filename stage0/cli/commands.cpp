@@ -12,6 +12,9 @@ const std::vector<Command>& commands() {
        imageConvertCommand},
       {{"fetch"}, "fetch images into the store", fetchCommand},
       {{"image", "list"}, "list the images in the store", imageListCommand},
+      {{"image", "rm"}, "remove images from the store", imageRmCommand},
+      {{"image", "gc"}, "remove blobs and trees no image uses", imageGcCommand},
+      {{"image", "verify"}, "re-hash the store's blobs and trees", imageVerifyCommand},
       {{"trust"}, "trust OpenPGP keys to sign appc images (ferry's own trust store)", trustCommand},
   };
   return kCommands;

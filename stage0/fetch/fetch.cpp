@@ -1,6 +1,8 @@
 #include "stage0/fetch/fetch.hpp"
 
 #include "common/error.hpp"
+#include "discovery/reference.hpp"
+#include "stage0/fetch/docker_fetcher.hpp"
 #include "stage0/fetch/local_fetchers.hpp"
 
 namespace ferry::fetch {
@@ -15,6 +17,7 @@ PullPolicy parsePullPolicy(std::string_view s) {
 std::vector<std::unique_ptr<Fetcher>> makeFetchers() {
   std::vector<std::unique_ptr<Fetcher>> out;
   addLocalFetchers(out);
+  addDockerFetcher(out);
   return out;
 }
 
@@ -25,6 +28,14 @@ namespace {
 std::optional<std::string> inStore(store::Store& store, const ImageArg& arg) {
   if (const auto* id = std::get_if<StoreIdArg>(&arg)) {
     if (auto r = store.findImage(id->id)) return r->id;
+  }
+  if (const auto* d = std::get_if<DockerArg>(&arg)) {
+    auto ref = registry::DockerReference::parse(d->ref);
+    if (ref.digest()) {
+      if (auto r = store.findImage(ref.digest()->str())) return r->id;
+    } else if (auto r = store.findByName({ref.name(), {}, ref.tag()})) {
+      return r->id;
+    }
   }
   return std::nullopt;
 }
