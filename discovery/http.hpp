@@ -91,6 +91,9 @@ class Client {
 // for callers to put after "cannot <verb> <object>: ".
 std::string describeStatus(const Request& request, const Response& response);
 
+// The standard reason phrase of an HTTP status ("Not Found"), empty for unknown codes.
+std::string_view reasonPhrase(long status);
+
 // URL helpers (url.cpp). Schemes compare case-insensitively.
 bool isHttps(std::string_view url);
 bool isHttp(std::string_view url);  // plain http only

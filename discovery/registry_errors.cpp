@@ -1,5 +1,7 @@
 #include "discovery/registry_errors.hpp"
 
+#include "discovery/http.hpp"
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -7,71 +9,6 @@
 namespace ferry::registry {
 
 namespace {
-
-std::string_view reasonPhrase(long status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 206:
-      return "Partial Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 304:
-      return "Not Modified";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 413:
-      return "Content Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 416:
-      return "Range Not Satisfiable";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return {};
-  }
-}
 
 // "CODE: message; CODE2: message2" from {"errors":[{"code","message","detail"}]}, or empty.
 std::string registryErrors(std::string_view body) {
@@ -100,7 +37,7 @@ std::string registryErrors(std::string_view body) {
 
 std::string statusLine(long status) {
   std::string out = std::to_string(status);
-  if (std::string_view reason = reasonPhrase(status); !reason.empty()) {
+  if (std::string_view reason = http::reasonPhrase(status); !reason.empty()) {
     out += ' ';
     out += reason;
   }
