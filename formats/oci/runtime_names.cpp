@@ -5,6 +5,8 @@
 
 #include "formats/oci/runtime_spec.hpp"
 
+#include "common/capabilities.hpp"
+
 namespace ferry::oci {
 
 namespace {
@@ -15,51 +17,6 @@ bool contains(const std::string_view (&set)[N], std::string_view s) {
 
 constexpr std::string_view kNamespaces[] = {"pid", "network", "mount",  "ipc",
                                             "uts", "user",    "cgroup", "time"};
-
-// capabilities(7), in kernel number order (0 … 40).
-constexpr std::string_view kCapabilities[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
 
 constexpr std::string_view kRlimits[] = {
     "RLIMIT_AS",     "RLIMIT_CORE",   "RLIMIT_CPU",        "RLIMIT_DATA",
@@ -97,7 +54,7 @@ constexpr std::string_view kSeccompFlags[] = {
 }  // namespace
 
 bool isNamespaceType(std::string_view s) { return contains(kNamespaces, s); }
-bool isCapability(std::string_view s) { return contains(kCapabilities, s); }
+bool isCapability(std::string_view s) { return linuxCapabilityNumber(s).has_value(); }
 bool isRlimit(std::string_view s) { return contains(kRlimits, s); }
 bool isSeccompAction(std::string_view s) { return contains(kSeccompActions, s); }
 bool isSeccompArch(std::string_view s) { return contains(kSeccompArchs, s); }
