@@ -16,10 +16,11 @@ struct StringHash {
 
 // What the layers above say about a path.
 enum : uint8_t {
-  kGiven = 1,      // an entry for this path was passed on
-  kNonDir = 2,     // … and it is not a directory: everything below is hidden
-  kWhitedOut = 4,  // the path and everything below are deleted
-  kOpaque = 8,     // everything strictly below is hidden
+  kGiven = 1,        // an entry for this path was passed on
+  kNonDir = 2,       // … and it is not a directory: everything below is hidden
+  kWhitedOut = 4,    // the path and everything below are deleted
+  kOpaque = 8,       // everything strictly below is hidden
+  kImpliedDir = 16,  // a directory by implication: something below it was passed on
 };
 
 using PathFlags = std::unordered_map<std::string, uint8_t, StringHash, std::equal_to<>>;
@@ -95,6 +96,10 @@ std::vector<ReadResult> flattenLayers(const std::vector<std::filesystem::path>& 
         }
       }
       if (hidden(e.path)) continue;
+      // A higher layer put something below this path, so it is a directory there: a lower
+      // non-directory here would make extractors fail (or write through it); a lower
+      // directory still gives its metadata.
+      if (e.type != Type::kDir && (flagsOf(above, e.path) & kImpliedDir)) continue;
       if (e.type == Type::kHardlink) {
         if (hidden(e.linkTarget)) {
           throw reader.error(
@@ -109,6 +114,11 @@ std::vector<ReadResult> flattenLayers(const std::vector<std::filesystem::path>& 
       }
       f |= kGiven;
       if (e.type != Type::kDir) f |= kNonDir;
+      for (std::string_view a = parentPath(e.path); !a.empty(); a = parentPath(a)) {
+        uint8_t& af = mine[std::string(a)];
+        if (af & kImpliedDir) break;
+        af |= kImpliedDir;
+      }
       sink.entry(e, reader);
     }
     results[i] = reader.finish();

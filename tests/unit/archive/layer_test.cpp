@@ -132,5 +132,17 @@ TEST_F(LayerTest, UnsupportedCasesAreReported) {
   EXPECT_EQ(codeOf({layer("dup", {file("a", "1"), file("a", "2")})}), Errc::kUnsupported);
 }
 
+TEST_F(LayerTest, ChildInAHigherLayerMakesItsParentADirectory) {
+  // The upper layer puts a/b without an entry for a; the lower file a cannot stay (an extractor
+  // would find a file where it needs a directory), but a lower directory keeps its metadata.
+  Collect c;
+  flattenLayers({layer("low", {file("a", "file"), dir("d")}),
+                 layer("hi", {file("a/b", "upper"), file("d/x", "x")})},
+                c);
+  std::map<std::string, std::string> want = {
+      {"a/b", "regular file:upper"}, {"d", "directory:"}, {"d/x", "regular file:x"}};
+  EXPECT_EQ(c.out, want);
+}
+
 }  // namespace
 }  // namespace ferry::archive
