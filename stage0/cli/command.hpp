@@ -53,6 +53,7 @@ int imageConvertCommand(Context& ctx, const std::vector<std::string>& args);
 int trustCommand(Context& ctx, const std::vector<std::string>& args);
 int fetchCommand(Context& ctx, const std::vector<std::string>& args);
 int imageListCommand(Context& ctx, const std::vector<std::string>& args);
+int imageCatManifestCommand(Context& ctx, const std::vector<std::string>& args);
 int imageRmCommand(Context& ctx, const std::vector<std::string>& args);
 int imageGcCommand(Context& ctx, const std::vector<std::string>& args);
 int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args);

@@ -12,6 +12,7 @@ const std::vector<Command>& commands() {
        imageConvertCommand},
       {{"fetch"}, "fetch images into the store", fetchCommand},
       {{"image", "list"}, "list the images in the store", imageListCommand},
+      {{"image", "cat-manifest"}, "print an image's manifest", imageCatManifestCommand},
       {{"image", "rm"}, "remove images from the store", imageRmCommand},
       {{"image", "gc"}, "remove blobs and trees no image uses", imageGcCommand},
       {{"image", "verify"}, "re-hash the store's blobs and trees", imageVerifyCommand},

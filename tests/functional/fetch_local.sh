@@ -73,6 +73,21 @@ assert images[sys.argv[3]]["tags"] == ["v2"]
 assert len(images) == 3
 PY
 ok "image list shows the three images"
+expect_status 0 F image cat-manifest "${id:0:20}"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["name"]=="example.com/busybox", m' "$T/out"
+expect_status 0 F image cat-manifest "$oci_id"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["schemaVersion"]==2 and len(m["layers"])==2, m' "$T/out"
+ok "image cat-manifest prints the appc and the OCI manifest"
+expect_status 254 F image cat-manifest sha512-0000000000000000
+grep -q 'no image' "$T/err" || fail "cat-manifest of a missing image: $(cat "$T/err")"
+# rm + gc: the blobs of a removed image go, the others stay, and the store verifies clean.
+expect_status 0 F image rm "$oci_id"
+expect_status 0 F image gc --grace-period=0s
+grep -q '^removed [1-9]' "$T/out" || fail "gc removed nothing: $(cat "$T/out")"
+expect_status 0 F image verify
+expect_status 0 F --format=json image list
+python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1])))==2' "$T/out"
+ok "image rm, gc, verify"
 expect_status 0 F fetch "${id:0:20}"
 [ "$(cat "$T/out")" = "$id" ] || fail "fetch by ID prefix"
 ok "fetch by ID prefix answers from the store"
