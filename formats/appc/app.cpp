@@ -24,20 +24,6 @@ EventHandler eventHandlerFromJson(const Json& j, const std::string& path) {
   return h;
 }
 
-// Fails at list[i].name when a name repeats.
-template <typename T, typename NameOf>
-void requireUniqueNames(const std::vector<T>& items, std::string_view path, std::string_view what,
-                        NameOf nameOf) {
-  std::set<std::string, std::less<>> seen;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const std::string& n = nameOf(items[i]);
-    if (!seen.insert(n).second) {
-      json::fail(json::child(json::index(path, i), "name"),
-                 "duplicate " + std::string(what) + " " + quote(n));
-    }
-  }
-}
-
 template <typename T>
 std::vector<T> listFromJson(json::Object& o, std::string_view key, bool nullIsAbsent = false) {
   std::vector<T> out;
@@ -125,8 +111,8 @@ App App::fromJson(const Json& j, std::string_view pathView) {
     for (size_t i = 0; i < h->size(); ++i) {
       app.eventHandlers.push_back(eventHandlerFromJson((*h)[i], json::index(hp, i)));
     }
-    requireUniqueNames(app.eventHandlers, hp, "event handler",
-                       [](const EventHandler& e) -> const std::string& { return e.name; });
+    detail::requireUniqueNames(app.eventHandlers, hp, "event handler",
+                               [](const EventHandler& e) -> const std::string& { return e.name; });
   }
   if (auto wd = o.optString("workingDirectory")) {
     detail::requireAbsolutePath(*wd, o.pathOf("workingDirectory"));
@@ -139,11 +125,12 @@ App App::fromJson(const Json& j, std::string_view pathView) {
     app.isolators = isolatorsFromJson(*i, o.pathOf("isolators"));
   }
   app.mountPoints = listFromJson<MountPoint>(o, "mountPoints");
-  requireUniqueNames(app.mountPoints, o.pathOf("mountPoints"), "mount point",
-                     [](const MountPoint& m) -> const std::string& { return m.name.str(); });
+  detail::requireUniqueNames(
+      app.mountPoints, o.pathOf("mountPoints"), "mount point",
+      [](const MountPoint& m) -> const std::string& { return m.name.str(); });
   app.ports = listFromJson<Port>(o, "ports");
-  requireUniqueNames(app.ports, o.pathOf("ports"), "port",
-                     [](const Port& p) -> const std::string& { return p.name.str(); });
+  detail::requireUniqueNames(app.ports, o.pathOf("ports"), "port",
+                             [](const Port& p) -> const std::string& { return p.name.str(); });
   if (const Json* a = o.find("userAnnotations")) {
     app.userAnnotations = detail::stringMap(*a, o.pathOf("userAnnotations"));
   }

@@ -1,6 +1,7 @@
 // Internal helpers shared by the appc parsers (not part of the public API).
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,5 +42,19 @@ json::Json toJson(const std::vector<std::pair<std::string, std::string>>& m);
 
 bool isAbsolutePath(std::string_view p);
 void requireAbsolutePath(const std::string& p, std::string_view path);
+
+// Fails at list[i].name when a name repeats.
+template <typename T, typename NameOf>
+void requireUniqueNames(const std::vector<T>& items, std::string_view path, std::string_view what,
+                        NameOf nameOf) {
+  std::set<std::string, std::less<>> seen;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& n = nameOf(items[i]);
+    if (!seen.insert(n).second) {
+      json::fail(json::child(json::index(path, i), "name"),
+                 "duplicate " + std::string(what) + " " + quote(n));
+    }
+  }
+}
 
 }  // namespace ferry::appc::detail

@@ -31,19 +31,6 @@ bool isIpLiteral(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
-template <typename T, typename NameOf>
-void requireUniqueNames(const std::vector<T>& items, std::string_view path, std::string_view what,
-                        NameOf nameOf) {
-  std::set<std::string, std::less<>> seen;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const std::string& n = nameOf(items[i]);
-    if (!seen.insert(n).second) {
-      json::fail(json::child(json::index(path, i), "name"),
-                 "duplicate " + std::string(what) + " " + quote(n));
-    }
-  }
-}
-
 template <typename T>
 std::vector<T> listFromJson(const Json& a, std::string_view path) {
   std::vector<T> out;
@@ -235,13 +222,14 @@ PodManifest PodManifest::fromJson(const Json& j) {
   detail::requireKind(o, kPodManifestKind);
   std::string appsPath = o.pathOf("apps");
   m.apps = listFromJson<RuntimeApp>(json::asArray(o.require("apps"), appsPath), appsPath);
-  requireUniqueNames(m.apps, appsPath, "app",
-                     [](const RuntimeApp& a) -> const std::string& { return a.name.str(); });
+  detail::requireUniqueNames(
+      m.apps, appsPath, "app",
+      [](const RuntimeApp& a) -> const std::string& { return a.name.str(); });
   // Go's encoder writes these four as null when they are empty.
   if (const Json* v = detail::optArray(o, "volumes", true)) {
     m.volumes = listFromJson<Volume>(*v, o.pathOf("volumes"));
-    requireUniqueNames(m.volumes, o.pathOf("volumes"), "volume",
-                       [](const Volume& v) -> const std::string& { return v.name.str(); });
+    detail::requireUniqueNames(m.volumes, o.pathOf("volumes"), "volume",
+                               [](const Volume& v) -> const std::string& { return v.name.str(); });
   }
   if (const Json* i = detail::optArray(o, "isolators", true)) {
     m.isolators = isolatorsFromJson(*i, o.pathOf("isolators"));
@@ -251,8 +239,9 @@ PodManifest PodManifest::fromJson(const Json& j) {
   }
   if (const Json* p = detail::optArray(o, "ports", true)) {
     m.ports = listFromJson<ExposedPort>(*p, o.pathOf("ports"));
-    requireUniqueNames(m.ports, o.pathOf("ports"), "port",
-                       [](const ExposedPort& p) -> const std::string& { return p.name.str(); });
+    detail::requireUniqueNames(
+        m.ports, o.pathOf("ports"), "port",
+        [](const ExposedPort& p) -> const std::string& { return p.name.str(); });
   }
   if (const Json* a = o.find("userAnnotations")) {
     m.userAnnotations = detail::stringMap(*a, o.pathOf("userAnnotations"));
