@@ -29,16 +29,8 @@ std::vector<T> listFromJson(json::Object& o, std::string_view key, bool nullIsAb
   std::vector<T> out;
   if (const Json* a = detail::optArray(o, key, nullIsAbsent)) {
     std::string path = o.pathOf(key);
-    for (size_t i = 0; i < a->size(); ++i)
-      out.push_back(T::fromJson((*a)[i], json::index(path, i)));
+    out = detail::listFromJson<T>(*a, path);
   }
-  return out;
-}
-
-template <typename T>
-Json listToJson(const std::vector<T>& v) {
-  Json out = Json::array();
-  for (const auto& item : v) out.push_back(item.toJson());
   return out;
 }
 
@@ -164,8 +156,8 @@ Json App::toJson() const {
   if (workingDirectory) o["workingDirectory"] = *workingDirectory;
   if (!environment.empty()) o["environment"] = environment.toJson();
   if (!isolators.empty()) o["isolators"] = appc::toJson(isolators);
-  if (!mountPoints.empty()) o["mountPoints"] = listToJson(mountPoints);
-  if (!ports.empty()) o["ports"] = listToJson(ports);
+  if (!mountPoints.empty()) o["mountPoints"] = detail::listToJson(mountPoints);
+  if (!ports.empty()) o["ports"] = detail::listToJson(ports);
   if (!userAnnotations.empty()) o["userAnnotations"] = detail::toJson(userAnnotations);
   if (!userLabels.empty()) o["userLabels"] = detail::toJson(userLabels);
   return o;

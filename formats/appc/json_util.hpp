@@ -57,4 +57,19 @@ void requireUniqueNames(const std::vector<T>& items, std::string_view path, std:
   }
 }
 
+// Parses each element of a JSON array with T::fromJson, naming list[i] in errors.
+template <typename T>
+std::vector<T> listFromJson(const json::Json& a, std::string_view path) {
+  std::vector<T> out;
+  for (size_t i = 0; i < a.size(); ++i) out.push_back(T::fromJson(a[i], json::index(path, i)));
+  return out;
+}
+
+template <typename T>
+json::Json listToJson(const std::vector<T>& v) {
+  json::Json out = json::Json::array();
+  for (const auto& item : v) out.push_back(item.toJson());
+  return out;
+}
+
 }  // namespace ferry::appc::detail

@@ -31,20 +31,6 @@ bool isIpLiteral(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
-template <typename T>
-std::vector<T> listFromJson(const Json& a, std::string_view path) {
-  std::vector<T> out;
-  for (size_t i = 0; i < a.size(); ++i) out.push_back(T::fromJson(a[i], json::index(path, i)));
-  return out;
-}
-
-template <typename T>
-Json listToJson(const std::vector<T>& v) {
-  Json out = Json::array();
-  for (const auto& item : v) out.push_back(item.toJson());
-  return out;
-}
-
 }  // namespace
 
 uint32_t EmptyVolume::modeBits() const {
@@ -159,7 +145,7 @@ RuntimeApp RuntimeApp::fromJson(const Json& j, std::string_view pathView) {
   if (const Json* app = o.find("app")) a.app = App::fromJson(*app, o.pathOf("app"));
   a.readOnlyRootFS = o.optBool("readOnlyRootFS");
   if (const Json* m = detail::optArray(o, "mounts")) {
-    a.mounts = listFromJson<Mount>(*m, o.pathOf("mounts"));
+    a.mounts = detail::listFromJson<Mount>(*m, o.pathOf("mounts"));
   }
   if (const Json* an = o.find("annotations")) {
     a.annotations = Annotations::fromJson(*an, o.pathOf("annotations"));
@@ -174,7 +160,7 @@ Json RuntimeApp::toJson() const {
   o["image"] = image.toJson();
   if (app) o["app"] = app->toJson();
   if (readOnlyRootFS) o["readOnlyRootFS"] = *readOnlyRootFS;
-  if (!mounts.empty()) o["mounts"] = listToJson(mounts);
+  if (!mounts.empty()) o["mounts"] = detail::listToJson(mounts);
   if (!annotations.empty()) o["annotations"] = annotations.toJson();
   return o;
 }
@@ -221,13 +207,13 @@ PodManifest PodManifest::fromJson(const Json& j) {
   m.acVersion = detail::parseField<SemVer>(o, "acVersion");
   detail::requireKind(o, kPodManifestKind);
   std::string appsPath = o.pathOf("apps");
-  m.apps = listFromJson<RuntimeApp>(json::asArray(o.require("apps"), appsPath), appsPath);
+  m.apps = detail::listFromJson<RuntimeApp>(json::asArray(o.require("apps"), appsPath), appsPath);
   detail::requireUniqueNames(
       m.apps, appsPath, "app",
       [](const RuntimeApp& a) -> const std::string& { return a.name.str(); });
   // Go's encoder writes these four as null when they are empty.
   if (const Json* v = detail::optArray(o, "volumes", true)) {
-    m.volumes = listFromJson<Volume>(*v, o.pathOf("volumes"));
+    m.volumes = detail::listFromJson<Volume>(*v, o.pathOf("volumes"));
     detail::requireUniqueNames(m.volumes, o.pathOf("volumes"), "volume",
                                [](const Volume& v) -> const std::string& { return v.name.str(); });
   }
@@ -238,7 +224,7 @@ PodManifest PodManifest::fromJson(const Json& j) {
     m.annotations = Annotations::fromJson(*a, o.pathOf("annotations"));
   }
   if (const Json* p = detail::optArray(o, "ports", true)) {
-    m.ports = listFromJson<ExposedPort>(*p, o.pathOf("ports"));
+    m.ports = detail::listFromJson<ExposedPort>(*p, o.pathOf("ports"));
     detail::requireUniqueNames(
         m.ports, o.pathOf("ports"), "port",
         [](const ExposedPort& p) -> const std::string& { return p.name.str(); });
@@ -266,11 +252,11 @@ Json PodManifest::toJson() const {
   Json o = Json::object();
   o["acVersion"] = acVersion.str();
   o["acKind"] = kPodManifestKind;
-  o["apps"] = listToJson(apps);
-  if (!volumes.empty()) o["volumes"] = listToJson(volumes);
+  o["apps"] = detail::listToJson(apps);
+  if (!volumes.empty()) o["volumes"] = detail::listToJson(volumes);
   if (!isolators.empty()) o["isolators"] = appc::toJson(isolators);
   if (!annotations.empty()) o["annotations"] = annotations.toJson();
-  if (!ports.empty()) o["ports"] = listToJson(ports);
+  if (!ports.empty()) o["ports"] = detail::listToJson(ports);
   if (!userAnnotations.empty()) o["userAnnotations"] = detail::toJson(userAnnotations);
   if (!userLabels.empty()) o["userLabels"] = detail::toJson(userLabels);
   return o;
