@@ -76,3 +76,12 @@ check_oci_layout() { # DIR REF
     { cat "$T/skopeo.err" >&2; fail "skopeo cannot inspect oci:$1:$2"; }
   ok "skopeo inspect $2"
 }
+
+# store_snapshot DIR: the store's index rows and blob/tree lists, to compare before and after a
+# failed operation ("the store exactly as before").
+store_snapshot() {
+  local cas=$1/cas
+  [ -d "$cas" ] || { echo "(no store)"; return 0; }
+  sqlite3 "$cas/index.db" .dump | grep '^INSERT' | sort
+  (cd "$cas" && find blobs trees -mindepth 2 -maxdepth 2 2>/dev/null | sort)
+}
