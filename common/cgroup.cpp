@@ -1,0 +1,497 @@
+#include "common/cgroup.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <set>
+#include <system_error>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+
+namespace ferry::cgroup {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kKillDeadline = std::chrono::seconds(10);
+constexpr auto kPoll = std::chrono::milliseconds(5);
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    size_t at = s.find(sep, start);
+    out.push_back(
+        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    if (at == std::string_view::npos) return out;
+    start = at + 1;
+  }
+}
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescapeMountPath(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() &&
+        std::all_of(s.begin() + i + 1, s.begin() + i + 4,
+                    [](char c) { return c >= '0' && c <= '7'; })) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+struct CgroupMount {
+  std::string fstype;
+  std::string root;
+  std::string mountPoint;
+  std::vector<std::string_view> superOptions;
+};
+
+std::vector<CgroupMount> cgroupMounts(std::string_view mountinfo) {
+  std::vector<CgroupMount> out;
+  for (std::string_view line : split(mountinfo, '\n')) {
+    auto sep = line.find(" - ");
+    if (sep == std::string_view::npos) continue;
+    auto pre = split(line.substr(0, sep), ' ');
+    auto post = split(line.substr(sep + 3), ' ');
+    if (pre.size() < 5 || post.size() < 3) continue;
+    if (post[0] != "cgroup" && post[0] != "cgroup2") continue;
+    out.push_back(CgroupMount{std::string(post[0]), unescapeMountPath(pre[3]),
+                              unescapeMountPath(pre[4]), split(post[2], ',')});
+  }
+  return out;
+}
+
+bool present(const fs::path& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+std::optional<std::string> readSmall(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  UniqueFd owner(fd);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+void writeValue(const fs::path& file, std::string_view value) {
+  UniqueFd fd = openFile(file, O_WRONLY);
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throwErrno("write " + quote(value) + " to " + quote(file.string()));
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void checkName(std::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos) {
+    throw Error(Errc::kInvalid, "invalid cgroup name " + quote(name));
+  }
+}
+
+void makeDir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    throwErrno("create cgroup " + quote(dir.string()));
+  }
+}
+
+// A new v1 cpuset cgroup starts with no cpus and no mems, and refuses processes until given some.
+void initCpuset(const fs::path& dir) {
+  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+    auto mine = readSmall(dir / file);
+    if (!mine || !trim(*mine).empty()) continue;
+    auto parent = readSmall(dir.parent_path() / file);
+    if (parent && !trim(*parent).empty()) writeValue(dir / file, trim(*parent));
+  }
+}
+
+// Enables the controllers ferry limits in dir's children, where dir's parent delegates them.
+// Failures are not errors here (a cgroup holding processes cannot enable controllers for its
+// children): apply() reports a limit whose controller is missing, naming it.
+void enableControllers(const fs::path& dir) {
+  auto available = readSmall(dir / "cgroup.controllers");
+  auto enabled = readSmall(dir / "cgroup.subtree_control");
+  if (!available || !enabled) return;
+  auto have = split(trim(*available), ' ');
+  auto on = split(trim(*enabled), ' ');
+  for (std::string_view c : {"cpu", "memory", "pids"}) {
+    if (std::find(have.begin(), have.end(), c) == have.end()) continue;
+    if (std::find(on.begin(), on.end(), c) != on.end()) continue;
+    int fd = ::open((dir / "cgroup.subtree_control").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    std::string v = "+" + std::string(c);
+    [[maybe_unused]] ssize_t n = ::write(fd, v.data(), v.size());
+    ::close(fd);
+  }
+}
+
+Version versionOf(const fs::path& mount) {
+  struct statfs st;
+  if (::statfs(mount.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) return Version::kV2;
+  return Version::kV1;
+}
+
+// Every cgroup directory from dir down (dir first, parents before children).
+std::vector<fs::path> subtree(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  out.push_back(dir);
+  for (size_t i = 0; i < out.size(); ++i) {
+    fs::directory_iterator it(out[i], ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      std::error_code ec2;
+      if (it->is_directory(ec2) && !it->is_symlink(ec2)) out.push_back(it->path());
+    }
+    ec.clear();
+  }
+  return out;
+}
+
+uint64_t counter(std::string_view text, std::string_view key) {
+  for (std::string_view line : split(text, '\n')) {
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ' ') {
+      return std::strtoull(std::string(line.substr(key.size() + 1)).c_str(), nullptr, 10);
+    }
+  }
+  return 0;
+}
+
+const Member* memberWith(const std::vector<Member>& members, const char* file) {
+  for (const Member& m : members) {
+    if (present(m.dir / file)) return &m;
+  }
+  return nullptr;
+}
+
+[[noreturn]] void noController(std::string_view controller, const std::vector<Member>& members) {
+  std::string where =
+      members.empty() ? std::string("(no cgroup hierarchy)") : quote(members.front().dir.string());
+  throw Error(Errc::kUnsupported, "cannot apply a " + std::string(controller) + " limit: no " +
+                                      std::string(controller) + " controller for cgroup " + where);
+}
+
+}  // namespace
+
+Layout Layout::detect() {
+  return parse(readFile("/proc/self/cgroup"), readFile("/proc/self/mountinfo"));
+}
+
+Layout Layout::parse(std::string_view procSelfCgroup, std::string_view mountinfo) {
+  Layout layout;
+  auto mounts = cgroupMounts(mountinfo);
+  for (std::string_view line : split(procSelfCgroup, '\n')) {
+    auto first = line.find(':');
+    if (first == std::string_view::npos) continue;
+    auto second = line.find(':', first + 1);
+    if (second == std::string_view::npos) continue;
+    std::string_view id = line.substr(0, first);
+    std::string_view controllers = line.substr(first + 1, second - first - 1);
+    std::string path(line.substr(second + 1));
+    bool v2 = id == "0" && controllers.empty();
+    auto wanted = split(controllers, ',');
+    const CgroupMount* found = nullptr;
+    for (const CgroupMount& m : mounts) {
+      if (v2 ? m.fstype != "cgroup2" : m.fstype != "cgroup") continue;
+      if (!v2 && !std::all_of(wanted.begin(), wanted.end(), [&](std::string_view c) {
+            return std::find(m.superOptions.begin(), m.superOptions.end(), c) !=
+                   m.superOptions.end();
+          })) {
+        continue;
+      }
+      found = &m;
+      break;
+    }
+    if (found == nullptr) continue;
+    // The mount may show a subtree (its root): the caller's path is relative to that root.
+    std::string rel;
+    if (found->root == "/") {
+      rel = path;
+    } else if (path == found->root || path.starts_with(found->root + "/")) {
+      rel = path.substr(found->root.size());
+    } else {
+      continue;
+    }
+    fs::path own = fs::path(found->mountPoint) / fs::path(rel).relative_path();
+    layout.hierarchies_.push_back(Hierarchy{v2 ? Version::kV2 : Version::kV1,
+                                            std::string(controllers), found->mountPoint,
+                                            own.lexically_normal()});
+  }
+  for (Hierarchy& h : layout.hierarchies_) {
+    std::string s = h.own.string();
+    if (s.size() > 1 && s.back() == '/') h.own = s.substr(0, s.size() - 1);
+  }
+  return layout;
+}
+
+bool Layout::pureV2() const {
+  return !hierarchies_.empty() &&
+         std::all_of(hierarchies_.begin(), hierarchies_.end(),
+                     [](const Hierarchy& h) { return h.version == Version::kV2; });
+}
+
+Group Group::create(const Layout& layout, std::string_view name) {
+  checkName(name);
+  if (layout.hierarchies().empty()) {
+    throw Error(Errc::kUnsupported,
+                "cannot create cgroup " + quote(name) + ": no cgroup hierarchy is mounted");
+  }
+  std::vector<Member> members;
+  for (const Hierarchy& h : layout.hierarchies()) {
+    if (h.version == Version::kV2) enableControllers(h.own);
+    fs::path dir = h.own / std::string(name);
+    makeDir(dir);
+    if (h.version == Version::kV1) initCpuset(dir);
+    members.push_back(Member{h.mount, dir, h.version});
+  }
+  return Group(std::move(members));
+}
+
+Group Group::fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs) {
+  std::vector<Member> members;
+  for (const auto& [mount, dir] : dirs) {
+    if (!fs::path(dir).is_absolute() || !fs::path(mount).is_absolute() ||
+        !std::string_view(dir).starts_with(mount + "/")) {
+      throw Error(Errc::kInvalid,
+                  "invalid cgroup directory " + quote(dir) + " for hierarchy " + quote(mount));
+    }
+    members.push_back(Member{mount, fs::path(dir).lexically_normal(), versionOf(mount)});
+  }
+  return Group(std::move(members));
+}
+
+Group Group::createChild(std::string_view name) const {
+  checkName(name);
+  std::vector<Member> members;
+  for (const Member& m : members_) {
+    fs::path dir = m.dir / std::string(name);
+    makeDir(dir);
+    if (m.version == Version::kV1) initCpuset(dir);
+    members.push_back(Member{m.mount, dir, m.version});
+  }
+  return Group(std::move(members));
+}
+
+void Group::delegate() const {
+  for (const Member& m : members_) {
+    if (m.version == Version::kV2) enableControllers(m.dir);
+  }
+}
+
+Group Group::child(std::string_view name) const {
+  checkName(name);
+  std::vector<Member> members;
+  for (const Member& m : members_)
+    members.push_back(Member{m.mount, m.dir / std::string(name), m.version});
+  return Group(std::move(members));
+}
+
+void Group::apply(const Resources& r) const {
+  if (r.memoryLimit) {
+    if (const Member* m = memberWith(members_, "memory.max")) {
+      writeValue(m->dir / "memory.max",
+                 *r.memoryLimit < 0 ? "max" : std::to_string(*r.memoryLimit));
+    } else if (const Member* m1 = memberWith(members_, "memory.limit_in_bytes")) {
+      writeValue(m1->dir / "memory.limit_in_bytes",
+                 *r.memoryLimit < 0 ? "-1" : std::to_string(*r.memoryLimit));
+    } else {
+      noController("memory", members_);
+    }
+  }
+  if (r.cpuShares) {
+    if (const Member* m = memberWith(members_, "cpu.weight")) {
+      // runc's conversion of the v1 shares range [2, 262144] onto the v2 weight range [1, 10000].
+      uint64_t shares = std::clamp<uint64_t>(*r.cpuShares, 2, 262144);
+      writeValue(m->dir / "cpu.weight", std::to_string(1 + ((shares - 2) * 9999) / 262142));
+    } else if (const Member* m1 = memberWith(members_, "cpu.shares")) {
+      writeValue(m1->dir / "cpu.shares", std::to_string(*r.cpuShares));
+    } else {
+      noController("cpu", members_);
+    }
+  }
+  if (r.cpuQuota || r.cpuPeriod) {
+    if (const Member* m = memberWith(members_, "cpu.max")) {
+      // cpu.max is "<quota|max> <period>": keep the half that is not given.
+      auto current = split(trim(readSmall(m->dir / "cpu.max").value_or("max 100000")), ' ');
+      std::string quota = current.empty() ? "max" : std::string(current[0]);
+      std::string period = current.size() < 2 ? "100000" : std::string(current[1]);
+      if (r.cpuQuota) quota = *r.cpuQuota < 0 ? "max" : std::to_string(*r.cpuQuota);
+      if (r.cpuPeriod) period = std::to_string(*r.cpuPeriod);
+      writeValue(m->dir / "cpu.max", quota + " " + period);
+    } else if (const Member* m1 = memberWith(members_, "cpu.cfs_quota_us")) {
+      if (r.cpuPeriod) writeValue(m1->dir / "cpu.cfs_period_us", std::to_string(*r.cpuPeriod));
+      if (r.cpuQuota) {
+        writeValue(m1->dir / "cpu.cfs_quota_us",
+                   *r.cpuQuota < 0 ? "-1" : std::to_string(*r.cpuQuota));
+      }
+    } else {
+      noController("cpu", members_);
+    }
+  }
+  if (r.pidsLimit) {
+    if (const Member* m = memberWith(members_, "pids.max")) {
+      writeValue(m->dir / "pids.max", *r.pidsLimit <= 0 ? "max" : std::to_string(*r.pidsLimit));
+    } else {
+      noController("pids", members_);
+    }
+  }
+}
+
+void Group::join(pid_t pid) const {
+  std::string value = std::to_string(pid);
+  for (const Member& m : members_) writeValue(m.dir / "cgroup.procs", value);
+}
+
+std::vector<std::string> Group::procsFiles() const {
+  std::vector<std::string> out;
+  for (const Member& m : members_) out.push_back((m.dir / "cgroup.procs").string());
+  return out;
+}
+
+std::vector<pid_t> Group::pids() const {
+  std::set<pid_t> all;
+  for (const Member& m : members_) {
+    for (const fs::path& dir : subtree(m.dir)) {
+      auto text = readSmall(dir / "cgroup.procs");
+      if (!text) continue;
+      for (std::string_view line : split(*text, '\n')) {
+        if (line.empty()) continue;
+        pid_t pid = static_cast<pid_t>(std::strtol(std::string(line).c_str(), nullptr, 10));
+        if (pid > 0) all.insert(pid);
+      }
+    }
+  }
+  return {all.begin(), all.end()};
+}
+
+void Group::kill(KillMode mode) const {
+  auto deadline = Clock::now() + kKillDeadline;
+  const Member* killer = nullptr;
+  const Member* freezer = nullptr;
+  if (mode == KillMode::kAuto) {
+    for (const Member& m : members_) {
+      if (m.version == Version::kV2 && present(m.dir / "cgroup.kill")) killer = &m;
+    }
+  }
+  if (mode != KillMode::kSignal) freezer = memberWith(members_, "freezer.state");
+  if (mode == KillMode::kFreezer && freezer == nullptr) {
+    throw Error(Errc::kUnsupported, "cannot freeze cgroup: no freezer controller");
+  }
+  if (killer != nullptr) {
+    // cgroup.kill also kills the descendants, and races with nothing (forks included).
+    writeValue(killer->dir / "cgroup.kill", "1");
+  }
+  for (;;) {
+    auto left = pids();
+    if (left.empty()) return;
+    if (Clock::now() > deadline) {
+      throw Error(Errc::kIo, "cannot kill the processes of cgroup " +
+                                 quote(members_.front().dir.string()) + ": " +
+                                 std::to_string(left.size()) + " still running");
+    }
+    if (killer != nullptr) {
+      std::this_thread::sleep_for(kPoll);
+      continue;
+    }
+    if (freezer != nullptr) {
+      // Frozen processes cannot fork: every process SIGKILLed while frozen dies at the thaw.
+      fs::path state = freezer->dir / "freezer.state";
+      writeValue(state, "FROZEN");
+      auto freezeDeadline = Clock::now() + std::chrono::seconds(1);
+      while (trim(readSmall(state).value_or("")) != "FROZEN" && Clock::now() < freezeDeadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      for (pid_t pid : pids()) ::kill(pid, SIGKILL);
+      writeValue(state, "THAWED");
+    } else {
+      for (pid_t pid : left) ::kill(pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(kPoll);
+  }
+}
+
+uint64_t Group::oomKills() const {
+  for (const Member& m : members_) {
+    if (auto events = readSmall(m.dir / "memory.events")) return counter(*events, "oom_kill");
+    if (present(m.dir / "memory.oom_control")) {
+      // v1 counts an OOM kill in the victim's own cgroup only.
+      uint64_t sum = 0;
+      for (const fs::path& dir : subtree(m.dir)) {
+        if (auto control = readSmall(dir / "memory.oom_control")) {
+          sum += counter(*control, "oom_kill");
+        }
+      }
+      return sum;
+    }
+  }
+  return 0;
+}
+
+void Group::remove() const {
+  kill();
+  auto deadline = Clock::now() + kKillDeadline;
+  for (const Member& m : members_) {
+    auto dirs = subtree(m.dir);
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      if (*it == m.mount) continue;  // never the hierarchy's root
+      while (::rmdir(it->c_str()) != 0) {
+        if (errno == ENOENT) break;
+        if (errno != EBUSY || Clock::now() > deadline) {
+          throwErrno("remove cgroup " + quote(it->string()));
+        }
+        std::this_thread::sleep_for(kPoll);
+      }
+    }
+  }
+}
+
+int joinProcs(const char* const* files, size_t count, size_t* failed) noexcept {
+  for (size_t i = 0; i < count; ++i) {
+    int fd = ::open(files[i], O_WRONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : ::write(fd, "0", 1);
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    if (n != 1) {
+      if (failed != nullptr) *failed = i;
+      return err;
+    }
+  }
+  return 0;
+}
+
+std::string appCgroupName(std::string_view app) {
+  // An AC name may hold '/', which no cgroup name can; '_' is not in AC names, so this is 1:1.
+  std::string out = "app-";
+  for (char c : app) out += c == '/' ? '_' : c;
+  return out;
+}
+
+}  // namespace ferry::cgroup

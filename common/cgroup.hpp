@@ -1,0 +1,136 @@
+// Control groups for pods, on pure cgroup v2 hosts and on hybrid/v1 hosts alike.
+//
+// Layout::detect() reads which hierarchies the calling process belongs to (/proc/self/cgroup)
+// and where each is mounted (/proc/self/mountinfo). A Group is one cgroup present in every one
+// of those hierarchies: Group::create makes "<the caller's own cgroup>/<name>" in each, so a
+// pod's cgroups nest under whoever started it and never touch other processes' cgroups. A Group
+// can also be rebuilt from its recorded directories (a pod's cgroups.json) to be killed and
+// removed after a crash. What a member can do is decided by the files it has (memory.max vs
+// memory.limit_in_bytes, cgroup.kill, freezer.state), never by the host's name or version:
+//   - limits: memory, cpu shares/quota/period and pids, through v2 files where the controller is
+//     on the unified hierarchy, through v1 files where it is a v1 controller (a hybrid host);
+//   - kill: cgroup.kill where a v2 member has it, else freeze + SIGKILL + thaw until empty;
+//   - OOM: the oom_kill count of memory.events (v2) or memory.oom_control (v1).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ferry::cgroup {
+
+// The limits ferry applies (a subset of OCI linux.resources).
+struct Resources {
+  std::optional<int64_t> memoryLimit;  // bytes; < 0: unlimited
+  std::optional<uint64_t> cpuShares;   // v1 cpu.shares scale (2…262144); cpu.weight on v2
+  std::optional<int64_t> cpuQuota;     // µs per period; < 0: unlimited
+  std::optional<uint64_t> cpuPeriod;   // µs
+  std::optional<int64_t> pidsLimit;    // ≤ 0: unlimited
+  bool empty() const { return !memoryLimit && !cpuShares && !cpuQuota && !cpuPeriod && !pidsLimit; }
+};
+
+enum class Version { kV1, kV2 };
+
+struct Hierarchy {
+  Version version = Version::kV1;
+  std::string controllers;      // "memory", "cpu,cpuacct", "name=systemd"; "" for cgroup2
+  std::filesystem::path mount;  // where it is mounted, e.g. /sys/fs/cgroup/memory
+  std::filesystem::path own;    // the caller's cgroup in it (absolute directory)
+};
+
+class Layout {
+ public:
+  // The hierarchies of the calling process that are mounted in its mount namespace.
+  static Layout detect();
+  // Parses the two /proc files' contents (exposed for tests).
+  static Layout parse(std::string_view procSelfCgroup, std::string_view mountinfo);
+
+  const std::vector<Hierarchy>& hierarchies() const { return hierarchies_; }
+  // Only a cgroup2 hierarchy: every controller is on it.
+  bool pureV2() const;
+
+ private:
+  std::vector<Hierarchy> hierarchies_;
+};
+
+// One directory of a Group: the hierarchy's mount point and the cgroup's absolute directory.
+struct Member {
+  std::filesystem::path mount;
+  std::filesystem::path dir;
+  Version version = Version::kV1;
+};
+
+enum class KillMode {
+  kAuto,     // cgroup.kill when a v2 member has it, else the freezer
+  kFreezer,  // v1 freezer: freeze, SIGKILL every process, thaw, until empty
+  kSignal,   // SIGKILL every listed process until empty (no freezer: may race with forks)
+};
+
+class Group {
+ public:
+  Group() = default;
+  explicit Group(std::vector<Member> members) : members_(std::move(members)) {}
+
+  // Creates "<own cgroup>/<name>" in every hierarchy of the layout (an existing one is reused).
+  // v1 cpuset members get their parent's cpus and mems; on v2 the cpu, memory and pids
+  // controllers are enabled for the new cgroup where the parent allows it.
+  static Group create(const Layout& layout, std::string_view name);
+  // Rebuilds a group from (mount, dir) pairs, e.g. read back from a pod's cgroups.json.
+  static Group fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs);
+
+  // A child cgroup in every member; createChild makes it.
+  Group createChild(std::string_view name) const;
+  Group child(std::string_view name) const;
+
+  // Lets this group's children have limits: on v2, enables the cpu, memory and pids controllers
+  // in its cgroup.subtree_control, after which the group itself can hold no process (v2's
+  // "no internal processes" rule). Nothing to do on v1. Call it once the group's own processes
+  // have moved into children.
+  void delegate() const;
+
+  const std::vector<Member>& members() const { return members_; }
+
+  // Writes the limits. A limit whose controller no member has is an Error{kUnsupported} naming
+  // the controller, never silently dropped.
+  void apply(const Resources& r) const;
+
+  // Moves a process (0: the caller) into this group in every hierarchy.
+  void join(pid_t pid) const;
+  // The cgroup.procs files, for joining from a forked child without allocating (see joinProcs).
+  std::vector<std::string> procsFiles() const;
+
+  // Every process in this group and its descendants, in any member.
+  std::vector<pid_t> pids() const;
+  bool populated() const { return !pids().empty(); }
+
+  // Kills every process of the group and its descendants and waits until none is left (bounded:
+  // Error{kIo} if processes survive ~10 s, e.g. stuck in uninterruptible sleep).
+  void kill(KillMode mode = KillMode::kAuto) const;
+
+  // How many processes the kernel's OOM killer killed in this group (v1: this group and its
+  // descendants; v2 memory.events is hierarchical). 0 when no member has a memory controller.
+  uint64_t oomKills() const;
+
+  // Kills what is left, then removes every cgroup directory of the group, deepest first,
+  // retrying while exiting processes still pin them. Missing directories are fine.
+  void remove() const;
+
+ private:
+  std::vector<Member> members_;
+};
+
+// For a child between fork and exec: writes "0" into each file (moving the caller). Returns 0
+// or the errno of the first failure, and the index of the failing file in *failed.
+int joinProcs(const char* const* files, size_t count, size_t* failed) noexcept;
+
+// The name of the child cgroup for an app, for every stage1 flavor and the pod init to agree.
+std::string appCgroupName(std::string_view app);
+inline constexpr std::string_view kInitCgroupName = "init";
+
+}  // namespace ferry::cgroup
