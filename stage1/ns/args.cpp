@@ -1,0 +1,77 @@
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+
+#include "common/error.hpp"
+#include "stage1/ns/entrypoints.hpp"
+
+namespace ferry::stage1 {
+
+Args parseArgs(int argc, char** argv, std::string_view entrypoint) {
+  Args args;
+  auto value = [&](int& i, std::string_view name) -> std::string {
+    if (i + 1 >= argc) throw Error(Errc::kUsage, std::string(name) + " needs a value");
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      for (++i; i < argc; ++i) args.command.emplace_back(argv[i]);
+      break;
+    }
+    // --name=value as well as --name value.
+    std::string_view name = a.substr(0, a.find('='));
+    bool inlineValue = name.size() != a.size();
+    auto get = [&]() -> std::string {
+      return inlineValue ? std::string(a.substr(name.size() + 1)) : value(i, name);
+    };
+    if (name == "--uuid") {
+      args.uuid = get();
+    } else if (name == "--lock-fd" && entrypoint == "run") {
+      std::string v = get();
+      char* end = nullptr;
+      long fd = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || fd < 0 || fd > 1 << 20) {
+        throw Error(Errc::kUsage, "--lock-fd: \"" + v + "\" is not a file descriptor number");
+      }
+      args.lockFd = static_cast<int>(fd);
+    } else if (a == "--debug") {
+      args.debug = true;
+    } else if (a == "--force" && entrypoint == "stop") {
+      args.force = true;
+    } else if (name == "--app" && entrypoint == "enter") {
+      args.app = get();
+    } else {
+      throw Error(Errc::kUsage, "unknown argument " + quote(a));
+    }
+  }
+  if (args.uuid.empty()) throw Error(Errc::kUsage, "--uuid is required");
+  if (entrypoint == "run" && args.lockFd < 0) throw Error(Errc::kUsage, "--lock-fd is required");
+  if (entrypoint == "enter") {
+    if (args.app.empty()) throw Error(Errc::kUsage, "--app is required");
+    if (args.command.empty()) throw Error(Errc::kUsage, "a command is required after --");
+  } else if (!args.command.empty()) {
+    throw Error(Errc::kUsage, "unexpected arguments after --");
+  }
+  return args;
+}
+
+int entrypointMain(int argc, char** argv, std::string_view entrypoint, int (*fn)(const Args&)) {
+  bool debug = false;
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    if (std::strcmp(argv[i], "--debug") == 0) debug = true;
+  }
+  std::string prefix = "ferry-stage1 " + std::string(entrypoint) + ": ";
+  try {
+    return fn(parseArgs(argc, argv, entrypoint));
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s%s\n", prefix.c_str(), describe(e, debug).c_str());
+    return e.code() == Errc::kUsage ? kUsageFailure : kOwnFailure;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s%s\n", prefix.c_str(), describe(e, debug).c_str());
+    return kOwnFailure;
+  }
+}
+
+}  // namespace ferry::stage1

@@ -1,0 +1,218 @@
+#include "stage1/ns/pod.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <system_error>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+
+namespace ferry::stage1 {
+
+namespace fs = std::filesystem;
+using json::Json;
+
+namespace {
+
+// Reads a JSON document of the pod directory; errors name the file.
+Json readJson(const fs::path& file) {
+  return json::parse(readFile(file, 16 << 20), quote(file.string()));
+}
+
+template <typename F>
+auto inFile(const fs::path& file, F fn) {
+  try {
+    return fn();
+  } catch (const Error& e) {
+    throw Error(e.code(), quote(file.string()) + ": " + e.what());
+  }
+}
+
+[[noreturn]] void unsupported(const std::string& path) {
+  throw Error(Errc::kUnsupported, path + ": not supported by the ns stage1");
+}
+
+}  // namespace
+
+RuntimeOptions readRuntime(const fs::path& podDir) {
+  fs::path file = podDir / "runtime.json";
+  Json doc = readJson(file);
+  return inFile(file, [&] {
+    RuntimeOptions rt;
+    json::Object o(doc, "");
+    int64_t version = o.integer("ferryRuntimeVersion");
+    if (version != 1) {
+      json::fail("ferryRuntimeVersion", "version " + std::to_string(version) +
+                                            " is not supported (this stage1 reads version 1)");
+    }
+    rt.uuid = o.string("uuid");
+    rt.hostname = o.optString("hostname").value_or("");
+    rt.net = o.optString("net").value_or("default");
+    if (rt.net != "host" && rt.net != "none" && rt.net != "default") {
+      json::fail("net",
+                 "\"" + rt.net + "\" is not supported by the ns stage1 (host, none, default)");
+    }
+    rt.interactive = o.optBool("interactive").value_or(false);
+    rt.debug = o.optBool("debug").value_or(false);
+    rt.stopTimeoutSeconds = o.optInteger("stopTimeoutSeconds", 0, 86400).value_or(10);
+    rt.stage2 = o.optString("stage2").value_or("");
+    rt.init = o.optString("init").value_or("");
+    if (const Json* m = o.find("mds"); m != nullptr && !m->is_null()) {
+      json::Object mo(*m, "mds");
+      MdsOptions mds;
+      mds.socket = mo.string("socket");
+      mds.token = mo.string("token");
+      mds.port = static_cast<uint16_t>(mo.integer("port", 1, 65535));
+      mo.ignoreRest();
+      rt.mds = mds;
+    }
+    if (const Json* r = o.find("podResources"); r != nullptr && !r->is_null()) {
+      rt.podResources = resourcesFromJson(*r, "podResources");
+    }
+    const Json& apps = json::asArray(o.require("apps"), "apps");
+    if (apps.empty()) json::fail("apps", "a pod needs at least one app");
+    for (size_t i = 0; i < apps.size(); ++i) {
+      json::Object a(apps[i], json::index("apps", i));
+      RuntimeApp app;
+      app.name = a.string("name");
+      if (app.name.empty() || app.name.find('/') != std::string::npos || app.name == "." ||
+          app.name == "..") {
+        json::fail(a.pathOf("name"), "\"" + app.name + "\" cannot name a directory");
+      }
+      app.image = a.optString("image").value_or("");
+      app.tree = a.string("tree");
+      if (!app.tree.is_absolute()) json::fail(a.pathOf("tree"), "must be an absolute path");
+      app.readOnlyRootfs = a.optBool("readOnlyRootfs").value_or(false);
+      a.ignoreRest();
+      rt.apps.push_back(std::move(app));
+    }
+    if (rt.interactive && rt.apps.size() != 1) {
+      json::fail("interactive", "an interactive pod has exactly one app");
+    }
+    o.ignoreRest();
+    return rt;
+  });
+}
+
+cgroup::Resources resourcesFromJson(const Json& j, const std::string& path) {
+  cgroup::Resources r;
+  json::Object o(j, path);
+  // Device access is what the app's /dev holds (stage2 creates the nodes); a device cgroup
+  // would only repeat it, so the rules are accepted and not applied.
+  o.find("devices");
+  if (const Json* m = o.find("memory"); m != nullptr && !m->is_null()) {
+    json::Object mo(*m, o.pathOf("memory"));
+    r.memoryLimit = mo.optInteger("limit");
+    for (const auto& key : mo.unreadKeys()) {
+      if (!mo.json()[key].is_null()) unsupported(mo.pathOf(key));
+    }
+  }
+  if (const Json* c = o.find("cpu"); c != nullptr && !c->is_null()) {
+    json::Object co(*c, o.pathOf("cpu"));
+    r.cpuShares = co.optUinteger("shares");
+    r.cpuQuota = co.optInteger("quota");
+    r.cpuPeriod = co.optUinteger("period");
+    for (const auto& key : co.unreadKeys()) {
+      if (!co.json()[key].is_null()) unsupported(co.pathOf(key));
+    }
+  }
+  if (const Json* p = o.find("pids"); p != nullptr && !p->is_null()) {
+    json::Object po(*p, o.pathOf("pids"));
+    r.pidsLimit = po.integer("limit");
+    po.done();
+  }
+  for (const auto& key : o.unreadKeys()) {
+    if (!o.json()[key].is_null()) unsupported(o.pathOf(key));
+  }
+  return r;
+}
+
+cgroup::Resources appResources(const fs::path& podDir, const std::string& app) {
+  fs::path file = podDir / "apps" / app / "config.json";
+  Json doc = readJson(file);
+  return inFile(file, [&] {
+    const Json* linux = doc.is_object() && doc.contains("linux") ? &doc["linux"] : nullptr;
+    if (linux == nullptr || !linux->is_object() || !linux->contains("resources") ||
+        (*linux)["resources"].is_null()) {
+      return cgroup::Resources{};
+    }
+    return resourcesFromJson((*linux)["resources"], "linux.resources");
+  });
+}
+
+void writeCgroupsJson(const fs::path& podDir, const cgroup::Group& pod) {
+  Json doc = Json::object();
+  for (const auto& m : pod.members()) doc[m.mount.string()] = m.dir.string();
+  writeFileAtomic(podDir / "cgroups.json", json::dump(doc, true) + "\n");
+}
+
+std::optional<cgroup::Group> readCgroupsJson(const fs::path& podDir) {
+  fs::path file = podDir / "cgroups.json";
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::nullopt;
+  Json doc = readJson(file);
+  return inFile(file, [&] {
+    std::vector<std::pair<std::string, std::string>> dirs;
+    for (const auto& [mount, dir] : json::asObject(doc, "").items()) {
+      dirs.emplace_back(mount, json::asString(dir, json::child("", mount)));
+    }
+    return cgroup::Group::fromDirs(dirs);
+  });
+}
+
+std::string podCgroupName(const std::string& uuid) { return "ferry-" + uuid; }
+
+void finalizeStatus(const fs::path& podDir, const std::optional<cgroup::Group>& pod) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(podDir / "status", ec)) {
+    const fs::path& file = entry.path();
+    if (file.extension() != ".json") continue;
+    Json status;
+    try {
+      status = json::parse(readFile(file), file.string());
+    } catch (const std::exception&) {
+      continue;  // written atomically by the init: a damaged one is not ours to guess at
+    }
+    if (!status.is_object() || status.value("state", "") != "running") continue;
+    std::string app = file.stem().string();
+    bool oom = false;
+    if (pod) {
+      try {
+        oom = pod->child(cgroup::appCgroupName(app)).oomKills() > 0;
+      } catch (const std::exception&) {
+        // the cgroup is gone already: no OOM flag to report
+      }
+    }
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    status["state"] = "exited";
+    status["finishedAt"] = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    status["exitCode"] = nullptr;
+    status["signal"] = "SIGKILL";
+    status["oomKilled"] = oom || status.value("oomKilled", false);
+    writeFileAtomic(file, json::dump(status) + "\n");
+  }
+}
+
+std::optional<pid_t> readPidFile(const fs::path& podDir) {
+  std::error_code ec;
+  if (!fs::exists(podDir / "pid", ec)) return std::nullopt;
+  std::string text = readFile(podDir / "pid", 64);
+  char* end = nullptr;
+  long pid = std::strtol(text.c_str(), &end, 10);
+  if (pid <= 0 || end == text.c_str() || (*end != '\n' && *end != '\0')) {
+    throw Error(Errc::kInvalid,
+                "cannot read " + quote((podDir / "pid").string()) + ": not a process ID");
+  }
+  return static_cast<pid_t>(pid);
+}
+
+fs::path currentPodDir() {
+  std::error_code ec;
+  fs::path dir = fs::canonical(fs::current_path(), ec);
+  if (ec) throwErrno(ec.value(), "resolve the pod directory (the working directory)");
+  return dir;
+}
+
+}  // namespace ferry::stage1

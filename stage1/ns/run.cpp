@@ -1,0 +1,322 @@
+// The run entrypoint: the parent (this process, outside the pod) and the child it clones into
+// new PID, IPC, UTS, mount (and network, unless "host") namespaces, which becomes the pod init.
+//
+//   parent                                  child (PID 1 of the pod)
+//   cgroups.json, pod + init + app cgroups
+//   clone ─────────────────────────────────► PDEATHSIG; loopback up, hostname
+//   child → pod cgroup, 'g' ───────────────► cgroup namespace (rooted at the pod cgroup),
+//                                            moves itself into pod/init, 'M'
+//   delegate controllers, app limits,  ◄──── (the pod cgroup is empty of processes now, as v2
+//   metadata service registration             wants before its children get controllers)
+//   'g' ───────────────────────────────────► rprivate, app rootfs mounts, exec ferry-init
+//   EOF on the report pipe (exec done): pid
+//   wait, forwarding SIGTERM/SIGINT/SIGHUP
+//   status fix-up, cgroups removed, exit
+// A failure in the child before exec comes back as one line on the report pipe.
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+
+#include "common/cgroup.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "stage1/ns/entrypoints.hpp"
+#include "stage1/ns/mounts.hpp"
+#include "stage1/ns/pod.hpp"
+
+namespace ferry::stage1 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Pipe makePipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throwErrno("create a pipe");
+  return Pipe{UniqueFd(p[0]), UniqueFd(p[1])};
+}
+
+void debugLine(bool debug, const std::string& line) {
+  if (debug) std::fprintf(stderr, "ferry-stage1 run: %s\n", line.c_str());
+}
+
+fs::path selfDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
+  return exe.parent_path();
+}
+
+// ioctl(SIOCSIFFLAGS) rather than netlink: one interface, one flag.
+void loopbackUp() {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) throwErrno("create a socket to bring the loopback up");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) throwErrno("read the flags of lo");
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) throwErrno("bring lo up");
+}
+
+// What the child needs, prepared before the clone.
+struct ChildPlan {
+  fs::path podDir;
+  fs::path init;
+  std::string hostname;
+  bool privateNet = true;
+  bool debug = false;
+  std::vector<RuntimeApp> apps;
+  std::vector<std::string> initProcs;  // pod/init's cgroup.procs files
+};
+
+// Reads one byte from the parent; false when the parent is gone.
+bool awaitGo(int fd) {
+  char c = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1 && c == 'g';
+}
+
+[[noreturn]] void childMain(const ChildPlan& plan, int ctl, int report) noexcept {
+  auto failWith = [&](const std::string& message) {
+    std::string line = "E" + message;
+    [[maybe_unused]] ssize_t n = ::write(report, line.data(), line.size());
+    ::_exit(kOwnFailure);
+  };
+  try {
+    // The parent lives as long as the pod: if it dies (kill -9), so does the pod.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
+    if (plan.privateNet) loopbackUp();
+    if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
+      throwErrno("set the hostname to " + quote(plan.hostname));
+    }
+    if (!awaitGo(ctl)) ::_exit(kOwnFailure);
+    if (!plan.initProcs.empty()) {
+      // Rooted at the pod cgroup: apps see "/" as the pod, and the init can still move its
+      // children into the app cgroups, which are inside the namespace.
+      if (::unshare(CLONE_NEWCGROUP) != 0) throwErrno("create a cgroup namespace");
+      std::vector<const char*> files;
+      for (const auto& f : plan.initProcs) files.push_back(f.c_str());
+      size_t failed = 0;
+      if (int e = cgroup::joinProcs(files.data(), files.size(), &failed); e != 0) {
+        throwErrno(e, "join cgroup " + quote(plan.initProcs[failed]));
+      }
+    }
+    if (::write(report, "M", 1) != 1) throwErrno("report to the parent");
+    if (!awaitGo(ctl)) ::_exit(kOwnFailure);
+
+    // Nothing mounted from here on propagates to the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      throwErrno("make the pod's mounts private");
+    }
+    for (const RuntimeApp& app : plan.apps) {
+      RootfsKind kind = mountAppRootfs(plan.podDir / "apps" / app.name, app.tree);
+      debugLine(plan.debug, app.name + ": rootfs " +
+                                (kind == RootfsKind::kOverlay ? "overlay" : "copied") + " from " +
+                                app.tree.string());
+    }
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    const char* argv[] = {plan.init.c_str(), "--pod-dir", plan.podDir.c_str(), nullptr};
+    ::execv(argv[0], const_cast<char* const*>(argv));
+    throwErrno("execute the pod init " + quote(plan.init.string()));
+  } catch (const std::exception& e) {
+    failWith(e.what());
+  }
+  ::_exit(kOwnFailure);
+}
+
+// Kills and reaps the child, removes the cgroups, unless released (the success path).
+class PodGuard {
+ public:
+  explicit PodGuard(const cgroup::Group& pod) : pod_(pod) {}
+  ~PodGuard() {
+    if (released_) return;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    try {
+      pod_.remove();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+    }
+  }
+  void setPid(pid_t pid) { pid_ = pid; }
+  void release() { released_ = true; }
+
+ private:
+  const cgroup::Group& pod_;
+  pid_t pid_ = 0;
+  bool released_ = false;
+};
+
+std::string readReport(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Waits for the pod init, forwarding the signals a user or stage0 sends to this process.
+// Signals the terminal sends (SI_KERNEL) reach the init directly: same process group.
+int waitForPod(pid_t pid, int sigFd, bool debug) {
+  for (;;) {
+    int status = 0;
+    pid_t got = ::waitpid(pid, &status, WNOHANG);
+    if (got == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) {
+        debugLine(debug, "the pod init was killed by signal " + std::to_string(WTERMSIG(status)));
+        return 128 + WTERMSIG(status);
+      }
+      continue;
+    }
+    if (got < 0 && errno != EINTR) throwErrno("wait for the pod init");
+    signalfd_siginfo si;
+    ssize_t n = ::read(sigFd, &si, sizeof si);
+    if (n != sizeof si) continue;
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig != SIGCHLD && si.ssi_code != SI_KERNEL) {
+      debugLine(debug, "forwarding signal " + std::to_string(sig) + " to the pod init");
+      ::kill(pid, sig);
+    }
+  }
+}
+
+}  // namespace
+
+int runEntrypoint(const Args& args) {
+  fs::path podDir = currentPodDir();
+  RuntimeOptions rt = readRuntime(podDir);
+  bool debug = args.debug || rt.debug;
+  if (rt.uuid != args.uuid) {
+    throw Error(Errc::kInvalid,
+                "--uuid " + args.uuid + " is not this pod's (runtime.json: " + rt.uuid + ")");
+  }
+  // The lock stays held for the pod's life: by this process, and by the init (which marks it
+  // close-on-exec for the apps), so a pod whose stage1 was killed still reads as running.
+  int flags = ::fcntl(args.lockFd, F_GETFD);
+  if (flags < 0)
+    throw Error(Errc::kUsage, "--lock-fd " + std::to_string(args.lockFd) + ": not open");
+  ::fcntl(args.lockFd, F_SETFD, flags & ~FD_CLOEXEC);
+  if (rt.mds) {
+    throw Error(Errc::kUnsupported,
+                "runtime.json: mds: not supported: the metadata service client is not built in");
+  }
+
+  ChildPlan plan;
+  plan.podDir = podDir;
+  plan.init = rt.init.empty() ? selfDir() / "ferry-init" : fs::path(rt.init);
+  if (::access(plan.init.c_str(), X_OK) != 0)
+    throwErrno("execute the pod init " + quote(plan.init.string()));
+  plan.hostname = rt.hostname;
+  plan.privateNet = rt.net != "host";
+  plan.debug = debug;
+  plan.apps = rt.apps;
+
+  // Every limit is read (and refused if unsupported) before anything is created.
+  std::vector<cgroup::Resources> appLimits;
+  for (const RuntimeApp& app : rt.apps) appLimits.push_back(appResources(podDir, app.name));
+
+  // cgroups.json names the cgroups before they exist, so that gc finds whatever a crash leaves.
+  cgroup::Layout layout = cgroup::Layout::detect();
+  std::string podName = podCgroupName(rt.uuid);
+  std::vector<cgroup::Member> planned;
+  for (const auto& h : layout.hierarchies())
+    planned.push_back({h.mount, h.own / podName, h.version});
+  writeCgroupsJson(podDir, cgroup::Group(planned));
+  cgroup::Group pod = cgroup::Group::create(layout, podName);
+  PodGuard guard(pod);
+  pod.apply(rt.podResources);
+  cgroup::Group initGroup = pod.createChild(cgroup::kInitCgroupName);
+  std::vector<cgroup::Group> appGroups;
+  for (const RuntimeApp& app : rt.apps)
+    appGroups.push_back(pod.createChild(cgroup::appCgroupName(app.name)));
+  plan.initProcs = initGroup.procsFiles();
+
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
+  UniqueFd sigFd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!sigFd) throwErrno("create a signalfd");
+
+  Pipe ctl = makePipe();
+  Pipe report = makePipe();
+  unsigned long cloneFlags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+  if (plan.privateNet) cloneFlags |= CLONE_NEWNET;
+  std::fflush(nullptr);
+  pid_t pid = static_cast<pid_t>(
+      ::syscall(SYS_clone, cloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (pid < 0) throwErrno("create the pod's namespaces (clone)");
+  if (pid == 0) {
+    ctl.write.reset();
+    report.read.reset();
+    childMain(plan, ctl.read.get(), report.write.get());
+  }
+  guard.setPid(pid);
+  ctl.read.reset();
+  report.write.reset();
+
+  pod.join(pid);
+  if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
+  char c = 0;
+  if (::read(report.read.get(), &c, 1) != 1 || c != 'M') {
+    std::string rest = readReport(report.read.get());
+    if (c == 'E') throw Error(Errc::kIo, rest);
+    throw Error(Errc::kIo, "the pod's first process died while joining its cgroups");
+  }
+  // The pod cgroup holds no process now: its children may get controllers and limits.
+  pod.delegate();
+  for (size_t i = 0; i < appGroups.size(); ++i) appGroups[i].apply(appLimits[i]);
+  if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
+  std::string failure = readReport(report.read.get());
+  if (!failure.empty()) {
+    throw Error(Errc::kIo, failure[0] == 'E' ? failure.substr(1) : failure);
+  }
+  writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n");
+  debugLine(debug, "pod init started: pid " + std::to_string(pid));
+
+  int code = waitForPod(pid, sigFd.get(), debug);
+  guard.release();
+  finalizeStatus(podDir, pod);  // for an init that could not finish its bookkeeping
+  try {
+    pod.remove();
+  } catch (const std::exception& e) {
+    // The pod has ended; gc removes what is left.
+    std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+  }
+  writeFileAtomic(podDir / "exit", std::to_string(code) + "\n");
+  return code;
+}
+
+}  // namespace ferry::stage1

@@ -1,0 +1,102 @@
+#include "stage2/init/log_stream.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace ferry::init {
+
+namespace {
+constexpr size_t kMaxLine = 64 * 1024;
+}  // namespace
+
+bool writeFully(int fd, const char* data, size_t size) noexcept {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+LogStream::LogStream(int readFd, int logFd, int outFd, std::string prefix)
+    : readFd_(readFd), logFd_(logFd), outFd_(outFd), prefix_(std::move(prefix)) {}
+
+LogStream::~LogStream() { close(); }
+
+LogStream::LogStream(LogStream&& o) noexcept
+    : readFd_(std::exchange(o.readFd_, -1)),
+      logFd_(o.logFd_),
+      outFd_(o.outFd_),
+      prefix_(std::move(o.prefix_)),
+      partial_(std::move(o.partial_)) {}
+
+LogStream& LogStream::operator=(LogStream&& o) noexcept {
+  if (this != &o) {
+    close();
+    readFd_ = std::exchange(o.readFd_, -1);
+    logFd_ = o.logFd_;
+    outFd_ = o.outFd_;
+    prefix_ = std::move(o.prefix_);
+    partial_ = std::move(o.partial_);
+  }
+  return *this;
+}
+
+void LogStream::close() {
+  if (readFd_ >= 0) ::close(readFd_);
+  readFd_ = -1;
+}
+
+bool LogStream::pump() {
+  if (readFd_ < 0) return false;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(readFd_, buf, sizeof buf);
+    if (n > 0) {
+      emit(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;
+    // End of file, or an error reading our own pipe: nothing more will come through it.
+    close();
+    return false;
+  }
+}
+
+// The log keeps the app's bytes as they are. The terminal copy is best effort: when the user's
+// terminal is gone (EPIPE, EIO) the pod goes on and the log still holds everything.
+void LogStream::emit(const char* data, size_t size) {
+  if (logFd_ >= 0) writeFully(logFd_, data, size);
+  if (prefix_.empty()) {
+    writeFully(outFd_, data, size);
+    return;
+  }
+  size_t start = 0;
+  for (size_t i = 0; i < size; ++i) {
+    if (data[i] != '\n') continue;
+    std::string line = prefix_;
+    line += partial_;
+    line.append(data + start, i + 1 - start);
+    partial_.clear();
+    writeFully(outFd_, line.data(), line.size());
+    start = i + 1;
+  }
+  partial_.append(data + start, size - start);
+  if (partial_.size() > kMaxLine) flush();  // no newline in sight: do not buffer without end
+}
+
+void LogStream::flush() {
+  if (prefix_.empty() || partial_.empty()) return;
+  std::string line = prefix_ + partial_ + "\n";
+  partial_.clear();
+  writeFully(outFd_, line.data(), line.size());
+}
+
+}  // namespace ferry::init

@@ -1,0 +1,45 @@
+// One output stream (stdout or stderr) of one app, as the pod init relays it.
+//
+// The app writes into a pipe; the init reads what is there without blocking and copies it
+// verbatim into the app's log file (logs/<app>.log) and onto its own stdout or stderr, each line
+// prefixed by "[app] " when several apps share the terminal (a partial line waits for its end,
+// or for flush() when the pod ends).
+#pragma once
+
+#include <string>
+
+namespace ferry::init {
+
+class LogStream {
+ public:
+  LogStream() = default;
+  // readFd is owned; logFd (-1: none) and outFd are not.
+  LogStream(int readFd, int logFd, int outFd, std::string prefix);
+  ~LogStream();
+  LogStream(LogStream&& o) noexcept;
+  LogStream& operator=(LogStream&& o) noexcept;
+  LogStream(const LogStream&) = delete;
+  LogStream& operator=(const LogStream&) = delete;
+
+  int fd() const { return readFd_; }
+  // Copies whatever the pipe holds now. Returns false once the pipe is at end of file (every
+  // writer closed it); the stream is then closed and fd() is -1.
+  bool pump();
+  // Writes out a partial last line (with a newline, so the next prefix starts a line).
+  void flush();
+
+ private:
+  void emit(const char* data, size_t size);
+  void close();
+
+  int readFd_ = -1;
+  int logFd_ = -1;
+  int outFd_ = -1;
+  std::string prefix_;
+  std::string partial_;
+};
+
+// write(2) of everything, retrying EINTR and short writes; false on any other error.
+bool writeFully(int fd, const char* data, size_t size) noexcept;
+
+}  // namespace ferry::init

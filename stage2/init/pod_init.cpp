@@ -1,0 +1,573 @@
+#include "stage2/init/pod_init.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/cgroup.hpp"
+#include "stage2/init/json_lite.hpp"
+#include "stage2/init/log_stream.hpp"
+
+namespace ferry::init {
+
+namespace {
+
+constexpr int kOwnFailure = 254;
+
+void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void say(const char* fmt, ...) {
+  char buf[1024];
+  int n = std::snprintf(buf, sizeof buf, "ferry-init: ");
+  va_list ap;
+  va_start(ap, fmt);
+  int m = std::vsnprintf(buf + n, sizeof buf - static_cast<size_t>(n) - 1, fmt, ap);
+  va_end(ap);
+  size_t len = static_cast<size_t>(n) + std::min<size_t>(static_cast<size_t>(std::max(m, 0)),
+                                                         sizeof buf - static_cast<size_t>(n) - 2);
+  buf[len++] = '\n';
+  writeFully(2, buf, len);
+}
+
+int64_t nowNs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::optional<std::string> slurp(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || out.size() > (16u << 20)) {
+      ::close(fd);
+      if (n < 0) return std::nullopt;
+      return out;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// temp + rename: a reader sees the old status or the new one.
+bool writeAtomic(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = writeFully(fd, data.data(), data.size());
+  ok = ::close(fd) == 0 && ok;
+  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+std::string signalName(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : "SIG" + std::to_string(sig);
+}
+
+// The pod's exit code for one wait status: the code, or 128 + the signal.
+int codeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kOwnFailure;
+}
+
+struct App {
+  std::string name;
+  std::string bundle;
+  cgroup::Group cgroup;
+  std::vector<std::string> procsFiles;
+  std::vector<const char*> procs;
+  bool preStart = false;
+  bool postStop = false;
+  int outWrite = -1;  // the write ends the app's processes get as stdout and stderr
+  int errWrite = -1;
+  int logFd = -1;
+  LogStream out;
+  LogStream err;
+  enum class State { kCreated, kRunning, kExited } state = State::kCreated;
+  bool started = false;
+  pid_t pid = 0;
+  pid_t handler = 0;  // a running pre-start or post-stop handler
+  int handlerStatus = 0;
+  int64_t createdAt = 0;
+  int64_t startedAt = 0;
+  int64_t finishedAt = 0;
+  std::optional<int> exitCode;
+  std::optional<int> signal;
+  bool oomKilled = false;
+};
+
+class PodInit {
+ public:
+  explicit PodInit(std::string podDir) : podDir_(std::move(podDir)) {}
+  ~PodInit();
+  int run();
+
+ private:
+  bool load();
+  bool setupApp(App& app);
+  pid_t spawn(App& app, const char* event);
+  void loopOnce();
+  void reap();
+  void onAppExit(App& app, int status);
+  void finish(App& app, int status);
+  void beginStop();
+  void forward(int sig);
+  void killEverything();
+  void armTimer(int seconds);
+  void writeStatus(const App& app);
+  int waitHandler(App& app);
+  bool anyRunning() const;
+
+  std::string podDir_;
+  std::string stage2_;
+  bool interactive_ = false;
+  bool debug_ = false;
+  int graceSeconds_ = 10;
+  std::vector<std::unique_ptr<App>> apps_;
+  int sigFd_ = -1;
+  int timerFd_ = -1;
+  bool stopping_ = false;
+  bool postStopPhase_ = false;
+  std::optional<int> exitCode_;
+};
+
+PodInit::~PodInit() {
+  for (auto& app : apps_) {
+    if (app->outWrite >= 0) ::close(app->outWrite);
+    if (app->errWrite >= 0) ::close(app->errWrite);
+    if (app->logFd >= 0) ::close(app->logFd);
+  }
+  if (sigFd_ >= 0) ::close(sigFd_);
+  if (timerFd_ >= 0) ::close(timerFd_);
+}
+
+bool PodInit::load() {
+  std::string runtimePath = podDir_ + "/runtime.json";
+  auto text = slurp(runtimePath);
+  if (!text) {
+    say("cannot read \"%s\": %s", runtimePath.c_str(), std::strerror(errno));
+    return false;
+  }
+  auto runtime = parseJson(*text);
+  if (!runtime || !runtime->isObject()) {
+    say("cannot read \"%s\": not a JSON object", runtimePath.c_str());
+    return false;
+  }
+  const JsonValue* apps = runtime->get("apps");
+  if (apps == nullptr || !apps->isArray() || apps->items.empty()) {
+    say("\"%s\": apps: missing or empty", runtimePath.c_str());
+    return false;
+  }
+  if (const JsonValue* v = runtime->get("interactive")) interactive_ = v->boolean;
+  if (const JsonValue* v = runtime->get("debug")) debug_ = v->boolean;
+  if (const JsonValue* v = runtime->get("stopTimeoutSeconds"); v && v->asInt()) {
+    graceSeconds_ = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(*v->asInt(), 86400)));
+  }
+  if (const JsonValue* v = runtime->get("stage2"); v && v->isString()) stage2_ = v->text;
+  if (stage2_.empty()) {
+    // The stage1 ships ferry-stage2 next to the init.
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+      say("cannot find ferry-stage2: readlink /proc/self/exe: %s", std::strerror(errno));
+      return false;
+    }
+    std::string exe(self, static_cast<size_t>(n));
+    stage2_ = exe.substr(0, exe.rfind('/') + 1) + "ferry-stage2";
+  }
+
+  // The pod's cgroups, when the stage1 made some: each app has its child cgroup there.
+  std::optional<cgroup::Group> pod;
+  if (auto cg = slurp(podDir_ + "/cgroups.json")) {
+    auto doc = parseJson(*cg);
+    std::vector<std::pair<std::string, std::string>> dirs;
+    if (doc && doc->isObject()) {
+      for (const auto& [mount, dir] : doc->fields) {
+        if (dir.isString()) dirs.emplace_back(mount, dir.text);
+      }
+    }
+    if (!doc || !doc->isObject() || dirs.size() != doc->fields.size()) {
+      say("cannot read \"%s/cgroups.json\": not an object of strings", podDir_.c_str());
+      return false;
+    }
+    try {
+      pod = cgroup::Group::fromDirs(dirs);
+    } catch (const std::exception& e) {
+      say("\"%s/cgroups.json\": %s", podDir_.c_str(), e.what());
+      return false;
+    }
+  }
+
+  for (const JsonValue& a : apps->items) {
+    const JsonValue* name = a.get("name");
+    if (name == nullptr || !name->isString() || name->text.empty() ||
+        name->text.find("..") != std::string::npos) {
+      say("\"%s\": apps: an app without a valid name", runtimePath.c_str());
+      return false;
+    }
+    auto app = std::make_unique<App>();
+    app->name = name->text;
+    app->bundle = podDir_ + "/apps/" + app->name;
+    if (pod) {
+      app->cgroup = pod->child(cgroup::appCgroupName(app->name));
+      app->procsFiles = app->cgroup.procsFiles();
+      for (const auto& f : app->procsFiles) app->procs.push_back(f.c_str());
+    }
+    // Only the handlers' presence matters here; ferry-stage2 reads the whole config.
+    if (auto config = slurp(app->bundle + "/config.json")) {
+      if (auto doc = parseJson(*config)) {
+        if (const JsonValue* ann = doc->get("annotations")) {
+          app->preStart = ann->get("dev.ferry.event.pre-start") != nullptr;
+          app->postStop = ann->get("dev.ferry.event.post-stop") != nullptr;
+        }
+      }
+    }
+    apps_.push_back(std::move(app));
+  }
+  return true;
+}
+
+bool PodInit::setupApp(App& app) {
+  app.createdAt = nowNs();
+  if (interactive_) return true;
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return false;
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return false;
+  }
+  // Our read ends never block; the app's write ends stay blocking.
+  ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+  ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+  std::string log = podDir_ + "/logs/" + app.name + ".log";
+  app.logFd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (app.logFd < 0) say("cannot open \"%s\": %s", log.c_str(), std::strerror(errno));
+  std::string prefix = apps_.size() > 1 ? "[" + app.name + "] " : "";
+  app.out = LogStream(out[0], app.logFd, 1, prefix);
+  app.err = LogStream(err[0], app.logFd, 2, prefix);
+  app.outWrite = out[1];
+  app.errWrite = err[1];
+  return true;
+}
+
+pid_t PodInit::spawn(App& app, const char* event) {
+  const char* argv[5];
+  size_t n = 0;
+  argv[n++] = stage2_.c_str();
+  if (event != nullptr) {
+    argv[n++] = "--event";
+    argv[n++] = event;
+  }
+  argv[n++] = app.bundle.c_str();
+  argv[n] = nullptr;
+  pid_t pid = ::fork();
+  if (pid != 0) {
+    if (pid < 0) say("%s: cannot fork: %s", app.name.c_str(), std::strerror(errno));
+    return pid;
+  }
+  // The child: only async-signal-safe calls from here to execve.
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::signal(SIGPIPE, SIG_DFL);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (!interactive_) {
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) ::dup2(null, 0);
+    ::dup2(app.outWrite, 1);
+    ::dup2(app.errWrite, 2);
+  }
+  size_t failed = 0;
+  if (int e = cgroup::joinProcs(app.procs.data(), app.procs.size(), &failed); e != 0) {
+    dprintf(2, "ferry-init: %s: cannot join cgroup \"%s\": %s\n", app.name.c_str(),
+            app.procs[failed], ::strerror(e));
+    ::_exit(kOwnFailure);
+  }
+  ::execv(argv[0], const_cast<char* const*>(argv));
+  dprintf(2, "ferry-init: %s: cannot execute \"%s\": %s\n", app.name.c_str(), argv[0],
+          ::strerror(errno));
+  ::_exit(kOwnFailure);
+}
+
+bool PodInit::anyRunning() const {
+  for (const auto& app : apps_) {
+    if (app->state == App::State::kRunning || app->handler > 0) return true;
+  }
+  return false;
+}
+
+void PodInit::loopOnce() {
+  std::vector<pollfd> fds;
+  fds.push_back({sigFd_, POLLIN, 0});
+  fds.push_back({timerFd_, POLLIN, 0});
+  for (auto& app : apps_) {
+    if (app->out.fd() >= 0) fds.push_back({app->out.fd(), POLLIN, 0});
+    if (app->err.fd() >= 0) fds.push_back({app->err.fd(), POLLIN, 0});
+  }
+  if (::poll(fds.data(), fds.size(), -1) < 0) return;  // EINTR: the caller loops
+  for (auto& app : apps_) {
+    app->out.pump();
+    app->err.pump();
+  }
+  if (fds[1].revents & POLLIN) {
+    uint64_t expirations;
+    if (::read(timerFd_, &expirations, sizeof expirations) > 0) {
+      if (debug_) say("grace period over: killing what is left");
+      if (postStopPhase_) {
+        for (auto& app : apps_) {
+          if (app->handler > 0) ::kill(app->handler, SIGKILL);
+        }
+      } else {
+        killEverything();
+      }
+    }
+  }
+  if (fds[0].revents & POLLIN) {
+    signalfd_siginfo si;
+    while (::read(sigFd_, &si, sizeof si) == sizeof si) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) continue;  // reaped below in any case
+      if (debug_) say("got %s", signalName(sig).c_str());
+      if (sig == SIGTERM && !postStopPhase_) {
+        beginStop();
+      } else {
+        forward(sig);
+      }
+    }
+    reap();
+  }
+}
+
+void PodInit::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    for (auto& app : apps_) {
+      if (pid == app->handler) {
+        app->handler = 0;
+        app->handlerStatus = status;
+      } else if (pid == app->pid && app->state == App::State::kRunning) {
+        onAppExit(*app, status);
+      }
+    }
+  }
+}
+
+void PodInit::finish(App& app, int status) {
+  app.out.pump();
+  app.err.pump();
+  app.state = App::State::kExited;
+  app.finishedAt = nowNs();
+  if (WIFSIGNALED(status)) {
+    app.signal = WTERMSIG(status);
+  } else {
+    app.exitCode = codeOf(status);
+  }
+  try {
+    app.oomKilled = app.cgroup.oomKills() > 0;
+  } catch (const std::exception& e) {
+    say("%s: cannot read the OOM count: %s", app.name.c_str(), e.what());
+  }
+  writeStatus(app);
+  if (debug_) say("app %s exited: status %d", app.name.c_str(), codeOf(status));
+  bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (failed) {
+    if (!exitCode_) exitCode_ = codeOf(status);
+    beginStop();
+  }
+}
+
+void PodInit::onAppExit(App& app, int status) { finish(app, status); }
+
+void PodInit::beginStop() {
+  if (stopping_) return;
+  stopping_ = true;
+  forward(SIGTERM);
+  armTimer(graceSeconds_);
+}
+
+void PodInit::forward(int sig) {
+  for (auto& app : apps_) {
+    if (app->state == App::State::kRunning && app->pid > 0) ::kill(app->pid, sig);
+    if (app->handler > 0) ::kill(app->handler, sig);
+  }
+}
+
+void PodInit::killEverything() {
+  if (::getpid() == 1) {
+    ::kill(-1, SIGKILL);  // every process of the pod's PID namespace but this one
+    return;
+  }
+  // Not a namespace's init (a test, or a stage1 without a PID namespace): only what is ours.
+  for (auto& app : apps_) {
+    if (app->state == App::State::kRunning && app->pid > 0) ::kill(app->pid, SIGKILL);
+    if (app->handler > 0) ::kill(app->handler, SIGKILL);
+    try {
+      for (pid_t p : app->cgroup.pids()) ::kill(p, SIGKILL);
+    } catch (const std::exception&) {
+      // The app's own pid was killed above; nothing better to do for the rest.
+    }
+  }
+}
+
+void PodInit::armTimer(int seconds) {
+  itimerspec spec{};
+  spec.it_value.tv_sec = seconds;
+  if (seconds == 0) spec.it_value.tv_nsec = 1;  // 0 would disarm
+  ::timerfd_settime(timerFd_, 0, &spec, nullptr);
+}
+
+void PodInit::writeStatus(const App& app) {
+  static const char* kStates[] = {"created", "running", "exited"};
+  std::string s = "{\"name\":";
+  appendJsonString(s, app.name);
+  s += ",\"state\":\"";
+  s += kStates[static_cast<int>(app.state)];
+  s += "\",\"pid\":";
+  s += app.pid > 0 ? std::to_string(app.pid) : "null";
+  s += ",\"createdAt\":" + std::to_string(app.createdAt);
+  s += ",\"startedAt\":" + (app.startedAt ? std::to_string(app.startedAt) : "null");
+  s += ",\"finishedAt\":" + (app.finishedAt ? std::to_string(app.finishedAt) : "null");
+  s += ",\"exitCode\":" + (app.exitCode ? std::to_string(*app.exitCode) : "null");
+  s += ",\"signal\":";
+  if (app.signal) {
+    appendJsonString(s, signalName(*app.signal));
+  } else {
+    s += "null";
+  }
+  s += ",\"oomKilled\":";
+  s += app.oomKilled ? "true" : "false";
+  s += "}\n";
+  std::string path = podDir_ + "/status/" + app.name + ".json";
+  if (!writeAtomic(path, s)) say("cannot write \"%s\": %s", path.c_str(), std::strerror(errno));
+}
+
+int PodInit::waitHandler(App& app) {
+  while (app.handler > 0) loopOnce();
+  return app.handlerStatus;
+}
+
+int PodInit::run() {
+  // Descriptors we inherited (the pod's lock among them) are not the apps' business.
+  ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+  if (!load()) return kOwnFailure;
+
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  sigFd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  timerFd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (sigFd_ < 0 || timerFd_ < 0) {
+    say("cannot create a signalfd or timerfd: %s", std::strerror(errno));
+    return kOwnFailure;
+  }
+  for (const char* dir : {"/logs", "/status"}) {
+    std::string path = podDir_ + dir;
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+      say("cannot create \"%s\": %s", path.c_str(), std::strerror(errno));
+      return kOwnFailure;
+    }
+  }
+  for (auto& app : apps_) {
+    if (!setupApp(*app)) {
+      say("%s: cannot create pipes: %s", app->name.c_str(), std::strerror(errno));
+      return kOwnFailure;
+    }
+    writeStatus(*app);
+  }
+
+  bool allStarted = true;
+  for (auto& app : apps_) {
+    if (app->preStart && !stopping_) {
+      app->handler = spawn(*app, "pre-start");
+      int status = app->handler > 0 ? waitHandler(*app) : kOwnFailure << 8;
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        say("%s: pre-start handler failed (status %d)", app->name.c_str(), codeOf(status));
+        finish(*app, status);
+      }
+    }
+    if (stopping_) {
+      allStarted = false;
+      break;
+    }
+    app->pid = spawn(*app, nullptr);
+    if (app->pid < 0) {
+      app->pid = 0;
+      finish(*app, kOwnFailure << 8);
+      allStarted = false;
+      break;
+    }
+    app->state = App::State::kRunning;
+    app->started = true;
+    app->startedAt = nowNs();
+    writeStatus(*app);
+    if (debug_) say("app %s started: pid %d", app->name.c_str(), app->pid);
+  }
+  if (allStarted) {
+    int fd = ::open((podDir_ + "/ready").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) ::close(fd);
+  }
+
+  while (anyRunning()) loopOnce();
+
+  itimerspec off{};
+  ::timerfd_settime(timerFd_, 0, &off, nullptr);
+  postStopPhase_ = true;
+  for (auto& app : apps_) {
+    if (!app->started || !app->postStop) continue;
+    app->handler = spawn(*app, "post-stop");
+    if (app->handler <= 0) {
+      app->handler = 0;
+      continue;
+    }
+    armTimer(graceSeconds_);
+    int status = waitHandler(*app);
+    ::timerfd_settime(timerFd_, 0, &off, nullptr);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      say("%s: post-stop handler failed (status %d)", app->name.c_str(), codeOf(status));
+    }
+  }
+  for (auto& app : apps_) {
+    app->out.pump();
+    app->err.pump();
+    app->out.flush();
+    app->err.flush();
+  }
+  return exitCode_.value_or(0);
+}
+
+}  // namespace
+
+int runPod(const std::string& podDir) noexcept {
+  try {
+    PodInit init(podDir);
+    return init.run();
+  } catch (const std::exception& e) {
+    say("%s", e.what());
+    return kOwnFailure;
+  }
+}
+
+}  // namespace ferry::init
