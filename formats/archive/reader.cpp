@@ -260,6 +260,7 @@ la_ssize_t Reader::Impl::fillCompressed(const void** buf) {
     if (n < inBuf.size()) fdEof = true;
   }
   if (compressedHash) compressedHash->update(inBuf.data(), n);
+  if (options.compressedTee && n > 0) options.compressedTee(inBuf.data(), n);
   compressedSize += n;
   *buf = inBuf.data();
   return static_cast<la_ssize_t>(n);

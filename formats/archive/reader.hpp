@@ -38,6 +38,9 @@ struct ReaderOptions {
   // Sees every block of the uncompressed tar stream, in order, as it is read (e.g. to store an
   // ACI's tar under its ID while checking it in the same pass).
   std::function<void(const void* data, size_t size)> uncompressedTee = {};
+  // Sees every byte of the stream as stored (compressed), in order, once (e.g. to keep an ACI
+  // exactly as it was fetched while checking it).
+  std::function<void(const void* data, size_t size)> compressedTee = {};
 };
 
 struct ReadResult {

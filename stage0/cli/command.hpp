@@ -57,5 +57,8 @@ int imageCatManifestCommand(Context& ctx, const std::vector<std::string>& args);
 int imageRmCommand(Context& ctx, const std::vector<std::string>& args);
 int imageGcCommand(Context& ctx, const std::vector<std::string>& args);
 int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args);
+int imageExportCommand(Context& ctx, const std::vector<std::string>& args);
+int imageExtractCommand(Context& ctx, const std::vector<std::string>& args);
+int imageRenderCommand(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace ferry::cli

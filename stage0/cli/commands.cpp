@@ -16,6 +16,13 @@ const std::vector<Command>& commands() {
       {{"image", "rm"}, "remove images from the store", imageRmCommand},
       {{"image", "gc"}, "remove blobs and trees no image uses", imageGcCommand},
       {{"image", "verify"}, "re-hash the store's blobs and trees", imageVerifyCommand},
+      {{"image", "export"}, "write an image as an ACI file or an OCI layout", imageExportCommand},
+      {{"image", "extract"},
+       "write an image (manifest and rootfs) to a directory",
+       imageExtractCommand},
+      {{"image", "render"},
+       "write an image's rootfs with its dependencies to a directory",
+       imageRenderCommand},
       {{"trust"}, "trust OpenPGP keys to sign appc images (ferry's own trust store)", trustCommand},
   };
   return kCommands;

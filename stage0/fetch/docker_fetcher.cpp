@@ -3,10 +3,7 @@
 // it streams and committed to the store only once its digest matched.
 #include "stage0/fetch/docker_fetcher.hpp"
 
-#include <unistd.h>
 #include <cstdlib>
-#include <iostream>
-#include <mutex>
 
 #include "common/error.hpp"
 #include "discovery/auth.hpp"
@@ -14,6 +11,7 @@
 #include "discovery/reference.hpp"
 #include "discovery/registry_client.hpp"
 #include "formats/oci/media_types.hpp"
+#include "stage0/fetch/progress.hpp"
 
 namespace ferry::fetch {
 
@@ -61,18 +59,23 @@ class DockerFetcher : public Fetcher {
                                              missing[i].digest.algorithm(), missing[i].digest,
                                              missing[i].size));
     }
-    Progress progress(missing);
+    Progress progress;
+    std::vector<Progress::Handle> bars;
+    for (const auto& l : missing) {
+      bars.push_back(progress.start(l.digest.str().substr(0, 19), static_cast<uint64_t>(l.size)));
+    }
     rc.fetchBlobs(
         ref, missing,
-        [&writers](size_t i, const oci::Descriptor&) {
+        [&writers, &bars](size_t i, const oci::Descriptor&) {
           registry::BlobTarget t;
           t.sink = [&writers, i](const char* data, size_t size) { writers[i]->write(data, size); };
-          t.finish = [&writers, i] { writers[i]->commit(); };
+          t.finish = [&writers, &bars, i] {
+            writers[i]->commit();
+            bars[i].finish();
+          };
           return t;
         },
-        4,
-        [&progress](size_t i, uint64_t done, uint64_t total) { progress.update(i, done, total); });
-    progress.done();
+        4, [&bars](size_t i, uint64_t done, uint64_t) { bars[i].update(done); });
 
     ctx.store.putBlob(m.configBytes, "config of " + what, m.manifest.config.digest.algorithm());
     ctx.store.putBlob(m.bytes, "manifest of " + what, m.digest.algorithm());
@@ -90,47 +93,6 @@ class DockerFetcher : public Fetcher {
     }
     return ctx.store.addImage(std::move(r)).id;
   }
-
- private:
-  // Per-layer progress on a terminal (bytes, rate), nothing otherwise.
-  class Progress {
-   public:
-    explicit Progress(const std::vector<oci::Descriptor>& blobs)
-        : tty_(::isatty(STDERR_FILENO) != 0), done_(blobs.size()), total_(blobs.size()) {
-      for (size_t i = 0; i < blobs.size(); ++i) total_[i] = static_cast<uint64_t>(blobs[i].size);
-      start_ = std::chrono::steady_clock::now();
-    }
-    void update(size_t i, uint64_t done, uint64_t) {
-      if (!tty_) return;
-      std::lock_guard lock(mu_);
-      done_[i] = done;
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_ < std::chrono::milliseconds(100)) return;
-      last_ = now;
-      draw(now);
-    }
-    void done() {
-      if (!tty_ || done_.empty()) return;
-      draw(std::chrono::steady_clock::now());
-      std::cerr << "\n";
-    }
-
-   private:
-    void draw(std::chrono::steady_clock::time_point now) {
-      uint64_t sum = 0, all = 0;
-      for (size_t i = 0; i < done_.size(); ++i) {
-        sum += done_[i];
-        all += total_[i];
-      }
-      double secs = std::chrono::duration<double>(now - start_).count();
-      std::fprintf(stderr, "\rDownloading %zu layers: %.1f / %.1f MB (%.1f MB/s)   ", done_.size(),
-                   sum / 1e6, all / 1e6, secs > 0 ? sum / 1e6 / secs : 0.0);
-    }
-    bool tty_;
-    std::vector<uint64_t> done_, total_;
-    std::mutex mu_;
-    std::chrono::steady_clock::time_point start_, last_;
-  };
 };
 
 }  // namespace

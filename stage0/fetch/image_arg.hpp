@@ -1,7 +1,7 @@
 // What a user may name as an image on the command line (DESIGN §2), as a closed set.
 //
 //   docker://[registry/]repo[:tag|@digest]   DockerArg
-//   oci:DIR[:REF]                             OciLayoutArg (a directory)
+//   oci:DIR[:REF], oci:FILE.tar[:REF]         OciLayoutArg (a directory or a tar of one)
 //   https://…/x.aci, http://…/x.aci           UrlArg
 //   ./x.aci, /path/x.aci (an existing file)   LocalAciArg
 //   sha512-…, sha256:… (in the store)         StoreIdArg
@@ -20,7 +20,7 @@ struct DockerArg {
   std::string ref;  // without "docker://"
 };
 struct OciLayoutArg {
-  std::filesystem::path dir;
+  std::filesystem::path dir;  // or a tar archive of a layout
   std::optional<std::string> ref;
 };
 struct UrlArg {

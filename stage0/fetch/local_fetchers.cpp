@@ -7,6 +7,7 @@
 #include "formats/archive/aci.hpp"
 #include "formats/oci/layout.hpp"
 #include "formats/oci/media_types.hpp"
+#include "stage0/fetch/oci_archive.hpp"
 #include "stage0/trust/trust_store.hpp"
 
 namespace ferry::fetch {
@@ -27,12 +28,18 @@ class LocalAciFetcher : public Fetcher {
     if (!fs::is_regular_file(path, ec)) {
       throw Error(Errc::kNotFound, "cannot fetch " + quote(path.string()) + ": no such file");
     }
-    // One pass: the uncompressed tar goes into the store under its sha512 (the image ID) while
-    // readAci checks the structure and finds the manifest.
+    // One pass: the uncompressed tar goes into the store under its sha512 (the image ID), and
+    // the file as it is (compressed) beside it, while readAci checks the structure and finds
+    // the manifest.
     store::BlobWriter blob =
         ctx.store.newBlob("ACI " + quote(path.string()), DigestAlgorithm::kSha512);
+    store::BlobWriter original =
+        ctx.store.newBlob("ACI file " + quote(path.string()), DigestAlgorithm::kSha512);
     archive::AciReadOptions ro;
     ro.reader.uncompressedTee = [&blob](const void* data, size_t size) { blob.write(data, size); };
+    ro.reader.compressedTee = [&original](const void* data, size_t size) {
+      original.write(data, size);
+    };
     struct : archive::AciVisitor {
       void manifest(const std::string&) override {}
       void entry(const archive::Entry&, archive::Reader&) override {}
@@ -55,12 +62,17 @@ class LocalAciFetcher : public Fetcher {
     }
     verifySignature(path, manifest, ctx);
     oci::BlobInfo stored = blob.commit();
+    // An uncompressed ACI is its own tar: no second copy (the writer's temp file goes), the
+    // original is the tar's blob.
+    oci::BlobInfo file =
+        info.read.compression != archive::Compression::kNone ? original.commit() : stored;
     store::ImageRecord r;
     r.id = info.imageId;
     r.kind = store::ImageKind::kAci;
     r.name = manifest.name.str();
     for (const auto& l : manifest.labels) r.labels.emplace_back(l.name.str(), l.value);
     r.blobs.push_back({store::BlobRole::kAci, stored.digest, stored.size, ""});
+    r.blobs.push_back({store::BlobRole::kOriginal, file.digest, file.size, ""});
     r.appcManifest = info.manifest;
     return ctx.store.addImage(std::move(r)).id;
   }
@@ -89,7 +101,15 @@ class OciLayoutFetcher : public Fetcher {
 
   std::string fetch(const ImageArg& arg, FetchContext& ctx) override {
     const auto& o = std::get<OciLayoutArg>(arg);
-    oci::LayoutReader layout(o.dir);
+    // A layout packed in a tar: unpacked (only layout files accepted) into a scratch directory
+    // of the store, then read like a directory, every blob verified as it is copied.
+    std::optional<TempDir> unpacked;
+    std::error_code ec;
+    if (fs::is_regular_file(o.dir, ec)) {
+      unpacked.emplace(ctx.store.casDir() / "tmp", "oci-archive-");
+      unpackLayoutArchive(o.dir, unpacked->path());
+    }
+    oci::LayoutReader layout(unpacked ? unpacked->path() : o.dir);
     oci::Descriptor desc =
         layout.resolve(o.ref ? std::optional<std::string_view>(*o.ref) : std::nullopt);
     std::string manifestBytes = layout.readBlob(desc);

@@ -70,6 +70,39 @@ CREATE TABLE image_trees (
 CREATE INDEX image_trees_by_key ON image_trees (tree_key);
 )sql";
 
+// Version 3: every name (and tag) an image was fetched under, and the "original" blob role: an
+// ACI's bytes exactly as fetched (compressed), kept so it exports byte for byte. SQLite cannot
+// change a CHECK constraint in place, so image_blobs is rebuilt.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE image_names (
+  image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+  name     TEXT NOT NULL,
+  tag      TEXT NOT NULL DEFAULT '',
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (image_id, name, tag)
+);
+CREATE INDEX image_names_by_name ON image_names (name, tag);
+INSERT INTO image_names (image_id, name, tag, added_at)
+  SELECT id, name, '', imported_at FROM images;
+INSERT OR IGNORE INTO image_names (image_id, name, tag, added_at)
+  SELECT i.id, i.name, t.tag, i.imported_at FROM images i JOIN image_tags t ON t.image_id = i.id;
+DROP TABLE image_tags;
+CREATE TABLE image_blobs_v3 (
+  image_id   TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+  position   INTEGER NOT NULL,
+  role       TEXT NOT NULL CHECK (role IN ('aci', 'original', 'manifest', 'config', 'layer')),
+  digest     TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  media_type TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (image_id, position)
+);
+INSERT INTO image_blobs_v3 SELECT image_id, position, role, digest, size, media_type
+  FROM image_blobs;
+DROP TABLE image_blobs;
+ALTER TABLE image_blobs_v3 RENAME TO image_blobs;
+CREATE INDEX image_blobs_by_digest ON image_blobs (digest);
+)sql";
+
 int currentVersion(sql::Db& db) {
   sql::Stmt t(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
               "read the schema version");
@@ -90,12 +123,12 @@ void refuseNewer(sql::Db& db, int version) {
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> list = {{1, kV1}, {2, kV2}};
+  static const std::vector<Migration> list = {{1, kV1}, {2, kV2}, {3, kV3}};
   return list;
 }
 
 int migrate(sql::Db& db) {
-  static_assert(kSchemaVersion == 2, "add the migration to migrations()");
+  static_assert(kSchemaVersion == 3, "add the migration to migrations()");
   // The common case reads only, so opening never waits for a writer.
   int found = currentVersion(db);
   refuseNewer(db, found);

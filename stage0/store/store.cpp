@@ -36,6 +36,7 @@ int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 BlobRole parseRole(std::string_view s) {
   if (s == "aci") return BlobRole::kAci;
+  if (s == "original") return BlobRole::kOriginal;
   if (s == "manifest") return BlobRole::kManifest;
   if (s == "config") return BlobRole::kConfig;
   if (s == "layer") return BlobRole::kLayer;
@@ -64,7 +65,16 @@ void validate(const ImageRecord& r) {
   if (r.name.empty()) bad("it has no name");
   const BlobRef* aci = nullptr;
   const BlobRef* manifest = nullptr;
+  const BlobRef* original = nullptr;
+  for (const ImageName& n : r.names) {
+    if (n.name.empty()) bad("it has an empty name");
+  }
   for (const BlobRef& b : r.blobs) {
+    if (b.role == BlobRole::kOriginal) {
+      if (original != nullptr) bad("it references two original ACI files");
+      if (b.digest.algorithm() != DigestAlgorithm::kSha512) bad("its original ACI is not sha512");
+      original = &b;
+    }
     if (b.role == BlobRole::kAci) {
       if (aci != nullptr) bad("it references two ACIs");
       if (b.digest.algorithm() != DigestAlgorithm::kSha512) bad("its ACI blob is not sha512");
@@ -75,6 +85,7 @@ void validate(const ImageRecord& r) {
       manifest = &b;
     }
   }
+  if (original != nullptr && aci == nullptr) bad("it has an original ACI file but no ACI");
   if (r.kind == ImageKind::kAci) {
     appc::ImageId::parse(r.id);
     if (aci == nullptr || appcIdOf(aci->digest) != r.id) bad("its ACI blob is not " + r.id);
@@ -100,6 +111,8 @@ std::string_view roleName(BlobRole r) {
   switch (r) {
     case BlobRole::kAci:
       return "aci";
+    case BlobRole::kOriginal:
+      return "original";
     case BlobRole::kManifest:
       return "manifest";
     case BlobRole::kConfig:
@@ -276,7 +289,12 @@ ImageRecord Store::load(const std::string& id) const {
               "read image labels");
   l.bind(1, id);
   while (l.step()) r.labels.emplace_back(l.text(0), l.text(1));
-  sql::Stmt t(*db_, "SELECT tag FROM image_tags WHERE image_id = ? ORDER BY tag",
+  sql::Stmt n(*db_, "SELECT name, tag FROM image_names WHERE image_id = ? ORDER BY added_at, rowid",
+              "read image names");
+  n.bind(1, id);
+  while (n.step()) r.names.push_back(ImageName{n.text(0), n.text(1)});
+  sql::Stmt t(*db_,
+              "SELECT DISTINCT tag FROM image_names WHERE image_id = ? AND tag != '' ORDER BY tag",
               "read image tags");
   t.bind(1, id);
   while (t.step()) r.tags.push_back(t.text(0));
@@ -313,12 +331,45 @@ void insertBlobs(sql::Db& db, const ImageRecord& r) {
   }
 }
 
-void insertTags(sql::Db& db, const ImageRecord& r) {
-  for (const std::string& tag : r.tags) {
-    sql::Stmt s(db, "INSERT OR IGNORE INTO image_tags (image_id, tag) VALUES (?, ?)",
-                "record image tags");
-    s.bind(1, r.id).bind(2, tag).run();
+// Records r.name (alone and with each of r.tags) and r.names. A tag moves: the same name and
+// tag on another image is taken from it. A name recorded again counts as added now.
+void insertNames(sql::Db& db, const ImageRecord& r, int64_t at) {
+  std::vector<ImageName> names = {{r.name, ""}};
+  for (const std::string& tag : r.tags) names.push_back({r.name, tag});
+  for (const ImageName& n : r.names) {
+    names.push_back({n.name, ""});
+    names.push_back(n);
   }
+  for (const ImageName& n : names) {
+    if (!n.tag.empty()) {
+      sql::Stmt d(db, "DELETE FROM image_names WHERE name = ? AND tag = ? AND image_id != ?",
+                  "move a tag");
+      d.bind(1, n.name).bind(2, n.tag).bind(3, r.id).run();
+    }
+    sql::Stmt s(db,
+                "INSERT INTO image_names (image_id, name, tag, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (image_id, name, tag) DO UPDATE SET added_at = excluded.added_at",
+                "record image names");
+    s.bind(1, r.id).bind(2, n.name).bind(3, n.tag).bind(4, at).run();
+  }
+}
+
+// Bytes the blobs take (an uncompressed ACI's original is its tar: counted once).
+int64_t distinctSize(const std::vector<BlobRef>& blobs) {
+  int64_t total = 0;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    bool seen = false;
+    for (size_t j = 0; j < i; ++j) seen = seen || blobs[j].digest == blobs[i].digest;
+    if (!seen) total += blobs[i].size;
+  }
+  return total;
+}
+
+const BlobRef* findRole(const std::vector<BlobRef>& blobs, BlobRole role) {
+  for (const BlobRef& b : blobs) {
+    if (b.role == role) return &b;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -327,7 +378,6 @@ ImageRecord Store::addImage(ImageRecord r) {
   validate(r);
   LockHold hold(*lock_, LockHold::Mode::kShared);
   // Under the shared lock no gc runs, so blobs checked here stay until the transaction commits.
-  int64_t total = 0;
   for (const BlobRef& b : r.blobs) {
     std::optional<int64_t> size = blobSize(b.digest);
     if (!size) {
@@ -340,9 +390,8 @@ ImageRecord Store::addImage(ImageRecord r) {
                                              b.digest.str() + " has " + std::to_string(*size) +
                                              " bytes, the image says " + std::to_string(b.size));
     }
-    total += b.size;
   }
-  if (r.size == 0) r.size = total;
+  if (r.size == 0) r.size = distinctSize(r.blobs);
   if (r.importedAt == 0) r.importedAt = now();
   if (r.lastUsedAt == 0) r.lastUsedAt = r.importedAt;
 
@@ -350,14 +399,28 @@ ImageRecord Store::addImage(ImageRecord r) {
   sql::Stmt exists(*db_, "SELECT translated_id FROM images WHERE id = ?", "look up an image");
   exists.bind(1, r.id);
   if (exists.step()) {
-    // Idempotent: keep the record, add what is new (tags; a translation not known before).
+    // Idempotent: keep the record, add what is new (names and tags; a translation or an
+    // original file not known before).
     bool hadTranslation = !exists.isNull(0);
-    insertTags(*db_, r);
+    insertNames(*db_, r, now());
     if (!hadTranslation && r.translatedId) {
       sql::Stmt u(*db_, "UPDATE images SET translated_id = ?, size = ? WHERE id = ?",
                   "record an image translation");
       u.bind(1, r.translatedId).bind(2, r.size).bind(3, r.id).run();
       insertBlobs(*db_, r);
+    }
+    // The same image fetched from another file (another compression): that file is now the
+    // one export writes; the previous one goes at gc.
+    const BlobRef* original = findRole(r.blobs, BlobRole::kOriginal);
+    ImageRecord stored = load(r.id);
+    const BlobRef* had = findRole(stored.blobs, BlobRole::kOriginal);
+    if (original != nullptr && (had == nullptr || !(*had == *original))) {
+      std::erase_if(stored.blobs, [](const BlobRef& b) { return b.role == BlobRole::kOriginal; });
+      stored.blobs.push_back(*original);
+      sql::Stmt u(*db_, "UPDATE images SET size = ? WHERE id = ?",
+                  "record an image's original file");
+      u.bind(1, distinctSize(stored.blobs)).bind(2, r.id).run();
+      insertBlobs(*db_, stored);
     }
   } else {
     sql::Stmt s(*db_,
@@ -383,7 +446,7 @@ ImageRecord Store::addImage(ImageRecord r) {
           .bind(4, r.labels[i].second)
           .run();
     }
-    insertTags(*db_, r);
+    insertNames(*db_, r, r.importedAt);
     insertBlobs(*db_, r);
   }
   tx.commit();
@@ -427,20 +490,17 @@ std::optional<ImageRecord> Store::findImage(std::string_view ref) const {
 
 std::optional<ImageRecord> Store::findByName(const NameQuery& query) const {
   sql::ReadTransaction snapshot(*db_);
-  sql::Stmt q(*db_, "SELECT id FROM images WHERE name = ? ORDER BY imported_at DESC, rowid DESC",
+  sql::Stmt q(*db_,
+              "SELECT image_id FROM image_names WHERE name = ? AND (? IS NULL OR tag = ?) "
+              "GROUP BY image_id ORDER BY MAX(added_at) DESC, MAX(rowid) DESC",
               "look up an image by name");
-  q.bind(1, query.name);
+  q.bind(1, query.name).bind(2, query.tag).bind(3, query.tag);
   while (q.step()) {
     ImageRecord r = load(q.text(0));
     bool match = true;
     for (const auto& [name, value] : query.labels) {
       bool found = false;
       for (const auto& l : r.labels) found = found || (l.first == name && l.second == value);
-      match = match && found;
-    }
-    if (query.tag) {
-      bool found = false;
-      for (const auto& t : r.tags) found = found || t == *query.tag;
       match = match && found;
     }
     if (match) return r;

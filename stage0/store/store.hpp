@@ -3,11 +3,13 @@
 // Layout under $dir/cas:
 //   blobs/sha256/<hex>   OCI blobs (manifests, configs, layers) and OCI translations of ACIs
 //   blobs/sha512/<hex>   ACIs as uncompressed tars: the name is the appc image ID, so an appc
-//                        image keeps its ID and exports byte for byte
+//                        image keeps its ID; and ACIs exactly as fetched (compressed), so an
+//                        image exports byte for byte (BlobRole::kOriginal)
 //   tmp/                 temporary trees being rendered (and, beside blobs/, `.blob.tmp-*`
 //                        files of blobs being written: oci::BlobWriter's temp files)
 //   trees/<key>/rootfs   rendered root filesystems, read-only once in place
-//   index.db             the SQLite index (WAL): images, names, labels/tags, blob references,
+//   index.db             the SQLite index (WAL): images, their names and tags (every one an
+//                        image was fetched under), labels, blob references,
 //                        the appc ID ↔ OCI digest map, remotes, tree entries
 //   lock                 flock(2): shared by writers, exclusive by gc
 //
@@ -54,7 +56,7 @@ class Db;
 }
 class Store;
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 enum class ImageKind { kAci, kOci };
 std::string_view kindName(ImageKind k);  // "aci" / "oci"
@@ -62,6 +64,7 @@ std::string_view kindName(ImageKind k);  // "aci" / "oci"
 // What a referenced blob is to its image.
 enum class BlobRole {
   kAci,       // the ACI (uncompressed tar, sha512): an appc image, or an OCI image's translation
+  kOriginal,  // the ACI file as fetched (sha512; the kAci blob itself for an uncompressed one)
   kManifest,  // an OCI image manifest: the image itself, or an ACI's OCI translation
   kConfig,    // the OCI image config
   kLayer,     // an OCI layer, base first
@@ -78,14 +81,27 @@ struct BlobRef {
 
 using LabelList = std::vector<std::pair<std::string, std::string>>;
 
+// One name an image is known by: an appc name, or an OCI repository with a tag (empty: none).
+// A tag names one image per repository: adding it to an image takes it from any other.
+struct ImageName {
+  std::string name;
+  std::string tag;
+  friend bool operator==(const ImageName&, const ImageName&) = default;
+};
+
 struct ImageRecord {
   // appc: "sha512-<hex>" (the ACI blob's name); OCI: "sha256:<hex>" (the manifest digest).
   std::string id;
   ImageKind kind = ImageKind::kAci;
-  std::string name;               // appc name, or OCI repository ("docker.io/library/alpine")
+  // The name the image was first fetched under: appc name, or OCI repository
+  // ("docker.io/library/alpine"). addImage also records it, with each of `tags`, in `names`.
+  std::string name;
   LabelList labels;               // appc labels (version, os, arch, …) in manifest order
-  std::vector<std::string> tags;  // OCI tags
-  std::vector<BlobRef> blobs;     // the blobs the image uses, in order
+  std::vector<std::string> tags;  // OCI tags: loaded, the distinct tags of all names, sorted
+  // Every name and tag the image was fetched under, oldest first (loaded; in addImage, more
+  // names to record besides `name` with `tags`).
+  std::vector<ImageName> names;
+  std::vector<BlobRef> blobs;  // the blobs the image uses, in order
   // The appc ID ↔ OCI digest map: an ACI's OCI translation (manifest digest, whose blobs are
   // in `blobs`), or an OCI image's ACI translation (appc ID).
   std::optional<std::string> translatedId;
@@ -96,7 +112,8 @@ struct ImageRecord {
   friend bool operator==(const ImageRecord&, const ImageRecord&) = default;
 };
 
-// Lookup by name: appc labels must all match; an OCI tag must be among the image's tags.
+// Lookup by name (any of an image's names): appc labels must all match; with a tag, the image
+// must carry that tag under that name.
 struct NameQuery {
   std::string name;
   LabelList labels;
@@ -189,13 +206,14 @@ class Store {
   // Inserts the record and its blob references in one transaction. Every referenced blob must
   // be in the store with its size (Error{kNotFound} / kDigestMismatch); the IDs must agree with
   // the blobs (an ACI's ID names its kAci blob, an OCI image's ID its kManifest blob). Adding an
-  // existing ID is idempotent: new tags are added, a translation not yet known is recorded.
+  // existing ID is idempotent: new names and tags are added, a translation not yet known is
+  // recorded, and an original (kOriginal) file replaces the one recorded before.
   // Returns the stored record.
   ImageRecord addImage(ImageRecord record);
   // By full ID, translated ID, or a unique prefix of at least 8 hex digits (with or without the
   // "sha512-"/"sha256:" prefix). Ambiguous prefixes are Error{kInvalid}.
   std::optional<ImageRecord> findImage(std::string_view ref) const;
-  // Newest import first among matching records.
+  // The image that most recently got a matching name.
   std::optional<ImageRecord> findByName(const NameQuery& query) const;
   std::vector<ImageRecord> listImages() const;  // oldest import first
   bool removeImage(const std::string& id);      // the index only; blobs go at gc

@@ -51,16 +51,53 @@ TEST_F(StoreTest, MigratesAnOlderSchema) {
   std::string id;
   {
     Store s = Store::open(dir);
-    id = addOci(s, scratch, "example.com/a", {{file("a", "x")}}).id;
+    id = addOci(s, scratch, "example.com/a", {{file("a", "x")}}, "v1").id;
   }
-  // Back to version 1: no tree store.
+  // Back to version 2 (one name per image, tags apart, no original-file role), then back to
+  // version 1 (no tree store): what earlier ferry versions left.
   sqlExec(dir / "cas/index.db",
+          "CREATE TABLE image_tags (image_id TEXT NOT NULL REFERENCES images (id) ON DELETE "
+          "CASCADE, tag TEXT NOT NULL, PRIMARY KEY (image_id, tag));"
+          "INSERT INTO image_tags SELECT image_id, tag FROM image_names WHERE tag != '';"
+          "DROP TABLE image_names;"
           "DROP TABLE image_trees; DROP TABLE trees; UPDATE schema_version SET version = 1");
   Store s = Store::open(dir);
   EXPECT_EQ(s.schemaVersion(), kSchemaVersion);
   ASSERT_TRUE(s.findImage(id));
+  auto r = s.findByName({"example.com/a", {}, "v1"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->id, id);
+  EXPECT_EQ(r->tags, std::vector<std::string>{"v1"});
+  EXPECT_EQ(r->names, (std::vector<ImageName>{{"example.com/a", ""}, {"example.com/a", "v1"}}));
   TreeInfo t = s.renderTree(id);
   EXPECT_EQ(readFile(t.rootfs / "a"), "x");
+}
+
+TEST_F(StoreTest, AnImageKeepsEveryNameItWasFetchedUnder) {
+  Store s = Store::open(dir);
+  ImageRecord a = addOci(s, scratch, "registry.one/team/app", {{file("a", "x")}}, "1.0");
+  ImageRecord b = addOci(s, scratch, "registry.two/mirror/app", {{file("a", "x")}}, "stable");
+  ASSERT_EQ(a.id, b.id);
+  EXPECT_EQ(b.name, "registry.one/team/app");
+  EXPECT_EQ(b.tags, (std::vector<std::string>{"1.0", "stable"}));
+  for (const NameQuery& q : std::vector<NameQuery>{{"registry.one/team/app", {}, "1.0"},
+                                                   {"registry.two/mirror/app", {}, "stable"},
+                                                   {"registry.two/mirror/app", {}, std::nullopt}}) {
+    auto r = s.findByName(q);
+    ASSERT_TRUE(r) << q.name;
+    EXPECT_EQ(r->id, a.id);
+  }
+  EXPECT_FALSE(s.findByName({"registry.one/team/app", {}, "stable"}));
+  // A tag names one image per repository: another image tagged 1.0 there takes the tag.
+  ImageRecord c = addOci(s, scratch, "registry.one/team/app", {{file("a", "y")}}, "1.0");
+  ASSERT_NE(c.id, a.id);
+  EXPECT_EQ(s.findByName({"registry.one/team/app", {}, "1.0"})->id, c.id);
+  EXPECT_EQ(s.findImage(a.id)->tags, std::vector<std::string>{"stable"});
+  EXPECT_EQ(s.findByName({"registry.two/mirror/app", {}, "stable"})->id, a.id);
+  // Removing the image drops its names.
+  ASSERT_TRUE(s.removeImage(c.id));
+  EXPECT_FALSE(s.findByName({"registry.one/team/app", {}, "1.0"}));
+  EXPECT_EQ(s.findByName({"registry.one/team/app", {}, std::nullopt})->id, a.id);
 }
 
 TEST_F(StoreTest, RefusesANewerSchema) {

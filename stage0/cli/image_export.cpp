@@ -1,0 +1,52 @@
+// `ferry image export IMAGE DEST`: an image of the store as an ACI file or an OCI layout.
+#include <iostream>
+
+#include "stage0/cli/command.hpp"
+#include "stage0/image/export.hpp"
+
+namespace ferry::cli {
+
+int imageExportCommand(Context& ctx, const std::vector<std::string>& args) {
+  OptionParser p(
+      "ferry image export [flags] IMAGE DEST",
+      "Write an image of the store to an ACI file or an OCI image layout.",
+      "DEST is an ACI file (x.aci) or an OCI layout oci:DIR[:REF] (created, or added to).\n"
+      "An appc image is written byte for byte as it was fetched; an OCI image as an ACI, or an\n"
+      "appc image as an OCI layout, goes through the translation (losses printed on stderr).\n"
+      "REF defaults to the image's newest tag, else the ACI's version label, else latest.");
+  addGlobalOptions(p, ctx.global);
+  std::string to;
+  bool overwrite = false;
+  p.value("to", "aci|oci", "the format to write (checked against DEST)", &to);
+  p.flag("overwrite", "replace an existing ACI file", &overwrite);
+  p.positionals(2, 2);
+  auto pos = p.parse(args);
+  if (p.helpRequested()) {
+    ctx.out << p.helpText();
+    return kExitOk;
+  }
+  image::ExportOptions o{convert::parseLocation(pos[1]), overwrite};
+  bool destIsOci = std::holds_alternative<convert::OciLayoutRef>(o.destination);
+  if (!to.empty() && to != "oci" && to != "aci") throw UsageError("--to: want aci or oci");
+  if (!to.empty() && (to == "oci") != destIsOci) {
+    throw UsageError("--to=" + to + " but DEST " + quote(pos[1]) + " is " +
+                     (destIsOci ? "an OCI layout (oci:DIR[:REF])" : "an ACI file"));
+  }
+  store::Store store = store::Store::open(ctx.global.dir);
+  auto r = store.findImage(pos[0]);
+  if (!r) throw Error(Errc::kNotFound, "no image " + quote(pos[0]) + " in the store");
+  image::ExportResult res = image::exportImage(store, *r, o);
+  if (ctx.global.json()) {
+    json::Json j = {{"image", r->id},
+                    {"destination", res.destination},
+                    {"id", res.id},
+                    {"losses", res.report.toJson()}};
+    ctx.out << json::dump(j, true) << "\n";
+  } else {
+    ctx.err << res.report.toText();
+    ctx.out << res.destination << " " << res.id << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,53 @@
+// `ferry image extract | render IMAGE DIR`: an image of the store as a directory.
+#include <iostream>
+
+#include "stage0/cli/command.hpp"
+#include "stage0/image/unpack.hpp"
+
+namespace ferry::cli {
+
+namespace {
+
+int unpackCommand(Context& ctx, const std::vector<std::string>& args, bool render) {
+  OptionParser p(
+      render ? "ferry image render [--rootfs-only] IMAGE DIR"
+             : "ferry image extract [--rootfs-only] IMAGE DIR",
+      render ? "Write the root filesystem an image runs with (dependencies or layers applied)."
+             : "Write an image as it is, without its dependencies.",
+      std::string(render ? "The rootfs comes from the tree store (rendered there once).\n"
+                         : "An ACI's tar is extracted; an OCI image's layers are applied.\n") +
+          "DIR gets rootfs/ and the manifest (ACI: manifest; OCI: manifest.json and "
+          "config.json),\n"
+          "or with --rootfs-only the rootfs itself. DIR must be new or an empty directory.");
+  addGlobalOptions(p, ctx.global);
+  bool rootfsOnly = false;
+  p.flag("rootfs-only", "write only the root filesystem into DIR", &rootfsOnly);
+  p.positionals(2, 2);
+  auto pos = p.parse(args);
+  if (p.helpRequested()) {
+    ctx.out << p.helpText();
+    return kExitOk;
+  }
+  store::Store store = store::Store::open(ctx.global.dir);
+  auto r = store.findImage(pos[0]);
+  if (!r) throw Error(Errc::kNotFound, "no image " + quote(pos[0]) + " in the store");
+  image::UnpackOptions o{pos[1], rootfsOnly};
+  if (render) {
+    image::renderImage(store, *r, o);
+  } else {
+    image::extractImage(store, *r, o);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int imageExtractCommand(Context& ctx, const std::vector<std::string>& args) {
+  return unpackCommand(ctx, args, false);
+}
+
+int imageRenderCommand(Context& ctx, const std::vector<std::string>& args) {
+  return unpackCommand(ctx, args, true);
+}
+
+}  // namespace ferry::cli
