@@ -347,6 +347,9 @@ void PodInit::loopOnce() {
       int sig = static_cast<int>(si.ssi_signo);
       if (sig == SIGCHLD) continue;  // reaped below in any case
       if (debug_) say("got %s", signalName(sig).c_str());
+      // The terminal (SI_KERNEL) signals its whole foreground process group, the apps included:
+      // forwarding its SIGINT or SIGHUP would deliver it twice.
+      if (si.ssi_code == SI_KERNEL && sig != SIGTERM) continue;
       if (sig == SIGTERM && !postStopPhase_) {
         beginStop();
       } else {

@@ -88,3 +88,20 @@ expect_field "$P/status/a.json" startedAt null
 ok "all succeed → 0; failed pre-start → its code, app not started, no ready"
 
 expect_clean "$P" "pod whose pre-start failed"
+
+# Interactive: the app gets the stage1's stdin and stdout directly, no log file.
+P=$T/tty
+new_pod "$P" --interactive --app a --tree "$T/tree" --exec '["sh","-c","read line; echo got-$line"]'
+echo typed | run_pod "$P" || fail "interactive pod failed: $(cat "$P.err")"
+grep -qx got-typed "$P.out" || fail "interactive app: $(cat "$P.out")"
+[ ! -e "$P/logs/a.log" ] || fail "an interactive app has a log file"
+ok "interactive: the app reads the stage1's stdin and writes to its stdout"
+
+# A stage1 failure (an app's tree is missing) is one line and 254, and leaves nothing behind.
+P=$T/notree
+new_pod "$P" --app a --tree "$T/no-such-tree" --exec '["true"]'
+expect_status 254 run_pod "$P"
+[ "$(wc -l <"$P.err")" -eq 1 ] || { cat "$P.err" >&2; fail "not one line of error"; }
+grep -q "no-such-tree" "$P.err" || fail "the error does not name the tree: $(cat "$P.err")"
+[ ! -e "$P/pid" ] || fail "pid written for a pod that never started"
+expect_clean "$P" "failed start ($(cat "$P.err"))"

@@ -49,7 +49,7 @@ new_pod() {
 pod_uuid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uuid"])' "$1/runtime.json"; }
 
 # run_pod DIR [run options]: runs the pod to its end with the lock held like stage0 does;
-# stdout/stderr in DIR.out/DIR.err; returns the pod's exit code.
+# stdin is the caller's, stdout/stderr go to DIR.out/DIR.err; returns the pod's exit code.
 run_pod() {
   local dir=$1
   shift

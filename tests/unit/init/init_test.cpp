@@ -1,0 +1,102 @@
+// The pod init's own small parts: its JSON reader and the log relay.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "stage2/init/json_lite.hpp"
+#include "stage2/init/log_stream.hpp"
+
+namespace ferry::init {
+namespace {
+
+TEST(InitJson, ReadsWhatTheInitNeeds) {
+  auto doc = parseJson(R"({"apps":[{"name":"a\u00e9\ud83d\ude00"},{"name":"b"}],
+                           "stopTimeoutSeconds": 12, "interactive": true, "mds": null,
+                           "nested": {"x": [1, -2.5e3, "s\"q"]}})");
+  ASSERT_TRUE(doc);
+  ASSERT_TRUE(doc->isObject());
+  const JsonValue* apps = doc->get("apps");
+  ASSERT_TRUE(apps && apps->isArray());
+  ASSERT_EQ(apps->items.size(), 2u);
+  EXPECT_EQ(apps->items[0].get("name")->text, "a\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_EQ(doc->get("stopTimeoutSeconds")->asInt(), 12);
+  EXPECT_TRUE(doc->get("interactive")->boolean);
+  EXPECT_EQ(doc->get("mds")->type, JsonValue::Type::kNull);
+  EXPECT_EQ(doc->get("nested")->get("x")->items[2].text, "s\"q");
+  EXPECT_FALSE(doc->get("nested")->get("x")->items[1].asInt());  // not an integer
+  EXPECT_EQ(doc->get("missing"), nullptr);
+}
+
+TEST(InitJson, RefusesMalformedText) {
+  for (const char* bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "\"\\x\"", "tru",
+                          "{\"a\":1} x", "\"\\ud800\"", "\"a\nb\"", "-", "01x"}) {
+    EXPECT_FALSE(parseJson(bad)) << bad;
+  }
+  std::string deep(100, '[');
+  EXPECT_FALSE(parseJson(deep + std::string(100, ']')));
+}
+
+TEST(InitJson, WritesStringsBack) {
+  std::string out;
+  appendJsonString(out, "a\"b\\c\n\x01");
+  EXPECT_EQ(out, R"("a\"b\\c\u000a\u0001")");
+  auto back = parseJson(out);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->text, "a\"b\\c\n\x01");
+}
+
+std::string drain(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+TEST(InitLog, PrefixesLinesAndKeepsTheLogVerbatim) {
+  int app[2], term[2], log[2];
+  ASSERT_EQ(::pipe(app), 0);
+  ASSERT_EQ(::pipe(term), 0);
+  ASSERT_EQ(::pipe(log), 0);
+  ::fcntl(app[0], F_SETFL, O_NONBLOCK);
+  {
+    LogStream s(app[0], log[1], term[1], "[web] ");
+    ASSERT_EQ(::write(app[1], "one\ntw", 6), 6);
+    EXPECT_TRUE(s.pump());
+    ASSERT_EQ(::write(app[1], "o\nthree", 7), 7);
+    EXPECT_TRUE(s.pump());
+    ::close(app[1]);
+    EXPECT_FALSE(s.pump());  // end of file
+    EXPECT_EQ(s.fd(), -1);
+    s.flush();
+  }
+  ::close(term[1]);
+  ::close(log[1]);
+  EXPECT_EQ(drain(term[0]), "[web] one\n[web] two\n[web] three\n");
+  EXPECT_EQ(drain(log[0]), "one\ntwo\nthree");
+  ::close(term[0]);
+  ::close(log[0]);
+}
+
+TEST(InitLog, WithoutPrefixPassesBytesThrough) {
+  int app[2], term[2];
+  ASSERT_EQ(::pipe(app), 0);
+  ASSERT_EQ(::pipe(term), 0);
+  ::fcntl(app[0], F_SETFL, O_NONBLOCK);
+  {
+    LogStream s(app[0], -1, term[1], "");
+    ASSERT_EQ(::write(app[1], "no newline", 10), 10);
+    ::close(app[1]);
+    EXPECT_FALSE(s.pump());
+    s.flush();
+  }
+  ::close(term[1]);
+  EXPECT_EQ(drain(term[0]), "no newline");
+  ::close(term[0]);
+}
+
+}  // namespace
+}  // namespace ferry::init
