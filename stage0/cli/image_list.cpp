@@ -47,11 +47,14 @@ int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
     for (const auto& r : images) {
       json::Json labels = json::Json::object();
       for (const auto& [k, v] : r.labels) labels[k] = v;
+      json::Json names = json::Json::array();
+      for (const auto& n : r.names) names.push_back({{"name", n.name}, {"tag", n.tag}});
       out.push_back({{"id", r.id},
                      {"kind", store::kindName(r.kind)},
                      {"name", r.name},
                      {"labels", labels},
                      {"tags", r.tags},
+                     {"names", names},
                      {"size", r.size},
                      {"importedAt", isoTime(r.importedAt)},
                      {"lastUsedAt", isoTime(r.lastUsedAt)}});

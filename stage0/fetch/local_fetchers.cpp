@@ -120,7 +120,10 @@ class OciLayoutFetcher : public Fetcher {
     r.kind = store::ImageKind::kOci;
     r.name = "oci:" + fs::absolute(o.dir).lexically_normal().string();
     if (o.ref) r.tags.push_back(*o.ref);
-    copy(layout, manifest.config, ctx, "config of " + what);
+    // Every blob is copied and verified into an uncommitted writer first; only when all
+    // matched are they committed, so a bad blob leaves the store as it was.
+    std::vector<store::BlobWriter> pending;
+    copy(layout, manifest.config, ctx, "config of " + what, pending);
     r.blobs.push_back({store::BlobRole::kManifest, desc.digest, desc.size, desc.mediaType});
     r.blobs.push_back({store::BlobRole::kConfig, manifest.config.digest, manifest.config.size,
                        manifest.config.mediaType});
@@ -130,22 +133,23 @@ class OciLayoutFetcher : public Fetcher {
         throw Error(Errc::kUnsupported, "cannot fetch " + what + ": layers[" + std::to_string(i) +
                                             "] has media type " + quote(l.mediaType));
       }
-      copy(layout, l, ctx, "layers[" + std::to_string(i) + "] of " + what);
+      copy(layout, l, ctx, "layers[" + std::to_string(i) + "] of " + what, pending);
       r.blobs.push_back({store::BlobRole::kLayer, l.digest, l.size, l.mediaType});
     }
+    for (store::BlobWriter& w : pending) w.commit();
     ctx.store.putBlob(manifestBytes, "manifest of " + what);
     return ctx.store.addImage(std::move(r)).id;
   }
 
  private:
   static void copy(const oci::LayoutReader& layout, const oci::Descriptor& d, FetchContext& ctx,
-                   const std::string& what) {
+                   const std::string& what, std::vector<store::BlobWriter>& pending) {
     if (ctx.store.hasBlob(d.digest)) return;
     oci::BlobReader in = layout.openBlob(d);
     store::BlobWriter out = ctx.store.newBlob(what, d.digest.algorithm(), d.digest, d.size);
     std::vector<char> buf(1 << 20);
     for (size_t n; (n = in.read(buf.data(), buf.size())) > 0;) out.write(buf.data(), n);
-    out.commit();
+    pending.push_back(std::move(out));
   }
 };
 
