@@ -34,7 +34,8 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry fetch [flags] IMAGE...", "Fetch images into the store and print their IDs.",
                  "IMAGE is a local ACI file (its signature IMAGE.asc is verified against\n"
                  "'ferry trust' keys unless --insecure-options=image), an OCI layout\n"
-                 "(oci:DIR[:REF]) or an image ID already in the store.");
+                 "(oci:DIR[:REF], or oci:FILE.tar[:REF] for one packed in a tar) or an image ID\n"
+                 "already in the store.");
   addGlobalOptions(p, ctx.global);
   std::string policy = "new";
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);

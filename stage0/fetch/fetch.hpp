@@ -7,6 +7,8 @@
 // concurrent gc cannot take the blobs it writes before addImage references them. A fetcher
 // commits blobs only after everything was verified (digests, ACI structure, signature); on any
 // error its uncommitted temp files go and the index is untouched.
+// Downloads report their progress through a Progress (progress.hpp) the fetcher makes:
+// start(name, total) per blob, then advance()/update() and finish() on the handle.
 #pragma once
 
 #include <filesystem>
