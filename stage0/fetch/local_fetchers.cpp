@@ -101,15 +101,29 @@ class OciLayoutFetcher : public Fetcher {
 
   std::string fetch(const ImageArg& arg, FetchContext& ctx) override {
     const auto& o = std::get<OciLayoutArg>(arg);
+    std::error_code ec;
+    if (!fs::is_regular_file(o.dir, ec)) return fetchLayout(o.dir, arg, ctx);
     // A layout packed in a tar: unpacked (only layout files accepted) into a scratch directory
     // of the store, then read like a directory, every blob verified as it is copied.
-    std::optional<TempDir> unpacked;
-    std::error_code ec;
-    if (fs::is_regular_file(o.dir, ec)) {
-      unpacked.emplace(ctx.store.casDir() / "tmp", "oci-archive-");
-      unpackLayoutArchive(o.dir, unpacked->path());
+    TempDir unpacked(ctx.store.casDir() / "tmp", "oci-archive-");
+    try {
+      unpackLayoutArchive(o.dir, unpacked.path());
+      return fetchLayout(unpacked.path(), arg, ctx);
+    } catch (const Error& e) {
+      // Errors name the archive ("x.tar:blobs/sha256/…"), not the scratch directory.
+      std::string msg = e.what();
+      std::string scratch = unpacked.path().string() + "/";
+      for (size_t at; (at = msg.find(scratch)) != std::string::npos;) {
+        msg.replace(at, scratch.size(), o.dir.string() + ":");
+      }
+      throw Error(e.code(), msg);
     }
-    oci::LayoutReader layout(unpacked ? unpacked->path() : o.dir);
+  }
+
+ private:
+  static std::string fetchLayout(const fs::path& dir, const ImageArg& arg, FetchContext& ctx) {
+    const auto& o = std::get<OciLayoutArg>(arg);
+    oci::LayoutReader layout(dir);
     oci::Descriptor desc =
         layout.resolve(o.ref ? std::optional<std::string_view>(*o.ref) : std::nullopt);
     std::string manifestBytes = layout.readBlob(desc);
@@ -141,7 +155,6 @@ class OciLayoutFetcher : public Fetcher {
     return ctx.store.addImage(std::move(r)).id;
   }
 
- private:
   static void copy(const oci::LayoutReader& layout, const oci::Descriptor& d, FetchContext& ctx,
                    const std::string& what, std::vector<store::BlobWriter>& pending) {
     if (ctx.store.hasBlob(d.digest)) return;
