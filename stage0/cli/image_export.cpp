@@ -10,7 +10,8 @@ int imageExportCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p(
       "ferry image export [flags] IMAGE DEST",
       "Write an image of the store to an ACI file or an OCI image layout.",
-      "DEST is an ACI file (x.aci) or an OCI layout oci:DIR[:REF] (created, or added to).\n"
+      "DEST is an ACI file (x.aci) or an OCI layout oci:DIR[:REF] (created, or added to);\n"
+      "with --to=oci, DEST may be written DIR[:REF].\n"
       "An appc image is written byte for byte as it was fetched; an OCI image as an ACI, or an\n"
       "appc image as an OCI layout, goes through the translation (losses printed on stderr).\n"
       "REF defaults to the image's newest tag, else the ACI's version label, else latest.");
@@ -25,9 +26,11 @@ int imageExportCommand(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << p.helpText();
     return kExitOk;
   }
-  image::ExportOptions o{convert::parseLocation(pos[1]), overwrite};
-  bool destIsOci = std::holds_alternative<convert::OciLayoutRef>(o.destination);
   if (!to.empty() && to != "oci" && to != "aci") throw UsageError("--to: want aci or oci");
+  std::string dest = pos[1];
+  if (to == "oci" && !dest.starts_with("oci:")) dest = "oci:" + dest;
+  image::ExportOptions o{convert::parseLocation(dest), overwrite};
+  bool destIsOci = std::holds_alternative<convert::OciLayoutRef>(o.destination);
   if (!to.empty() && (to == "oci") != destIsOci) {
     throw UsageError("--to=" + to + " but DEST " + quote(pos[1]) + " is " +
                      (destIsOci ? "an OCI layout (oci:DIR[:REF])" : "an ACI file"));

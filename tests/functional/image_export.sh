@@ -114,6 +114,11 @@ expect_status 0 F image extract "$oci" "$T/x-v2"
 same_tree "$T/umoci-v2/rootfs" "$T/x-v2/rootfs" "image extract of the OCI image vs umoci unpack"
 python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert len(m["layers"])==2, m' "$T/x-v2/manifest.json"
 ok "image extract writes the OCI manifest and config"
+# --to=oci takes a bare DIR[:REF]; --to=aci refuses a layout.
+expect_status 0 F image export --to=oci "$oci" "$T/layout2:mine"
+check_oci_layout "$T/layout2" mine
+expect_status 2 F image export --to=aci "$oci" "oci:$T/layout3"
+[ ! -e "$T/layout3" ] || fail "a refused export created the layout"
 # A second image into the same layout, under another ref.
 expect_status 0 F fetch "oci:$FIXTURES/oci:v1"
 expect_status 0 F image export "$(cat "$T/out")" "oci:$T/layout:other"
