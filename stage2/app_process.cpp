@@ -1,0 +1,115 @@
+#include "stage2/app_process.hpp"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/json.hpp"
+#include "stage2/exec.hpp"
+#include "stage2/user.hpp"
+
+namespace ferry::stage2 {
+
+namespace {
+
+std::vector<char*> cArgv(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (std::string& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+AppProcess::AppProcess(const oci::RuntimeSpec& spec) : spec_(spec) {
+  if (!spec.process) throw Error(Errc::kInvalid, "config.json has no process");
+  const oci::Process& process = *spec.process;
+  haveCaps_ = process.capabilities.has_value();
+  if (haveCaps_) caps_ = capabilitySetsFrom(*process.capabilities);
+  for (size_t i = 0; i < process.rlimits.size(); ++i) {
+    if (!rlimitResource(process.rlimits[i].type)) {
+      json::fail(json::index("process.rlimits", i), "unknown rlimit " + process.rlimits[i].type);
+    }
+  }
+  if (spec.linuxConfig && spec.linuxConfig->seccomp) {
+    try {
+      seccomp_ = std::make_unique<SeccompFilter>(*spec.linuxConfig->seccomp);
+    } catch (const std::exception& e) {
+      throw Error(Errc::kInvalid, std::string("cannot build the seccomp filter: ") + e.what());
+    }
+  }
+}
+
+AppProcess::~AppProcess() = default;
+
+void AppProcess::exec(std::vector<std::string> argv) {
+  const oci::Process& process = *spec_.process;
+  if (argv.empty()) throw Error(Errc::kInvalid, "the command to run is empty");
+
+  // Who the app is, from its own /etc files.
+  Credentials creds;
+  {
+    UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throwErrno("open the app's root");
+    creds = resolveCredentials(spec_, root.get());
+  }
+  if (chdir(process.cwd.c_str()) != 0) {
+    throwErrno("change to the working directory " + quote(process.cwd));
+  }
+  applyRlimits(process.rlimits);
+  if (process.oomScoreAdj) {
+    // Lowering it needs CAP_SYS_RESOURCE: do it while still root.
+    std::string value = std::to_string(*process.oomScoreAdj);
+    UniqueFd fd(open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+    if (!fd || write(fd.get(), value.data(), value.size()) < 0) {
+      throwErrno("set oom_score_adj to " + value);
+    }
+  }
+
+  // Capabilities around the user switch. Without a capabilities section the process keeps
+  // what it has (uid 0) or loses everything at setresuid (any other uid), as setuid(2) does.
+  CapabilitySets caps = caps_;
+  if (!haveCaps_) {
+    caps = currentCapabilities();
+    if (creds.uid != 0) caps = CapabilitySets{caps.bounding, 0, 0, 0, 0};
+  }
+  bool noNewPrivs = process.noNewPrivileges.value_or(false);
+  // Without no_new_privs the kernel loads a seccomp filter only with CAP_SYS_ADMIN in the
+  // effective set: borrow it until the filter is in, then drop to the configured sets (one
+  // capset, which the filter must allow, like execve).
+  bool borrowAdmin = seccomp_ && !noNewPrivs && (caps.effective & capBit(CAP_SYS_ADMIN)) == 0;
+  CapabilitySets during = caps;
+  if (borrowAdmin) {
+    during.effective |= capBit(CAP_SYS_ADMIN);
+    during.permitted |= capBit(CAP_SYS_ADMIN);
+  }
+  if (haveCaps_) dropBounding(caps.bounding);
+  keepCapabilities(true);
+  switchCredentials(creds);
+  setCapabilities(during);
+  keepCapabilities(false);
+
+  umask(process.user.umask.value_or(022));
+  std::string path = envValue(process.env, "PATH").value_or(std::string(kDefaultPath));
+  std::string exe = findExecutable(argv[0], path);
+  closeExtraFdsOnExec();
+  std::vector<std::string> env = process.env;
+  std::vector<char*> cargv = cArgv(argv);
+  std::vector<char*> cenv = cArgv(env);
+
+  if (noNewPrivs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    throwErrno("set no_new_privs");
+  }
+  if (seccomp_) {
+    seccomp_->load();
+    if (borrowAdmin) setEffectivePermitted(caps);
+  }
+  execve(exe.c_str(), cargv.data(), cenv.data());
+  throwErrno("execute " + quote(exe));
+}
+
+}  // namespace ferry::stage2

@@ -1,0 +1,40 @@
+// The process side of an app, once its root filesystem is in place: the part of ferry-stage2
+// that the ns stage1's `enter` reuses after joining an app's mount namespace and root.
+//
+// The constructor translates and checks everything (capabilities, rlimits, the seccomp filter)
+// without changing the process; exec() then, in this order: resolves the user and groups in the
+// root's own /etc files, changes to process.cwd, sets the rlimits and oom_score_adj, drops the
+// bounding set, switches user and groups keeping the configured capabilities, sets the umask,
+// finds the executable in the app's PATH, marks extra fds close-on-exec, sets no_new_privs,
+// loads the seccomp filter (last) and calls execve with process.env exactly.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "formats/oci/runtime_spec.hpp"
+#include "stage2/capability_sets.hpp"
+#include "stage2/seccomp_filter.hpp"
+
+namespace ferry::stage2 {
+
+class AppProcess {
+ public:
+  // spec.process must be set. Throws Error naming the config field at fault.
+  explicit AppProcess(const oci::RuntimeSpec& spec);
+  AppProcess(const AppProcess&) = delete;
+  AppProcess& operator=(const AppProcess&) = delete;
+  ~AppProcess();
+
+  // Runs argv as the app; "/" must be the app's root. Returns only by throwing.
+  [[noreturn]] void exec(std::vector<std::string> argv);
+
+ private:
+  const oci::RuntimeSpec& spec_;
+  bool haveCaps_;
+  CapabilitySets caps_;
+  std::unique_ptr<SeccompFilter> seccomp_;
+};
+
+}  // namespace ferry::stage2

@@ -1,0 +1,32 @@
+// ferry-stage2: turns one app's bundle (config.json + rootfs/) into the running app
+// (stage1/ABI.md §5). run(): read config.json; with --event, the handler's argv from the
+// dev.ferry.event.<event> annotation (absent: nothing to do); check and translate the process
+// side (app_process.hpp: capabilities, rlimits, seccomp) before anything changes; the app's own
+// mount namespace, mounts, pivot_root, sysctl, read-only and masked paths, read-only root
+// (rootfs.hpp); then AppProcess::exec (user, groups, cwd, rlimits, capabilities, no_new_privs,
+// seccomp last, execve).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace ferry::stage2 {
+
+inline constexpr std::string_view kAppNameAnnotation = "dev.ferry.app.name";
+inline constexpr std::string_view kEventAnnotationPrefix = "dev.ferry.event.";
+
+struct Options {
+  std::optional<std::string> event;  // "pre-start" | "post-stop"
+  std::filesystem::path bundle;
+};
+
+// `ferry-stage2 [--event pre-start|post-stop] BUNDLE`; throws Error{kUsage}.
+Options parseArgs(int argc, char** argv);
+
+// Execs the app (never returns then), or returns 0 when an --event has no handler. Throws on
+// any failure; `app` is set as soon as it is known (the annotation, else the bundle's name) so
+// the caller can print `ferry-stage2: <app>: <what>: <why>`.
+int run(const Options& options, std::string& app);
+
+}  // namespace ferry::stage2
