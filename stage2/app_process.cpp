@@ -79,8 +79,11 @@ void AppProcess::exec(std::vector<std::string> argv) {
   }
   bool noNewPrivs = process.noNewPrivileges.value_or(false);
   // Without no_new_privs the kernel loads a seccomp filter only with CAP_SYS_ADMIN in the
-  // effective set: borrow it until the filter is in, then drop to the configured sets (one
-  // capset, which the filter must allow, like execve).
+  // effective set: borrow it (effective and permitted only) for the load. No syscall may follow
+  // the load but execve, which the filter may be all that allows, and none needs to: execve
+  // recomputes permitted and effective from the bounding, inheritable and ambient sets (and the
+  // file's capabilities), never from the old permitted and effective sets, so the borrowed
+  // capability is gone in the app.
   bool borrowAdmin = seccomp_ && !noNewPrivs && (caps.effective & capBit(CAP_SYS_ADMIN)) == 0;
   CapabilitySets during = caps;
   if (borrowAdmin) {
@@ -104,10 +107,7 @@ void AppProcess::exec(std::vector<std::string> argv) {
   if (noNewPrivs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     throwErrno("set no_new_privs");
   }
-  if (seccomp_) {
-    seccomp_->load();
-    if (borrowAdmin) setEffectivePermitted(caps);
-  }
+  if (seccomp_) seccomp_->load();
   execve(exe.c_str(), cargv.data(), cenv.data());
   throwErrno("execute " + quote(exe));
 }

@@ -72,7 +72,7 @@ void keepCapabilities(bool keep) {
   if (prctl(PR_SET_KEEPCAPS, keep ? 1 : 0, 0, 0, 0) != 0) throwErrno("set PR_SET_KEEPCAPS");
 }
 
-void setEffectivePermitted(const CapabilitySets& sets) {
+void setCapabilities(const CapabilitySets& sets) {
   int last = lastCapability();
   CapPtr caps(cap_init());
   if (!caps) throwErrno("allocate a capability state");
@@ -98,11 +98,6 @@ void setEffectivePermitted(const CapabilitySets& sets) {
                        "; inheritable: " + capabilityNames(sets.inheritable) + ")";
     throwErrno(err, what);
   }
-}
-
-void setCapabilities(const CapabilitySets& sets) {
-  setEffectivePermitted(sets);
-  int last = lastCapability();
   if (CAP_AMBIENT_SUPPORTED()) {
     if (cap_reset_ambient() != 0) throwErrno("clear the ambient capabilities");
     for (int c = 0; c <= last && c < 64; ++c) {

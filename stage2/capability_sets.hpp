@@ -45,8 +45,6 @@ void keepCapabilities(bool keep);
 
 // Sets effective, permitted and inheritable (capset), then the ambient set.
 void setCapabilities(const CapabilitySets& sets);
-// capset alone (effective, permitted, inheritable); the ambient set is left as it is.
-void setEffectivePermitted(const CapabilitySets& sets);
 
 // The calling thread's current sets, read back with capget (for tests and messages).
 CapabilitySets currentCapabilities();
