@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -311,6 +313,12 @@ class Call {
       fail(hop.url, "response body exceeds " + std::to_string(request_.maxBodySize) + " bytes",
            Errc::kLimit);
     }
+    if (rc == CURLE_OPERATION_TIMEDOUT &&
+        std::string_view(errorBuffer).find("too slow") != std::string_view::npos) {
+      fail(hop.url, "the transfer stalled: less than " + std::to_string(options_.lowSpeedBytes) +
+                        " byte/s for " + std::to_string(options_.lowSpeedSeconds) +
+                        " s (FERRY_HTTP_STALL_TIMEOUT sets how long to wait)");
+    }
     if (rc != CURLE_OK)
       fail(hop.url, errorBuffer[0] != '\0' ? errorBuffer : curl_easy_strerror(rc));
   }
@@ -330,7 +338,23 @@ std::optional<std::string> Response::header(std::string_view name) const {
   return std::nullopt;
 }
 
-Client::Client(ClientOptions options) : options_(std::move(options)) { initCurlOnce(); }
+std::optional<long> stallTimeoutFromEnvironment() {
+  const char* v = std::getenv("FERRY_HTTP_STALL_TIMEOUT");
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  long seconds = std::strtol(v, &end, 10);
+  if (errno != 0 || *end != '\0' || seconds <= 0) {
+    throw Error(Errc::kUsage,
+                "FERRY_HTTP_STALL_TIMEOUT: want a positive number of seconds, not " + quote(v));
+  }
+  return seconds;
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  if (auto stall = stallTimeoutFromEnvironment()) options_.lowSpeedSeconds = *stall;
+  initCurlOnce();
+}
 
 Client::~Client() = default;
 

@@ -37,8 +37,10 @@ struct ClientOptions {
   bool allowHttp = false;  // --insecure-options=http
   long connectTimeoutSeconds = 30;
   // A transfer slower than lowSpeedBytes per second for lowSpeedSeconds is aborted (stalls).
+  // The environment variable FERRY_HTTP_STALL_TIMEOUT (seconds) overrides lowSpeedSeconds for
+  // every Client (tests shorten it; a slow link lengthens it).
   long lowSpeedBytes = 1;
-  long lowSpeedSeconds = 60;
+  long lowSpeedSeconds = 30;
   std::string userAgent = "ferry";
   int maxRedirects = 10;
   // curl's CURLOPT_CONNECT_TO entries, "HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT": the URL
@@ -69,6 +71,9 @@ struct Response {
 // Called with (body bytes so far, total if known), for a 2xx response only.
 using Progress = std::function<void(uint64_t, std::optional<uint64_t>)>;
 using Sink = std::function<void(const char* data, size_t size)>;
+
+// FERRY_HTTP_STALL_TIMEOUT as seconds, if set; Error{kUsage} when it is not a positive number.
+std::optional<long> stallTimeoutFromEnvironment();
 
 class Client {
  public:

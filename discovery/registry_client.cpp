@@ -211,7 +211,10 @@ RegistryClient::Token RegistryClient::fetchToken(const DockerReference& ref,
   } catch (const Error& e) {
     throw fetchError(e.code(), ref, tokenWhat, e.what());
   }
-  if (response.status != 200) throw statusError(ref, tokenWhat, response);
+  if (response.status != 200) {
+    // (Not statusError: the token URL carries the account name; the realm is named elsewhere.)
+    throw fetchError(statusErrc(response.status), ref, tokenWhat, describeRegistryError(response));
+  }
 
   Token token{"", kMinTokenLifetime};
   try {

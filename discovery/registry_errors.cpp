@@ -1,5 +1,6 @@
 #include "discovery/registry_errors.hpp"
 
+#include "common/error.hpp"
 #include "discovery/http.hpp"
 
 #include <string>
@@ -66,7 +67,9 @@ Error fetchError(Errc code, const DockerReference& ref, std::string_view what,
 
 Error statusError(const DockerReference& ref, std::string_view what,
                   const http::Response& response) {
-  return fetchError(statusErrc(response.status), ref, what, describeRegistryError(response));
+  std::string cause = describeRegistryError(response);
+  if (!response.url.empty()) cause = quote(response.url) + ": " + cause;
+  return fetchError(statusErrc(response.status), ref, what, cause);
 }
 
 }  // namespace ferry::registry

@@ -26,7 +26,8 @@ Errc statusErrc(long status);
 // Error{code, "cannot fetch <ref>: <what>: <cause>"}.
 Error fetchError(Errc code, const DockerReference& ref, std::string_view what,
                  std::string_view cause);
-// The error for a response whose status is not the one wanted.
+// The error for a response whose status is not the one wanted, naming the URL that answered:
+// cannot fetch REF: WHAT: "https://host/v2/…": 404 Not Found (BLOB_UNKNOWN: …)
 Error statusError(const DockerReference& ref, std::string_view what,
                   const http::Response& response);
 

@@ -1,5 +1,6 @@
 #include "formats/archive/layer.hpp"
 
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -125,6 +126,47 @@ std::vector<ReadResult> flattenLayers(const std::vector<std::filesystem::path>& 
     for (auto& [path, flags] : mine) above[path] |= flags;
   }
   return results;
+}
+
+ReadResult checkLayer(Reader& layer, bool allowDevices) {
+  // Symlinks this layer made, and not replaced since by another type of entry.
+  std::set<std::string, std::less<>> symlinks;
+  auto throughSymlink = [&](std::string_view path) -> std::optional<std::string_view> {
+    for (std::string_view p = parentPath(path); !p.empty(); p = parentPath(p)) {
+      if (symlinks.contains(p)) return p;
+    }
+    return std::nullopt;
+  };
+  Entry e;
+  while (layer.next(e)) {
+    if (auto link = throughSymlink(e.path)) {
+      throw layer.error(Errc::kSecurity, e.path, "path goes through symlink " + quote(*link));
+    }
+    switch (e.type) {
+      case Type::kChar:
+      case Type::kBlock:
+        if (!allowDevices) {
+          throw layer.error(Errc::kSecurity, e.path,
+                            std::string(typeName(e.type)) + "s are not allowed in images");
+        }
+        break;
+      case Type::kHardlink:
+        if (auto link = throughSymlink(e.linkTarget)) {
+          throw layer.error(
+              Errc::kSecurity, e.path,
+              "hard link target " + quote(e.linkTarget) + " goes through symlink " + quote(*link));
+        }
+        break;
+      default:
+        break;
+    }
+    if (e.type == Type::kSymlink) {
+      symlinks.insert(e.path);
+    } else if (auto it = symlinks.find(e.path); it != symlinks.end()) {
+      symlinks.erase(it);
+    }
+  }
+  return layer.finish();
 }
 
 ExtractStats applyLayer(Reader& layer, const std::filesystem::path& dir,

@@ -53,6 +53,13 @@ class LayerSink {
 std::vector<ReadResult> flattenLayers(const std::vector<std::filesystem::path>& layers,
                                       LayerSink& sink, const ReaderOptions& options = {});
 
+// Reads a whole layer without writing anything and refuses, with Error{kSecurity} naming the
+// entry, what extraction would refuse and the layer alone shows: bad names (the Reader), device
+// nodes (unless allowDevices), an entry or a hardlink target below a symlink the same layer
+// made. (A symlink of a lower layer is only known when rendering; applyLayer refuses that.)
+// Fetchers run it while a layer downloads, so a hostile layer never reaches the store.
+ReadResult checkLayer(Reader& layer, bool allowDevices = false);
+
 // Extracts one layer onto an existing tree `dir` (the lower layers), applying whiteouts and
 // opaque markers, with the checks of extract.hpp (Extractor::Target::kExisting: no rollback).
 ExtractStats applyLayer(Reader& layer, const std::filesystem::path& dir,

@@ -1,8 +1,9 @@
 // docker:// images from a registry (distribution API v2): the manifest (an index resolved to
 // this host's platform), the config and the layers — fetched in parallel, each verified while
-// it streams and committed to the store only once its digest matched.
+// it streams and committed to the store only once the whole image verified.
 #include "stage0/fetch/docker_fetcher.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "common/error.hpp"
@@ -11,6 +12,7 @@
 #include "discovery/reference.hpp"
 #include "discovery/registry_client.hpp"
 #include "formats/oci/media_types.hpp"
+#include "stage0/fetch/layer_check.hpp"
 #include "stage0/fetch/progress.hpp"
 
 namespace ferry::fetch {
@@ -42,23 +44,43 @@ class DockerFetcher : public Fetcher {
     registry::ResolvedManifest m = rc.resolve(ref);
     std::string what = ref.str();
 
-    // Layers the store lacks, downloaded in parallel; writers are made here (the store is
-    // single-threaded), fed and committed by the download workers.
+    // Layers the store lacks, downloaded in parallel, each checked while it streams (digest,
+    // size, and by LayerCheck its tar entries and diff_id). Writers are made here (the store is
+    // single-threaded) and fed by the download workers; nothing is committed before every
+    // blob of the image is complete and verified, so a failed fetch leaves the store as it was
+    // (uncommitted writers remove their temp files).
+    const std::vector<Digest>& diffIds = m.config.rootfs.diffIds;
+    if (diffIds.size() != m.manifest.layers.size()) {
+      throw Error(Errc::kInvalid, "cannot fetch " + what + ": config " +
+                                      m.manifest.config.digest.str() + ": rootfs.diff_ids has " +
+                                      std::to_string(diffIds.size()) +
+                                      " entries for the manifest's " +
+                                      std::to_string(m.manifest.layers.size()) + " layers");
+    }
     std::vector<oci::Descriptor> missing;
-    for (const auto& l : m.manifest.layers) {
+    std::vector<Digest> missingDiffIds;
+    for (size_t i = 0; i < m.manifest.layers.size(); ++i) {
+      const oci::Descriptor& l = m.manifest.layers[i];
       if (!oci::isLayer(l.mediaType)) {
         throw Error(Errc::kUnsupported, "cannot fetch " + what + ": layer " + l.digest.str() +
                                             " has media type " + quote(l.mediaType));
       }
-      if (!ctx.store.hasBlob(l.digest)) missing.push_back(l);
+      if (ctx.store.hasBlob(l.digest)) continue;
+      if (std::any_of(missing.begin(), missing.end(),
+                      [&](const oci::Descriptor& d) { return d.digest == l.digest; })) {
+        continue;  // the same layer twice in one image is downloaded once
+      }
+      missing.push_back(l);
+      missingDiffIds.push_back(diffIds[i]);
     }
-    std::vector<std::optional<store::BlobWriter>> writers;
-    writers.reserve(missing.size());
+    std::vector<store::BlobWriter> writers;
+    writers.reserve(missing.size() + 2);
     for (size_t i = 0; i < missing.size(); ++i) {
-      writers.emplace_back(ctx.store.newBlob("layer " + missing[i].digest.str() + " of " + what,
-                                             missing[i].digest.algorithm(), missing[i].digest,
-                                             missing[i].size));
+      writers.push_back(ctx.store.newBlob("layer " + missing[i].digest.str() + " of " + what,
+                                          missing[i].digest.algorithm(), missing[i].digest,
+                                          missing[i].size));
     }
+    std::vector<std::unique_ptr<LayerCheck>> checks(missing.size());
     Progress progress;
     std::vector<Progress::Handle> bars;
     for (const auto& l : missing) {
@@ -66,19 +88,33 @@ class DockerFetcher : public Fetcher {
     }
     rc.fetchBlobs(
         ref, missing,
-        [&writers, &bars](size_t i, const oci::Descriptor&) {
+        [&](size_t i, const oci::Descriptor& d) {
+          checks[i] = std::make_unique<LayerCheck>("layer " + d.digest.str() + " of " + what,
+                                                   d.digest.str(), missingDiffIds[i]);
           registry::BlobTarget t;
-          t.sink = [&writers, i](const char* data, size_t size) { writers[i]->write(data, size); };
-          t.finish = [&writers, &bars, i] {
-            writers[i]->commit();
+          t.sink = [&writers, &checks, i](const char* data, size_t size) {
+            checks[i]->write(data, size);
+            writers[i].write(data, size);
+          };
+          t.finish = [&checks, &bars, i] {
+            checks[i]->finish();
             bars[i].finish();
           };
           return t;
         },
         4, [&bars](size_t i, uint64_t done, uint64_t) { bars[i].update(done); });
+    checks.clear();
 
-    ctx.store.putBlob(m.configBytes, "config of " + what, m.manifest.config.digest.algorithm());
-    ctx.store.putBlob(m.bytes, "manifest of " + what, m.digest.algorithm());
+    store::BlobWriter config =
+        ctx.store.newBlob("config of " + what, m.manifest.config.digest.algorithm(),
+                          m.manifest.config.digest, static_cast<int64_t>(m.configBytes.size()));
+    config.write(m.configBytes);
+    store::BlobWriter manifest = ctx.store.newBlob("manifest of " + what, m.digest.algorithm(),
+                                                   m.digest, static_cast<int64_t>(m.bytes.size()));
+    manifest.write(m.bytes);
+    for (store::BlobWriter& w : writers) w.commit();
+    config.commit();
+    manifest.commit();
     store::ImageRecord r;
     r.id = m.digest.str();
     r.kind = store::ImageKind::kOci;

@@ -19,9 +19,14 @@
 #                          variables of `nginx.sh env` (NGINX_HTTPS_URL, NGINX_WWW, NGINX_CA...)
 #   svc_gpg NAME [KEYDIR]  makes a key (KEYDIR defaults to $T/gpg) and sets GPG_HOME,
 #                          GPG_PUBKEY (armored public key file), GPG_FPR
+#   svc_fault_proxy UPSTREAM [DIR]  starts fault_proxy.py in front of UPSTREAM (an http URL;
+#                          DIR defaults to $T/fault-proxy) and sets FAULT_PROXY_HOST
+#                          (127.0.0.1:PORT), FAULT_PROXY_RULES (the rules file, empty: all
+#                          pass) and FAULT_PROXY_LOG (one line per request)
 #   svc_stop_all           stops everything started so far (also run by the EXIT trap)
 SERVICES=${SERVICES:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 : "${T:?source tests/functional/lib.sh first}"
+. "$SERVICES/common.sh"  # svc_alive, svc_stop_pidfile, svc_watchdog, SVC_PYTHON
 export SERVICES_OWNER_PID=$$
 _svc_stops=()
 
@@ -80,6 +85,29 @@ svc_gpg() {
   GPG_HOME=$(cd "$h" && pwd)
   GPG_PUBKEY=$(sed -n 1p <<<"$out")
   GPG_FPR=$(sed -n 2p <<<"$out")
+}
+
+svc_fault_proxy() {
+  local upstream=${1:?UPSTREAM} d=${2:-$T/fault-proxy} i
+  mkdir -p "$d"
+  d=$(cd "$d" && pwd)
+  : >"$d/rules"
+  : >"$d/requests.log"
+  rm -f "$d/port"
+  _svc_stops+=("$(printf 'svc_stop_pidfile %q/watchdog.pid watchdog.py; svc_stop_pidfile %q/pid fault_proxy.py' "$d" "$d")")
+  "$SVC_PYTHON" "$SERVICES/fault_proxy.py" --upstream "$upstream" --rules "$d/rules" \
+    --port-file "$d/port" --log "$d/requests.log" </dev/null >"$d/proxy.log" 2>&1 &
+  echo $! >"$d/pid"
+  for ((i = 0; i < 200; i++)); do
+    [ -s "$d/port" ] && break
+    svc_alive "$(cat "$d/pid")" || break
+    sleep 0.05
+  done
+  [ -s "$d/port" ] || { cat "$d/proxy.log" >&2; svc_die "fault_proxy.py did not start"; }
+  svc_watchdog "$d" "$(cat "$d/pid")"
+  FAULT_PROXY_HOST=127.0.0.1:$(cat "$d/port")
+  FAULT_PROXY_RULES=$d/rules
+  FAULT_PROXY_LOG=$d/requests.log
 }
 
 # shellcheck disable=SC2120  # "set --" inside, on purpose

@@ -132,6 +132,48 @@ TEST_F(LayerTest, UnsupportedCasesAreReported) {
   EXPECT_EQ(codeOf({layer("dup", {file("a", "1"), file("a", "2")})}), Errc::kUnsupported);
 }
 
+TEST_F(LayerTest, CheckLayerRefusesWhatExtractionWould) {
+  auto verdict = [&](const std::string& name, const test::Content& c) -> std::string {
+    Reader r(layer(name, c));
+    try {
+      checkLayer(r);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kSecurity) << e.what();
+      return e.what();
+    }
+    return "ok";
+  };
+  Entry dev = fileEntry("dev/null", 0);
+  dev.type = Type::kChar;
+  dev.devMajor = 1;
+  dev.devMinor = 3;
+  EXPECT_NE(verdict("dev", {dir("dev"), {dev, ""}}).find("entry \"dev/null\": character device"),
+            std::string::npos);
+  EXPECT_NE(verdict("through", {{symlinkEntry("esc", "/tmp"), ""}, file("esc/x", "x")})
+                .find("entry \"esc/x\": path goes through symlink \"esc\""),
+            std::string::npos);
+  EXPECT_NE(verdict("deep", {{symlinkEntry("a/b", ".."), ""}, file("a/b/c/d", "x")})
+                .find("through symlink \"a/b\""),
+            std::string::npos);
+  EXPECT_NE(verdict("hardlink",
+                    {{symlinkEntry("esc", "/etc"), ""}, {hardlinkEntry("h", "esc/passwd"), ""}})
+                .find("hard link target \"esc/passwd\""),
+            std::string::npos);
+  // Symlinks themselves, a symlink replaced by a directory, fifos, whiteouts: fine.
+  Entry fifo = fileEntry("run/fifo", 0);
+  fifo.type = Type::kFifo;
+  EXPECT_EQ(verdict("fine", {{symlinkEntry("l", "/etc"), ""},
+                             {symlinkEntry("d", "x"), ""},
+                             dir("d"),
+                             file("d/f", "data"),
+                             {fifo, ""},
+                             {hardlinkEntry("h", "l"), ""},
+                             wh("gone")}),
+            "ok");
+  Reader r(layer("digest", {file("a", "abc")}), {.uncompressedDigest = DigestAlgorithm::kSha256});
+  EXPECT_TRUE(checkLayer(r).uncompressedDigest.has_value());
+}
+
 TEST_F(LayerTest, ChildInAHigherLayerMakesItsParentADirectory) {
   // The upper layer puts a/b without an entry for a; the lower file a cannot stay (an extractor
   // would find a file where it needs a directory), but a lower directory keeps its metadata.

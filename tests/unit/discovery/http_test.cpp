@@ -209,8 +209,29 @@ TEST_F(HttpTest, StalledTransferIsAborted) {
   EXPECT_TRUE(
       std::string_view(e.what()).starts_with("cannot GET \"" + server_.url("/stall") + "\": "))
       << e.what();
-  EXPECT_NE(std::string_view(e.what()).find("too slow"), std::string_view::npos) << e.what();
+  EXPECT_NE(std::string_view(e.what()).find("the transfer stalled: less than 1 byte/s for 1 s"),
+            std::string_view::npos)
+      << e.what();
   EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST_F(HttpTest, StallTimeoutFromTheEnvironment) {
+  server_.route("/stall", CannedResponse{200, {}, std::string(1000, 'x'), true});
+  ClientOptions o = httpOptions();
+  o.lowSpeedSeconds = 600;
+  ::setenv("FERRY_HTTP_STALL_TIMEOUT", "1", 1);
+  Client client(o);
+  ::unsetenv("FERRY_HTTP_STALL_TIMEOUT");
+  EXPECT_EQ(client.options().lowSpeedSeconds, 1);
+  Error e = errorOf([&] { client.get(get(server_.url("/stall"))); });
+  EXPECT_NE(std::string_view(e.what()).find("stalled"), std::string_view::npos) << e.what();
+
+  ::setenv("FERRY_HTTP_STALL_TIMEOUT", "soon", 1);
+  Error bad = errorOf([&] { Client c(o); });
+  ::unsetenv("FERRY_HTTP_STALL_TIMEOUT");
+  EXPECT_EQ(bad.code(), Errc::kUsage);
+  EXPECT_NE(std::string_view(bad.what()).find("FERRY_HTTP_STALL_TIMEOUT"), std::string_view::npos)
+      << bad.what();
 }
 
 TEST_F(HttpTest, BodyLargerThanTheLimit) {

@@ -511,15 +511,17 @@ TEST_F(RegistryClientTest, NotFoundWithRegistryError) {
   Error e = expectError([&] { client.resolve(ref("x:1"), linuxAmd64()); });
   EXPECT_EQ(e.code(), Errc::kNotFound);
   EXPECT_EQ(std::string(e.what()), "cannot fetch docker://" + server_.hostPort() +
-                                       "/x:1: manifest: 404 Not Found (MANIFEST_UNKNOWN: "
-                                       "manifest unknown)");
+                                       "/x:1: manifest: \"" + "http://" + server_.hostPort() +
+                                       "/v2/x/manifests/1" +
+                                       "\": 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)");
   oci::Descriptor missing(std::string(oci::media::kLayerTarGzip),
                           Digest::of(DigestAlgorithm::kSha256, "nope"), 4);
   e = expectError([&] { client.fetchBlob(ref("x:1"), missing, [](const char*, size_t) {}); });
   EXPECT_EQ(e.code(), Errc::kNotFound);
-  EXPECT_EQ(std::string(e.what()), "cannot fetch docker://" + server_.hostPort() + "/x:1: blob " +
-                                       missing.digest.str() +
-                                       ": 404 Not Found (BLOB_UNKNOWN: blob unknown to registry)");
+  EXPECT_EQ(std::string(e.what()),
+            "cannot fetch docker://" + server_.hostPort() + "/x:1: blob " + missing.digest.str() +
+                ": \"" + "http://" + server_.hostPort() + "/v2/x/blobs/" + missing.digest.str() +
+                "\": 404 Not Found (BLOB_UNKNOWN: blob unknown to registry)");
 }
 
 TEST_F(RegistryClientTest, Schema1IsUnsupported) {
