@@ -356,7 +356,8 @@ TEST_F(RegistryClientTest, BasicAuth) {
   e = expectError([&] { bad.resolve(ref("app:1"), linuxAmd64()); });
   EXPECT_EQ(e.code(), Errc::kSecurity);
   EXPECT_EQ(std::string(e.what()), "cannot fetch docker://" + server_.hostPort() +
-                                       "/app:1: manifest: 401 Unauthorized (UNAUTHORIZED: "
+                                       "/app:1: manifest: \"http://" + server_.hostPort() +
+                                       "/v2/app/manifests/1\": 401 Unauthorized (UNAUTHORIZED: "
                                        "authentication required)");
 
   Credentials creds;
