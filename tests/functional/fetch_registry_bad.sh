@@ -74,6 +74,8 @@ bad_case "wrong config digest" "config $config" "/blobs/$config corrupt"
 # A stall: headers and a few bytes, then silence; the stall timeout ends it.
 FERRY_HTTP_STALL_TIMEOUT=2 bad_case "stalled transfer" "$L2.*stalled" "/blobs/$L2 stall 1000"
 grep -q "/blobs/$L2 stall" "$FAULT_PROXY_LOG" || fail "the proxy never stalled a transfer"
+# A server that takes the request and never answers at all.
+FERRY_HTTP_STALL_TIMEOUT=2 bad_case "silent server" "manifest.*stalled" "/manifests/ hang"
 
 # Malformed manifests (served for the tag; the proxy makes Docker-Content-Digest match).
 echo '{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": ' >"$T/m-json"

@@ -16,6 +16,7 @@ that matches wins, `#` starts a comment:
   truncate         headers with the upstream Content-Length, half the body, then close
   stall            headers with the upstream Content-Length, ARG bytes of the body (default 0),
                    then nothing until the client gives up (the connection is held open)
+  hang             read the request, never answer (no status line, no headers)
   body FILE        the content of FILE as the body (Content-Length and Docker-Content-Digest
                    made to match it); the upstream status and Content-Type are kept
 
@@ -94,6 +95,18 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
 
+    def hold(self):
+        """Keeps the connection open, silent, until the client closes it or the proxy stops."""
+        self.connection.settimeout(1)
+        while not self.server.stopping.is_set():
+            try:
+                if not self.connection.recv(1):
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+
     def handle_one(self):
         self.close_connection = True
         action, arg = self.rule()
@@ -105,6 +118,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(body)
             self.record(action, code)
+            return
+        if action == "hang":
+            self.record(action, 0)
+            self.hold()
             return
         conn, resp = self.upstream()
         try:
@@ -138,17 +155,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body[:n])
             self.wfile.flush()
             self.record(action, resp.status)
-            # Hold the connection until the client closes it (a read returns EOF) or the
-            # proxy stops; never send another byte.
-            self.connection.settimeout(1)
-            while not self.server.stopping.is_set():
-                try:
-                    if not self.connection.recv(1):
-                        break
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break
+            self.hold()
             return
         elif action == "body":
             with open(arg, "rb") as f:
