@@ -3,15 +3,12 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <map>
 #include <system_error>
-#include <utility>
 
+#include "common/copy_tree.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -24,102 +21,6 @@ namespace {
 void makeDir(const fs::path& dir, mode_t mode) {
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
     throwErrno("create directory " + quote(dir.string()));
-  }
-}
-
-void copyXattrs(const fs::path& src, const fs::path& dst) {
-  ssize_t size = ::llistxattr(src.c_str(), nullptr, 0);
-  if (size <= 0) return;
-  std::string names(static_cast<size_t>(size), '\0');
-  size = ::llistxattr(src.c_str(), names.data(), names.size());
-  if (size < 0) throwErrno("list the xattrs of " + quote(src.string()));
-  for (size_t at = 0; at < static_cast<size_t>(size);) {
-    std::string name(names.c_str() + at);
-    at += name.size() + 1;
-    ssize_t len = ::lgetxattr(src.c_str(), name.c_str(), nullptr, 0);
-    if (len < 0) throwErrno("read xattr " + name + " of " + quote(src.string()));
-    std::string value(static_cast<size_t>(len), '\0');
-    len = ::lgetxattr(src.c_str(), name.c_str(), value.data(), value.size());
-    if (len < 0) throwErrno("read xattr " + name + " of " + quote(src.string()));
-    if (::lsetxattr(dst.c_str(), name.c_str(), value.data(), static_cast<size_t>(len), 0) != 0) {
-      throwErrno("set xattr " + name + " on " + quote(dst.string()));
-    }
-  }
-}
-
-void copyContent(const fs::path& src, const fs::path& dst, mode_t mode) {
-  UniqueFd in = openFile(src, O_RDONLY | O_NOFOLLOW);
-  UniqueFd out = openFile(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0777);
-  for (;;) {
-    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 30, 0);
-    if (n == 0) return;
-    if (n > 0) continue;
-    if (errno == EINTR) continue;
-    if (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS) {
-      throwErrno("copy " + quote(src.string()) + " to " + quote(dst.string()));
-    }
-    break;  // no copy_file_range between these filesystems: plain reads and writes
-  }
-  char buf[65536];
-  for (;;) {
-    size_t n = readFull(in.get(), buf, sizeof buf, src.string());
-    writeAll(out.get(), buf, n, dst.string());
-    if (n < sizeof buf) return;
-  }
-}
-
-using Links = std::map<std::pair<dev_t, ino_t>, fs::path>;
-
-void copyEntry(const fs::path& src, const fs::path& dst, Links& links) {
-  struct stat st;
-  if (::lstat(src.c_str(), &st) != 0) throwErrno("stat " + quote(src.string()));
-  if (S_ISDIR(st.st_mode)) {
-    struct stat existing;
-    if (::lstat(dst.c_str(), &existing) == 0 && !S_ISDIR(existing.st_mode)) {
-      if (::unlink(dst.c_str()) != 0) throwErrno("remove " + quote(dst.string()));
-    }
-    makeDir(dst, 0700);
-    std::error_code ec;
-    for (fs::directory_iterator it(src, ec), end; !ec && it != end; it.increment(ec)) {
-      copyEntry(it->path(), dst / it->path().filename(), links);
-    }
-    if (ec) throwErrno(ec.value(), "list " + quote(src.string()));
-  } else {
-    if (::unlink(dst.c_str()) != 0 && errno != ENOENT) {
-      throwErrno("remove " + quote(dst.string()));
-    }
-    if (st.st_nlink > 1) {
-      auto [it, fresh] = links.try_emplace({st.st_dev, st.st_ino}, dst);
-      if (!fresh) {
-        if (::link(it->second.c_str(), dst.c_str()) != 0) {
-          throwErrno("link " + quote(dst.string()) + " to " + quote(it->second.string()));
-        }
-        return;
-      }
-    }
-    if (S_ISREG(st.st_mode)) {
-      copyContent(src, dst, st.st_mode);
-    } else if (S_ISLNK(st.st_mode)) {
-      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-      ssize_t n = ::readlink(src.c_str(), target.data(), target.size());
-      if (n < 0) throwErrno("read link " + quote(src.string()));
-      target.resize(static_cast<size_t>(n));
-      if (::symlink(target.c_str(), dst.c_str()) != 0) {
-        throwErrno("create symlink " + quote(dst.string()));
-      }
-    } else if (::mknod(dst.c_str(), st.st_mode, st.st_rdev) != 0) {
-      throwErrno("create node " + quote(dst.string()));
-    }
-  }
-  if (::lchown(dst.c_str(), st.st_uid, st.st_gid) != 0) throwErrno("chown " + quote(dst.string()));
-  copyXattrs(src, dst);
-  // After chown, which clears set-user-ID and set-group-ID bits.
-  if (!S_ISLNK(st.st_mode) && ::chmod(dst.c_str(), st.st_mode & 07777) != 0) {
-    throwErrno("chmod " + quote(dst.string()));
-  }
-  timespec times[2] = {st.st_atim, st.st_mtim};
-  if (::utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-    throwErrno("set the times of " + quote(dst.string()));
   }
 }
 
@@ -163,14 +64,11 @@ RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree) {
       return RootfsKind::kOverlay;
     }
   }
-  Links links;
-  copyEntry(tree, rootfs, links);
+  // copyTree wants a fresh destination: the empty directory stage0 made, or the leftovers of an
+  // earlier attempt, go first.
+  removeTree(rootfs);
+  copyTree(tree, rootfs);
   return RootfsKind::kCopy;
-}
-
-void copyTree(const fs::path& src, const fs::path& dst) {
-  Links links;
-  copyEntry(src, dst, links);
 }
 
 std::vector<fs::path> mountsUnder(const fs::path& dir) {

@@ -13,13 +13,10 @@ enum class RootfsKind { kOverlay, kCopy };
 
 // Mounts apps/<app>/rootfs from `tree`: overlayfs with upper and work directories under
 // apps/<app>/ (created here), or, when the overlay mount fails (overlayfs missing, an upper
-// directory on a filesystem overlayfs cannot use, …), a copy of the tree keeping owners, modes,
-// times, xattrs, device nodes and hard links. Call it in the pod's mount namespace: the overlay
-// then disappears with the namespace.
+// directory on a filesystem overlayfs cannot use, …), a copy of the tree (common/copy_tree.hpp:
+// owners, modes, times, xattrs, device nodes and hard links). Call it in the pod's mount namespace:
+// the overlay then disappears with the namespace.
 RootfsKind mountAppRootfs(const std::filesystem::path& appDir, const std::filesystem::path& tree);
-
-// Copies a tree (dst must exist, empty or not). Symlinks are copied, never followed.
-void copyTree(const std::filesystem::path& src, const std::filesystem::path& dst);
 
 // Mount points at or under dir in the calling process's mount namespace, deepest first.
 std::vector<std::filesystem::path> mountsUnder(const std::filesystem::path& dir);

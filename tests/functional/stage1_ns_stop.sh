@@ -19,7 +19,7 @@ wait_pod() { # → the run process's exit status in $code
 
 # An app that handles SIGTERM and exits 0 in time: the pod ends with 0.
 P=$T/graceful
-new_pod "$P" --stop-timeout 30 --app web --tree "$T/tree" \
+new_pod "$P" --stop-timeout 30 --app web --tree "$T/tree" --user 1000:1000 --cwd /tmp \
   --exec '["sh","-c","trap \"echo term-handled; exit 0\" TERM; echo up; while :; do sleep 0.1; done"]'
 start_pod "$P"
 wait_line "$P/logs/web.log" up
@@ -39,16 +39,14 @@ ok "private network namespace with loopback up"
 grep -q 'ferry-init' /proc/$init/cmdline || fail "pid is not the pod init"
 ok "pid, ipc, uts, cgroup namespaces; pid names the pod init"
 
-if real_stage2; then
-  (cd "$P" && "$STAGE1_NS/bin/enter" --uuid "$(pod_uuid "$P")" --app web -- sh -c 'echo entered; cat /proc/1/cmdline | tr "\0" " "') >"$T/enter.out" 2>&1 ||
-    { cat "$T/enter.out" >&2; fail "enter failed"; }
-  grep -qx entered "$T/enter.out" || fail "enter: $(cat "$T/enter.out")"
-  grep -q ferry-init "$T/enter.out" || fail "enter is not in the pod's PID namespace: $(cat "$T/enter.out")"
-  expect_status 3 sh -c "cd '$P' && '$STAGE1_NS/bin/enter' --uuid $(pod_uuid "$P") --app web -- sh -c 'exit 3'"
-  ok "enter runs a command in the app (pod PID namespace, exit status kept)"
-else
-  echo "# enter not checked: ferry-stage2 is not built yet (the stand-in makes no mount namespace)"
-fi
+(cd "$P" && "$STAGE1_NS/bin/enter" --uuid "$(pod_uuid "$P")" --app web -- sh -c 'echo entered; cat /proc/1/cmdline | tr "\0" " "') >"$T/enter.out" 2>&1 ||
+  { cat "$T/enter.out" >&2; fail "enter failed"; }
+grep -qx entered "$T/enter.out" || fail "enter: $(cat "$T/enter.out")"
+grep -q ferry-init "$T/enter.out" || fail "enter is not in the pod's PID namespace: $(cat "$T/enter.out")"
+(cd "$P" && "$STAGE1_NS/bin/enter" --uuid "$(pod_uuid "$P")" --app web -- sh -c 'echo $(id -u):$(id -g) $(pwd) $AC_APP_NAME') >"$T/enter.out" 2>&1
+[ "$(cat "$T/enter.out")" = "1000:1000 /tmp web" ] || fail "enter: not the app's user, cwd and env: $(cat "$T/enter.out")"
+expect_status 3 sh -c "cd '$P' && '$STAGE1_NS/bin/enter' --uuid $(pod_uuid "$P") --app web -- sh -c 'exit 3'"
+ok "enter runs a command in the app (pod PID namespace, exit status kept)"
 
 stop_pod "$P"
 wait_pod

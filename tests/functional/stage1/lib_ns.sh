@@ -6,12 +6,7 @@ HERE_NS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
 
-# The real ferry-stage2 when the stage1 ships it; until then a stand-in that only chroots.
-STAGE2_OPT=()
-if [ ! -x "$STAGE1_NS/bin/ferry-stage2" ]; then
-  STAGE2_OPT=(--stage2 "$HERE_NS/stage2_standin.py")
-fi
-real_stage2() { [ ${#STAGE2_OPT[@]} -eq 0 ]; }
+[ -x "$STAGE1_NS/bin/ferry-stage2" ] || fail "the ns stage1 at $STAGE1_NS ships no ferry-stage2"
 
 PODS=()
 OVERLAYS=()
@@ -41,8 +36,7 @@ make_tree() { # DIR
 new_pod() {
   local dir=$1
   shift
-  python3 "$HERE_NS/make_pod.py" --pod "$dir" --uuid "$(cat /proc/sys/kernel/random/uuid)" \
-    "${STAGE2_OPT[@]}" "$@"
+  python3 "$HERE_NS/make_pod.py" --pod "$dir" --uuid "$(cat /proc/sys/kernel/random/uuid)" "$@"
   PODS+=("$dir")
 }
 

@@ -4,27 +4,34 @@ the stage1 tests can drive a stage1's entrypoints directly.
 
 make_pod.py --pod DIR --uuid UUID [--net host|none|default] [--stop-timeout S]
             [--pod-resources JSON] [--stage2 PATH] [--hostname NAME] [--interactive]
+            [--mds SOCKET,TOKEN,PORT]
             --app NAME --tree DIR --exec JSON-ARGV [--env K=V]... [--cwd DIR]
                   [--resources JSON] [--pre-start JSON-ARGV] [--post-stop JSON-ARGV]
+                  [--user UID:GID]
             [--app NAME ...]
-Options after an --app apply to that app.
+Options after an --app apply to that app. With --mds the pod directory also gets what the
+metadata service registration reads (ABI §6): `pod` and each apps/<app>/manifest, and every app
+AC_METADATA_URL.
 """
 import json
 import os
 import sys
 
 POD_KEYS = {"--pod", "--uuid", "--net", "--stop-timeout", "--pod-resources", "--stage2",
-            "--hostname"}
-APP_KEYS = {"--tree", "--exec", "--env", "--cwd", "--resources", "--pre-start", "--post-stop"}
+            "--hostname", "--mds"}
+APP_KEYS = {"--tree", "--exec", "--env", "--cwd", "--resources", "--pre-start", "--post-stop",
+            "--user"}
 
 
-def config_json(app):
+def config_json(app, mds):
     env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "AC_APP_NAME=" + app["name"], "container=ferry"] + app["env"]
+    if mds is not None:
+        env.append("AC_METADATA_URL=http://127.0.0.1:%d/%s" % (mds["port"], mds["token"]))
     config = {
         "ociVersion": "1.0.2",
         "process": {
-            "user": {"uid": 0, "gid": 0},
+            "user": {"uid": int(app["user"].split(":")[0]), "gid": int(app["user"].split(":")[1])},
             "args": app["exec"],
             "env": env,
             "cwd": app["cwd"],
@@ -54,7 +61,7 @@ def config_json(app):
 
 def main(argv):
     pod = {"net": "default", "stop-timeout": 10, "pod-resources": None, "stage2": "",
-           "hostname": "", "interactive": False}
+           "hostname": "", "interactive": False, "mds": None}
     apps = []
     i = 0
     while i < len(argv):
@@ -68,7 +75,7 @@ def main(argv):
         value = argv[i + 1]
         i += 2
         if key == "--app":
-            apps.append({"name": value, "tree": None, "exec": None, "env": [], "cwd": "/",
+            apps.append({"name": value, "tree": None, "exec": None, "env": [], "cwd": "/", "user": "0:0",
                          "resources": None, "pre-start": None, "post-stop": None})
         elif key in APP_KEYS and apps:
             name = key[2:]
@@ -79,7 +86,12 @@ def main(argv):
             else:
                 apps[-1][name] = value
         elif key in POD_KEYS:
-            pod[key[2:]] = json.loads(value) if key == "--pod-resources" else value
+            if key == "--pod-resources":
+                value = json.loads(value)
+            elif key == "--mds":
+                sock, token, port = value.split(",")
+                value = {"socket": os.path.abspath(sock), "token": token, "port": int(port)}
+            pod[key[2:]] = value
         else:
             sys.exit("make_pod.py: unknown or misplaced option " + key)
     d = pod["pod"]
@@ -96,7 +108,7 @@ def main(argv):
         "debug": False,
         "stage2": pod["stage2"],
         "init": "",
-        "mds": None,
+        "mds": pod["mds"],
         "podResources": pod["pod-resources"],
         "apps": [{"name": a["name"], "image": "sha512-test", "tree": os.path.abspath(a["tree"]),
                   "readOnlyRootfs": False} for a in apps],
@@ -109,7 +121,22 @@ def main(argv):
         appdir = os.path.join(d, "apps", a["name"])
         os.makedirs(os.path.join(appdir, "rootfs"), exist_ok=True)
         with open(os.path.join(appdir, "config.json"), "w") as f:
-            json.dump(config_json(a), f, indent=2)
+            json.dump(config_json(a, pod["mds"]), f, indent=2)
+        if pod["mds"] is not None:
+            manifest = {"acKind": "ImageManifest", "acVersion": "0.8.11",
+                        "name": "example.com/" + a["name"],
+                        "labels": [{"name": "os", "value": "linux"},
+                                   {"name": "arch", "value": "amd64"}],
+                        "app": {"exec": a["exec"], "user": "0", "group": "0"}}
+            with open(os.path.join(appdir, "manifest"), "w") as f:
+                json.dump(manifest, f, indent=2)
+    if pod["mds"] is not None:
+        manifest = {"acKind": "PodManifest", "acVersion": "0.8.11",
+                    "apps": [{"name": a["name"],
+                              "image": {"name": "example.com/" + a["name"],
+                                        "id": "sha512-" + "0" * 128}} for a in apps]}
+        with open(os.path.join(d, "pod"), "w") as f:
+            json.dump(manifest, f, indent=2)
 
 
 if __name__ == "__main__":
