@@ -3,8 +3,9 @@
 # fault_proxy.py) in front of the real docker-registry serves a wrong-digest blob, a truncated
 # blob, 404, 500, a stalled transfer and malformed manifests; hostile layers (../, absolute
 # name, a write through a symlink, a device node) are pushed into the registry by skopeo; a
-# small tmpfs as --dir fills up. Each time: exit 254, one line naming what failed, and the store
-# exactly as before (store_snapshot: index rows and blob/tree lists).
+# small tmpfs as --dir fills up (during a fetch, and during a render). Each time: exit 254, one
+# line naming what failed, and the store exactly as before (store_snapshot: index rows and
+# blob/tree lists).
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/services/lib.sh"
@@ -32,6 +33,7 @@ mkimage() { # NAME TAG LAYER-SPEC... (each spec: mklayer.py arguments joined by 
 mkimage three v1 data:1:0.3:0.2:20 data:2:0.3:0.2 data:3:0.2:0.2
 for k in dotdot absolute symlink device; do mkimage "hostile-$k" v1 data:9:0.01:0.01 "hostile:$k"; done
 mkimage big v1 data:4:6:0
+mkimage airy v1 data:5:0:3  # 3 MB of text, about 1.3 MB compressed
 svc_fault_proxy "$REGISTRY_URL"
 P=$FAULT_PROXY_HOST
 manifest=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY_HOST/ferry/three:v1")
@@ -116,6 +118,18 @@ if mount -t tmpfs -o size=3m ferry-test "$T/small" 2>"$T/mount.err"; then
   D=$T/small/data
   expect_status 0 F fetch "oci:$FIXTURES/oci:v1"
   IMAGE=ferry/big:v1 bad_case "disk full" "No space left on device|disk full|ENOSPC"
+  # A layer that fits, whose rendered tree does not: render fails, the tree store unchanged.
+  expect_status 0 F fetch "docker://$P/ferry/airy:v1"
+  airy=$(cat "$T/out")
+  store_snapshot "$D" >"$T/before"
+  expect_status 254 F image render --rootfs-only "$airy" "$T/airy-rootfs"
+  grep -q "No space left on device" "$T/err" || { cat "$T/err" >&2; fail "render: not ENOSPC"; }
+  [ "$(grep -c '^ferry: ' "$T/err")" = 1 ] || { cat "$T/err" >&2; fail "render: want one error line"; }
+  store_snapshot "$D" >"$T/after"
+  diff -u "$T/before" "$T/after" >&2 || fail "render on a full disk changed the store"
+  [ -z "$(ls -A "$D/cas/tmp")" ] || fail "render on a full disk left $(ls "$D/cas/tmp")"
+  [ ! -e "$T/airy-rootfs" ] || fail "render on a full disk left its output directory"
+  ok "render on a full disk: $(grep '^ferry: ' "$T/err")"
   umount "$T/small"
   small_mounted=0
 else
