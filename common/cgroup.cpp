@@ -326,6 +326,16 @@ void Group::apply(const Resources& r) const {
       noController("memory", members_);
     }
   }
+  if (r.memoryReservation) {
+    if (const Member* m = memberWith(members_, "memory.low")) {
+      writeValue(m->dir / "memory.low", std::to_string(std::max<int64_t>(*r.memoryReservation, 0)));
+    } else if (const Member* m1 = memberWith(members_, "memory.soft_limit_in_bytes")) {
+      writeValue(m1->dir / "memory.soft_limit_in_bytes",
+                 *r.memoryReservation < 0 ? "-1" : std::to_string(*r.memoryReservation));
+    } else {
+      noController("memory", members_);
+    }
+  }
   if (r.cpuShares) {
     if (const Member* m = memberWith(members_, "cpu.weight")) {
       // runc's conversion of the v1 shares range [2, 262144] onto the v2 weight range [1, 10000].

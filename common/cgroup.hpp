@@ -27,12 +27,16 @@ namespace ferry::cgroup {
 
 // The limits ferry applies (a subset of OCI linux.resources).
 struct Resources {
-  std::optional<int64_t> memoryLimit;  // bytes; < 0: unlimited
-  std::optional<uint64_t> cpuShares;   // v1 cpu.shares scale (2…262144); cpu.weight on v2
-  std::optional<int64_t> cpuQuota;     // µs per period; < 0: unlimited
-  std::optional<uint64_t> cpuPeriod;   // µs
-  std::optional<int64_t> pidsLimit;    // ≤ 0: unlimited
-  bool empty() const { return !memoryLimit && !cpuShares && !cpuQuota && !cpuPeriod && !pidsLimit; }
+  std::optional<int64_t> memoryLimit;        // bytes; < 0: unlimited
+  std::optional<int64_t> memoryReservation;  // bytes: memory.low (v2), soft limit (v1); < 0: none
+  std::optional<uint64_t> cpuShares;         // v1 cpu.shares scale (2…262144); cpu.weight on v2
+  std::optional<int64_t> cpuQuota;           // µs per period; < 0: unlimited
+  std::optional<uint64_t> cpuPeriod;         // µs
+  std::optional<int64_t> pidsLimit;          // ≤ 0: unlimited
+  bool empty() const {
+    return !memoryLimit && !memoryReservation && !cpuShares && !cpuQuota && !cpuPeriod &&
+           !pidsLimit;
+  }
 };
 
 enum class Version { kV1, kV2 };

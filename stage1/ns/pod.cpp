@@ -104,6 +104,7 @@ cgroup::Resources resourcesFromJson(const Json& j, const std::string& path) {
   if (const Json* m = o.find("memory"); m != nullptr && !m->is_null()) {
     json::Object mo(*m, o.pathOf("memory"));
     r.memoryLimit = mo.optInteger("limit");
+    r.memoryReservation = mo.optInteger("reservation");
     for (const auto& key : mo.unreadKeys()) {
       if (!mo.json()[key].is_null()) unsupported(mo.pathOf(key));
     }

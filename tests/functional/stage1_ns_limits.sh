@@ -38,7 +38,7 @@ expect_clean "$P" "pids-limited pod"
 # Limits land in the cgroup files: the pod-wide ones on the pod cgroup, the app's on its own.
 P=$T/files
 new_pod "$P" --pod-resources '{"memory":{"limit":536870912},"pids":{"limit":100}}' \
-  --app a --tree "$T/tree" --resources '{"memory":{"limit":134217728},"cpu":{"shares":256,"quota":20000,"period":100000}}' \
+  --app a --tree "$T/tree" --resources '{"memory":{"limit":134217728,"reservation":33554432},"cpu":{"shares":256,"quota":20000,"period":100000}}' \
   --exec '["sh","-c","echo up; sleep 100"]'
 start_pod "$P"
 wait_line "$P/logs/a.log" up
@@ -48,6 +48,7 @@ cpu=$(pod_cgroups "$P" | grep '/cpu/' || true)
 [ "$(cat "$mem/memory.limit_in_bytes")" = 536870912 ] || fail "pod memory limit: $(cat "$mem/memory.limit_in_bytes")"
 [ "$(cat "$pids/pids.max")" = 100 ] || fail "pod pids limit: $(cat "$pids/pids.max")"
 [ "$(cat "$mem/app-a/memory.limit_in_bytes")" = 134217728 ] || fail "app memory limit"
+[ "$(cat "$mem/app-a/memory.soft_limit_in_bytes")" = 33554432 ] || fail "app memory reservation"
 if [ -n "$cpu" ]; then
   [ "$(cat "$cpu/app-a/cpu.shares")" = 256 ] || fail "app cpu shares"
   [ "$(cat "$cpu/app-a/cpu.cfs_quota_us")" = 20000 ] || fail "app cpu quota"

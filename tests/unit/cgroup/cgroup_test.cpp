@@ -212,6 +212,29 @@ TEST(Cgroup, MemoryLimitOomKillsAndIsReported) {
   EXPECT_GE(g->oomKills(), 1u);  // counted for the pod too
 }
 
+TEST(Cgroup, MemoryReservationIsWritten) {
+  TestGroup g;
+  Resources r;
+  r.memoryReservation = 16 << 20;
+  try {
+    g->apply(r);
+  } catch (const Error& e) {
+    if (e.code() == Errc::kUnsupported) GTEST_SKIP() << e.what();
+    throw;
+  }
+  bool checked = false;
+  for (const Member& m : g->members()) {
+    if (fs::exists(m.dir / "memory.low")) {
+      EXPECT_EQ(readFile(m.dir / "memory.low"), "16777216\n");
+      checked = true;
+    } else if (fs::exists(m.dir / "memory.soft_limit_in_bytes")) {
+      EXPECT_EQ(readFile(m.dir / "memory.soft_limit_in_bytes"), "16777216\n");
+      checked = true;
+    }
+  }
+  EXPECT_TRUE(checked);
+}
+
 TEST(Cgroup, PidsLimitRefusesForks) {
   TestGroup g;
   try {
