@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <system_error>
@@ -55,8 +56,14 @@ Pipe makePipe() {
   return Pipe{UniqueFd(p[0]), UniqueFd(p[1])};
 }
 
+// With --debug, each line carries the milliseconds since run started: where a pod's start and
+// end spend their time.
 void debugLine(bool debug, const std::string& line) {
-  if (debug) std::fprintf(stderr, "ferry-stage1 run: %s\n", line.c_str());
+  static const auto start = std::chrono::steady_clock::now();
+  if (!debug) return;
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "ferry-stage1 run: [%7.2f ms] %s\n", ms, line.c_str());
 }
 
 fs::path selfDir() {
@@ -215,6 +222,7 @@ int waitForPod(pid_t pid, int sigFd, bool debug) {
 }  // namespace
 
 int runEntrypoint(const Args& args) {
+  debugLine(false, "");  // starts the clock
   fs::path podDir = currentPodDir();
   RuntimeOptions rt = readRuntime(podDir);
   bool debug = args.debug || rt.debug;
@@ -262,6 +270,7 @@ int runEntrypoint(const Args& args) {
   for (const RuntimeApp& app : rt.apps)
     appGroups.push_back(pod.createChild(cgroup::appCgroupName(app.name)));
   plan.initProcs = initGroup.procsFiles();
+  debugLine(debug, "cgroups created in " + std::to_string(pod.members().size()) + " hierarchies");
 
   sigset_t set;
   ::sigemptyset(&set);
@@ -278,6 +287,7 @@ int runEntrypoint(const Args& args) {
   pid_t pid = static_cast<pid_t>(
       ::syscall(SYS_clone, cloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
   if (pid < 0) throwErrno("create the pod's namespaces (clone)");
+  if (pid > 0) debugLine(debug, "namespaces created: pid " + std::to_string(pid));
   if (pid == 0) {
     ctl.write.reset();
     report.read.reset();
@@ -304,9 +314,10 @@ int runEntrypoint(const Args& args) {
     throw Error(Errc::kIo, failure[0] == 'E' ? failure.substr(1) : failure);
   }
   writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n");
-  debugLine(debug, "pod init started: pid " + std::to_string(pid));
+  debugLine(debug, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid));
 
   int code = waitForPod(pid, sigFd.get(), debug);
+  debugLine(debug, "the pod init exited: " + std::to_string(code));
   guard.release();
   finalizeStatus(podDir, pod);  // for an init that could not finish its bookkeeping
   try {
@@ -316,6 +327,7 @@ int runEntrypoint(const Args& args) {
     std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
   }
   writeFileAtomic(podDir / "exit", std::to_string(code) + "\n");
+  debugLine(debug, "cgroups removed, exit written");
   return code;
 }
 
