@@ -60,5 +60,6 @@ int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args);
 int imageExportCommand(Context& ctx, const std::vector<std::string>& args);
 int imageExtractCommand(Context& ctx, const std::vector<std::string>& args);
 int imageRenderCommand(Context& ctx, const std::vector<std::string>& args);
+int metadataServiceCommand(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace ferry::cli

@@ -24,6 +24,9 @@ const std::vector<Command>& commands() {
        "write an image's rootfs with its dependencies to a directory",
        imageRenderCommand},
       {{"trust"}, "trust OpenPGP keys to sign appc images (ferry's own trust store)", trustCommand},
+      {{"metadata-service"},
+       "run the appc metadata service for pods started with --mds-register",
+       metadataServiceCommand},
   };
   return kCommands;
 }

@@ -23,6 +23,9 @@
 #                          DIR defaults to $T/fault-proxy) and sets FAULT_PROXY_HOST
 #                          (127.0.0.1:PORT), FAULT_PROXY_RULES (the rules file, empty: all
 #                          pass) and FAULT_PROXY_LOG (one line per request)
+#   svc_mds [DIR]          starts `$FERRY metadata-service` (DIR defaults to $T/mds): sets
+#                          MDS_SOCKET (registration socket), MDS_VERIFY_URL (hmac/verify on the
+#                          host's 127.0.0.1), MDS_PID, MDS_LOG
 #   svc_stop_all           stops everything started so far (also run by the EXIT trap)
 SERVICES=${SERVICES:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 : "${T:?source tests/functional/lib.sh first}"
@@ -108,6 +111,34 @@ svc_fault_proxy() {
   FAULT_PROXY_HOST=127.0.0.1:$(cat "$d/port")
   FAULT_PROXY_RULES=$d/rules
   FAULT_PROXY_LOG=$d/requests.log
+}
+
+svc_mds() {
+  local d=${1:-$T/mds} port i j
+  : "${FERRY:?FERRY must point to the ferry binary}"
+  mkdir -p "$d"
+  MDS_LOG=$d/mds.log
+  for ((i = 0; i < 5; i++)); do
+    port=$(svc_free_port)
+    "$FERRY" --debug metadata-service --listen-unix "$d/mds.sock" \
+      --listen-tcp "127.0.0.1:$port" 2>>"$MDS_LOG" &
+    MDS_PID=$!
+    echo "$MDS_PID" >"$d/pid"
+    _svc_stops+=("$(printf 'svc_stop_watchdog %q; svc_stop_pidfile %q/pid metadata-service' "$d" "$d")")
+    # The socket path appears only once the service listens on it.
+    for ((j = 0; j < 200; j++)); do
+      [ -S "$d/mds.sock" ] && break
+      svc_alive "$MDS_PID" || break
+      sleep 0.05
+    done
+    if [ -S "$d/mds.sock" ] && svc_alive "$MDS_PID"; then
+      svc_watchdog "$d" "$MDS_PID"
+      MDS_SOCKET=$d/mds.sock
+      MDS_VERIFY_URL=http://127.0.0.1:$port/acMetadata/v1/pod/hmac/verify
+      return 0
+    fi
+  done
+  svc_die "ferry metadata-service did not start: $(tail -3 "$MDS_LOG")"
 }
 
 # shellcheck disable=SC2120  # "set --" inside, on purpose

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The appc ACE validator, run by ferry: the main app (with its pre-start and post-stop handlers)
+# and the sidekick share an empty volume "database" and query the metadata service, which this
+# test starts. Every phase must print its "OK" line:
+#
+#   ferry run --mds-register --volume database,kind=empty <main.aci> <sidekick.aci>
+#
+# ACE_DIR holds the ACIs made by build-ace.sh (the ctest fixture conformance.ace_build).
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../functional/lib.sh"
+. "$here/../functional/services/lib.sh"
+: "${ACE_DIR:?ACE_DIR must hold the ACIs built by build-ace.sh}"
+[ "$(id -u)" = 0 ] || skip "needs root to run pods"
+for typ in main sidekick; do
+  [ -f "$ACE_DIR/ace-validator-$typ.aci" ] || fail "no $ACE_DIR/ace-validator-$typ.aci (run build-ace.sh)"
+done
+
+svc_mds
+ok "metadata service listening on $MDS_SOCKET"
+
+dir=$T/ferry
+set +e
+"$FERRY" --dir "$dir" --insecure-options=image run --mds-register --mds-socket "$MDS_SOCKET" \
+  --volume database,kind=empty \
+  "$ACE_DIR/ace-validator-main.aci" "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out" 2>"$T/err"
+status=$?
+set -e
+show() {
+  echo "--- ferry run stdout" >&2; cat "$T/out" >&2
+  echo "--- ferry run stderr" >&2; cat "$T/err" >&2
+  echo "--- metadata service log" >&2; tail -20 "$MDS_LOG" >&2
+}
+[ $status -eq 0 ] || { show; fail "ferry run exited $status"; }
+ok "ferry run exited 0"
+for phase in prestart main sidekick poststop; do
+  grep -Eq "(^|\] )$phase OK\$" "$T/out" || { show; fail "no '$phase OK' from the validator"; }
+  ok "validator: $phase OK"
+done
+if grep -q "FAIL" "$T/out"; then show; fail "the validator reported a failure"; fi
+grep -q "registered pod" "$MDS_LOG" || { show; fail "the pod never registered"; }
+grep -q "unregistered pod" "$MDS_LOG" || { show; fail "the pod did not unregister when it ended"; }
+ok "the pod registered with the metadata service and unregistered when it ended"
+echo "$checks passed, 0 failed"
