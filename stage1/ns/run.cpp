@@ -143,9 +143,9 @@ bool awaitGo(int fd) {
                                 (kind == RootfsKind::kOverlay ? "overlay" : "copied") + " from " +
                                 app.tree.string());
     }
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // SIGTERM, SIGINT, SIGHUP and SIGCHLD stay blocked (as in the parent) across the exec: a
+    // namespace's init drops a signal it has no handler for unless the signal is blocked, so a
+    // stop that arrives before the init has its signalfd waits for it instead of being lost.
     const char* argv[] = {plan.init.c_str(), "--pod-dir", plan.podDir.c_str(), nullptr};
     ::execv(argv[0], const_cast<char* const*>(argv));
     throwErrno("execute the pod init " + quote(plan.init.string()));
@@ -276,6 +276,7 @@ int runEntrypoint(const Args& args) {
   ::sigemptyset(&set);
   for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
+  ::signal(SIGPIPE, SIG_IGN);  // a closed terminal must not kill the process the pod lives by
   UniqueFd sigFd(::signalfd(-1, &set, SFD_CLOEXEC));
   if (!sigFd) throwErrno("create a signalfd");
 

@@ -96,3 +96,17 @@ init=$(cat "$P/pid")
 stop_pod "$P"
 wait_pod
 ok "net host keeps the host's network namespace"
+
+# A stop sent the moment the pod exists (the init may not even have its signal handling yet)
+# is not lost: the pod ends.
+P=$T/early
+new_pod "$P" --stop-timeout 2 --app a --tree "$T/tree" --exec '["sh","-c","sleep 1000"]'
+start_pod "$P"
+wait_for "$P/pid"
+stop_pod "$P"
+wait_for "$P/exit"
+wait_pod
+[ "$code" -ne 0 ] || [ "$(json_get "$P/status/a.json" state)" = created ] ||
+  fail "early stop: pod exited 0 although its app ran"
+ok "a stop right after the start ends the pod (exit $code)"
+expect_clean "$P" "early-stopped pod"
