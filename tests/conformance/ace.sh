@@ -19,6 +19,8 @@ svc_mds
 ok "metadata service listening on $MDS_SOCKET"
 
 dir=$T/ferry
+# At exit, before $T is removed: collect the pod (its mounts and cgroups), like a user would.
+_svc_stops+=("$(printf '%q --dir %q gc --grace-period=0s' "$FERRY" "$dir")")
 set +e
 "$FERRY" --dir "$dir" --insecure-options=image run --mds-register --mds-socket "$MDS_SOCKET" \
   --volume database,kind=empty \
@@ -38,6 +40,11 @@ for phase in prestart main sidekick poststop; do
 done
 if grep -q "FAIL" "$T/out"; then show; fail "the validator reported a failure"; fi
 grep -q "registered pod" "$MDS_LOG" || { show; fail "the pod never registered"; }
+# The service sees the stage1's connection close asynchronously: wait for it (bounded).
+for ((i = 0; i < 200; i++)); do
+  grep -q "unregistered pod" "$MDS_LOG" && break
+  sleep 0.05
+done
 grep -q "unregistered pod" "$MDS_LOG" || { show; fail "the pod did not unregister when it ended"; }
 ok "the pod registered with the metadata service and unregistered when it ended"
 echo "$checks passed, 0 failed"
