@@ -102,7 +102,8 @@ Response annotationValue(const AnnotationList& list, std::string_view rawName,
   return error(404, std::string(what) + " annotation " + quote(*name) + " not found");
 }
 
-Response get(const Pod& pod, std::string_view path) {
+// nullopt: no GET endpoint at this path.
+std::optional<Response> get(const Pod& pod, std::string_view path) {
   if (path == "pod/annotations" || path == "pod/annotations/") {
     return Response{200, kJson, annotationsJson(pod.annotations), {}};
   }
@@ -114,7 +115,7 @@ Response get(const Pod& pod, std::string_view path) {
   if (startsWith(path, "apps/")) {
     std::string_view rest = path.substr(5);
     size_t slash = rest.find('/');
-    if (slash == std::string_view::npos) return error(404, "no such endpoint");
+    if (slash == std::string_view::npos) return std::nullopt;
     auto name = percentDecode(rest.substr(0, slash), false);
     if (!name) return error(400, "malformed app name");
     const PodApp* app = pod.findApp(*name);
@@ -129,7 +130,7 @@ Response get(const Pod& pod, std::string_view path) {
     if (entry == "image/manifest") return Response{200, kJson, app->imageManifest, {}};
     if (entry == "image/id") return Response{200, kText, app->imageId, {}};
   }
-  return error(404, "no such endpoint");
+  return std::nullopt;
 }
 
 bool isPost(std::string_view path) { return path == "pod/hmac/sign" || path == "pod/hmac/verify"; }
@@ -183,10 +184,10 @@ Response routePod(const Pod* pod, const HmacKey& key, const Request& req) {
     if (req.method != "POST") return methodNotAllowed("POST");
     return rest == "pod/hmac/sign" ? sign(*pod, key, req, query) : verify(key, req, query);
   }
-  Response r = get(*pod, rest);
-  if (r.status == 404 && r.body == "no such endpoint\n") return r;
+  std::optional<Response> r = get(*pod, rest);
+  if (!r) return error(404, "no such endpoint");
   if (req.method != "GET" && req.method != "HEAD") return methodNotAllowed("GET, HEAD");
-  return r;
+  return *r;
 }
 
 Response routeHost(const HmacKey& key, const Request& req) {

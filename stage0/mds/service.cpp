@@ -15,6 +15,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -115,8 +116,16 @@ void acceptLoop(std::shared_ptr<tcp::acceptor> acceptor, std::function<Router()>
                 std::ostream* log) {
   acceptor->async_accept([acceptor, routerFor, log](beast::error_code ec, tcp::socket s) {
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-    if (!ec) std::make_shared<HttpSession>(std::move(s), routerFor(), log)->start();
-    acceptLoop(acceptor, routerFor, log);
+    if (!ec) {
+      std::make_shared<HttpSession>(std::move(s), routerFor(), log)->start();
+      return acceptLoop(acceptor, routerFor, log);
+    }
+    // Out of descriptors or memory, say: try again a little later rather than spin.
+    auto timer = std::make_shared<asio::steady_timer>(acceptor->get_executor());
+    timer->expires_after(std::chrono::milliseconds(100));
+    timer->async_wait([timer, acceptor, routerFor, log](beast::error_code) {
+      acceptLoop(acceptor, routerFor, log);
+    });
   });
 }
 
