@@ -38,7 +38,8 @@ BlobWriter::BlobWriter(BlobWriter&& o) noexcept
       hasher_(std::move(o.hasher_)),
       fd_(std::move(o.fd_)),
       tmpPath_(std::move(o.tmpPath_)),
-      written_(o.written_) {
+      written_(o.written_),
+      trustCaller_(o.trustCaller_) {
   o.tmpPath_.clear();
 }
 
@@ -58,14 +59,23 @@ void BlobWriter::write(const void* data, size_t size) {
                 "cannot write blob " + (expected_ ? expected_->str() : std::string("")) +
                     ": larger than the expected " + std::to_string(*expectedSize_) + " bytes");
   }
-  hasher_.update(data, size);
+  if (!trustCaller_) hasher_.update(data, size);
   writeAll(fd_.get(), data, size, tmpPath_);
   written_ += static_cast<int64_t>(size);
 }
 
+void BlobWriter::trustCallerDigest() {
+  if (!expected_ || written_ != 0) {
+    throw Error(Errc::kInvalid,
+                "cannot trust the caller's digest: no expected digest, or "
+                "bytes were written already");
+  }
+  trustCaller_ = true;
+}
+
 BlobInfo BlobWriter::commit() {
   if (!fd_) throw Error(Errc::kInvalid, "cannot commit blob: the writer is closed");
-  Digest got(hasher_.algorithm(), hasher_.finishHex());
+  Digest got = trustCaller_ ? *expected_ : Digest(hasher_.algorithm(), hasher_.finishHex());
   if (expectedSize_ && written_ != *expectedSize_) {
     discard();
     throw Error(Errc::kDigestMismatch, "cannot write blob " + got.str() + ": size " +

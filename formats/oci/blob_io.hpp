@@ -50,6 +50,12 @@ class BlobWriter {
   void write(std::string_view s) { write(s.data(), s.size()); }
   int64_t written() const { return written_; }
 
+  // For a caller that hashes the same bytes itself and checks them against `expected` before
+  // it commits (the registry client verifies every blob as it streams): write() stops hashing
+  // and commit() names the blob by `expected` (the size is still checked). Requires `expected`;
+  // call it before the first write().
+  void trustCallerDigest();
+
   // Checks digest and size, fsyncs and renames into root/blobs/<alg>/<hex>. The writer cannot be
   // used afterwards. On a mismatch the temporary file is removed and Error{kDigestMismatch} thrown.
   BlobInfo commit();
@@ -64,6 +70,7 @@ class BlobWriter {
   UniqueFd fd_;
   std::string tmpPath_;
   int64_t written_ = 0;
+  bool trustCaller_ = false;
 };
 
 class BlobReader {

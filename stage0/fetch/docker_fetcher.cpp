@@ -79,6 +79,9 @@ class DockerFetcher : public Fetcher {
       writers.push_back(ctx.store.newBlob("layer " + missing[i].digest.str() + " of " + what,
                                           missing[i].digest.algorithm(), missing[i].digest,
                                           missing[i].size));
+      // fetchBlobs hashes every byte and fails unless the digest matched; nothing is committed
+      // unless it succeeded: hashing again in the writer would only cost time.
+      writers.back().trustCallerDigest();
     }
     std::vector<std::unique_ptr<LayerCheck>> checks(missing.size());
     Progress progress;

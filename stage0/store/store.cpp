@@ -151,6 +151,12 @@ void BlobWriter::write(const void* data, size_t size) {
 
 int64_t BlobWriter::written() const { return writer_ ? writer_->written() : 0; }
 
+void BlobWriter::trustCallerDigest() {
+  if (!writer_)
+    throw Error(Errc::kInvalid, "cannot store blob " + what_ + ": the writer is closed");
+  writer_->trustCallerDigest();
+}
+
 oci::BlobInfo BlobWriter::commit() {
   if (!writer_)
     throw Error(Errc::kInvalid, "cannot store blob " + what_ + ": the writer is closed");

@@ -159,6 +159,8 @@ class BlobWriter {
   void write(const void* data, size_t size);
   void write(std::string_view s) { write(s.data(), s.size()); }
   int64_t written() const;
+  // See oci::BlobWriter::trustCallerDigest: the caller verifies the bytes itself.
+  void trustCallerDigest();
   // Verifies the expected digest/size if given, fsyncs and renames into place.
   oci::BlobInfo commit();
 

@@ -155,6 +155,29 @@ TEST_F(LayoutTest, WriterVerifiesExpectedDigestAndSize) {
   EXPECT_EQ(entries, 3u);
 }
 
+TEST_F(LayoutTest, BlobWriterTrustingTheCallersDigest) {
+  LayoutWriter w(dir_);
+  Digest want = Digest::of(DigestAlgorithm::kSha256, "abc");
+  {
+    BlobWriter bw = w.newBlob(want, 3);
+    bw.trustCallerDigest();
+    bw.write("abc");
+    EXPECT_EQ(bw.commit().digest, want);
+  }
+  EXPECT_EQ(readFile(dir_ / blobPath(want)), "abc");
+  {
+    // The size is still checked; the writer does not hash (the caller does).
+    BlobWriter bw = w.newBlob(want, 3);
+    bw.trustCallerDigest();
+    EXPECT_EQ(codeOf([&] { bw.write("abcd"); }), errcName(Errc::kDigestMismatch));
+  }
+  BlobWriter unnamed = w.newBlob();
+  EXPECT_EQ(codeOf([&] { unnamed.trustCallerDigest(); }), errcName(Errc::kInvalid));
+  BlobWriter started = w.newBlob(want, 3);
+  started.write("a");
+  EXPECT_EQ(codeOf([&] { started.trustCallerDigest(); }), errcName(Errc::kInvalid));
+}
+
 TEST_F(LayoutTest, Sha512Blobs) {
   LayoutWriter w(dir_);
   Digest want = Digest::of(DigestAlgorithm::kSha512, "data");
