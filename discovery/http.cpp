@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -375,6 +376,39 @@ std::string describeStatus(const Request& request, const Response& response) {
   std::string reason(reasonPhrase(response.status));
   if (!reason.empty()) out += " " + reason;
   return out;
+}
+
+std::optional<int64_t> cacheMaxAge(std::string_view cacheControl) {
+  std::optional<int64_t> maxAge;
+  size_t start = 0;
+  while (start <= cacheControl.size()) {
+    size_t comma = cacheControl.find(',', start);
+    std::string_view directive = trim(cacheControl.substr(start, comma - start));
+    size_t eq = directive.find('=');
+    std::string_view name = trim(directive.substr(0, eq));
+    if (iequals(name, "no-cache") || iequals(name, "no-store")) return std::nullopt;
+    if (iequals(name, "max-age") && eq != std::string_view::npos && !maxAge) {
+      std::string_view value = trim(directive.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      if (value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos) {
+        return std::nullopt;
+      }
+      int64_t n = 0;
+      for (char c : value) {
+        if (n > (INT64_MAX - 9) / 10) {
+          n = INT64_MAX;
+          break;
+        }
+        n = n * 10 + (c - '0');
+      }
+      maxAge = n;
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return maxAge;
 }
 
 std::string_view reasonPhrase(long status) {

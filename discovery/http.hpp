@@ -99,6 +99,12 @@ std::string describeStatus(const Request& request, const Response& response);
 // The standard reason phrase of an HTTP status ("Not Found"), empty for unknown codes.
 std::string_view reasonPhrase(long status);
 
+// How long a response may be reused without asking again, from its Cache-Control header
+// (RFC 9111 §5.2.2): the max-age=N directive's N seconds; nullopt when there is none, when
+// no-cache or no-store forbids reuse, or when the value is not a number. Directive names compare
+// case-insensitively; a quoted value is accepted; a value beyond int64 is clamped.
+std::optional<int64_t> cacheMaxAge(std::string_view cacheControl);
+
 // URL helpers (url.cpp). Schemes compare case-insensitively.
 bool isHttps(std::string_view url);
 bool isHttp(std::string_view url);  // plain http only

@@ -12,6 +12,10 @@
 
 #include "stage0/cli/options.hpp"
 
+namespace ferry::fetch {
+struct FetchOptions;
+}
+
 namespace ferry::cli {
 
 // Exit statuses shared by every command (DESIGN §3).
@@ -29,6 +33,10 @@ struct GlobalOptions {
 
 // Adds --dir --debug --insecure-options --format to a command's parser.
 void addGlobalOptions(OptionParser& parser, GlobalOptions& global);
+
+// The fetch options the global flags imply (--insecure-options, --dir), with a pull policy
+// (never | new | update). Defined in fetch.cpp; trust uses it for keys over HTTP.
+fetch::FetchOptions fetchOptions(const GlobalOptions& g, std::string_view pullPolicy);
 
 struct Context {
   GlobalOptions global;

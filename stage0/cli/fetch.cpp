@@ -32,10 +32,19 @@ fetch::FetchOptions fetchOptions(const GlobalOptions& g, std::string_view pullPo
 
 int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry fetch [flags] IMAGE...", "Fetch images into the store and print their IDs.",
-                 "IMAGE is a local ACI file (its signature IMAGE.asc is verified against\n"
-                 "'ferry trust' keys unless --insecure-options=image), an OCI layout\n"
-                 "(oci:DIR[:REF], or oci:FILE.tar[:REF] for one packed in a tar) or an image ID\n"
-                 "already in the store.");
+                 "IMAGE is an appc name with labels (example.com/app:1.0,os=linux; os and\n"
+                 "arch default to this host's), found by appc meta discovery; an ACI URL\n"
+                 "(https://.../x.aci, signature x.aci.asc; plain http only with\n"
+                 "--insecure-options=http); a local ACI file (signature IMAGE.asc); a\n"
+                 "docker:// reference; an OCI layout (oci:DIR[:REF], or oci:FILE.tar[:REF]\n"
+                 "for one packed in a tar); or an image ID already in the store. ACI\n"
+                 "signatures are verified against 'ferry trust' keys unless\n"
+                 "--insecure-options=image; appc dependencies are fetched too.\n"
+                 "--insecure-options=tls skips certificate checks. A download that receives\n"
+                 "no data for FERRY_HTTP_STALL_TIMEOUT seconds (default 30) fails as stalled;\n"
+                 "SSL_CERT_FILE names a CA bundle to trust instead of the system's.\n"
+                 "Pull policies: never (store only), new (fetch when not in the store),\n"
+                 "update (ask the server again; ETag and Cache-Control max-age honoured).");
   addGlobalOptions(p, ctx.global);
   std::string policy = "new";
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);

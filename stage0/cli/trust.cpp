@@ -5,17 +5,22 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "stage0/cli/command.hpp"
+#include "stage0/fetch/fetch.hpp"
+#include "stage0/fetch/pubkeys.hpp"
 #include "stage0/trust/trust_store.hpp"
 
 namespace ferry::cli {
 
 int trustCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry trust [--prefix=PREFIX | --root] [flags] KEYFILE...",
+  OptionParser p("ferry trust [--prefix=PREFIX | --root] [flags] [KEYFILE|URL...]",
                  "Trust OpenPGP public keys to sign appc images, in ferry's own trust store.",
                  "A key trusted for a prefix (an image name like example.com/app) covers that\n"
-                 "name and the names below it; --root trusts a key for every image. Each key's\n"
-                 "fingerprint is shown and must be confirmed unless --skip-fingerprint-review.\n"
-                 "--list shows the trusted keys; --remove=FINGERPRINT forgets one.");
+                 "name and the names below it; --root trusts a key for every image. Keys come\n"
+                 "from files or https URLs (http only with --insecure-options=http); with\n"
+                 "--prefix and no key, from the ac-discovery-pubkeys tags that appc discovery\n"
+                 "of PREFIX finds. Each key's fingerprint is shown and must be confirmed unless\n"
+                 "--skip-fingerprint-review. --list shows the trusted keys;\n"
+                 "--remove=FINGERPRINT forgets one.");
   addGlobalOptions(p, ctx.global);
   std::string prefix, remove;
   bool root = false, skipReview = false, list = false;
@@ -50,14 +55,30 @@ int trustCommand(Context& ctx, const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (root == !prefix.empty()) throw UsageError("give exactly one of --prefix=PREFIX and --root");
-  if (files.empty()) {
-    throw UsageError("give the key files to trust (fetching keys by discovery: not supported yet)");
+  if (files.empty() && root) {
+    throw UsageError("give the key files or URLs to trust for --root");
   }
   trust::Scope scope;
   if (!root) scope.prefix = prefix;
   std::filesystem::create_directories(std::filesystem::path(ctx.global.dir) / "tmp");
+  // Every key is read (files) or fetched (URLs, discovery) before any is trusted.
+  std::vector<std::pair<std::string, std::string>> blocks;  // source, armored
+  fetch::FetchOptions fo = fetchOptions(ctx.global, "new");
+  if (files.empty()) {
+    for (auto& k : fetch::discoverKeys(prefix, fo))
+      blocks.emplace_back(k.url, std::move(k.armored));
+  }
+  std::vector<std::string> urls;
   for (const auto& file : files) {
-    std::string armored = readFile(file, 1 << 20);
+    if (file.starts_with("https://") || file.starts_with("http://")) {
+      urls.push_back(file);
+    } else {
+      blocks.emplace_back(file, readFile(file, 1 << 20));
+    }
+  }
+  for (auto& k : fetch::fetchKeys(urls, fo)) blocks.emplace_back(k.url, std::move(k.armored));
+  for (const auto& [source, armored] : blocks) {
+    const std::string& file = source;
     auto keys =
         trust::inspectKeys(armored, quote(file), std::filesystem::path(ctx.global.dir) / "tmp");
     if (keys.size() != 1) {

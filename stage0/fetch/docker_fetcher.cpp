@@ -19,15 +19,6 @@ namespace ferry::fetch {
 
 namespace {
 
-http::ClientOptions httpOptions(const FetchOptions& o) {
-  http::ClientOptions h;
-  h.verifyTls = !o.insecureTls;
-  h.allowHttp = o.insecureHttp;
-  // A CA bundle of the operator's (a private registry's CA), as OpenSSL tools read it.
-  if (const char* ca = std::getenv("SSL_CERT_FILE"); ca != nullptr && *ca != '\0') h.caFile = ca;
-  return h;
-}
-
 class DockerFetcher : public Fetcher {
  public:
   bool accepts(const ImageArg& arg) const override {
@@ -36,7 +27,7 @@ class DockerFetcher : public Fetcher {
 
   std::string fetch(const ImageArg& arg, FetchContext& ctx) override {
     auto ref = registry::DockerReference::parse(std::get<DockerArg>(arg).ref);
-    http::Client client(httpOptions(ctx.options));
+    http::Client client(clientOptions(ctx.options));
     registry::RegistryOptions ro;
     ro.scheme = ctx.options.insecureHttp ? registry::Scheme::kAuto : registry::Scheme::kHttps;
     registry::RegistryClient rc(client, registry::Credentials::loadDefault(ctx.options.dataDir),

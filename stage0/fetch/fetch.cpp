@@ -1,7 +1,11 @@
 #include "stage0/fetch/fetch.hpp"
 
+#include <cstdlib>
+
 #include "common/error.hpp"
+#include "discovery/appc_image_ref.hpp"
 #include "discovery/reference.hpp"
+#include "stage0/fetch/appc_fetchers.hpp"
 #include "stage0/fetch/docker_fetcher.hpp"
 #include "stage0/fetch/local_fetchers.hpp"
 
@@ -14,9 +18,18 @@ PullPolicy parsePullPolicy(std::string_view s) {
   throw Error(Errc::kUsage, "--pull-policy: want never, new or update, not " + quote(s));
 }
 
+http::ClientOptions clientOptions(const FetchOptions& o) {
+  http::ClientOptions h;
+  h.verifyTls = !o.insecureTls;
+  h.allowHttp = o.insecureHttp;
+  if (const char* ca = std::getenv("SSL_CERT_FILE"); ca != nullptr && *ca != '\0') h.caFile = ca;
+  return h;
+}
+
 std::vector<std::unique_ptr<Fetcher>> makeFetchers() {
   std::vector<std::unique_ptr<Fetcher>> out;
   addLocalFetchers(out);
+  addAppcFetchers(out);
   addDockerFetcher(out);
   return out;
 }
@@ -35,6 +48,17 @@ std::optional<std::string> inStore(store::Store& store, const ImageArg& arg) {
       if (auto r = store.findImage(ref.digest()->str())) return r->id;
     } else if (auto r = store.findByName({ref.name(), {}, ref.tag()})) {
       return r->id;
+    }
+  }
+  if (const auto* n = std::get_if<AppcNameArg>(&arg)) {
+    auto ref = discovery::parseAppcImageRef(n->text);
+    store::NameQuery q{ref.name.str(), {}, {}};
+    for (const auto& l : ref.labels) q.labels.emplace_back(l.name.str(), l.value);
+    if (auto r = store.findByName(q)) return r->id;
+  }
+  if (const auto* u = std::get_if<UrlArg>(&arg)) {
+    if (auto remote = store.remote(u->url)) {
+      if (auto r = store.findImage(remote->imageId)) return r->id;
     }
   }
   return std::nullopt;
@@ -63,9 +87,7 @@ std::string fetchImage(store::Store& store, const ImageArg& arg, const FetchOpti
       throw Error(e.code(), "cannot fetch " + describe(arg) + ": " + e.what());
     }
   }
-  throw Error(Errc::kUnsupported, "cannot fetch " + describe(arg) +
-                                      ": not supported yet (this transport arrives with the "
-                                      "discovery and registry clients)");
+  throw Error(Errc::kUnsupported, "cannot fetch " + describe(arg) + ": no fetcher for it");
 }
 
 }  // namespace ferry::fetch

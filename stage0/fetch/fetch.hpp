@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "discovery/http.hpp"
 #include "stage0/fetch/image_arg.hpp"
 #include "stage0/store/store.hpp"
 
@@ -31,6 +32,11 @@ struct FetchOptions {
   bool insecureTls = false;
   std::filesystem::path dataDir;  // ferry's --dir (trust store, scratch space)
 };
+
+// The HTTP policy of a fetch: TLS checks and plain http per --insecure-options, a CA bundle from
+// SSL_CERT_FILE (a private server's CA, as OpenSSL tools read it). The stall timeout comes from
+// FERRY_HTTP_STALL_TIMEOUT, which every http::Client reads.
+http::ClientOptions clientOptions(const FetchOptions& options);
 
 struct FetchContext {
   store::Store& store;

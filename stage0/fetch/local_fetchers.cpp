@@ -1,4 +1,5 @@
-// Fetchers for images already on this machine: ACI files and oci: layouts.
+// Fetchers for images already on this machine: ACI files (through AppcSession) and oci:
+// layouts.
 #include "stage0/fetch/local_fetchers.hpp"
 
 #include "common/error.hpp"
@@ -7,8 +8,8 @@
 #include "formats/archive/aci.hpp"
 #include "formats/oci/layout.hpp"
 #include "formats/oci/media_types.hpp"
+#include "stage0/fetch/appc_session.hpp"
 #include "stage0/fetch/oci_archive.hpp"
-#include "stage0/trust/trust_store.hpp"
 
 namespace ferry::fetch {
 
@@ -22,74 +23,9 @@ class LocalAciFetcher : public Fetcher {
     return std::holds_alternative<LocalAciArg>(arg);
   }
 
+  // Dependencies not in the store are fetched by discovery (AppcSession).
   std::string fetch(const ImageArg& arg, FetchContext& ctx) override {
-    const fs::path& path = std::get<LocalAciArg>(arg).path;
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) {
-      throw Error(Errc::kNotFound, "cannot fetch " + quote(path.string()) + ": no such file");
-    }
-    // One pass: the uncompressed tar goes into the store under its sha512 (the image ID), and
-    // the file as it is (compressed) beside it, while readAci checks the structure and finds
-    // the manifest.
-    store::BlobWriter blob =
-        ctx.store.newBlob("ACI " + quote(path.string()), DigestAlgorithm::kSha512);
-    store::BlobWriter original =
-        ctx.store.newBlob("ACI file " + quote(path.string()), DigestAlgorithm::kSha512);
-    archive::AciReadOptions ro;
-    ro.reader.uncompressedTee = [&blob](const void* data, size_t size) { blob.write(data, size); };
-    ro.reader.compressedTee = [&original](const void* data, size_t size) {
-      original.write(data, size);
-    };
-    struct : archive::AciVisitor {
-      void manifest(const std::string&) override {}
-      void entry(const archive::Entry&, archive::Reader&) override {}
-    } visitor;
-    archive::AciInfo info = archive::readAci(path, visitor, ro);
-    auto manifest =
-        appc::ImageManifest::parse(info.manifest, "manifest of " + quote(path.string()));
-    if (!manifest.dependencies.empty()) {
-      for (const auto& d : manifest.dependencies) {
-        bool have = d.imageID ? ctx.store.findImage(d.imageID->str()).has_value()
-                              : ctx.store.findByName({d.imageName.str(), {}, {}}).has_value();
-        if (!have) {
-          throw Error(Errc::kUnsupported,
-                      "cannot fetch " + quote(path.string()) + ": dependency " +
-                          quote(d.imageName.str()) +
-                          " is not in the store (not supported yet: fetching dependencies by "
-                          "discovery; fetch it first)");
-        }
-      }
-    }
-    verifySignature(path, manifest, ctx);
-    oci::BlobInfo stored = blob.commit();
-    // An uncompressed ACI is its own tar: no second copy (the writer's temp file goes), the
-    // original is the tar's blob.
-    oci::BlobInfo file =
-        info.read.compression != archive::Compression::kNone ? original.commit() : stored;
-    store::ImageRecord r;
-    r.id = info.imageId;
-    r.kind = store::ImageKind::kAci;
-    r.name = manifest.name.str();
-    for (const auto& l : manifest.labels) r.labels.emplace_back(l.name.str(), l.value);
-    r.blobs.push_back({store::BlobRole::kAci, stored.digest, stored.size, ""});
-    r.blobs.push_back({store::BlobRole::kOriginal, file.digest, file.size, ""});
-    r.appcManifest = info.manifest;
-    return ctx.store.addImage(std::move(r)).id;
-  }
-
- private:
-  static void verifySignature(const fs::path& path, const appc::ImageManifest& m,
-                              FetchContext& ctx) {
-    if (ctx.options.insecureImage) return;
-    fs::path asc = path.string() + ".asc";
-    std::error_code ec;
-    if (!fs::is_regular_file(asc, ec)) {
-      throw Error(Errc::kSecurity, "cannot fetch " + quote(path.string()) + ": no signature " +
-                                       quote(asc.string()) +
-                                       " (use --insecure-options=image to fetch it unsigned)");
-    }
-    trust::TrustStore trust(ctx.options.dataDir);
-    trust.verify(m.name.str(), path, readFile(asc, 1 << 20));
+    return AppcSession(ctx).fetchLocal(std::get<LocalAciArg>(arg).path);
   }
 };
 

@@ -26,6 +26,10 @@
 #   svc_mds [DIR]          starts `$FERRY metadata-service` (DIR defaults to $T/mds): sets
 #                          MDS_SOCKET (registration socket), MDS_VERIFY_URL (hmac/verify on the
 #                          host's 127.0.0.1), MDS_PID, MDS_LOG
+#   svc_hosts NAME...      (in services/netns.sh's private namespaces only) bind-mounts a hosts
+#                          file mapping localhost and each NAME to 127.0.0.1 over /etc/hosts
+#   svc_stall PORT         starts stall.py on 127.0.0.1:PORT with the test CA's server
+#                          certificate (a TLS server that answers 100 bytes, then goes silent)
 #   svc_stop_all           stops everything started so far (also run by the EXIT trap)
 SERVICES=${SERVICES:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 : "${T:?source tests/functional/lib.sh first}"
@@ -139,6 +143,32 @@ svc_mds() {
     fi
   done
   svc_die "ferry metadata-service did not start: $(tail -3 "$MDS_LOG")"
+}
+
+svc_hosts() {
+  [ -n "${FERRY_PRIVATE_NET:-}" ] ||
+    { echo "svc_hosts: source services/netns.sh first (it needs a private mount namespace)" >&2; return 1; }
+  local n
+  { echo "127.0.0.1 localhost"; for n in "$@"; do echo "127.0.0.1 $n"; done; } >"$T/hosts"
+  mount --bind "$T/hosts" /etc/hosts
+}
+
+svc_stall() {
+  local port=${1:?PORT} d=$T/stall-$1 i
+  svc_ca
+  mkdir -p "$d"
+  "$SERVICES/stall.py" "$port" "$CA_DIR/server-chain.crt" "$CA_DIR/server.key" \
+    </dev/null >"$d/out" 2>&1 &
+  echo $! >"$d/pid"
+  _svc_stops+=("$(printf 'svc_stop_pidfile %q stall.py' "$d/pid")")
+  svc_watchdog "$d" "$(cat "$d/pid")"
+  _svc_stops+=("$(printf 'svc_stop_watchdog %q' "$d")")
+  for ((i = 0; i < 100; i++)); do
+    grep -q ready "$d/out" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  cat "$d/out" >&2
+  return 1
 }
 
 # shellcheck disable=SC2120  # "set --" inside, on purpose

@@ -15,6 +15,11 @@
 #                            ac-discovery-pubkeys localhost/PATH https://localhost:PORT/PATH/pubkeys.gpg
 #                          (PATH "" publishes the page for the bare host.)
 #
+# Extra configuration: DIR/conf.d/*.conf (written before start) is included inside the server
+# block, e.g. `location /cached/ { add_header Cache-Control "max-age=3600"; }` or
+# `location /fail/ { return 500; }`. The server answers for any Host name (tests in their own
+# network namespace point their domains at 127.0.0.1 with svc_hosts).
+#
 # Routing: any request whose query has ac-discovery=1 is answered with
 # <path>/ac-discovery.html (404 when absent, so the parent-path fallback of appc discovery can
 # be exercised); everything else is a static file under DIR/www. Under /auth/ HTTP basic auth
@@ -61,7 +66,7 @@ http {
   default_type application/octet-stream;
   types { application/pgp-signature asc; application/pgp-keys gpg; }
   access_log $d/access.log combined;
-  log_format ferry '\$remote_addr "\$request" \$status auth=\$http_authorization';
+  log_format ferry '\$remote_addr "\$request" \$status auth=\$http_authorization host=\$host inm=\$http_if_none_match';
   access_log $d/requests.log ferry;
   client_body_temp_path $d/tmp/body;
   proxy_temp_path $d/tmp/proxy;
@@ -102,6 +107,7 @@ http {
       # only reachable through ?ac-discovery=1
       internal;
     }
+    include $d/conf.d/*.conf;
   }
 }
 C
@@ -120,7 +126,7 @@ cmd_start() {
   CA_DIR=$(cd "$CA_DIR" && pwd)
   "$here/ca.sh" "$CA_DIR" >/dev/null
   cp "$CA_DIR/ca.crt" "$d/ca.crt"
-  mkdir -p "$d/www" "$d/tmp"
+  mkdir -p "$d/www" "$d/tmp" "$d/conf.d"
   local user=${NGINX_USER:-ferry} password=${NGINX_PASSWORD:-ferry-secret}
   echo "$user" >"$d/user"
   echo "$password" >"$d/password"

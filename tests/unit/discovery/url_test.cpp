@@ -111,3 +111,32 @@ TEST(SameOrigin, SchemeHostAndPort) {
 
 }  // namespace
 }  // namespace ferry::http
+
+namespace ferry::http {
+namespace {
+
+TEST(CacheMaxAge, ReadsTheMaxAgeDirective) {
+  EXPECT_EQ(cacheMaxAge("max-age=3600"), 3600);
+  EXPECT_EQ(cacheMaxAge("public, max-age=60"), 60);
+  EXPECT_EQ(cacheMaxAge("Max-Age = 5 , must-revalidate"), 5);
+  EXPECT_EQ(cacheMaxAge("max-age=\"7\""), 7);
+  EXPECT_EQ(cacheMaxAge("max-age=0"), 0);
+  EXPECT_EQ(cacheMaxAge("max-age=1, max-age=2"), 1);  // the first one counts
+  EXPECT_EQ(cacheMaxAge("max-age=99999999999999999999999"), INT64_MAX);
+}
+
+TEST(CacheMaxAge, NoReuseWithoutAValidMaxAge) {
+  EXPECT_EQ(cacheMaxAge(""), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("public"), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("max-age"), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("max-age="), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("max-age=-1"), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("max-age=1h"), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("s-maxage=10"), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("max-age=60, no-cache"), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("no-store, max-age=60"), std::nullopt);
+  EXPECT_EQ(cacheMaxAge("NO-CACHE"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ferry::http
