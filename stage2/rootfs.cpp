@@ -10,7 +10,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 
 #include "common/error.hpp"
 #include "stage2/in_root.hpp"
@@ -237,6 +239,11 @@ void Rootfs::createDevice(const oci::LinuxDevice& d) {
 
 void Rootfs::populateDev(const std::vector<oci::LinuxDevice>& devices, bool terminal) {
   for (const DefaultDevice& d : kDefaultDevices) {
+    // linux.devices may list the same node (formats/ writes the defaults there too): it wins.
+    if (std::any_of(devices.begin(), devices.end(),
+                    [&](const oci::LinuxDevice& c) { return c.path == d.path; })) {
+      continue;
+    }
     oci::LinuxDevice dev;
     dev.type = "c";
     dev.path = d.path;
@@ -265,7 +272,19 @@ void Rootfs::populateDev(const std::vector<oci::LinuxDevice>& devices, bool term
   std::string source;
   UniqueFd null;
   if (terminal && isatty(STDIN_FILENO)) {
-    source = fdPath(STDIN_FILENO);
+    // The terminal's own mount lives in the namespace stdin was opened in, from which the
+    // kernel refuses to bind: bind its path as this namespace (a copy) sees it, once that path
+    // is checked to be the same device.
+    char buf[PATH_MAX];
+    ssize_t n = readlink(fdPath(STDIN_FILENO).c_str(), buf, sizeof buf - 1);
+    if (n <= 0) throwErrno("find the terminal on stdin");
+    source.assign(buf, static_cast<size_t>(n));
+    struct stat in, at;
+    if (fstat(STDIN_FILENO, &in) != 0 || stat(source.c_str(), &at) != 0 || !S_ISCHR(at.st_mode) ||
+        at.st_rdev != in.st_rdev) {
+      throw Error(Errc::kUnsupported, "cannot find the terminal on stdin (" + quote(source) +
+                                          ") in the app's mount namespace");
+    }
   } else {
     null = openInRoot(rootFd_.get(), "/dev/null", O_PATH);
     if (!null) throwErrno("open /dev/null");

@@ -79,15 +79,6 @@ std::optional<std::set<std::string>> optEmptyObjectSet(Object& o, std::string_vi
   return out;
 }
 
-Digest digestAt(const Json& j, std::string_view path) {
-  const std::string& s = json::asString(j, path);
-  try {
-    return Digest::parse(s);
-  } catch (const Error& e) {
-    throw Error(e.code(), std::string(path) + ": " + e.what());
-  }
-}
-
 std::string mediaTypeAt(const Json& j, std::string_view path) {
   const std::string& s = json::asString(j, path);
   if (!isValidMediaType(s)) json::fail(path, "invalid media type " + quote(s));

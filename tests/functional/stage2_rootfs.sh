@@ -40,6 +40,21 @@ grep -q '^crw-r-----  *1 1000  *63  *1,  *3 .*/dev/loopy$' "$T/out" &&
   grep -q '^prw-rw-rw- .*/dev/sub/fifo$' "$T/out" || fail "linux.devices: $(cat "$T/out" "$T/err")"
 ok "linux.devices created with their mode and owner"
 
+# /dev/console: the terminal of an interactive app (process.terminal), /dev/null otherwise.
+script='stat -c "%t:%T" /dev/console; stat -L -c "%t:%T" /proc/self/fd/0'
+b=$(bundle console '{"process": {"terminal": true, "args": '"$(shargs "$script")"'}}')
+expect_status 0 s2 "$b" </dev/null
+expect_out $'1:3\n1:3' "without a terminal on stdin, /dev/console is /dev/null"
+if command -v script >/dev/null; then
+  # script(1) gives ferry-stage2 a pseudo-terminal on stdin, as an interactive pod's init does.
+  script -qec "unshare --pid --fork --ipc --uts --net --mount --propagation private $FERRY_STAGE2 $b" \
+    /dev/null </dev/null >"$T/out" 2>&1 || fail "interactive console: $(cat "$T/out")"
+  tr -d '\r' <"$T/out" >"$T/out2"
+  [ "$(sed -n 1p "$T/out2")" = "$(sed -n 2p "$T/out2")" ] && [ "$(sed -n 1p "$T/out2")" != 1:3 ] ||
+    fail "interactive console is not the terminal: $(cat "$T/out2")"
+  ok "with process.terminal and a terminal on stdin, /dev/console is that terminal"
+fi
+
 # --- volumes
 mkdir -p "$T/vol/sub"
 echo hello >"$T/vol/greeting"
