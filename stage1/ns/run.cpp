@@ -35,6 +35,7 @@
 #include "common/cgroup.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/mds_client.hpp"
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/mounts.hpp"
 #include "stage1/ns/pod.hpp"
@@ -236,10 +237,6 @@ int runEntrypoint(const Args& args) {
   if (flags < 0)
     throw Error(Errc::kUsage, "--lock-fd " + std::to_string(args.lockFd) + ": not open");
   ::fcntl(args.lockFd, F_SETFD, flags & ~FD_CLOEXEC);
-  if (rt.mds) {
-    throw Error(Errc::kUnsupported,
-                "runtime.json: mds: not supported: the metadata service client is not built in");
-  }
 
   ChildPlan plan;
   plan.podDir = podDir;
@@ -309,6 +306,17 @@ int runEntrypoint(const Args& args) {
   // The pod cgroup holds no process now: its children may get controllers and limits.
   pod.delegate();
   for (size_t i = 0; i < appGroups.size(); ++i) appGroups[i].apply(appLimits[i]);
+  // The metadata service (ABI §6): a listener on the pod's own loopback (up by now), passed to
+  // the service; the registration lasts as long as this connection, i.e. the pod.
+  UniqueFd mdsConnection;
+  if (rt.mds) {
+    UniqueFd netns = openFile("/proc/" + std::to_string(pid) + "/ns/net", O_RDONLY);
+    UniqueFd listener = mds::listenInNetns(netns.get(), rt.mds->port);
+    mdsConnection = mds::registerPod(rt.mds->socket,
+                                     mds::registrationFromPodDir(podDir, rt.uuid, rt.mds->token),
+                                     listener.get());
+    debugLine(debug, "registered with the metadata service at " + quote(rt.mds->socket.string()));
+  }
   if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
   std::string failure = readReport(report.read.get());
   if (!failure.empty()) {
@@ -320,6 +328,14 @@ int runEntrypoint(const Args& args) {
   int code = waitForPod(pid, sigFd.get(), debug);
   debugLine(debug, "the pod init exited: " + std::to_string(code));
   guard.release();
+  if (mdsConnection) {
+    try {
+      mds::unregisterPod(std::move(mdsConnection));
+    } catch (const std::exception& e) {
+      // Closing the connection unregisters the pod as well: say so, and go on.
+      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+    }
+  }
   finalizeStatus(podDir, pod);  // for an init that could not finish its bookkeeping
   try {
     pod.remove();
