@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <ctime>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "common/error.hpp"
 #include "formats/appc/image_manifest.hpp"
@@ -129,20 +133,50 @@ std::string hashTree(const fs::path& root, int64_t* fileBytes) {
   }
   if (ec) throw std::system_error(ec, "cannot list tree " + quote(root.string()));
   std::sort(paths.begin(), paths.end());
+  std::vector<struct stat> stats(paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    fs::path p = paths[i].empty() ? root : root / paths[i];
+    if (::lstat(p.c_str(), &stats[i]) != 0) throwErrno("stat " + quote(p.string()));
+  }
+  // File contents are hashed on a few threads (reading and hashing a rootfs is most of this
+  // function's time); the listing is then assembled in order, so the result does not depend on
+  // the thread count.
+  std::vector<std::string> contents(paths.size());
+  std::atomic<size_t> next{0};
+  std::mutex failureMutex;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
+      if (!S_ISREG(stats[i].st_mode)) continue;
+      try {
+        contents[i] = hashFile(root / paths[i]);
+      } catch (...) {
+        std::lock_guard lock(failureMutex);
+        if (!failure) failure = std::current_exception();
+        next.store(paths.size());
+      }
+    }
+  };
+  size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+
   Hasher listing(DigestAlgorithm::kSha256);
   int64_t bytes = 0;
-  for (const std::string& rel : paths) {
-    fs::path p = rel.empty() ? root : root / rel;
-    struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) throwErrno("stat " + quote(p.string()));
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string& rel = paths[i];
+    const struct stat& st = stats[i];
     std::string extra;
     uint64_t size = 0;
     if (S_ISREG(st.st_mode)) {
       size = static_cast<uint64_t>(st.st_size);
       bytes += st.st_size;
-      extra = hashFile(p);
+      extra = std::move(contents[i]);
     } else if (S_ISLNK(st.st_mode)) {
-      extra = fs::read_symlink(p).string();
+      extra = fs::read_symlink(rel.empty() ? root : root / rel).string();
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       extra = std::to_string(major(st.st_rdev)) + "," + std::to_string(minor(st.st_rdev));
     }
