@@ -4,7 +4,13 @@
 # (longest prefix first, labels, {ext}, templates with unfilled variables dropped), https and
 # (when allowed) http ACI URLs, dependencies by name+labels and by image ID, pull policies with
 # ETag (304) and Cache-Control, --insecure-options=tls, and keys from a URL and from discovery.
-NGINX_EXTRA_CONF='location /cached/ { add_header Cache-Control "public, max-age=3600"; }'
+# /cached/ answers with a Cache-Control max-age; the discovery page of ferry.test/httpdisc is
+# served over plain http only (https gives 404).
+NGINX_EXTRA_CONF='location /cached/ { add_header Cache-Control "public, max-age=3600"; }
+location = /httpdisc {
+  if ($scheme = https) { return 404; }
+  rewrite ^ /httpdisc/ac-discovery.html break;
+}'
 source "$(dirname "$0")/discovery_lib.sh"
 
 # --- trust: a key from an https URL, and keys from ac-discovery-pubkeys
@@ -72,6 +78,20 @@ plain=$(publish $DOMAIN/plain 1.0)
 expect_status 0 F --insecure-options=http fetch "http://$DOMAIN/images/$DOMAIN/plain-1.0-linux-$ARCH.aci"
 [ "$(cat "$T/out")" = "$(aci_id "$plain")" ] || fail "http URL: wrong image"
 ok "fetch by http URL with --insecure-options=http"
+
+# --- discovery over http: only with --insecure-options=http, and after https failed. Without it,
+# discovery goes on to the root page, whose template has no such image.
+mkdir -p "$NGINX_WWW/httpdisc" "$NGINX_WWW/viahttp/$DOMAIN"
+"$SERVICES/nginx.sh" discovery "$NGINX_DIR" httpdisc \
+  "<meta name=\"ac-discovery\" content=\"$DOMAIN/httpdisc https://$DOMAIN/viahttp/{name}-{version}.{ext}\">" >/dev/null
+f=$NGINX_WWW/viahttp/$DOMAIN/httpdisc-1.0.aci
+python3 "$TOOLS/mkaci.py" "$f" $DOMAIN/httpdisc --label version=1.0 --label os=linux --label "arch=$ARCH"
+"$SERVICES/gpg.sh" sign "$GPG_HOME" "$f" alice >/dev/null
+expect_status 254 F fetch $DOMAIN/httpdisc:1.0
+grep -q "/images/$DOMAIN/httpdisc-1.0-linux-$ARCH.aci\": 404" "$T/err" || fail "http discovery without the option: $(cat "$T/err")"
+expect_status 0 F --insecure-options=http fetch $DOMAIN/httpdisc:1.0
+[ "$(cat "$T/out")" = "$(aci_id "$f")" ] || fail "http discovery: wrong image"
+ok "discovery over plain http only with --insecure-options=http, after https"
 
 # --- --insecure-options=tls: without the test CA the certificate is refused, unless told
 D3=$T/data3
