@@ -21,16 +21,16 @@ for victim in run init; do
   set -e
   # The init dies with the run process (parent-death signal), and the pod's processes with it.
   for i in $(seq 1 200); do [ -e /proc/$init ] || break; sleep 0.05; done
-  [ ! -e /proc/$init ] || fail "kill -9 $victim: the pod init survived"
+  [ ! -e /proc/$init ] || { ps -o pid,stat,args -p "$init" >&2 || true; fail "kill -9 $victim: the pod init survived"; }
   left=0
   while read -r cg; do [ -d "$cg" ] && left=1; done < <(pod_cgroups "$P")
   if [ $victim = run ]; then
     [ $left = 1 ] || fail "kill -9 run: no cgroup left for gc to remove (test cannot fail)"
   fi
-  gc_pod "$P" || fail "gc after kill -9 $victim failed"
+  gc_pod "$P" 2>"$T/gc.err" || { cat "$T/gc.err" "$P.err" >&2; fail "gc after kill -9 $victim failed"; }
   expect_clean "$P" "gc after kill -9 of $victim"
   expect_field "$P/status/a.json" state exited
-  gc_pod "$P" || fail "second gc failed"
+  gc_pod "$P" 2>"$T/gc.err" || { cat "$T/gc.err" >&2; fail "second gc failed"; }
   ok "gc after kill -9 of $victim is idempotent"
 done
 
@@ -53,7 +53,7 @@ OVERLAYS+=("$T/ovl/merged")
 echo marker-from-tree >"$T/tree/marker"
 P=$T/ovl/merged/pod
 new_pod "$P" --app a --tree "$T/tree" --exec '["sh","-c","cat /marker; echo written >/new"]'
-expect_status 0 run_pod "$P" --debug
+run_pod "$P" --debug || { cat "$P.err" >&2; fail "the pod with a copied rootfs failed"; }
 grep -q 'rootfs copied' "$P.err" || { cat "$P.err" >&2; fail "no copy fallback"; }
 grep -qx marker-from-tree "$P/logs/a.log" || fail "the copied rootfs lacks the tree's files"
 [ "$(cat "$P/apps/a/rootfs/new")" = written ] || fail "the app's write is not in its copy"
