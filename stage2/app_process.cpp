@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,20 @@ std::vector<char*> cArgv(std::vector<std::string>& v) {
   for (std::string& s : v) out.push_back(s.data());
   out.push_back(nullptr);
   return out;
+}
+
+// The app starts with every signal deliverable and at its default action, whatever its
+// starter blocked or ignored (a supervisor ignoring SIGPIPE, blocking SIGTERM, a nohup):
+// execve keeps both the mask and ignored dispositions.
+void resetSignals() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction sa = {};
+    if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, nullptr, &sa) != 0) continue;
+    if (sa.sa_handler == SIG_IGN) signal(sig, SIG_DFL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) throwErrno("unblock the signals");
 }
 
 }  // namespace
@@ -97,6 +112,7 @@ void AppProcess::exec(std::vector<std::string> argv) {
   keepCapabilities(false);
 
   umask(process.user.umask.value_or(022));
+  resetSignals();
   std::string path = envValue(process.env, "PATH").value_or(std::string(kDefaultPath));
   std::string exe = findExecutable(argv[0], path);
   closeExtraFdsOnExec();

@@ -124,6 +124,14 @@ expect_status 0 s2 "$b"
 grep -q '^NoNewPrivs:	0$' "$T/out" || fail "no_new_privs off: $(grep NoNew "$T/out")"
 ok "no_new_privs as process.noNewPrivileges says"
 
+# Signals the starter ignored (bash's trap '' makes its children ignore them) are the app's
+# defaults again; nothing is blocked.
+b=$(bundle signals '{"process": {"args": ["grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]}}')
+expect_status 0 bash -c 'trap "" PIPE HUP TERM; exec unshare --pid --fork --mount "$@"' - \
+  "$FERRY_STAGE2" "$b"
+expect_out $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000' \
+  "signals ignored by the starter are reset, none blocked"
+
 # --- seccomp (applied last; with and without no_new_privs, as root and as a user)
 seccomp='"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures":
   ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": [
