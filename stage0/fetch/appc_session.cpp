@@ -122,7 +122,9 @@ struct AppcSession::Impl {
 
   const fs::path& scratchDir() {
     if (!scratch) {
-      fs::path parent = ctx.options.dataDir / "tmp";
+      // Under the store's tmp/: the fetch holds the store's lock shared, so gc (exclusive)
+      // never removes a download in progress, and removes what a killed fetch left.
+      fs::path parent = ctx.store.casDir() / "tmp";
       fs::create_directories(parent);
       scratch.emplace(parent, "fetch-");
     }

@@ -25,7 +25,7 @@ bad() {
   grep -qiE -- "$pattern" "$T/err" || fail "$what: the error does not say /$pattern/: $(cat "$T/err")"
   store_snapshot "$D" >"$T/snap.after"
   diff -u "$T/snap.before" "$T/snap.after" >&2 || fail "$what: the store changed"
-  [ -z "$(find "$D/tmp" -mindepth 1 2>/dev/null)" ] || fail "$what: temp files left in $D/tmp"
+  [ -z "$(find "$D/tmp" "$D/cas/tmp" -mindepth 1 2>/dev/null)" ] || fail "$what: temp files left"
   ok "$what: $(tail -1 "$T/err")"
 }
 
