@@ -69,5 +69,16 @@ int imageExportCommand(Context& ctx, const std::vector<std::string>& args);
 int imageExtractCommand(Context& ctx, const std::vector<std::string>& args);
 int imageRenderCommand(Context& ctx, const std::vector<std::string>& args);
 int metadataServiceCommand(Context& ctx, const std::vector<std::string>& args);
+int runCommand(Context& ctx, const std::vector<std::string>& args);
+int prepareCommand(Context& ctx, const std::vector<std::string>& args);
+int runPreparedCommand(Context& ctx, const std::vector<std::string>& args);
+int listCommand(Context& ctx, const std::vector<std::string>& args);
+int statusCommand(Context& ctx, const std::vector<std::string>& args);
+int stopCommand(Context& ctx, const std::vector<std::string>& args);
+int rmCommand(Context& ctx, const std::vector<std::string>& args);
+int gcCommand(Context& ctx, const std::vector<std::string>& args);
+int enterCommand(Context& ctx, const std::vector<std::string>& args);
+int catManifestCommand(Context& ctx, const std::vector<std::string>& args);
+int logsCommand(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace ferry::cli

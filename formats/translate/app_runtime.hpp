@@ -1,0 +1,71 @@
+// Reified pod app → OCI runtime config.json (stage1/ABI.md §3).
+//
+// Pure: no I/O. stage0 reifies each app of a pod (the image's app section merged with the
+// command line, every mount point satisfied by a volume) and resolves where each volume lives on
+// the host; appToRuntime() turns that into the config.json that ferry-stage2 applies. The appc
+// executor rules decide the environment (PATH default, AC_APP_NAME, AC_METADATA_URL,
+// container=ferry, then the image's, then the pod's), the default capabilities (the appc set of
+// 14), the default seccomp filter (a remove set in the spirit of Docker's and rkt's defaults),
+// the mounts of the appc Linux OS spec and runc's masked and read-only /proc paths. What an
+// isolator asks that config.json cannot carry, or that ferry does not apply, is in the report:
+// nothing is dropped silently.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "formats/appc/pod_manifest.hpp"
+#include "formats/oci/runtime_spec.hpp"
+#include "formats/translate/report.hpp"
+
+namespace ferry::translate {
+
+struct AppRuntimeInput {
+  // The reified app: `app.app` holds the merged app section (required), `app.mounts` one mount
+  // for every mount point.
+  appc::RuntimeApp app;
+  // The pod's volumes (an app mount may also carry its own appVolume).
+  std::vector<appc::Volume> volumes{};
+  // Volume name → absolute host path to bind (host volumes: their source; empty volumes: the
+  // directory stage0 made in the pod).
+  std::map<std::string, std::string> volumeSources{};
+  std::optional<std::string> metadataUrl{};  // AC_METADATA_URL when registered
+  std::vector<std::pair<std::string, std::string>> podEnvironment{};  // --set-env, wins last
+  std::optional<std::string> hostsFile{};   // absolute host path bound on /etc/hosts
+  std::optional<std::string> resolvConf{};  // absolute host path bound on /etc/resolv.conf
+  bool interactive = false;
+  bool hostNetwork = false;  // --net=host: no network namespace of its own
+  std::vector<std::string> seccompArchitectures = defaultSeccompArchitectures();
+
+  // SCMP_ARCH_… names for the architecture ferry was built for (and its compat modes).
+  static std::vector<std::string> defaultSeccompArchitectures();
+};
+
+// Throws Error{kInvalid} when the app cannot run at all (no exec, a mount without a volume).
+oci::RuntimeSpec appToRuntime(const AppRuntimeInput& input, Report& report);
+
+// The resource isolators of a pod or an app (memory, cpu, cpu-shares) as OCI linux.resources;
+// nullopt when none applies. Other isolators are not looked at here.
+std::optional<oci::LinuxResources> resourcesFromIsolators(const appc::Isolators& isolators,
+                                                          std::string_view path, Report& report);
+
+// The capabilities appc gives an app by default (ace.md, "Linux Isolators"): 14 names.
+const std::vector<std::string>& appcDefaultCapabilities();
+// The syscalls ferry's default seccomp filter refuses (EPERM) unless capabilities allow them.
+std::vector<std::string> defaultSeccompRemoveSet(const std::vector<std::string>& capabilities);
+// "EPERM" → 1, …; nullopt for a name ferry does not know.
+std::optional<uint32_t> errnoNumber(std::string_view name);
+
+// Annotation keys of config.json that stage2 reads (ABI §3).
+namespace runtime_keys {
+inline constexpr std::string_view kAppName = "dev.ferry.app.name";
+inline constexpr std::string_view kUser = "dev.ferry.user";
+inline constexpr std::string_view kGroup = "dev.ferry.group";
+inline constexpr std::string_view kPreStart = "dev.ferry.event.pre-start";
+inline constexpr std::string_view kPostStop = "dev.ferry.event.post-stop";
+}  // namespace runtime_keys
+
+}  // namespace ferry::translate

@@ -1,0 +1,302 @@
+#include "stage0/cli/pod_flags.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+#include "common/error.hpp"
+
+namespace ferry::cli {
+
+namespace {
+
+std::vector<std::string> splitComma(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t c = s.find(',', start);
+    out.emplace_back(s.substr(start, c - start));
+    if (c == std::string_view::npos) break;
+    start = c + 1;
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> keyValue(std::string_view s, std::string_view flag) {
+  auto eq = s.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw UsageError("--" + std::string(flag) + ": want NAME=VALUE, not " + quote(s));
+  }
+  return {std::string(s.substr(0, eq)), std::string(s.substr(eq + 1))};
+}
+
+appc::Isolator isolator(std::string_view flag, const json::Json& j) {
+  try {
+    return appc::Isolator::fromJson(j, "");
+  } catch (const Error& e) {
+    throw UsageError("--" + std::string(flag) + ": " + e.what());
+  }
+}
+
+std::string capName(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s.starts_with("CAP_") ? s : "CAP_" + s;
+}
+
+json::Json boolOrString(const std::string& v) {
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return v;
+}
+
+// NAME,kind=host|empty,source=,readOnly=,recursive=,mode=,uid=,gid=
+appc::Volume parseVolume(std::string_view text) {
+  auto parts = splitComma(text);
+  json::Json j = json::Json::object();
+  j["name"] = parts[0];
+  for (size_t i = 1; i < parts.size(); ++i) {
+    auto [k, v] = keyValue(parts[i], "volume");
+    if (k == "readOnly" || k == "recursive") {
+      j[k] = boolOrString(v);
+    } else if (k == "uid" || k == "gid") {
+      try {
+        j[k] = std::stoll(v);
+      } catch (const std::exception&) {
+        throw UsageError("--volume: " + k + ": not a number: " + quote(v));
+      }
+    } else if (k == "kind" || k == "source" || k == "mode") {
+      j[k] = v;
+    } else {
+      throw UsageError("--volume: unknown field " + quote(k));
+    }
+  }
+  if (!j.contains("kind")) throw UsageError("--volume " + quote(text) + ": kind= is required");
+  try {
+    return appc::Volume::fromJson(j, "");
+  } catch (const Error& e) {
+    throw UsageError("--volume " + quote(text) + ": " + e.what());
+  }
+}
+
+// mode=retain|remove,errno=NAME,SYSCALL,…
+appc::Isolator parseSeccomp(std::string_view text) {
+  std::string mode;
+  json::Json value = json::Json::object();
+  json::Json set = json::Json::array();
+  for (const auto& p : splitComma(text)) {
+    if (p.starts_with("mode=")) {
+      mode = p.substr(5);
+    } else if (p.starts_with("errno=")) {
+      value["errno"] = p.substr(6);
+    } else if (!p.empty()) {
+      set.push_back(p);
+    }
+  }
+  if (mode != "retain" && mode != "remove") {
+    throw UsageError("--seccomp: want mode=retain or mode=remove, then syscalls");
+  }
+  value["set"] = set;
+  return isolator("seccomp", {{"name", "os/linux/seccomp-" + mode + "-set"}, {"value", value}});
+}
+
+}  // namespace
+
+std::chrono::milliseconds parseDuration(std::string_view text, std::string_view flag) {
+  auto bad = [&]() {
+    return UsageError("--" + std::string(flag) + ": not a duration: " + quote(text) +
+                      " (e.g. 30s, 5m, 1h, 500ms)");
+  };
+  if (text.empty()) throw bad();
+  int64_t total = 0;
+  size_t i = 0;
+  bool plain = true;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start) throw bad();
+    int64_t n = std::stoll(std::string(text.substr(start, i - start)));
+    size_t u = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(u, i - u);
+    if (unit.empty()) {
+      if (i != text.size() || !plain) throw bad();
+      total += n * 1000;
+      break;
+    }
+    plain = false;
+    if (unit == "ms") {
+      total += n;
+    } else if (unit == "s") {
+      total += n * 1000;
+    } else if (unit == "m") {
+      total += n * 60000;
+    } else if (unit == "h") {
+      total += n * 3600000;
+    } else {
+      throw bad();
+    }
+  }
+  return std::chrono::milliseconds(total);
+}
+
+void printWarnings(Context& ctx, const translate::Report& report) {
+  for (const auto& l : report.items()) {
+    ctx.err << "ferry: warning: " << l.field << ": " << l.detail << "\n";
+  }
+}
+
+bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std::string& usage,
+                   const std::string& summary, RunFlags& out) {
+  pod::PodRequest& r = out.request;
+  std::string policy = "new";
+  // Split into segments at "---".
+  std::vector<std::vector<std::string>> segments(1);
+  for (const auto& a : args) {
+    if (a == "---") {
+      segments.emplace_back();
+    } else {
+      segments.back().push_back(a);
+    }
+  }
+  for (size_t s = 0; s < segments.size(); ++s) {
+    std::vector<std::string> flags = segments[s];
+    std::vector<std::string> appArgs;
+    if (auto it = std::find(flags.begin(), flags.end(), "--"); it != flags.end()) {
+      appArgs.assign(it + 1, flags.end());
+      flags.erase(it, flags.end());
+    }
+    pod::AppRequest app;
+    bool readOnly = false, nnp = false, interactive = r.interactive, mds = r.mdsRegister;
+    OptionParser p(usage, summary,
+                   "Pod flags may come anywhere; app flags apply to the image of their\n"
+                   "segment (segments are separated by ---). Arguments after -- go to the app.");
+    addGlobalOptions(p, ctx.global);
+    // --- per pod
+    p.value("volume", "NAME,kind=host|empty,…", "a pod volume (repeatable)",
+            [&](std::string_view v) { r.volumes.push_back(parseVolume(v)); });
+    p.value("hostname", "NAME", "the pod's hostname", [&](std::string_view v) { r.hostname = v; });
+    p.value("dns", "IP|host|none", "a nameserver for the pod's /etc/resolv.conf (repeatable)",
+            [&](std::string_view v) { r.dns.emplace_back(v); });
+    p.value("hosts-entry", "IP=HOST|host", "an /etc/hosts entry (repeatable)",
+            [&](std::string_view v) { r.hostsEntries.emplace_back(v); });
+    p.flag("interactive", "give the (single) app the terminal", &interactive);
+    p.value("pod-manifest", "FILE", "run this appc pod manifest instead of images and flags",
+            [&](std::string_view v) { r.podManifest = std::string(v); });
+    p.value("uuid-file-save", "FILE", "write the pod's UUID to FILE",
+            [&](std::string_view v) { out.uuidFileSave = std::string(v); });
+    p.value("stage1-name", "NAME", "the stage1 to use, by name (default ns)",
+            [&](std::string_view v) { r.stage1Name = std::string(v); });
+    p.value("stage1-path", "DIR", "the stage1 to use: a directory holding stage1.json",
+            [&](std::string_view v) { r.stage1Path = std::string(v); });
+    p.flag("mds-register", "register the pod with the metadata service", &mds);
+    p.value("mds-socket", "PATH", "the metadata service's socket (/run/ferry/mds.sock)",
+            &r.mdsSocket);
+    p.value("set-env", "NAME=VALUE", "an environment variable for every app (repeatable)",
+            [&](std::string_view v) { r.setEnv.push_back(keyValue(v, "set-env")); });
+    p.value("net", "host|none|default", "the pod's network", [&](std::string_view v) {
+      if (v != "host" && v != "none" && v != "default") {
+        throw UsageError("--net: want host, none or default, not " + quote(v));
+      }
+      r.net = std::string(v);
+    });
+    p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)",
+            &policy);
+    // --- per app
+    p.value("name", "NAME", "the app's name in the pod", [&](std::string_view v) { app.name = v; });
+    p.value("exec", "PATH", "the program to run instead of the image's",
+            [&](std::string_view v) { app.exec = v; });
+    p.value("user", "USER", "user (name, number or /path)",
+            [&](std::string_view v) { app.user = v; });
+    p.value("group", "GROUP", "group (name, number or /path)",
+            [&](std::string_view v) { app.group = v; });
+    p.value("supplementary-gids", "GID,…", "supplementary groups", [&](std::string_view v) {
+      std::vector<uint32_t> gids;
+      for (const auto& g : splitComma(v)) {
+        try {
+          size_t used = 0;
+          unsigned long n = std::stoul(g, &used);
+          if (used != g.size() || n > UINT32_MAX) throw std::invalid_argument(g);
+          gids.push_back(static_cast<uint32_t>(n));
+        } catch (const std::exception&) {
+          throw UsageError("--supplementary-gids: not a number: " + quote(g));
+        }
+      }
+      app.supplementaryGids = gids;
+    });
+    p.value("working-dir", "DIR", "the app's working directory",
+            [&](std::string_view v) { app.workingDir = v; });
+    p.value("environment", "NAME=VALUE", "an environment variable of the app (repeatable)",
+            [&](std::string_view v) { app.environment.push_back(keyValue(v, "environment")); });
+    p.value("mount", "volume=NAME,target=PATH", "mount a pod volume into the app (repeatable)",
+            [&](std::string_view v) {
+              pod::MountRequest m;
+              for (const auto& part : splitComma(v)) {
+                auto [k, val] = keyValue(part, "mount");
+                if (k == "volume") {
+                  m.volume = val;
+                } else if (k == "target") {
+                  m.target = val;
+                } else {
+                  throw UsageError("--mount: unknown field " + quote(k));
+                }
+              }
+              if (m.volume.empty() || m.target.empty()) {
+                throw UsageError("--mount: want volume=NAME,target=PATH");
+              }
+              app.mounts.push_back(m);
+            });
+    p.flag("readonly-rootfs", "mount the app's root filesystem read-only", &readOnly);
+    p.value("memory", "QUANTITY", "memory limit (e.g. 64M, 1Gi)", [&](std::string_view v) {
+      app.isolators.push_back(isolator(
+          "memory", {{"name", "resource/memory"}, {"value", {{"limit", std::string(v)}}}}));
+    });
+    p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)", [&](std::string_view v) {
+      app.isolators.push_back(
+          isolator("cpu", {{"name", "resource/cpu"}, {"value", {{"limit", std::string(v)}}}}));
+    });
+    p.value("caps-retain", "CAP,…", "keep only these capabilities", [&](std::string_view v) {
+      json::Json set = json::Json::array();
+      for (const auto& c : splitComma(v)) set.push_back(capName(c));
+      app.isolators.push_back(isolator("caps-retain", {{"name", "os/linux/capabilities-retain-set"},
+                                                       {"value", {{"set", set}}}}));
+    });
+    p.value("caps-remove", "CAP,…", "remove these capabilities", [&](std::string_view v) {
+      json::Json set = json::Json::array();
+      for (const auto& c : splitComma(v)) set.push_back(capName(c));
+      app.isolators.push_back(isolator("caps-remove", {{"name", "os/linux/capabilities-remove-set"},
+                                                       {"value", {{"set", set}}}}));
+    });
+    p.value("seccomp", "mode=retain|remove,[errno=E,]SYSCALL,…", "a seccomp filter",
+            [&](std::string_view v) { app.isolators.push_back(parseSeccomp(v)); });
+    p.flag("no-new-privileges", "set no_new_privs for the app", &nnp);
+    p.positionals(0, 1);
+    auto pos = p.parse(flags);
+    if (p.helpRequested()) {
+      ctx.out << p.helpText();
+      return false;
+    }
+    r.interactive = interactive;
+    r.mdsRegister = mds;
+    if (readOnly) app.readOnlyRootfs = true;
+    if (nnp) {
+      app.isolators.push_back(
+          isolator("no-new-privileges", {{"name", "os/linux/no-new-privileges"}, {"value", true}}));
+    }
+    app.args = appArgs;
+    if (pos.empty()) {
+      bool any = app.name || app.exec || app.user || app.group || app.workingDir ||
+                 !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
+                 readOnly || app.supplementaryGids || !app.args.empty();
+      if (any) throw UsageError("app flags without an image; usage: " + usage);
+      if (s > 0) throw UsageError("--- must be followed by an image; usage: " + usage);
+      continue;
+    }
+    app.image = pos[0];
+    r.apps.push_back(std::move(app));
+  }
+  if (r.apps.empty() && !r.podManifest) throw UsageError("no image given; usage: " + usage);
+  r.fetch = fetchOptions(ctx.global, policy);
+  r.debug = ctx.global.debug;
+  return true;
+}
+
+}  // namespace ferry::cli

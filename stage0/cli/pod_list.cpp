@@ -1,0 +1,148 @@
+// `ferry list` and `ferry status`: what the pod directories say (stage0/pod/info.hpp).
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "stage0/cli/command.hpp"
+#include "stage0/cli/pod_flags.hpp"
+#include "stage0/pod/info.hpp"
+
+namespace ferry::cli {
+
+namespace {
+
+std::string timeText(const std::optional<int64_t>& ns) {
+  if (!ns) return "-";
+  std::time_t t = static_cast<std::time_t>(*ns / 1000000000);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string appResult(const pod::PodAppInfo& a) {
+  if (!a.status) return "-";
+  if (a.status->signal) return "signal:" + *a.status->signal;
+  if (a.status->exitCode) return std::to_string(*a.status->exitCode);
+  return a.status->state.empty() ? "-" : a.status->state;
+}
+
+bool finished(pod::State s) {
+  return s == pod::State::kExited || s == pod::State::kExitedGarbage || s == pod::State::kGarbage ||
+         s == pod::State::kAbortedPrepare;
+}
+
+}  // namespace
+
+int listCommand(Context& ctx, const std::vector<std::string>& args) {
+  OptionParser p("ferry list [flags]", "List the pods and their states.");
+  addGlobalOptions(p, ctx.global);
+  bool noLegend = false, full = false;
+  p.flag("no-legend", "print no header line", &noLegend);
+  p.flag("full", "print full UUIDs and image IDs", &full);
+  p.positionals(0, 0);
+  p.parse(args);
+  if (p.helpRequested()) {
+    ctx.out << p.helpText();
+    return kExitOk;
+  }
+  pod::Pods pods(ctx.global.dir);
+  std::vector<pod::PodInfo> infos;
+  for (const auto& pd : pods.list()) {
+    try {
+      infos.push_back(pod::inspect(pd));
+    } catch (const std::exception& e) {
+      ctx.err << "ferry: warning: pod " << pd.uuid << ": " << describe(e, ctx.global.debug) << "\n";
+    }
+  }
+  std::sort(infos.begin(), infos.end(), [](const auto& a, const auto& b) {
+    return a.createdAt.value_or(0) != b.createdAt.value_or(0)
+               ? a.createdAt.value_or(0) < b.createdAt.value_or(0)
+               : a.uuid < b.uuid;
+  });
+  if (ctx.global.json()) {
+    json::Json out = json::Json::array();
+    for (const auto& i : infos) out.push_back(i.toJson());
+    ctx.out << json::dump(out, true) << "\n";
+    return kExitOk;
+  }
+  if (!noLegend) ctx.out << "UUID\tAPP\tIMAGE NAME\tSTATE\tCREATED\tSTARTED\n";
+  for (const auto& i : infos) {
+    std::string uuid = full ? i.uuid : i.uuid.substr(0, 8);
+    std::string state(pod::stateName(i.state));
+    if (i.apps.empty()) {
+      ctx.out << uuid << "\t-\t-\t" << state << "\t" << timeText(i.createdAt) << "\t"
+              << timeText(i.startedAt) << "\n";
+    }
+    for (const auto& a : i.apps) {
+      ctx.out << uuid << "\t" << a.name << "\t" << (a.imageName.empty() ? a.imageId : a.imageName)
+              << "\t" << state << "\t" << timeText(i.createdAt) << "\t" << timeText(i.startedAt)
+              << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int statusCommand(Context& ctx, const std::vector<std::string>& argsIn) {
+  OptionParser p("ferry status [--wait[=DURATION]] UUID",
+                 "Print a pod's state, pid, times and each app's exit status.",
+                 "--wait waits until the pod has exited (for at most DURATION: 30s, 5m, …);\n"
+                 "exit status 254 when it has not by then.");
+  addGlobalOptions(p, ctx.global);
+  std::optional<std::chrono::milliseconds> wait;
+  bool waitForever = false;
+  p.value("wait", "DURATION", "wait until the pod exited", [&](std::string_view v) {
+    if (v == "forever") {
+      waitForever = true;
+    } else {
+      wait = parseDuration(v, "wait");
+    }
+  });
+  p.positionals(1, 1);
+  std::vector<std::string> args;
+  for (const auto& a : argsIn) args.push_back(a == "--wait" ? "--wait=forever" : a);
+  auto pos = p.parse(args);
+  if (p.helpRequested()) {
+    ctx.out << p.helpText();
+    return kExitOk;
+  }
+  pod::Pods pods(ctx.global.dir);
+  pod::Pod pd = pods.require(pos[0]);
+  if (wait || waitForever) {
+    auto deadline = std::chrono::steady_clock::now() + wait.value_or(std::chrono::milliseconds(0));
+    while (true) {
+      auto again = pods.find(pd.uuid);
+      if (!again) break;  // removed meanwhile: it exited
+      pd = *again;
+      pod::State s = pd.state();
+      if (finished(s) || (s == pod::State::kPrepared && !waitForever && !wait)) break;
+      if (!waitForever && std::chrono::steady_clock::now() >= deadline) {
+        throw Error(Errc::kLimit, "pod " + pd.uuid + " is still " + std::string(pod::stateName(s)) +
+                                      " after --wait");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  pod::PodInfo i = pod::inspect(pd);
+  if (ctx.global.json()) {
+    ctx.out << json::dump(i.toJson(), true) << "\n";
+    return kExitOk;
+  }
+  ctx.out << "state=" << pod::stateName(i.state) << "\n";
+  ctx.out << "created=" << timeText(i.createdAt) << "\n";
+  ctx.out << "started=" << timeText(i.startedAt) << "\n";
+  if (i.finishedAt) ctx.out << "finished=" << timeText(i.finishedAt) << "\n";
+  if (i.pid) ctx.out << "pid=" << *i.pid << "\n";
+  ctx.out << "exited=" << (finished(i.state) ? "true" : "false") << "\n";
+  if (i.exitCode) ctx.out << "exit=" << *i.exitCode << "\n";
+  for (const auto& a : i.apps) {
+    ctx.out << "app-" << a.name << "=" << appResult(a) << "\n";
+    if (a.status && a.status->oomKilled) ctx.out << "app-" << a.name << "-oom=true\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,175 @@
+// Garbage collection and removal of pods.
+//
+// gc marks, then sweeps: an exited pod (in run/, lock free) moves to exited-garbage/ and its
+// directory's mtime becomes the time it was marked; the stage1's gc entrypoint is asked to undo
+// what the pod left (mounts, cgroups) on every pass, and once the grace period is over the pod
+// moves to garbage/ and is deleted. Pods whose preparation died and prepared pods older than
+// --expire-prepared go to garbage/ directly. A pod is only ever deleted when nothing is mounted
+// below its directory any more: deleting through a forgotten bind mount would delete the host's
+// files.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "stage0/pod/pods.hpp"
+
+namespace ferry::pod {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+// Decodes the octal escapes of /proc/self/mountinfo (\040 for a space, …).
+std::string unescape(std::string_view s) {
+  auto oct = [](char c) { return c >= '0' && c <= '7'; };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && oct(s[i + 1]) && oct(s[i + 2]) && oct(s[i + 3])) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+Clock::time_point mtimeOf(const fs::path& p) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) return Clock::now();
+  return Clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
+}
+
+void touch(const fs::path& p) {
+  if (::utimensat(AT_FDCWD, p.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) != 0) {
+    throwErrno("set the time of " + quote(p.string()));
+  }
+}
+
+// Deletes a pod in garbage/ whose lock the caller holds.
+void destroy(const Pod& pod, PodCleaner& cleaner) {
+  if (!mountsBelow(pod.path).empty()) cleaner.cleanup(pod);
+  auto left = mountsBelow(pod.path);
+  if (!left.empty()) {
+    throw Error(Errc::kIo, "cannot remove pod " + pod.uuid + ": " + quote(left.front().string()) +
+                               " is still mounted");
+  }
+  removeTree(pod.path);
+}
+
+}  // namespace
+
+std::vector<fs::path> mountsBelow(const fs::path& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) throw Error(Errc::kIo, "cannot read /proc/self/mountinfo");
+  std::string prefix = dir.lexically_normal().string();
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  std::vector<fs::path> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devs, root, point;
+    fields >> id >> parent >> devs >> root >> point;
+    std::string mp = unescape(point);
+    if (mp == prefix || (mp.size() > prefix.size() && mp.compare(0, prefix.size(), prefix) == 0 &&
+                         mp[prefix.size()] == '/')) {
+      out.emplace_back(mp);
+    }
+  }
+  // Later mounts stack on earlier ones: unmount in reverse order of appearance.
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
+  GcResult r;
+  auto now = Clock::now();
+  for (Pod pod : pods.list()) {
+    try {
+      switch (pod.dir) {
+        case Dir::kEmbryo:
+        case Dir::kPrepare: {
+          // The lock is created right after the directory: give a young one time to get it.
+          if (!fs::exists(pod.path / "lock") && now - mtimeOf(pod.path) < std::chrono::minutes(1)) {
+            break;
+          }
+          auto lock = PodLock::tryExclusive(pod.path);
+          if (!lock && fs::exists(pod.path / "lock")) break;  // being prepared
+          pods.move(pod, Dir::kGarbage);
+          destroy(pod, cleaner);
+          r.removed.push_back(pod.uuid);
+          break;
+        }
+        case Dir::kPrepared: {
+          if (now - mtimeOf(pod.path) < options.expirePrepared) break;
+          auto lock = PodLock::tryExclusive(pod.path);
+          if (!lock) break;  // being started by run-prepared
+          pods.move(pod, Dir::kGarbage);
+          destroy(pod, cleaner);
+          r.removed.push_back(pod.uuid);
+          break;
+        }
+        case Dir::kRun: {
+          auto lock = PodLock::tryExclusive(pod.path);
+          if (!lock) break;  // running
+          pods.move(pod, Dir::kExitedGarbage);
+          touch(pod.path);
+          r.marked.push_back(pod.uuid);
+          cleaner.cleanup(pod);
+          if (options.gracePeriod.count() <= 0) {
+            pods.move(pod, Dir::kGarbage);
+            destroy(pod, cleaner);
+            r.removed.push_back(pod.uuid);
+          }
+          break;
+        }
+        case Dir::kExitedGarbage: {
+          auto lock = PodLock::tryExclusive(pod.path);
+          if (!lock) break;  // another gc or rm is at it
+          cleaner.cleanup(pod);
+          if (now - mtimeOf(pod.path) < options.gracePeriod) break;
+          pods.move(pod, Dir::kGarbage);
+          destroy(pod, cleaner);
+          r.removed.push_back(pod.uuid);
+          break;
+        }
+        case Dir::kGarbage: {
+          auto lock = PodLock::tryExclusive(pod.path);
+          if (!lock && fs::exists(pod.path / "lock")) break;  // an rm is deleting it
+          destroy(pod, cleaner);
+          r.removed.push_back(pod.uuid);
+          break;
+        }
+      }
+    } catch (const std::exception& e) {
+      r.problems.push_back("pod " + pod.uuid + ": " + describe(e, true));
+    }
+  }
+  return r;
+}
+
+void remove(const Pods& pods, Pod pod, PodCleaner& cleaner) {
+  auto lock = PodLock::tryExclusive(pod.path);
+  if (!lock) {
+    // Moved since it was found (by a concurrent gc), or busy.
+    auto again = pods.find(pod.uuid);
+    if (!again) throw Error(Errc::kNotFound, "no pod " + pod.uuid);
+    pod = *again;
+    lock = PodLock::tryExclusive(pod.path);
+  }
+  if (!lock) {
+    throw Error(Errc::kInvalid, "cannot remove pod " + pod.uuid + ": it is " +
+                                    std::string(stateName(pod.state())) +
+                                    (pod.dir == Dir::kRun ? "; stop it first" : ""));
+  }
+  if (pod.dir == Dir::kRun || pod.dir == Dir::kExitedGarbage) cleaner.cleanup(pod);
+  if (pod.dir != Dir::kGarbage) pods.move(pod, Dir::kGarbage);
+  destroy(pod, cleaner);
+}
+
+}  // namespace ferry::pod

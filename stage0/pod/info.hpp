@@ -1,0 +1,37 @@
+// What `ferry list` and `ferry status` show of a pod, read from its directory.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/json.hpp"
+#include "stage0/pod/pods.hpp"
+#include "stage0/pod/runtime_options.hpp"
+
+namespace ferry::pod {
+
+struct PodAppInfo {
+  std::string name;
+  std::string imageName;
+  std::string imageId;  // the store's ID
+  std::optional<AppStatus> status;
+};
+
+struct PodInfo {
+  std::string uuid;
+  State state = State::kEmbryo;
+  std::optional<int64_t> pid;
+  std::optional<int64_t> exitCode;   // the pod's (the `exit` file)
+  std::optional<int64_t> createdAt;  // unix nanoseconds
+  std::optional<int64_t> startedAt;
+  std::optional<int64_t> finishedAt;
+  std::vector<PodAppInfo> apps;
+
+  json::Json toJson() const;
+};
+
+// Best effort on files a pod being prepared may not have yet.
+PodInfo inspect(const Pod& pod);
+
+}  // namespace ferry::pod

@@ -1,0 +1,484 @@
+#include "stage0/pod/prepare.hpp"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "formats/appc/image_manifest.hpp"
+#include "formats/appc/uuid.hpp"
+#include "formats/oci/image_config.hpp"
+#include "formats/translate/app_runtime.hpp"
+#include "formats/translate/oci_to_aci.hpp"
+#include "stage0/pod/runtime_options.hpp"
+#include "stage0/store/store.hpp"
+
+namespace ferry::pod {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::array<uint8_t, 16> randomBytes16() {
+  std::array<uint8_t, 16> b{};
+  size_t got = 0;
+  while (got < b.size()) {
+    ssize_t n = ::getrandom(b.data() + got, b.size() - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throwErrno("read random bytes");
+    }
+    got += static_cast<size_t>(n);
+  }
+  return b;
+}
+
+std::string randomHex(size_t bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  while (out.size() < bytes * 2) {
+    for (uint8_t c : randomBytes16()) {
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  out.resize(bytes * 2);
+  return out;
+}
+
+void makeDir(const fs::path& p, mode_t mode = 0755) {
+  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST) throwErrno("create " + quote(p.string()));
+}
+
+// An image in the store with what a pod needs of it.
+struct ResolvedImage {
+  store::ImageRecord record;
+  std::string tree;              // rendered rootfs
+  appc::ImageManifest manifest;  // the ACI's, or the OCI image's translation
+  appc::ImageId podId;           // the ID written in the pod manifest
+};
+
+// The image's name as an AC Identifier for the translation, best effort.
+std::string identifierFor(const store::ImageRecord& r) {
+  std::string n = r.name;
+  std::string out;
+  for (char c : n) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += (std::isalnum(static_cast<unsigned char>(l)) || l == '.' || l == '/' || l == '-' ||
+            l == '_' || l == '~')
+               ? l
+               : '-';
+  }
+  if (out.empty() || !appc::AcIdentifier::isValid(out)) return "image";
+  return out;
+}
+
+ResolvedImage resolveImage(store::Store& store, const std::string& imageId, translate::Report& rep,
+                           const std::string& appPath) {
+  auto rec = store.findImage(imageId);
+  if (!rec) throw Error(Errc::kNotFound, "no image " + quote(imageId) + " in the store");
+  std::string tree = store.renderTree(rec->id).rootfs.string();
+  if (rec->kind == store::ImageKind::kAci) {
+    return ResolvedImage{
+        *rec, tree, appc::ImageManifest::parse(rec->appcManifest, "manifest of image " + rec->id),
+        appc::ImageId::parse(rec->id)};
+  }
+  // OCI: the ACI translation of its config gives the app section (DESIGN §1: translators).
+  std::string manifestText, configText;
+  for (const auto& b : rec->blobs) {
+    if (b.role == store::BlobRole::kManifest)
+      manifestText = store.openBlob(b.digest).readAll(4 << 20);
+    if (b.role == store::BlobRole::kConfig) configText = store.openBlob(b.digest).readAll(16 << 20);
+  }
+  if (configText.empty()) throw Error(Errc::kNotFound, "image " + rec->id + " has no config");
+  oci::ImageConfig config = oci::ImageConfig::parse(configText, "config of image " + rec->id);
+  translate::AciIdentity id;
+  id.name = identifierFor(*rec);
+  if (!rec->tags.empty()) id.version = rec->tags.front();
+  translate::UserDatabase users;
+  auto readOpt = [&](const char* rel) -> std::optional<std::string> {
+    fs::path p = fs::path(tree) / rel;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    return readFile(p, 4 << 20);
+  };
+  users.passwd = readOpt("etc/passwd");
+  users.group = readOpt("etc/group");
+  translate::Report r;
+  appc::ImageManifest manifest = translate::ociToAci(config, id, users, r);
+  for (const auto& l : r.items()) {
+    // Only what changes how the app runs matters here (not history, labels, …).
+    if (l.kind != translate::LossKind::kAnnotation && l.field.starts_with("config.")) {
+      rep.add(appPath + ".image(" + rec->id + ")." + l.field, l.kind, l.detail);
+    }
+  }
+  // appc image IDs are sha512 of the image: for an OCI image, of its manifest (which pins
+  // every layer and the config by digest). The store's ID is in runtime.json.
+  return ResolvedImage{
+      *rec, tree, std::move(manifest),
+      appc::ImageId::fromDigest(Digest::of(DigestAlgorithm::kSha512, manifestText))};
+}
+
+std::string lastComponent(const std::string& name) {
+  std::string n = name;
+  auto at = n.find_first_of("@");
+  if (at != std::string::npos) n = n.substr(0, at);
+  auto slash = n.rfind('/');
+  if (slash != std::string::npos) n = n.substr(slash + 1);
+  auto colon = n.find(':');
+  if (colon != std::string::npos) n = n.substr(0, colon);
+  return n;
+}
+
+// Replaces isolators of the same family as any in `overrides`.
+void mergeIsolators(appc::Isolators& base, const appc::Isolators& overrides) {
+  auto family = [](const appc::Isolator& i) -> std::string {
+    std::string n = i.name().str();
+    if (n.starts_with("os/linux/capabilities-")) return "caps";
+    if (n.starts_with("os/linux/seccomp-")) return "seccomp";
+    return n;
+  };
+  std::set<std::string> replaced;
+  for (const auto& o : overrides) replaced.insert(family(o));
+  std::erase_if(base, [&](const appc::Isolator& i) { return replaced.contains(family(i)); });
+  base.insert(base.end(), overrides.begin(), overrides.end());
+}
+
+struct AppBuild {
+  appc::RuntimeApp app;
+  ResolvedImage image;
+};
+
+appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::string& appName) {
+  appc::App a = img.manifest.app.value_or(appc::App{});
+  if (!img.manifest.app) {
+    a.user = "0";
+    a.group = "0";
+  }
+  if (req.exec) {
+    a.exec = {*req.exec};
+    a.exec.insert(a.exec.end(), req.args.begin(), req.args.end());
+  } else if (!req.args.empty()) {
+    if (a.exec.empty()) {
+      throw Error(Errc::kUsage, "app " + quote(appName) +
+                                    ": the image has no exec to pass arguments to; use --exec");
+    }
+    a.exec.resize(1);
+    a.exec.insert(a.exec.end(), req.args.begin(), req.args.end());
+  }
+  if (req.user) a.user = *req.user;
+  if (req.group) a.group = *req.group;
+  if (a.user.empty()) a.user = "0";
+  if (a.group.empty()) a.group = "0";
+  if (req.supplementaryGids) a.supplementaryGIDs = *req.supplementaryGids;
+  if (req.workingDir) a.workingDirectory = *req.workingDir;
+  for (const auto& [n, v] : req.environment) a.environment.set(n, v);
+  mergeIsolators(a.isolators, req.isolators);
+  appc::validateIsolatorSet(a.isolators, "app " + appName + " isolators");
+  if (a.exec.empty()) {
+    throw Error(Errc::kUsage,
+                "app " + quote(appName) + ": the image says nothing to execute; give --exec");
+  }
+  return a;
+}
+
+// Every mount point gets a mount: an explicit --mount, or a pod volume of the same name, or
+// (as rkt does) an implicit empty volume, reported.
+void satisfyMountPoints(appc::RuntimeApp& ra, std::vector<appc::Volume>& volumes,
+                        translate::Report& report) {
+  const appc::App& a = *ra.app;
+  for (const auto& mp : a.mountPoints) {
+    bool done = std::any_of(ra.mounts.begin(), ra.mounts.end(), [&](const appc::Mount& m) {
+      return m.path == mp.path || m.volume == mp.name;
+    });
+    if (done) continue;
+    bool hasVolume = std::any_of(volumes.begin(), volumes.end(),
+                                 [&](const appc::Volume& v) { return v.name == mp.name; });
+    if (!hasVolume) {
+      volumes.push_back(appc::Volume{mp.name, appc::EmptyVolume{}, std::nullopt, std::nullopt});
+      report.approximated("apps[" + ra.name.str() + "].mountPoints[" + mp.name.str() + "]",
+                          "no volume given for mount point " + quote(mp.name.str()) + " (" +
+                              mp.path + "): an empty volume was created for it");
+    }
+    ra.mounts.push_back(appc::Mount{mp.name, mp.path, std::nullopt});
+  }
+}
+
+void addMountRequests(appc::RuntimeApp& ra, const std::vector<MountRequest>& reqs) {
+  for (const auto& m : reqs) {
+    std::string path = m.target;
+    if (path.empty() || path[0] != '/') {
+      auto it = std::find_if(ra.app->mountPoints.begin(), ra.app->mountPoints.end(),
+                             [&](const appc::MountPoint& mp) { return mp.name.str() == path; });
+      if (it == ra.app->mountPoints.end()) {
+        throw Error(Errc::kUsage, "--mount target=" + quote(m.target) +
+                                      ": neither an absolute path nor a mount point of app " +
+                                      quote(ra.name.str()));
+      }
+      path = it->path;
+    }
+    ra.mounts.push_back(appc::Mount{appc::AcName::parse(m.volume), path, std::nullopt});
+  }
+}
+
+std::string hostsFile(const PodRequest& req, const std::string& hostname) {
+  std::string out;
+  for (const auto& e : req.hostsEntries) {
+    if (e == "host") {
+      out += readFile("/etc/hosts", 1 << 20);
+      if (!out.empty() && out.back() != '\n') out += '\n';
+      continue;
+    }
+    auto eq = e.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == e.size()) {
+      throw Error(Errc::kUsage, "--hosts-entry: want IP=HOSTNAME or host, not " + quote(e));
+    }
+    out += e.substr(0, eq) + "\t" + e.substr(eq + 1) + "\n";
+  }
+  return "127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost\n" + out;
+}
+
+std::optional<std::string> resolvConf(const PodRequest& req) {
+  std::string out;
+  for (const auto& d : req.dns) {
+    if (d == "none") return std::nullopt;
+    if (d == "host") {
+      out += readFile("/etc/resolv.conf", 1 << 20);
+      if (!out.empty() && out.back() != '\n') out += '\n';
+    } else {
+      out += "nameserver " + d + "\n";
+    }
+  }
+  if (req.dns.empty()) return std::nullopt;
+  return out;
+}
+
+json::Json resourcesJson(const oci::LinuxResources& r) {
+  oci::RuntimeSpec s;
+  s.linuxConfig = oci::Linux{};
+  s.linuxConfig->resources = r;
+  return s.toJson()["linux"]["resources"];
+}
+
+// Writes everything of the pod directory (in prepare/).
+void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1& s1,
+          translate::Report& report) {
+  const std::string& uuid = pod.uuid;
+  fs::path dataDir = pods.root().parent_path();
+  fs::path runDir = pods.pathOf(Dir::kRun, uuid);  // where the pod's files are when it runs
+
+  // --- apps and their images
+  store::Store store = store::Store::open(dataDir);
+  appc::PodManifest pm;
+  std::vector<AppBuild> builds;
+  if (req.podManifest) {
+    pm = appc::PodManifest::parse(readFile(*req.podManifest, 16 << 20), req.podManifest->string());
+    for (auto& ra : pm.apps) {
+      std::string ref = ra.image.id.str();
+      std::string path = "apps[" + ra.name.str() + "]";
+      if (!store.findImage(ref)) {
+        if (!ra.image.name)
+          throw Error(Errc::kNotFound, path + ": image " + ref + " is not in the store");
+        std::string arg = ra.image.name->str();
+        if (auto v = ra.image.labels.get("version")) arg += ":" + std::string(*v);
+        ref = fetch::fetchImage(store, fetch::parseImageArg(arg), req.fetch);
+      }
+      ResolvedImage img = resolveImage(store, ref, report, path);
+      if (!ra.app) ra.app = img.manifest.app;
+      if (!ra.app || ra.app->exec.empty()) {
+        throw Error(Errc::kInvalid, path + ": nothing to execute (no app section)");
+      }
+      ra.image.id = img.podId;
+      if (!ra.image.name) ra.image.name = img.manifest.name;
+      builds.push_back({ra, std::move(img)});
+    }
+  } else {
+    for (size_t i = 0; i < req.apps.size(); ++i) {
+      const AppRequest& ar = req.apps[i];
+      std::string id = fetch::fetchImage(store, fetch::parseImageArg(ar.image), req.fetch);
+      std::string path = "apps[" + std::to_string(i) + "]";
+      ResolvedImage img = resolveImage(store, id, report, path);
+      std::string nameText = ar.name.value_or(lastComponent(img.manifest.name.str()));
+      std::optional<appc::AcName> name;
+      if (ar.name) {
+        name = appc::AcName::parse(*ar.name);
+      } else {
+        name = appc::AcName::sanitize(nameText);
+        if (!name) name = appc::AcName::parse("app");
+      }
+      appc::RuntimeApp ra{*name,
+                          appc::RuntimeImage{img.manifest.name, img.podId, img.manifest.labels}};
+      ra.app = mergeApp(img, ar, name->str());
+      ra.readOnlyRootFS = ar.readOnlyRootfs;
+      addMountRequests(ra, ar.mounts);
+      builds.push_back({std::move(ra), std::move(img)});
+    }
+    pm.volumes = req.volumes;
+  }
+  for (const auto& v : req.volumes) {
+    if (req.podManifest && !pm.findVolume(v.name.str())) pm.volumes.push_back(v);
+  }
+  std::set<std::string> names;
+  pm.apps.clear();
+  for (auto& b : builds) {
+    if (!names.insert(b.app.name.str()).second) {
+      throw Error(Errc::kUsage,
+                  "two apps are named " + quote(b.app.name.str()) + "; name them with --name");
+    }
+    satisfyMountPoints(b.app, pm.volumes, report);
+  }
+  for (const auto& b : builds) pm.apps.push_back(b.app);
+  for (const auto& b : builds) {
+    for (const auto& m : b.app.mounts) {
+      if (!m.appVolume && !pm.findVolume(m.volume.str())) {
+        throw Error(Errc::kUsage, "app " + quote(b.app.name.str()) + " mounts volume " +
+                                      quote(m.volume.str()) + ", which no --volume defines");
+      }
+    }
+  }
+  if (req.interactive && builds.size() != 1) {
+    throw Error(Errc::kUsage, "--interactive needs exactly one app");
+  }
+
+  // --- pod-wide files
+  RuntimeOptions ro;
+  ro.uuid = uuid;
+  ro.hostname = req.hostname.value_or("ferry-" + uuid.substr(0, 8));
+  ro.net = req.net;
+  ro.interactive = req.interactive;
+  ro.debug = req.debug;
+  std::optional<std::string> metadataUrl;
+  if (req.mdsRegister) {
+    ro.mds = MdsRegistration{req.mdsSocket, randomHex(32), req.mdsPort};
+    metadataUrl = "http://127.0.0.1:" + std::to_string(req.mdsPort) + "/" + ro.mds->token;
+  }
+  if (auto r = translate::resourcesFromIsolators(pm.isolators, "isolators", report)) {
+    ro.podResources = resourcesJson(*r);
+  }
+  std::optional<std::string> hostsPath, resolvPath;
+  if (!req.hostsEntries.empty() || !req.dns.empty()) makeDir(pod.path / "etc");
+  if (!req.hostsEntries.empty()) {
+    writeFileAtomic(pod.path / "etc/hosts", hostsFile(req, ro.hostname));
+    hostsPath = (runDir / "etc/hosts").string();
+  }
+  if (auto rc = resolvConf(req)) {
+    writeFileAtomic(pod.path / "etc/resolv.conf", *rc);
+    resolvPath = (runDir / "etc/resolv.conf").string();
+  }
+  std::map<std::string, std::string> sources;
+  for (const auto& v : pm.volumes) {
+    if (const auto* h = std::get_if<appc::HostVolume>(&v.kind)) {
+      if (h->source.empty() || h->source[0] != '/') {
+        throw Error(Errc::kUsage,
+                    "volume " + quote(v.name.str()) + ": source must be an absolute path");
+      }
+      sources[v.name.str()] = h->source;
+    } else {
+      const auto& e = std::get<appc::EmptyVolume>(v.kind);
+      makeDir(pod.path / "volumes");
+      fs::path dir = pod.path / "volumes" / v.name.str();
+      makeDir(dir, 0700);
+      if (::chown(dir.c_str(), e.uid.value_or(0), e.gid.value_or(0)) != 0) {
+        throwErrno("chown " + quote(dir.string()));
+      }
+      if (::chmod(dir.c_str(), e.modeBits()) != 0) throwErrno("chmod " + quote(dir.string()));
+      sources[v.name.str()] = (runDir / "volumes" / v.name.str()).string();
+    }
+  }
+
+  // --- apps/<app>/
+  makeDir(pod.path / "apps");
+  makeDir(pod.path / "status");
+  makeDir(pod.path / "logs");
+  for (size_t i = 0; i < builds.size(); ++i) {
+    const auto& b = builds[i];
+    fs::path appDir = pod.path / "apps" / b.app.name.str();
+    makeDir(appDir);
+    makeDir(appDir / "rootfs");
+    translate::AppRuntimeInput in{.app = b.app};
+    in.volumes = pm.volumes;
+    in.volumeSources = sources;
+    in.metadataUrl = metadataUrl;
+    in.podEnvironment = req.setEnv;
+    in.hostsFile = hostsPath;
+    in.resolvConf = resolvPath;
+    in.interactive = req.interactive;
+    in.hostNetwork = req.net == "host";
+    translate::Report r;
+    oci::RuntimeSpec spec = translate::appToRuntime(in, r);
+    for (const auto& l : r.items()) {
+      report.add("apps[" + b.app.name.str() + "]." + l.field, l.kind, l.detail);
+    }
+    writeFileAtomic(appDir / "config.json", spec.dump() + "\n");
+    writeFileAtomic(appDir / "manifest", b.image.manifest.str(true) + "\n");
+    ro.apps.push_back(
+        {b.app.name.str(), b.image.record.id, b.image.tree, b.app.readOnlyRootFS.value_or(false)});
+  }
+  writeFileAtomic(pod.path / "pod", pm.str(true) + "\n");
+  writeFileAtomic(pod.path / "runtime.json", json::dump(ro.toJson(), true) + "\n");
+  std::error_code ec;
+  fs::create_symlink(s1.dir(), pod.path / "stage1", ec);
+  if (ec) throw std::system_error(ec, "cannot link the stage1 into pod " + uuid);
+}
+
+}  // namespace
+
+std::string newPodUuid() { return appc::Uuid::v4FromRandom(randomBytes16()).str(); }
+
+PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalDir) {
+  fs::path dataDir = fs::absolute(dataDirIn).lexically_normal();
+  Stage1 s1 = Stage1::resolve(req.stage1Path, req.stage1Name);
+  if (!s1.supportsNet(req.net)) {
+    throw Error(Errc::kUnsupported,
+                "not supported: stage1 " + quote(s1.name()) + " does not offer --net=" + req.net);
+  }
+  if (req.interactive && !s1.supportsInteractive()) {
+    throw Error(Errc::kUnsupported,
+                "not supported: stage1 " + quote(s1.name()) + " does not offer --interactive");
+  }
+  if (req.mdsRegister && !s1.supportsMds()) {
+    throw Error(Errc::kUnsupported,
+                "not supported: stage1 " + quote(s1.name()) + " does not offer --mds-register");
+  }
+  if (req.apps.empty() && !req.podManifest) throw Error(Errc::kUsage, "no image to run");
+  if (!req.apps.empty() && req.podManifest) {
+    throw Error(Errc::kUsage,
+                "--pod-manifest replaces the images and their flags; give one or the other");
+  }
+
+  Pods pods(dataDir);
+  std::string uuid = newPodUuid();
+  Pod pod{uuid, Dir::kEmbryo, pods.pathOf(Dir::kEmbryo, uuid)};
+  makeDir(pod.path, 0711);
+  PodLock lock = PodLock::create(pod.path);
+  pods.move(pod, Dir::kPrepare);
+
+  PreparedPod out{pod, PodLock(), s1, {}};
+  try {
+    fill(req, pods, pod, s1, out.report);
+  } catch (...) {
+    // Nothing is mounted yet: the half-prepared pod goes at once (gc would, later).
+    try {
+      pods.move(pod, Dir::kGarbage);
+      removeTree(pod.path);
+    } catch (const std::exception&) {
+    }
+    throw;
+  }
+  pods.move(pod, finalDir);
+  if (::utimensat(AT_FDCWD, pod.path.c_str(), nullptr, 0) != 0) {
+    throwErrno("set the time of " + quote(pod.path.string()));
+  }
+  out.pod = pod;
+  if (finalDir == Dir::kRun) out.lock = std::move(lock);
+  return out;
+}
+
+}  // namespace ferry::pod

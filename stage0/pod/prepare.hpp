@@ -1,0 +1,82 @@
+// Preparing a pod: from images and command-line settings to a pod directory a stage1 can run
+// (stage1/ABI.md §1–§3).
+//
+// prepare() resolves the stage1 first (so an unsupported request fails before anything is
+// fetched), creates the pod in embryo/ with its lock held, moves it to prepare/, fetches every
+// image (pull policy new, any transport), renders each rootfs through the tree store, reifies
+// the pod manifest (every image by ID, app sections merged from the image and the flags, every
+// mount point satisfied by a volume), generates each app's config.json with
+// translate::appToRuntime, writes runtime.json, and finally moves the pod to prepared/ (lock
+// released) or run/ (lock kept for the stage1). Anything ferry cannot apply as asked is in the
+// returned report: the CLI prints it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "formats/appc/pod_manifest.hpp"
+#include "formats/translate/report.hpp"
+#include "stage0/fetch/fetch.hpp"
+#include "stage0/pod/pods.hpp"
+#include "stage0/pod/stage1.hpp"
+
+namespace ferry::pod {
+
+struct MountRequest {
+  std::string volume;
+  std::string target;  // an absolute path, or the name of one of the image's mount points
+};
+
+// One app of `ferry run IMAGE [flags]`; unset fields keep the image's values.
+struct AppRequest {
+  std::string image;
+  std::optional<std::string> name;
+  std::optional<std::string> exec;
+  std::vector<std::string> args;  // after `--`
+  std::optional<std::string> user, group, workingDir;
+  std::optional<std::vector<uint32_t>> supplementaryGids;
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::vector<MountRequest> mounts;
+  std::optional<bool> readOnlyRootfs;
+  // Replace the image's isolators of the same kind (a capability or seccomp set replaces both
+  // the image's retain and remove sets of that family).
+  appc::Isolators isolators;
+};
+
+struct PodRequest {
+  std::vector<AppRequest> apps;
+  std::optional<std::filesystem::path> podManifest;  // instead of apps
+  std::vector<appc::Volume> volumes;
+  std::optional<std::string> hostname;
+  std::vector<std::string> dns;           // "host", "none", or nameserver addresses
+  std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME
+  bool interactive = false;
+  std::string net = "default";
+  std::vector<std::pair<std::string, std::string>> setEnv;
+  std::optional<std::filesystem::path> stage1Path;
+  std::optional<std::string> stage1Name;
+  bool mdsRegister = false;
+  std::string mdsSocket = "/run/ferry/mds.sock";
+  uint16_t mdsPort = 2375;
+  fetch::FetchOptions fetch;
+  bool debug = false;
+};
+
+struct PreparedPod {
+  Pod pod;
+  PodLock lock;  // held when the pod went to run/
+  Stage1 stage1;
+  translate::Report report;
+};
+
+// finalDir: Dir::kPrepared (lock released) or Dir::kRun (lock kept).
+PreparedPod prepare(const PodRequest& request, const std::filesystem::path& dataDir, Dir finalDir);
+
+// A fresh random version 4 UUID.
+std::string newPodUuid();
+
+}  // namespace ferry::pod

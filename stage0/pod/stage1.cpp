@@ -1,0 +1,215 @@
+#include "stage0/pod/stage1.hpp"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+
+namespace ferry::pod {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// argv for execv: the strings must outlive the call.
+std::vector<char*> argvOf(std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (auto& a : args) out.push_back(a.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// In a child after fork or just before exec: no allocation from here on.
+[[noreturn]] void chdirAndExec(const char* dir, const char* path, char** argv) noexcept {
+  if (::chdir(dir) != 0) {
+    const char* msg = "ferry: cannot enter the pod directory\n";
+    (void)!::write(2, msg, std::strlen(msg));
+    ::_exit(254);
+  }
+  ::execv(path, argv);
+  const char* msg = "ferry: cannot execute the stage1 entrypoint: ";
+  (void)!::write(2, msg, std::strlen(msg));
+  (void)!::write(2, path, std::strlen(path));
+  (void)!::write(2, "\n", 1);
+  ::_exit(254);
+}
+
+}  // namespace
+
+Stage1 Stage1::load(const fs::path& dir) {
+  fs::path file = dir / "stage1.json";
+  std::string what = quote(file.string());
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    throw Error(Errc::kNotFound,
+                "no stage1 at " + quote(dir.string()) + ": " + what + " does not exist");
+  }
+  json::Json j = json::parse(readFile(file, 1 << 20), file.string());
+  Stage1 s;
+  s.dir_ = fs::canonical(dir);
+  try {
+    json::asObject(j, "");
+    if (!j.contains("name")) json::fail("name", "missing");
+    s.name_ = json::asString(j["name"], "name");
+    if (!j.contains("interfaceVersion")) json::fail("interfaceVersion", "missing");
+    s.version_ = static_cast<int>(json::asInt(j["interfaceVersion"], "interfaceVersion", 0, 1000));
+    if (s.version_ != kStage1InterfaceVersion) {
+      throw Error(Errc::kUnsupported, "interfaceVersion: " + std::to_string(s.version_) +
+                                          " is not supported (ferry " + "speaks version " +
+                                          std::to_string(kStage1InterfaceVersion) + ")");
+    }
+    if (!j.contains("entrypoints")) json::fail("entrypoints", "missing");
+    const auto& eps = json::asObject(j["entrypoints"], "entrypoints");
+    for (const auto& [k, v] : eps.items()) {
+      std::string path = json::child("entrypoints", k);
+      const std::string& rel = json::asString(v, path);
+      fs::path p = fs::path(rel).lexically_normal();
+      if (rel.empty() || p.is_absolute() || *p.begin() == "..") {
+        json::fail(path, "must be a relative path inside the stage1 directory");
+      }
+      if (::access((s.dir_ / p).c_str(), X_OK) != 0) {
+        json::fail(path, quote((s.dir_ / p).string()) + " is not executable");
+      }
+      s.entrypoints_[k] = p.string();
+    }
+    for (const char* required : {"run", "gc"}) {
+      if (!s.entrypoints_.contains(required)) {
+        json::fail(json::child("entrypoints", required), "missing");
+      }
+    }
+    if (j.contains("features")) s.features_ = json::asObject(j["features"], "features");
+  } catch (const Error& e) {
+    throw Error(e.code(), "invalid stage1 " + what + ": " + e.what());
+  }
+  return s;
+}
+
+std::vector<fs::path> Stage1::searchDirs() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  fs::path bin = exe.parent_path();
+  return {(bin / ".." / "libexec" / "ferry" / "stage1").lexically_normal(),
+          (bin / ".." / "lib" / "ferry" / "stage1").lexically_normal()};
+}
+
+Stage1 Stage1::resolve(const std::optional<fs::path>& path,
+                       const std::optional<std::string>& name) {
+  if (path) return load(fs::absolute(*path));
+  std::string n = name.value_or(std::string(kDefaultStage1));
+  if (n.empty() || n.find('/') != std::string::npos || n == "." || n == "..") {
+    throw Error(Errc::kUsage, "--stage1-name: " + quote(n) + " is not a stage1 name");
+  }
+  std::string tried;
+  for (const auto& d : searchDirs()) {
+    std::error_code ec;
+    if (fs::is_regular_file(d / n / "stage1.json", ec)) return load(d / n);
+    tried += (tried.empty() ? "" : ", ") + quote((d / n).string());
+  }
+  throw Error(Errc::kNotFound, "no stage1 named " + quote(n) + " (looked in " + tried +
+                                   "); give one with --stage1-path");
+}
+
+bool Stage1::hasEntrypoint(std::string_view name) const { return entrypoints_.contains(name); }
+
+fs::path Stage1::entrypoint(std::string_view name) const {
+  auto it = entrypoints_.find(name);
+  if (it == entrypoints_.end()) {
+    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(name_) + " has no " +
+                                        std::string(name) + " entrypoint");
+  }
+  return dir_ / it->second;
+}
+
+bool Stage1::supportsNet(std::string_view mode) const {
+  auto it = features_.find("net");
+  if (it == features_.end() || !it->is_array()) return false;
+  for (const auto& m : *it) {
+    if (m.is_string() && m.get<std::string>() == mode) return true;
+  }
+  return false;
+}
+
+bool Stage1::supportsInteractive() const {
+  auto it = features_.find("interactive");
+  return it != features_.end() && it->is_boolean() && it->get<bool>();
+}
+
+bool Stage1::supportsMds() const {
+  auto it = features_.find("mds");
+  return it != features_.end() && it->is_boolean() && it->get<bool>();
+}
+
+Stage1 podStage1(const Pod& pod) { return Stage1::load(pod.path / "stage1"); }
+
+void execRun(const Stage1& s1, const Pod& pod, PodLock& lock, bool debug) {
+  int fd = lock.inheritable();
+  std::vector<std::string> args = {s1.entrypoint("run").string(), "--uuid", pod.uuid, "--lock-fd",
+                                   std::to_string(fd)};
+  if (debug) args.push_back("--debug");
+  auto argv = argvOf(args);
+  std::string dir = pod.path.string();
+  chdirAndExec(dir.c_str(), argv[0], argv.data());
+}
+
+int runEntrypoint(const Stage1& s1, std::string_view entry, const Pod& pod,
+                  const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {s1.entrypoint(entry).string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto argv = argvOf(args);
+  std::string dir = pod.path.string();
+  pid_t pid = ::fork();
+  if (pid < 0) throwErrno("fork for the stage1 " + std::string(entry) + " entrypoint");
+  if (pid == 0) chdirAndExec(dir.c_str(), argv[0], argv.data());
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throwErrno("wait for the stage1 " + std::string(entry) + " entrypoint");
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+void execEntrypoint(const Stage1& s1, std::string_view entry, const Pod& pod,
+                    const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {s1.entrypoint(entry).string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto argv = argvOf(args);
+  std::string dir = pod.path.string();
+  chdirAndExec(dir.c_str(), argv[0], argv.data());
+}
+
+void Stage1Cleaner::cleanup(const Pod& pod) {
+  std::optional<Stage1> s1;
+  try {
+    s1 = podStage1(pod);
+  } catch (const Error&) {
+    // The pod's stage1 is gone (or never got there: an aborted prepare).
+  }
+  if (s1) {
+    // ABI §4: `gc --uuid UUID`; debug_ only adds ferry's own account of it.
+    if (debug_)
+      std::fprintf(stderr, "ferry: running the gc entrypoint of pod %s\n", pod.uuid.c_str());
+    std::vector<std::string> args = {"--uuid", pod.uuid};
+    int rc = runEntrypoint(*s1, "gc", pod, args);
+    if (rc != 0) {
+      throw Error(Errc::kIo, "the gc entrypoint of stage1 " + quote(s1->name()) +
+                                 " failed on pod " + pod.uuid + " (exit status " +
+                                 std::to_string(rc) + ")");
+    }
+    return;
+  }
+  for (const auto& m : mountsBelow(pod.path)) {
+    if (::umount2(m.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+      throwErrno("unmount " + quote(m.string()));
+    }
+  }
+}
+
+}  // namespace ferry::pod

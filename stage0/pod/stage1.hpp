@@ -1,0 +1,87 @@
+// The stage1 ABI client (stage1/ABI.md §4): find a stage1, read its descriptor, run its
+// entrypoints.
+//
+// A stage1 is a directory holding stage1.json. stage0 never assumes anything about a flavor
+// beyond that descriptor: what it supports is asked through its features (net modes,
+// interactive, mds), never guessed from its name. Every entrypoint runs with the pod directory
+// as its working directory; `run` replaces the calling process (it keeps the pod's lock fd, so
+// the lock lives exactly as long as the pod), the others are waited for.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json.hpp"
+#include "stage0/pod/pods.hpp"
+
+namespace ferry::pod {
+
+inline constexpr int kStage1InterfaceVersion = 1;
+inline constexpr std::string_view kDefaultStage1 = "ns";
+
+class Stage1 {
+ public:
+  // Reads and checks dir/stage1.json (interfaceVersion, entrypoints run and gc at least, every
+  // entrypoint an executable file inside dir). Errors name the file and the field.
+  static Stage1 load(const std::filesystem::path& dir);
+
+  // Where stage1s are looked up by name: <dir of the ferry binary>/../libexec/ferry/stage1/<name>
+  // (the build tree: build/stage0/ferry → build/libexec/ferry/stage1/<name>; an install:
+  // /usr/bin/ferry → /usr/libexec/ferry/stage1/<name>), then <dir>/../lib/ferry/stage1/<name>.
+  // --stage1-path wins over both.
+  static Stage1 resolve(const std::optional<std::filesystem::path>& path,
+                        const std::optional<std::string>& name);
+  static std::vector<std::filesystem::path> searchDirs();
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& name() const { return name_; }
+  int interfaceVersion() const { return version_; }
+  const json::Json& features() const { return features_; }
+
+  bool hasEntrypoint(std::string_view name) const;
+  // Error{kUnsupported} when the stage1 does not provide it.
+  std::filesystem::path entrypoint(std::string_view name) const;
+
+  // Features (ABI §4). Absent means unsupported.
+  bool supportsNet(std::string_view mode) const;
+  bool supportsInteractive() const;
+  bool supportsMds() const;
+
+ private:
+  std::filesystem::path dir_;
+  std::string name_;
+  int version_ = 0;
+  std::map<std::string, std::string, std::less<>> entrypoints_;
+  json::Json features_ = json::Json::object();
+};
+
+// The stage1 of an existing pod: its stage1/ (a copy or a symlink).
+Stage1 podStage1(const Pod& pod);
+
+// `run --uuid U --lock-fd N [--debug]` in the pod directory, replacing this process.
+[[noreturn]] void execRun(const Stage1& s1, const Pod& pod, PodLock& lock, bool debug);
+
+// Runs an entrypoint in the pod directory and waits; returns its exit status (128 + signal when
+// killed). args follow the entrypoint's path.
+int runEntrypoint(const Stage1& s1, std::string_view entry, const Pod& pod,
+                  const std::vector<std::string>& args);
+// Replaces this process with the entrypoint (enter: the user's terminal goes to the command).
+[[noreturn]] void execEntrypoint(const Stage1& s1, std::string_view entry, const Pod& pod,
+                                 const std::vector<std::string>& args);
+
+// PodCleaner through the pod's stage1 `gc` entrypoint; when the pod's stage1 cannot be used any
+// more (its directory is gone), the mounts below the pod directory are detached directly.
+class Stage1Cleaner : public PodCleaner {
+ public:
+  explicit Stage1Cleaner(bool debug) : debug_(debug) {}
+  void cleanup(const Pod& pod) override;
+
+ private:
+  bool debug_;
+};
+
+}  // namespace ferry::pod
