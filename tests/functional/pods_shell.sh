@@ -13,6 +13,11 @@ OCI=oci:$FIXTURES/oci:v1
 R=(--stage1-path="$S1" --net=host)
 bg_pids=()
 cleanup() {
+  local u
+  for u in $("$FERRY" --dir "$D" list --no-legend --full 2>/dev/null | awk -F'\t' '$4 == "running" {print $1}'); do
+    "$FERRY" --dir "$D" stop --force "$u" >/dev/null 2>&1 || true
+    "$FERRY" --dir "$D" status --wait=10s "$u" >/dev/null 2>&1 || true
+  done
   for p in "${bg_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
   rm -rf "$T"
 }
