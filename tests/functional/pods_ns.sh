@@ -8,15 +8,8 @@ command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
 NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
 [ -f "$NS/stage1.json" ] || skip "the ns stage1 is not built ($NS)"
 D=$T/data
-S1=()
-if [ ! -x "$NS/bin/ferry-stage2" ]; then
-  # Until ferry-stage2 lands: a copy of the ns stage1 with the stage1 tests' stand-in, which
-  # only chroots (what this test checks does not depend on stage2).
-  cp -a "$NS" "$T/ns"
-  cp "$(dirname "$0")/stage1/stage2_standin.py" "$T/ns/bin/ferry-stage2"
-  S1=(--stage1-path="$T/ns")
-  echo "# ferry-stage2 is not built yet: the ns stage1 runs with the chroot stand-in"
-fi
+[ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 has no ferry-stage2 ($NS/bin)"
+S1=()  # the default stage1: found beside the ferry binary
 F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
 BB=$FIXTURES/bb.aci
 OCI=oci:$FIXTURES/oci:v1
@@ -53,22 +46,30 @@ grep -qx hi "$T/out" || fail "run printed: $(cat "$T/out") / $(cat "$T/err")"
 expect_status 9 F run "${S1[@]}" "$BB" --exec /bin/sh -- -c 'exit 9'
 ok "ns stage1: output and exit status (9)"
 
-# An ACI app and an OCI app share one empty volume (mounts need the real ferry-stage2).
-if [ ${#S1[@]} -eq 0 ]; then
-  expect_status 0 F run --uuid-file-save="$T/u1" --volume shared,kind=empty,mode=0777 \
-    "$BB" --name writer --mount volume=shared,target=/shared --exec /bin/sh -- -c 'echo from-aci > /shared/a' \
-    --- "$OCI" --name reader --mount volume=shared,target=/shared -- -c 'echo from-oci > /shared/b'
-  u1=$(cat "$T/u1")
-  v=$D/pods/run/$u1/volumes/shared
-  [ "$(cat "$v/a")" = from-aci ] && [ "$(cat "$v/b")" = from-oci ] || fail "shared volume: $(ls -la "$v")"
-  ok "ACI and OCI apps in one pod share an empty volume"
-else
-  expect_status 0 F run "${S1[@]}" --uuid-file-save="$T/u1" \
-    "$BB" --name aci --exec /bin/sh -- -c 'echo from-aci' --- "$OCI" --name oci -- -c 'echo from-oci'
-  u1=$(cat "$T/u1")
-  grep -qx '\[aci\] from-aci' "$T/out" && grep -qx '\[oci\] from-oci' "$T/out" || fail "mixed: $(cat "$T/out")"
-  echo "# shared volume not checked: the stand-in stage2 applies no mounts"
-fi
+# What config.json asks, ferry-stage2 applies: capabilities (the appc 14 by default), a remove
+# set, a seccomp remove set with its errno, a read-only rootfs, user and group.
+capbnd() { sed -n 's/^CapBnd:[[:space:]]*//p' "$T/out"; }
+mask14=$(printf '%016x' $(( (1<<29)|(1<<0)|(1<<1)|(1<<4)|(1<<3)|(1<<5)|(1<<27)|(1<<13)|(1<<10)|(1<<7)|(1<<6)|(1<<8)|(1<<31)|(1<<18) )))
+expect_status 0 F run "$BB" --exec /bin/busybox -- cat /proc/self/status
+[ "$(capbnd)" = "$mask14" ] || fail "default CapBnd $(capbnd), want $mask14"
+expect_status 0 F run "$BB" --caps-remove=CAP_NET_RAW --exec /bin/busybox -- cat /proc/self/status
+[ "$(capbnd)" = "$(printf '%016x' $(( 0x$mask14 & ~(1<<13) )))" ] || fail "CapBnd with NET_RAW removed: $(capbnd)"
+ok "capabilities: the appc default set; a removed one is absent from /proc/self/status"
+expect_status 1 F run "$BB" --seccomp mode=remove,errno=ENOTSUP,mkdir --exec /bin/busybox -- mkdir /tmp/x
+grep -qi 'not supported' "$T/out" "$T/err" || fail "seccomp errno: $(cat "$T/out" "$T/err")"
+expect_status 1 F run "$BB" --readonly-rootfs --exec /bin/busybox -- touch /x
+grep -qi 'read-only' "$T/out" "$T/err" || fail "read-only rootfs: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "$BB" --user 1000 --group 1001 --exec /bin/sh -- -c '/bin/busybox id -u; /bin/busybox id -g'
+[ "$(tr '\n' ' ' <"$T/out")" = "1000 1001 " ] || fail "user/group: $(cat "$T/out")"
+ok "seccomp remove set with errno, read-only rootfs, user and group"
+
+# An ACI app and an OCI app share one empty volume.
+expect_status 0 F run --uuid-file-save="$T/u1" --volume shared,kind=empty,mode=0777 \
+  "$BB" --name writer --mount volume=shared,target=/shared --exec /bin/sh -- -c 'echo from-aci > /shared/a' \
+  --- "$OCI" --name reader --mount volume=shared,target=/shared -- -c 'echo from-oci > /shared/b'
+u1=$(cat "$T/u1")
+v=$D/pods/run/$u1/volumes/shared
+[ "$(cat "$v/a")" = from-aci ] && [ "$(cat "$v/b")" = from-oci ] || fail "shared volume: $(ls -la "$v")"
 expect_status 0 F status "$u1"
 grep -qx 'exit=0' "$T/out" || fail "status: $(cat "$T/out")"
 ok "an ACI app and an OCI app in one pod"
