@@ -1,7 +1,10 @@
 #include "stage0/pod/prepare.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/mds_client.hpp"
 #include "formats/appc/image_manifest.hpp"
 #include "formats/appc/uuid.hpp"
 #include "formats/oci/image_config.hpp"
@@ -40,17 +44,19 @@ std::array<uint8_t, 16> randomBytes16() {
   return b;
 }
 
-std::string randomHex(size_t bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  while (out.size() < bytes * 2) {
-    for (uint8_t c : randomBytes16()) {
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's choice).
+uint16_t freeLoopbackPort() {
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) throwErrno("create a socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    throwErrno("pick a free port on 127.0.0.1");
   }
-  out.resize(bytes * 2);
-  return out;
+  return ntohs(a.sin_port);
 }
 
 void makeDir(const fs::path& p, mode_t mode = 0755) {
@@ -356,8 +362,10 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   ro.debug = req.debug;
   std::optional<std::string> metadataUrl;
   if (req.mdsRegister) {
-    ro.mds = MdsRegistration{req.mdsSocket, randomHex(32), req.mdsPort};
-    metadataUrl = "http://127.0.0.1:" + std::to_string(req.mdsPort) + "/" + ro.mds->token;
+    // With --net=host the port is on the host's loopback, shared with every other pod.
+    uint16_t port = req.net == "host" ? freeLoopbackPort() : req.mdsPort;
+    ro.mds = MdsRegistration{req.mdsSocket, mds::newToken(), port};
+    metadataUrl = mds::metadataUrl(port, ro.mds->token);
   }
   if (auto r = translate::resourcesFromIsolators(pm.isolators, "isolators", report)) {
     ro.podResources = resourcesJson(*r);
