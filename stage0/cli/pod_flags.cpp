@@ -148,22 +148,51 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
                    const std::string& summary, RunFlags& out) {
   pod::PodRequest& r = out.request;
   std::string policy = "new";
-  // Split into segments at "---".
-  std::vector<std::vector<std::string>> segments(1);
-  for (const auto& a : args) {
+  // Groups: a new one starts at each image (a word that is not a flag nor a flag's value) and
+  // at "---"; "--" gives the rest of its "---" segment to the last image as arguments.
+  struct Group {
+    std::vector<std::string> flags;
+    std::vector<std::string> args;
+    bool afterSeparator = false;
+  };
+  static const std::vector<std::string> kBoolFlags = {"--interactive",
+                                                      "--mds-register",
+                                                      "--readonly-rootfs",
+                                                      "--no-new-privileges",
+                                                      "--debug",
+                                                      "--help",
+                                                      "-h"};
+  std::vector<Group> groups(1);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     if (a == "---") {
-      segments.emplace_back();
+      groups.push_back({{}, {}, true});
+    } else if (a == "--") {
+      for (++i; i < args.size() && args[i] != "---"; ++i) groups.back().args.push_back(args[i]);
+      --i;
+    } else if (a.size() > 1 && a[0] == '-') {
+      groups.back().flags.push_back(a);
+      bool takesValue = a.find('=') == std::string::npos &&
+                        std::find(kBoolFlags.begin(), kBoolFlags.end(), a) == kBoolFlags.end();
+      if (takesValue && i + 1 < args.size()) groups.back().flags.push_back(args[++i]);
     } else {
-      segments.back().push_back(a);
+      // An image: the start of a new app, unless this group has none yet.
+      bool hasImage = false;
+      const auto& f = groups.back().flags;
+      for (size_t k = 0; k < f.size(); ++k) {
+        bool isValue =
+            k > 0 && f[k - 1].size() > 1 && f[k - 1][0] == '-' &&
+            f[k - 1].find('=') == std::string::npos &&
+            std::find(kBoolFlags.begin(), kBoolFlags.end(), f[k - 1]) == kBoolFlags.end();
+        if (!(f[k].size() > 1 && f[k][0] == '-') && !isValue) hasImage = true;
+      }
+      if (hasImage || !groups.back().args.empty()) groups.push_back({});
+      groups.back().flags.push_back(a);
     }
   }
-  for (size_t s = 0; s < segments.size(); ++s) {
-    std::vector<std::string> flags = segments[s];
-    std::vector<std::string> appArgs;
-    if (auto it = std::find(flags.begin(), flags.end(), "--"); it != flags.end()) {
-      appArgs.assign(it + 1, flags.end());
-      flags.erase(it, flags.end());
-    }
+  for (size_t s = 0; s < groups.size(); ++s) {
+    std::vector<std::string> flags = groups[s].flags;
+    std::vector<std::string> appArgs = groups[s].args;
     pod::AppRequest app;
     bool readOnly = false, nnp = false, interactive = r.interactive, mds = r.mdsRegister;
     OptionParser p(usage, summary,
@@ -287,7 +316,9 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
                  !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
                  readOnly || app.supplementaryGids || !app.args.empty();
       if (any) throw UsageError("app flags without an image; usage: " + usage);
-      if (s > 0) throw UsageError("--- must be followed by an image; usage: " + usage);
+      if (groups[s].afterSeparator) {
+        throw UsageError("--- must be followed by an image; usage: " + usage);
+      }
       continue;
     }
     app.image = pos[0];

@@ -59,6 +59,9 @@ grep -qx 'hi' "$T/out" || fail "run printed: $(cat "$T/out")"
 expect_status 7 F run "${R[@]}" "$BB" --exec /bin/sh -- -c 'echo seven; exit 7'
 grep -qx 'seven' "$T/out" || fail "run printed: $(cat "$T/out")"
 ok "run: the app's output and exit status (7)"
+expect_status 0 F run "${R[@]}" "$BB" --name one "$BB" --name two
+grep -qx '\[one\] hi' "$T/out" && grep -qx '\[two\] hi' "$T/out" || fail "two images: $(cat "$T/out")"
+ok "run IMAGE [flags] IMAGE [flags]: two apps without ---"
 
 # --- two apps, appc and OCI side by side; the first failing app's status wins
 expect_status 3 F run "${R[@]}" --uuid-file-save="$T/u-mixed" \
