@@ -111,6 +111,22 @@ no_mounts_under "$P3" "rm after kill -9"
 for cg in $(jq -r '.[]' "$T/cgroups3.json"); do [ ! -e "$cg" ] || fail "cgroup $cg left"; done
 ok "rm after kill -9 of the stage1: no mount, no cgroup, no directory"
 
+# 20 pods at once: each gets its own app's exit status.
+pids=()
+for i in $(seq 1 20); do
+  F run "$BB" --exec /bin/sh -- -c "echo pod-$i; exit $((i % 5))" >"$T/c$i.out" 2>"$T/c$i.err" &
+  pids+=($!)
+done
+for i in $(seq 1 20); do
+  set +e
+  wait "${pids[$((i - 1))]}"
+  rc=$?
+  set -e
+  [ "$rc" -eq $((i % 5)) ] || fail "concurrent pod $i exited $rc: $(cat "$T/c$i.err")"
+  grep -qx "pod-$i" "$T/c$i.out" || fail "concurrent pod $i printed: $(cat "$T/c$i.out")"
+done
+ok "20 pods run concurrently, each with its own exit status"
+
 expect_status 0 F gc --grace-period=0s
 no_mounts_under "$D/pods" "gc"
 [ -z "$(find "$D/pods" -mindepth 2 -maxdepth 2)" ] || fail "gc left pods: $(find "$D/pods" -maxdepth 2)"
