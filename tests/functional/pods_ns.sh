@@ -111,6 +111,14 @@ no_mounts_under "$P3" "rm after kill -9"
 for cg in $(jq -r '.[]' "$T/cgroups3.json"); do [ ! -e "$cg" ] || fail "cgroup $cg left"; done
 ok "rm after kill -9 of the stage1: no mount, no cgroup, no directory"
 
+# A memory hog over --memory is OOM-killed, and status says so.
+expect_status 137 F run --uuid-file-save="$T/u-oom" "$BB" --memory 32M --exec /bin/busybox -- \
+  dd if=/dev/zero of=/dev/null bs=100M count=1
+expect_status 0 F status "$(cat "$T/u-oom")"
+grep -qx 'app-busybox=signal:SIGKILL' "$T/out" && grep -qx 'app-busybox-oom=true' "$T/out" ||
+  fail "OOM status: $(cat "$T/out")"
+ok "--memory: a memory hog is OOM-killed (137) and status reports oom"
+
 # 20 pods at once: each gets its own app's exit status.
 pids=()
 for i in $(seq 1 20); do
