@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "stage0/cli/command.hpp"
+#include "stage0/pod/pods.hpp"
+#include "stage0/pod/runtime_options.hpp"
 #include "stage0/store/store.hpp"
 
 namespace ferry::cli {
@@ -28,6 +30,29 @@ std::chrono::seconds parseDuration(std::string_view v) {
     default:
       return std::chrono::seconds(n);
   }
+}
+
+// The trees pods still use: apps[].tree of every pod directory that has a runtime.json, in any
+// state (a prepared pod runs later; an exited one can be inspected until `ferry gc` or `ferry rm`
+// removes it). Called under the store's exclusive lock: a ferry prepare holds it shared from
+// rendering the tree until runtime.json is written. States are listed in their forward order,
+// so a pod moving on while we list is still seen.
+std::vector<std::filesystem::path> treesOfPods(const std::filesystem::path& dataDir,
+                                               std::ostream& err) {
+  std::vector<std::filesystem::path> trees;
+  for (const pod::Pod& p : pod::Pods(dataDir).list()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(p.path / "runtime.json", ec)) continue;
+    try {
+      for (const auto& a : pod::RuntimeOptions::read(p.path).apps) trees.emplace_back(a.tree);
+    } catch (const std::exception& e) {
+      // Gone (the pod was deleted meanwhile) or unreadable: such a pod cannot run.
+      if (std::filesystem::exists(p.path / "runtime.json", ec)) {
+        err << "ferry: warning: pod " << p.uuid << ": " << e.what() << "\n";
+      }
+    }
+  }
+  return trees;
 }
 }  // namespace
 
@@ -57,7 +82,8 @@ int imageRmCommand(Context& ctx, const std::vector<std::string>& args) {
 
 int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry image gc [--grace-period=DURATION]",
-                 "Remove blobs and rendered trees no image uses, and stale temporary files.");
+                 "Remove blobs and rendered trees no image uses, and stale temporary files.\n"
+                 "Trees a pod uses (in any state, until the pod is removed) stay.");
   addGlobalOptions(p, ctx.global);
   std::string grace = "24h";
   p.value("grace-period", "DURATION", "keep unused things younger than this (24h; s, m, h, d)",
@@ -69,7 +95,7 @@ int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
     return kExitOk;
   }
   store::Store store = store::Store::open(ctx.global.dir);
-  auto s = store.gc(parseDuration(grace));
+  auto s = store.gc(parseDuration(grace), [&] { return treesOfPods(ctx.global.dir, ctx.err); });
   ctx.out << "removed " << s.blobsRemoved << " blobs (" << s.bytesFreed << " bytes), "
           << s.treesRemoved << " trees, " << s.tempsRemoved << " temporary files\n";
   return kExitOk;

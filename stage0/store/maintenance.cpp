@@ -42,10 +42,25 @@ void eachChild(const fs::path& dir, Fn fn) {
 
 }  // namespace
 
-GcStats Store::gc(std::chrono::seconds gracePeriod) {
+GcStats Store::gc(std::chrono::seconds gracePeriod, const TreesInUse& treesInUse) {
   LockHold hold(*lock_, LockHold::Mode::kExclusive);
   GcStats stats;
   const int64_t cutoff = static_cast<int64_t>(std::time(nullptr)) - gracePeriod.count();
+
+  // Trees users outside the index still need (pods): by key, for rootfs paths under trees/.
+  std::set<std::string> inUse;
+  if (treesInUse) {
+    const fs::path trees = fs::weakly_canonical(cas_ / "trees");
+    for (const fs::path& rootfs : treesInUse()) {
+      fs::path p = rootfs.lexically_normal();
+      if (p.filename().empty()) p = p.parent_path();  // a trailing slash
+      fs::path keyDir = p.parent_path();
+      std::error_code ec;
+      if (fs::weakly_canonical(keyDir.parent_path(), ec) == trees && !ec) {
+        inUse.insert(keyDir.filename().string());
+      }
+    }
+  }
 
   // Blobs no image references.
   std::set<std::string> referenced;
@@ -66,8 +81,8 @@ GcStats Store::gc(std::chrono::seconds gracePeriod) {
     stats.bytesFreed += size.value_or(0);
   }
 
-  // Trees no image uses: first out of the index (one transaction), then off the disk by way of
-  // tmp/ (a rename, so a crash never leaves half a tree under trees/).
+  // Trees no image (nor caller) uses: first out of the index (one transaction), then off the disk
+  // by way of tmp/ (a rename, so a crash never leaves half a tree under trees/).
   std::vector<std::string> doomed;
   {
     sql::Transaction tx(*db_, "remove unused trees");
@@ -76,7 +91,9 @@ GcStats Store::gc(std::chrono::seconds gracePeriod) {
                 "(SELECT tree_key FROM image_trees)",
                 "list unused trees");
     q.bind(1, cutoff);
-    while (q.step()) doomed.push_back(q.text(0));
+    while (q.step()) {
+      if (!inUse.contains(q.text(0))) doomed.push_back(q.text(0));
+    }
     for (const std::string& key : doomed) {
       sql::Stmt d(*db_, "DELETE FROM trees WHERE key = ?", "remove an unused tree");
       d.bind(1, key).run();
@@ -91,7 +108,7 @@ GcStats Store::gc(std::chrono::seconds gracePeriod) {
   eachChild(cas_ / "trees", [&](const fs::path& p) {
     // Unknown directories: removed above, or renamed in by a renderer that crashed before
     // recording them (no renderer runs now: we hold the lock exclusively).
-    if (known.contains(p.filename().string())) return;
+    if (known.contains(p.filename().string()) || inUse.contains(p.filename().string())) return;
     TempDir grave(cas_ / "tmp", "gc-");
     if (::rename(p.c_str(), (grave.path() / "tree").c_str()) != 0) {
       throwErrno("move tree " + quote(p.string()) + " out of the store");

@@ -20,6 +20,12 @@
 //   record and its references in one transaction, after checking the blobs are there; a blob is
 //   live while some record references it. removeImage() only drops the record; gc() deletes
 //   blobs and trees no record uses (older than a grace period) and stale temp files.
+// - Trees outside the store's knowledge: a pod uses a tree as its overlay lower layer after its
+//   image may have been removed. The store knows nothing of pods; gc() asks its caller, while
+//   holding the lock exclusively, for the rootfs paths in use (`ferry image gc` reads them from
+//   every pod's runtime.json) and keeps those trees and their entries. A user of a tree holds the
+//   lock shared from renderTree() until it has recorded the path where that callback finds it
+//   (ferry prepare: until runtime.json is written), so gc never falls between the two.
 // - Locking: writers (BlobWriter, addImage, renderTree, and a fetcher around its whole
 //   download-then-addImage session via lockShared()) hold `lock` shared; gc holds it exclusive,
 //   so it never deletes a blob that a concurrent fetch wrote but has not referenced yet.
@@ -38,6 +44,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -232,7 +239,11 @@ class Store {
   std::optional<std::filesystem::path> treePath(const std::string& imageId) const;
 
   // --- Maintenance
-  GcStats gc(std::chrono::seconds gracePeriod);
+  // Rendered rootfs paths (trees/<key>/rootfs, as renderTree returned them) still in use.
+  using TreesInUse = std::function<std::vector<std::filesystem::path>()>;
+  // Deletes what no image uses and is older than gracePeriod. treesInUse is called once the
+  // lock is held exclusively; the trees it names stay (with their entries) even without an image.
+  GcStats gc(std::chrono::seconds gracePeriod, const TreesInUse& treesInUse = {});
   // Re-hashes every blob and rendered tree, checks every referenced blob exists and the index's
   // integrity. One line per problem; empty when clean.
   std::vector<std::string> verify();
