@@ -98,6 +98,29 @@ TEST_F(GcTest, RespectsTheGracePeriod) {
   EXPECT_TRUE(s.listBlobs().empty());
 }
 
+TEST_F(GcTest, KeepsTreesItsCallerStillUses) {
+  // A pod's tree outlives its image until the pod is gone (ferry image gc asks the pods).
+  Store s = Store::open(dir);
+  ImageRecord img = addAci(s, scratch, "example.com/app", "1.0", {file("a", "a")});
+  TreeInfo tree = s.renderTree(img.id);
+  EXPECT_TRUE(s.removeImage(img.id));
+  int calls = 0;
+  GcStats st = s.gc(0s, [&] {
+    ++calls;
+    // Spelled another way (trailing slash, a dot) and with paths that are no tree of this store.
+    return std::vector<fs::path>{tree.rootfs.string() + "/", dir / "cas/trees/./nope/rootfs",
+                                 "/elsewhere/trees/" + tree.key + "/rootfs"};
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(st.treesRemoved, 0);
+  EXPECT_TRUE(fs::exists(tree.rootfs / "a"));
+  EXPECT_TRUE(s.verify().empty());
+
+  st = s.gc(0s, [] { return std::vector<fs::path>{}; });
+  EXPECT_EQ(st.treesRemoved, 1);
+  EXPECT_FALSE(fs::exists(tree.rootfs));
+}
+
 TEST_F(GcTest, RemovesUnrecordedTrees) {
   // A renderer that crashed between renaming its tree into place and recording it.
   Store s = Store::open(dir);
