@@ -83,7 +83,7 @@ void syncDir(const fs::path& dir) {
   if (::fsync(fd.get()) != 0) throwErrno("sync directory " + quote(dir.string()));
 }
 
-void writeFileAtomic(const fs::path& path, std::string_view data, mode_t mode) {
+void writeFileAtomic(const fs::path& path, std::string_view data, mode_t mode, Sync sync) {
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
   int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
@@ -92,14 +92,14 @@ void writeFileAtomic(const fs::path& path, std::string_view data, mode_t mode) {
   try {
     writeAll(fd.get(), data.data(), data.size(), tmpl);
     if (::fchmod(fd.get(), mode) != 0) throwErrno("chmod " + quote(tmpl));
-    if (::fsync(fd.get()) != 0) throwErrno("sync " + quote(tmpl));
+    if (sync == Sync::kDurable && ::fsync(fd.get()) != 0) throwErrno("sync " + quote(tmpl));
     fd.reset();
     if (::rename(tmpl.c_str(), path.c_str()) != 0) throwErrno("rename to " + quote(path.string()));
   } catch (...) {
     ::unlink(tmpl.c_str());
     throw;
   }
-  syncDir(dir);
+  if (sync == Sync::kDurable) syncDir(dir);
 }
 
 TempDir::TempDir(const fs::path& parent, std::string_view prefix) {

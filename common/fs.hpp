@@ -49,7 +49,14 @@ void writeAll(int fd, const void* data, size_t size, std::string_view what);
 // Reads up to size bytes (fewer only at end of file).
 size_t readFull(int fd, void* data, size_t size, std::string_view what);
 
-void writeFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
+// How far a write goes before it returns. kDurable: the file and the rename are fsynced (they
+// survive a power loss). kAtomic: readers see the old or the new file, never half of one, but
+// a machine crash may lose the write — for files whose loss is harmless, such as those of a pod
+// being started (a pod whose start did not finish is garbage after a reboot anyway).
+enum class Sync { kDurable, kAtomic };
+
+void writeFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644,
+                     Sync sync = Sync::kDurable);
 
 // fsync of a directory, so that a rename inside it is durable.
 void syncDir(const std::filesystem::path& dir);

@@ -162,14 +162,16 @@ Pod Pods::require(std::string_view ref) const {
   return *p;
 }
 
-void Pods::move(Pod& pod, Dir to) const {
+void Pods::move(Pod& pod, Dir to, Sync sync) const {
   fs::path dest = pathOf(to, pod.uuid);
   if (::rename(pod.path.c_str(), dest.c_str()) != 0) {
     throwErrno("move pod " + pod.uuid + " from " + std::string(dirName(pod.dir)) + " to " +
                std::string(dirName(to)));
   }
-  syncDir(dirOf(to));
-  if (pod.dir != to) syncDir(dirOf(pod.dir));
+  if (sync == Sync::kDurable) {
+    syncDir(dirOf(to));
+    if (pod.dir != to) syncDir(dirOf(pod.dir));
+  }
   pod.dir = to;
   pod.path = dest;
 }

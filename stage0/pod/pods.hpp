@@ -88,7 +88,8 @@ class Pods {
   Pod require(std::string_view ref) const;  // Error{kNotFound}
 
   // Renames the pod into another state directory; updates pod.dir and pod.path.
-  void move(Pod& pod, Dir to) const;
+  // kAtomic skips the directory fsyncs (a pod being started: see common/fs.hpp Sync).
+  void move(Pod& pod, Dir to, Sync sync = Sync::kDurable) const;
 
  private:
   std::filesystem::path root_;

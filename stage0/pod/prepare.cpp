@@ -275,7 +275,7 @@ json::Json resourcesJson(const oci::LinuxResources& r) {
 
 // Writes everything of the pod directory (in prepare/).
 void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1& s1,
-          translate::Report& report) {
+          translate::Report& report, Sync sync) {
   const std::string& uuid = pod.uuid;
   fs::path dataDir = pods.root().parent_path();
   fs::path runDir = pods.pathOf(Dir::kRun, uuid);  // where the pod's files are when it runs
@@ -375,11 +375,11 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   std::optional<std::string> hostsPath, resolvPath;
   if (!req.hostsEntries.empty() || !req.dns.empty()) makeDir(pod.path / "etc");
   if (!req.hostsEntries.empty()) {
-    writeFileAtomic(pod.path / "etc/hosts", hostsFile(req, ro.hostname));
+    writeFileAtomic(pod.path / "etc/hosts", hostsFile(req, ro.hostname), 0644, sync);
     hostsPath = (runDir / "etc/hosts").string();
   }
   if (auto rc = resolvConf(req)) {
-    writeFileAtomic(pod.path / "etc/resolv.conf", *rc);
+    writeFileAtomic(pod.path / "etc/resolv.conf", *rc, 0644, sync);
     resolvPath = (runDir / "etc/resolv.conf").string();
   }
   std::map<std::string, std::string> sources;
@@ -426,13 +426,13 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     for (const auto& l : r.items()) {
       report.add("apps[" + b.app.name.str() + "]." + l.field, l.kind, l.detail);
     }
-    writeFileAtomic(appDir / "config.json", spec.dump() + "\n");
-    writeFileAtomic(appDir / "manifest", b.image.manifest.str(true) + "\n");
+    writeFileAtomic(appDir / "config.json", spec.dump() + "\n", 0644, sync);
+    writeFileAtomic(appDir / "manifest", b.image.manifest.str(true) + "\n", 0644, sync);
     ro.apps.push_back(
         {b.app.name.str(), b.image.record.id, b.image.tree, b.app.readOnlyRootFS.value_or(false)});
   }
-  writeFileAtomic(pod.path / "pod", pm.str(true) + "\n");
-  writeFileAtomic(pod.path / "runtime.json", json::dump(ro.toJson(), true) + "\n");
+  writeFileAtomic(pod.path / "pod", pm.str(true) + "\n", 0644, sync);
+  writeFileAtomic(pod.path / "runtime.json", json::dump(ro.toJson(), true) + "\n", 0644, sync);
   std::error_code ec;
   fs::create_symlink(s1.dir(), pod.path / "stage1", ec);
   if (ec) throw std::system_error(ec, "cannot link the stage1 into pod " + uuid);
@@ -468,11 +468,15 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   Pod pod{uuid, Dir::kEmbryo, pods.pathOf(Dir::kEmbryo, uuid)};
   makeDir(pod.path, 0711);
   PodLock lock = PodLock::create(pod.path);
-  pods.move(pod, Dir::kPrepare);
+  // A pod started now need not survive a power loss (it would be garbage after the reboot):
+  // its files and moves skip fsync, which a start would otherwise wait for. A prepared pod is
+  // meant to be run later, so it is written durably.
+  Sync sync = finalDir == Dir::kRun ? Sync::kAtomic : Sync::kDurable;
+  pods.move(pod, Dir::kPrepare, sync);
 
   PreparedPod out{pod, PodLock(), s1, {}};
   try {
-    fill(req, pods, pod, s1, out.report);
+    fill(req, pods, pod, s1, out.report, sync);
   } catch (...) {
     // Nothing is mounted yet: the half-prepared pod goes at once (gc would, later).
     try {
@@ -482,7 +486,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
     }
     throw;
   }
-  pods.move(pod, finalDir);
+  pods.move(pod, finalDir, sync);
   if (::utimensat(AT_FDCWD, pod.path.c_str(), nullptr, 0) != 0) {
     throwErrno("set the time of " + quote(pod.path.string()));
   }

@@ -190,7 +190,11 @@ Store Store::open(const fs::path& dir) {
     auto lock = std::make_unique<FileLock>(cas / "lock");
     auto db = std::make_unique<sql::Db>(cas / "index.db", kBusyTimeoutMs);
     setWal(*db);
-    db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL", "configure the connection");
+    // synchronous=NORMAL: in WAL mode a commit is not fsynced, only checkpoints are. The index
+    // stays consistent after a crash of ferry or of the machine (a power loss may forget the
+    // last commits: their blobs are then unreferenced and gc takes them), and a pod start does
+    // not wait for the disk.
+    db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configure the connection");
     migrate(*db);
     return Store(cas, std::move(db), std::move(lock));
   } catch (const Error&) {

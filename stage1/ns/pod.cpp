@@ -145,7 +145,7 @@ cgroup::Resources appResources(const fs::path& podDir, const std::string& app) {
 void writeCgroupsJson(const fs::path& podDir, const cgroup::Group& pod) {
   Json doc = Json::object();
   for (const auto& m : pod.members()) doc[m.mount.string()] = m.dir.string();
-  writeFileAtomic(podDir / "cgroups.json", json::dump(doc, true) + "\n");
+  writeFileAtomic(podDir / "cgroups.json", json::dump(doc, true) + "\n", 0644, Sync::kAtomic);
 }
 
 std::optional<cgroup::Group> readCgroupsJson(const fs::path& podDir) {
@@ -192,7 +192,7 @@ void finalizeStatus(const fs::path& podDir, const std::optional<cgroup::Group>& 
     status["exitCode"] = nullptr;
     status["signal"] = "SIGKILL";
     status["oomKilled"] = oom || status.value("oomKilled", false);
-    writeFileAtomic(file, json::dump(status) + "\n");
+    writeFileAtomic(file, json::dump(status) + "\n", 0644, Sync::kAtomic);
   }
 }
 

@@ -322,7 +322,9 @@ int runEntrypoint(const Args& args) {
   if (!failure.empty()) {
     throw Error(Errc::kIo, failure[0] == 'E' ? failure.substr(1) : failure);
   }
-  writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n");
+  // Nothing of a running pod outlives a reboot, so its files are written without fsync (the
+  // start would wait for the disk otherwise): atomic for readers is all they need.
+  writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n", 0644, Sync::kAtomic);
   debugLine(debug, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid));
 
   int code = waitForPod(pid, sigFd.get(), debug);
@@ -343,7 +345,7 @@ int runEntrypoint(const Args& args) {
     // The pod has ended; gc removes what is left.
     std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
   }
-  writeFileAtomic(podDir / "exit", std::to_string(code) + "\n");
+  writeFileAtomic(podDir / "exit", std::to_string(code) + "\n", 0644, Sync::kAtomic);
   debugLine(debug, "cgroups removed, exit written");
   return code;
 }
