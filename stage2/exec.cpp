@@ -15,32 +15,11 @@
 #include <map>
 
 #include "common/error.hpp"
+#include "common/rlimits.hpp"
 
 namespace ferry::stage2 {
 
-std::optional<int> rlimitResource(std::string_view name) {
-  static const std::map<std::string_view, int> kResources = {
-      {"RLIMIT_AS", RLIMIT_AS},
-      {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},
-      {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},
-      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},
-      {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-      {"RLIMIT_STACK", RLIMIT_STACK},
-  };
-  auto it = kResources.find(name);
-  if (it == kResources.end()) return std::nullopt;
-  return it->second;
-}
+std::optional<int> rlimitResource(std::string_view name) { return ferry::rlimitResource(name); }
 
 namespace {
 

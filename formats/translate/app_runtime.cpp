@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "common/error.hpp"
+#include "formats/translate/ulimit.hpp"
 
 namespace ferry::translate {
 
@@ -189,6 +190,19 @@ std::string joinArgv(const std::vector<std::string>& argv) {
   return json::dump(a);
 }
 
+// The components of an absolute path ("/a//b/" → a, b).
+std::vector<std::string_view> splitPath(std::string_view p) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    if (j > i) out.push_back(p.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 const appc::Volume* findVolume(const AppRuntimeInput& in, const appc::Mount& m) {
   if (m.appVolume) return &*m.appVolume;
   for (const auto& v : in.volumes) {
@@ -285,6 +299,7 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
     spec.annotations[std::string(runtime_keys::kGroup)] = app.group;
   }
   p.user.additionalGids = app.supplementaryGIDs;
+  p.rlimits = rlimitsFromAnnotations(ra.annotations, "annotations");
   for (const auto& h : app.eventHandlers) {
     std::string_view key =
         h.name == appc::kPreStart ? runtime_keys::kPreStart : runtime_keys::kPostStop;
@@ -344,6 +359,7 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
   if (in.resolvConf) {
     spec.mounts.push_back(mount("/etc/resolv.conf", "bind", *in.resolvConf, {"bind", "ro"}));
   }
+  std::vector<oci::Mount> volumeMounts;
   for (size_t i = 0; i < ra.mounts.size(); ++i) {
     const appc::Mount& m = ra.mounts[i];
     std::string mpath = json::index("mounts", i);
@@ -366,8 +382,21 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
     bool recursive = vol->recursive.value_or(true);
     std::vector<std::string> opts = {recursive ? "rbind" : "bind"};
     if (ro) opts.push_back("ro");
-    spec.mounts.push_back(mount(m.path, "bind", src->second, opts));
+    volumeMounts.push_back(mount(m.path, "bind", src->second, opts));
   }
+  // A parent before what is mounted below it (an explicit --mount on /data/sub comes before the
+  // image's mount point /data in the pod manifest): by depth, else in manifest order (Docker's
+  // rule).
+  auto depth = [](const std::string& p) {
+    size_t n = 0;
+    for (std::string_view c : splitPath(p)) n += c == "." ? 0 : 1;
+    return n;
+  };
+  std::stable_sort(volumeMounts.begin(), volumeMounts.end(),
+                   [&](const oci::Mount& a, const oci::Mount& b) {
+                     return depth(a.destination) < depth(b.destination);
+                   });
+  spec.mounts.insert(spec.mounts.end(), volumeMounts.begin(), volumeMounts.end());
 
   // --- linux
   linux.devices = {device("/dev/null", 1, 3),    device("/dev/zero", 1, 5),

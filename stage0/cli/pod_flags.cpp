@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "common/error.hpp"
+#include "formats/translate/ulimit.hpp"
 
 namespace ferry::cli {
 
@@ -204,7 +205,13 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
             [&](std::string_view v) { r.volumes.push_back(parseVolume(v)); });
     p.value("hostname", "NAME", "the pod's hostname", [&](std::string_view v) { r.hostname = v; });
     p.value("dns", "IP|host|none", "a nameserver for the pod's /etc/resolv.conf (repeatable)",
-            [&](std::string_view v) { r.dns.emplace_back(v); });
+            [&](std::string_view v) { r.dns.servers.emplace_back(v); });
+    p.value("dns-search", "DOMAIN", "a search domain for /etc/resolv.conf (repeatable)",
+            [&](std::string_view v) { r.dns.search.emplace_back(v); });
+    p.value("dns-opt", "OPTION", "a resolver option for /etc/resolv.conf (repeatable)",
+            [&](std::string_view v) { r.dns.options.emplace_back(v); });
+    p.value("dns-domain", "DOMAIN", "the domain line of /etc/resolv.conf",
+            [&](std::string_view v) { r.dns.domain = std::string(v); });
     p.value("hosts-entry", "IP=HOST|host", "an /etc/hosts entry (repeatable)",
             [&](std::string_view v) { r.hostsEntries.emplace_back(v); });
     p.flag("interactive", "give the (single) app the terminal", &interactive);
@@ -297,6 +304,14 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     p.value("seccomp", "mode=retain|remove,[errno=E,]SYSCALL,…", "a seccomp filter",
             [&](std::string_view v) { app.isolators.push_back(parseSeccomp(v)); });
     p.flag("no-new-privileges", "set no_new_privs for the app", &nnp);
+    p.value("ulimit", "TYPE=SOFT[:HARD]", "a resource limit, e.g. nofile=1024:2048 (repeatable)",
+            [&](std::string_view v) {
+              try {
+                app.ulimits.push_back(translate::Ulimit::parse(v));
+              } catch (const Error& e) {
+                throw UsageError("--ulimit: " + std::string(e.what()));
+              }
+            });
     p.positionals(0, 1);
     auto pos = p.parse(flags);
     if (p.helpRequested()) {
@@ -314,7 +329,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     if (pos.empty()) {
       bool any = app.name || app.exec || app.user || app.group || app.workingDir ||
                  !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
-                 readOnly || app.supplementaryGids || !app.args.empty();
+                 readOnly || app.supplementaryGids || !app.args.empty() || !app.ulimits.empty();
       if (any) throw UsageError("app flags without an image; usage: " + usage);
       if (groups[s].afterSeparator) {
         throw UsageError("--- must be followed by an image; usage: " + usage);

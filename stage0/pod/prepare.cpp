@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,11 +17,14 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/mds_client.hpp"
+#include "common/rlimits.hpp"
 #include "formats/appc/image_manifest.hpp"
 #include "formats/appc/uuid.hpp"
 #include "formats/oci/image_config.hpp"
 #include "formats/translate/app_runtime.hpp"
 #include "formats/translate/oci_to_aci.hpp"
+#include "formats/translate/ulimit.hpp"
+#include "stage0/pod/etc_files.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/store/store.hpp"
 
@@ -234,36 +238,33 @@ void addMountRequests(appc::RuntimeApp& ra, const std::vector<MountRequest>& req
   }
 }
 
-std::string hostsFile(const PodRequest& req, const std::string& hostname) {
-  std::string out;
-  for (const auto& e : req.hostsEntries) {
-    if (e == "host") {
-      out += readFile("/etc/hosts", 1 << 20);
-      if (!out.empty() && out.back() != '\n') out += '\n';
-      continue;
-    }
-    auto eq = e.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == e.size()) {
-      throw Error(Errc::kUsage, "--hosts-entry: want IP=HOSTNAME or host, not " + quote(e));
-    }
-    out += e.substr(0, eq) + "\t" + e.substr(eq + 1) + "\n";
-  }
-  return "127.0.0.1\tlocalhost " + hostname + "\n::1\tlocalhost ip6-localhost\n" + out;
+// Whether the image has its own /etc/hosts (then, without --hosts-entry, the app keeps it). An
+// /etc that is not a plain directory counts as none: stage0 never follows an image's symlink.
+bool imageHasHosts(const std::string& tree) {
+  struct stat st {};
+  fs::path etc = fs::path(tree) / "etc";
+  if (::lstat(etc.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  return ::lstat((etc / "hosts").c_str(), &st) == 0;
 }
 
-std::optional<std::string> resolvConf(const PodRequest& req) {
-  std::string out;
-  for (const auto& d : req.dns) {
-    if (d == "none") return std::nullopt;
-    if (d == "host") {
-      out += readFile("/etc/resolv.conf", 1 << 20);
-      if (!out.empty() && out.back() != '\n') out += '\n';
-    } else {
-      out += "nameserver " + d + "\n";
+// A hard limit above ferry's own needs CAP_SYS_RESOURCE: refused here, before anything starts,
+// rather than by stage2 once the pod runs.
+void checkRlimits(const appc::RuntimeApp& ra) {
+  std::string app = quote(ra.name.str());
+  auto limits = translate::rlimitsFromAnnotations(ra.annotations, "app " + app + " annotations");
+  if (limits.empty() || hasEffectiveCapSysResource()) return;
+  auto text = [](uint64_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v); };
+  for (const auto& l : limits) {
+    auto res = rlimitResource(l.type);
+    if (!res) throw Error(Errc::kUnsupported, "app " + app + ": " + l.type + " is unknown here");
+    struct rlimit cur {};
+    if (::getrlimit(*res, &cur) != 0) throwErrno("read " + l.type);
+    if (cur.rlim_max != RLIM_INFINITY && l.hard > cur.rlim_max) {
+      throw Error(Errc::kLimit, "cannot set " + l.type + " of app " + app + " to hard " +
+                                    text(l.hard) + ": the hard limit is " + text(cur.rlim_max) +
+                                    " and raising it needs CAP_SYS_RESOURCE, which ferry lacks");
     }
   }
-  if (req.dns.empty()) return std::nullopt;
-  return out;
 }
 
 json::Json resourcesJson(const oci::LinuxResources& r) {
@@ -324,6 +325,9 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       appc::RuntimeApp ra{*name,
                           appc::RuntimeImage{img.manifest.name, img.podId, img.manifest.labels}};
       ra.app = mergeApp(img, ar, name->str());
+      for (const auto& u : ar.ulimits) {
+        ra.annotations.set(appc::AcIdentifier::parse(u.annotationName()), u.valueText());
+      }
       ra.readOnlyRootFS = ar.readOnlyRootfs;
       addMountRequests(ra, ar.mounts);
       builds.push_back({std::move(ra), std::move(img)});
@@ -343,6 +347,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     satisfyMountPoints(b.app, pm.volumes, report);
   }
   for (const auto& b : builds) pm.apps.push_back(b.app);
+  for (const auto& b : builds) checkRlimits(b.app);
   for (const auto& b : builds) {
     for (const auto& m : b.app.mounts) {
       if (!m.appVolume && !pm.findVolume(m.volume.str())) {
@@ -372,15 +377,24 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   if (auto r = translate::resourcesFromIsolators(pm.isolators, "isolators", report)) {
     ro.podResources = resourcesJson(*r);
   }
-  std::optional<std::string> hostsPath, resolvPath;
-  if (!req.hostsEntries.empty() || !req.dns.empty()) makeDir(pod.path / "etc");
-  if (!req.hostsEntries.empty()) {
-    writeFileAtomic(pod.path / "etc/hosts", hostsFile(req, ro.hostname), 0644, sync);
-    hostsPath = (runDir / "etc/hosts").string();
+  std::optional<std::string> hostsPath, resolvPath, stubHostsPath;
+  auto writeEtc = [&](const char* rel, const std::string& content) {
+    makeDir(pod.path / "etc");
+    writeFileAtomic(pod.path / rel, content, 0644, sync);
+    return (runDir / rel).string();
+  };
+  EtcFile resolv = resolvConf(req.dns);
+  if (resolv.kind == EtcFile::Kind::kHost) resolvPath = "/etc/resolv.conf";
+  if (resolv.kind == EtcFile::Kind::kGenerated) {
+    resolvPath = writeEtc("etc/resolv.conf", resolv.content);
   }
-  if (auto rc = resolvConf(req)) {
-    writeFileAtomic(pod.path / "etc/resolv.conf", *rc, 0644, sync);
-    resolvPath = (runDir / "etc/resolv.conf").string();
+  EtcFile hosts = hostsFile(req.hostsEntries, ro.hostname);
+  if (hosts.kind == EtcFile::Kind::kHost) hostsPath = "/etc/hosts";
+  if (hosts.kind == EtcFile::Kind::kGenerated) hostsPath = writeEtc("etc/hosts", hosts.content);
+  if (hosts.kind == EtcFile::Kind::kImage &&
+      std::any_of(builds.begin(), builds.end(),
+                  [](const AppBuild& b) { return !imageHasHosts(b.image.tree); })) {
+    stubHostsPath = writeEtc("etc/hosts", defaultHosts(ro.hostname));
   }
   std::map<std::string, std::string> sources;
   for (const auto& v : pm.volumes) {
@@ -418,6 +432,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     in.metadataUrl = metadataUrl;
     in.podEnvironment = req.setEnv;
     in.hostsFile = hostsPath;
+    if (!hostsPath && !imageHasHosts(b.image.tree)) in.hostsFile = stubHostsPath;
     in.resolvConf = resolvPath;
     in.interactive = req.interactive;
     in.hostNetwork = req.net == "host";
@@ -458,6 +473,9 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
                 "not supported: stage1 " + quote(s1.name()) + " does not offer --mds-register");
   }
   if (req.apps.empty() && !req.podManifest) throw Error(Errc::kUsage, "no image to run");
+  // Usage errors before anything is fetched (fill() writes the files).
+  resolvConf(req.dns);
+  hostsFile(req.hostsEntries, "localhost");
   if (!req.apps.empty() && req.podManifest) {
     throw Error(Errc::kUsage,
                 "--pod-manifest replaces the images and their flags; give one or the other");

@@ -20,7 +20,9 @@
 
 #include "formats/appc/pod_manifest.hpp"
 #include "formats/translate/report.hpp"
+#include "formats/translate/ulimit.hpp"
 #include "stage0/fetch/fetch.hpp"
+#include "stage0/pod/etc_files.hpp"
 #include "stage0/pod/pods.hpp"
 #include "stage0/pod/stage1.hpp"
 
@@ -45,6 +47,8 @@ struct AppRequest {
   // Replace the image's isolators of the same kind (a capability or seccomp set replaces both
   // the image's retain and remove sets of that family).
   appc::Isolators isolators;
+  // --ulimit: recorded as app annotations dev.ferry.ulimit.<type> (formats/translate/ulimit.hpp).
+  std::vector<translate::Ulimit> ulimits;
 };
 
 struct PodRequest {
@@ -52,7 +56,7 @@ struct PodRequest {
   std::optional<std::filesystem::path> podManifest;  // instead of apps
   std::vector<appc::Volume> volumes;
   std::optional<std::string> hostname;
-  std::vector<std::string> dns;           // "host", "none", or nameserver addresses
+  DnsRequest dns;                         // --dns, --dns-search, --dns-opt, --dns-domain
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME
   bool interactive = false;
   std::string net = "default";

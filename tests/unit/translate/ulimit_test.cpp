@@ -1,0 +1,80 @@
+// --ulimit's syntax (podman's) and its record as app annotations → config.json rlimits.
+#include "formats/translate/ulimit.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "formats/translate/app_runtime.hpp"
+
+namespace ferry::translate {
+namespace {
+
+TEST(Ulimit, ParsesSoftAndHard) {
+  Ulimit u = Ulimit::parse("nofile=1024:2048");
+  EXPECT_EQ(u.type, "nofile");
+  EXPECT_EQ(u.soft, 1024u);
+  EXPECT_EQ(u.hard, 2048u);
+  EXPECT_EQ(u.rlimitName(), "RLIMIT_NOFILE");
+  EXPECT_EQ(u.annotationName(), "dev.ferry.ulimit.nofile");
+  EXPECT_EQ(u.valueText(), "1024:2048");
+}
+
+TEST(Ulimit, HardDefaultsToSoftAndUnlimitedIsSpelledTwoWays) {
+  Ulimit u = Ulimit::parse("core=0");
+  EXPECT_EQ(u.soft, 0u);
+  EXPECT_EQ(u.hard, 0u);
+  u = Ulimit::parse("stack=8388608:-1");
+  EXPECT_EQ(u.hard, kUnlimited);
+  EXPECT_EQ(u.valueText(), "8388608:unlimited");
+  u = Ulimit::parse("nproc=unlimited");
+  EXPECT_EQ(u.soft, kUnlimited);
+  EXPECT_EQ(u.hard, kUnlimited);
+}
+
+TEST(Ulimit, RefusesBadSyntax) {
+  for (const char* bad :
+       {"nofile", "nofile=", "=1", "NOFILE=1", "bogus=1", "nofile=x", "nofile=1:x", "nofile=2:1",
+        "nofile=1:2:3", "nofile=-2", "nofile=+1", "nofile= 1", "nofile=99999999999999999999999"}) {
+    EXPECT_THROW(Ulimit::parse(bad), Error) << bad;
+  }
+}
+
+TEST(Ulimit, UnknownTypeNamesTheKnownOnes) {
+  try {
+    Ulimit::parse("files=1");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nofile"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Ulimit, AnnotationsBecomeProcessRlimits) {
+  appc::RuntimeApp ra{appc::AcName::parse("a"),
+                      appc::RuntimeImage{appc::AcIdentifier::parse("example.com/a"),
+                                         appc::ImageId::parse("sha512-" + std::string(128, 'a')),
+                                         {}}};
+  appc::App app;
+  app.exec = {"/bin/true"};
+  app.user = "0";
+  app.group = "0";
+  ra.app = app;
+  ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.ulimit.nofile"), "1024:2048");
+  ra.annotations.set(appc::AcIdentifier::parse("example.com/other"), "x");
+  ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.ulimit.core"), "unlimited:unlimited");
+  Report r;
+  oci::RuntimeSpec spec = appToRuntime(AppRuntimeInput{.app = ra}, r);
+  ASSERT_EQ(spec.process->rlimits.size(), 2u);
+  EXPECT_EQ(spec.process->rlimits[0], (oci::Rlimit{"RLIMIT_NOFILE", 2048, 1024}));
+  EXPECT_EQ(spec.process->rlimits[1], (oci::Rlimit{"RLIMIT_CORE", kUnlimited, kUnlimited}));
+
+  ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.ulimit.nofile"), "lots");
+  try {
+    appToRuntime(AppRuntimeInput{.app = ra}, r);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dev.ferry.ulimit.nofile"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ferry::translate
