@@ -11,7 +11,8 @@
 // hosts: `--hosts-entry IP=HOST[,IP=HOST]…` → a file with the defaults (localhost, the pod's
 // hostname) then the entries, one line per IP in order of first appearance; `--hosts-entry
 // host` (alone) binds the host's /etc/hosts. No flag: an app whose image has /etc/hosts keeps
-// it; an app whose image has none gets the defaults (rkt's fallback).
+// it; an app whose image has none gets the defaults (rkt's fallback); an image whose /etc is a
+// symlink is left alone.
 #pragma once
 
 #include <optional>

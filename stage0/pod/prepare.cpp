@@ -238,13 +238,15 @@ void addMountRequests(appc::RuntimeApp& ra, const std::vector<MountRequest>& req
   }
 }
 
-// Whether the image has its own /etc/hosts (then, without --hosts-entry, the app keeps it). An
-// /etc that is not a plain directory counts as none: stage0 never follows an image's symlink.
-bool imageHasHosts(const std::string& tree) {
+// Whether an app gets the default /etc/hosts (no --hosts-entry): only when its image has none.
+// An /etc that is a symlink (or anything but a directory) is left as the image made it: stage0
+// never follows an image's symlink.
+bool needsDefaultHosts(const std::string& tree) {
   struct stat st {};
   fs::path etc = fs::path(tree) / "etc";
-  if (::lstat(etc.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
-  return ::lstat((etc / "hosts").c_str(), &st) == 0;
+  if (::lstat(etc.c_str(), &st) != 0) return errno == ENOENT;
+  if (!S_ISDIR(st.st_mode)) return false;
+  return ::lstat((etc / "hosts").c_str(), &st) != 0 && errno == ENOENT;
 }
 
 // A hard limit above ferry's own needs CAP_SYS_RESOURCE: refused here, before anything starts,
@@ -393,7 +395,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   if (hosts.kind == EtcFile::Kind::kGenerated) hostsPath = writeEtc("etc/hosts", hosts.content);
   if (hosts.kind == EtcFile::Kind::kImage &&
       std::any_of(builds.begin(), builds.end(),
-                  [](const AppBuild& b) { return !imageHasHosts(b.image.tree); })) {
+                  [](const AppBuild& b) { return needsDefaultHosts(b.image.tree); })) {
     stubHostsPath = writeEtc("etc/hosts", defaultHosts(ro.hostname));
   }
   std::map<std::string, std::string> sources;
@@ -432,7 +434,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     in.metadataUrl = metadataUrl;
     in.podEnvironment = req.setEnv;
     in.hostsFile = hostsPath;
-    if (!hostsPath && !imageHasHosts(b.image.tree)) in.hostsFile = stubHostsPath;
+    if (!hostsPath && needsDefaultHosts(b.image.tree)) in.hostsFile = stubHostsPath;
     in.resolvConf = resolvPath;
     in.interactive = req.interactive;
     in.hostNetwork = req.net == "host";

@@ -56,7 +56,19 @@ expect_status 0 F run --hostname=pod-two "$ETC" --name own --exec /bin/sh -- -c 
   --- "$BB" --name bare --exec /bin/sh -- -c 'cat /etc/hosts'
 grep -qx '\[own\] 10.9.9.9	image-host' "$T/out" && grep -qx '\[bare\] 127.0.0.1	localhost pod-two' "$T/out" ||
   fail "per-app /etc/hosts: $(cat "$T/out")"
-ok "no flag: the image's /etc/hosts and /etc/resolv.conf stay; none → the fallback hosts, no resolv.conf"
+# An image whose /etc is a symlink inside its rootfs keeps its files too (stage0 does not look
+# through it, and binds nothing there).
+img2=$T/etc-link
+mkdir -p "$img2/rootfs/bin" "$img2/rootfs/usr/etc"
+cp /bin/busybox "$img2/rootfs/bin/busybox"
+ln -s busybox "$img2/rootfs/bin/sh"
+ln -s usr/etc "$img2/rootfs/etc"
+printf '10.7.7.7\tlinked-host\n' >"$img2/rootfs/usr/etc/hosts"
+sed 's|example.com/etc-img|example.com/etc-link|' "$img/manifest" >"$img2/manifest"
+actool build --overwrite "$img2" "$T/etc-link.aci"
+expect_status 0 F run "$T/etc-link.aci"
+grep -qx '10.7.7.7	linked-host' "$T/out" || fail "/etc -> usr/etc: $(cat "$T/out")"
+ok "no flag: the image's /etc/hosts and /etc/resolv.conf stay (also through /etc -> usr/etc); none → the fallback hosts, no resolv.conf"
 
 # --- --dns and friends: one generated file for every app, the image's replaced.
 expect_status 0 F run --dns 192.0.2.1 --dns 192.0.2.2,2001:db8::1 --dns-search a.example \

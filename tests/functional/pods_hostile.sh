@@ -2,10 +2,11 @@
 # Hostile images through `ferry run` on the ns stage1 (stage2_rootfs.sh feeds ferry-stage2
 # bundles directly; here the images come through the store and prepare): a mount point that is a
 # symlink to a host directory (absolute, and ../../… relative), /proc, /sys and /dev replaced by
-# symlinks to host directories, a working directory reached through a symlink out of the rootfs.
-# Every run must either work inside the rootfs or fail with one clear line; the host's canary
-# directories stay byte for byte as they were, no mount appears outside the pod, and after the
-# pod no mount or cgroup of it is left.
+# symlinks to host directories, a working directory reached through a symlink out of the rootfs,
+# /etc/hosts and /etc/resolv.conf (or /etc itself) symlinked to the host's. Every run must
+# either work inside the rootfs or fail with one clear line; the host's canary directories stay
+# byte for byte as they were, no mount appears outside the pod, and after the pod no mount or
+# cgroup of it is left.
 source "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
 command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
@@ -21,7 +22,7 @@ trap cleanup EXIT
 
 # Host directories an escaping image would write to or mount over.
 C=$T/canary
-for d in data hostvol-target proc sys dev wd; do
+for d in data hostvol-target proc sys dev wd etc; do
   mkdir -p "$C/$d"
   echo "canary $d" >"$C/$d/canary"
 done
@@ -145,6 +146,26 @@ for kind in abs rel; do
   judge "workingDirectory via /work -> $kind host dir" "$st"
   run_judged "--working-dir via /work -> $kind host dir" "$aci" --working-dir /work
   judge "--working-dir via /work -> $kind host dir" "$st"
+done
+
+# (d) /etc/hosts and /etc/resolv.conf that are symlinks to host files, and /etc itself a symlink
+# to a host directory, with and without --hosts-entry/--dns (stage0 binds files there).
+printf '10.0.0.1\tcanary\n' >"$C/etc/hosts"
+printf 'nameserver 10.0.0.1\n' >"$C/etc/resolv.conf"
+treesum "$C" >"$T/canary.before"
+for kind in files dir; do
+  setup="mkdir etc && ln -s '$C/etc/hosts' etc/hosts && ln -s '$rel/etc/resolv.conf' etc/resolv.conf"
+  [ $kind = dir ] && setup="ln -s '$C/etc' etc"
+  aci=$(hostile_aci "etc-$kind" \
+    '{"exec":["/bin/sh","-c","cat /etc/hosts /etc/resolv.conf; echo 10.6.6.6 pwned >>/etc/hosts"],"user":"0","group":"0"}' \
+    "$setup")
+  run_judged "/etc ($kind) -> host, no flag" "$aci"
+  ! grep -q canary "$T/out" || fail "etc-$kind: the app read the host's canary files: $(cat "$T/out")"
+  judge "/etc ($kind) -> host, no flag" "$st"
+  run_judged "/etc ($kind) -> host, --hosts-entry and --dns" --hosts-entry 192.0.2.7=given \
+    --dns 192.0.2.8 "$aci"
+  ! grep -q canary "$T/out" || fail "etc-$kind: the app read the host's canary files: $(cat "$T/out")"
+  judge "/etc ($kind) -> host, --hosts-entry and --dns" "$st"
 done
 
 expect_status 0 F gc --grace-period=0s
