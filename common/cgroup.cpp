@@ -466,6 +466,18 @@ uint64_t Group::oomKills() const {
 }
 
 void Group::remove() const {
+  // Usually the group is empty by now (a pod's processes die with its PID namespace's init):
+  // removing it is then one rmdir per cgroup, without reading every cgroup.procs.
+  bool removed = true;
+  for (const Member& m : members_) {
+    auto dirs = subtree(m.dir);
+    for (auto it = dirs.rbegin(); it != dirs.rend() && removed; ++it) {
+      if (*it == m.mount) continue;
+      if (::rmdir(it->c_str()) != 0 && errno != ENOENT) removed = false;
+    }
+    if (!removed) break;
+  }
+  if (removed) return;
   kill();
   auto deadline = Clock::now() + kKillDeadline;
   for (const Member& m : members_) {

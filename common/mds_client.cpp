@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <sched.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -20,9 +20,16 @@ namespace ferry::mds {
 namespace fs = std::filesystem;
 
 std::string newToken() {
+  // The kernel's CSPRNG (getrandom blocks only until it is seeded, at boot).
   unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    throw Error(Errc::kIo, "cannot make a metadata service token: no randomness from OpenSSL");
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throwErrno("make a metadata service token (getrandom)");
+    }
+    got += static_cast<size_t>(n);
   }
   static const char kHex[] = "0123456789abcdef";
   std::string token;

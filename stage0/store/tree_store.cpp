@@ -29,6 +29,9 @@ namespace {
 
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
+// A tree's last use is recorded to the minute (gc's grace periods are longer).
+constexpr int64_t kTreeUseResolutionSeconds = 60;
+
 archive::ExtractOptions renderOptions() {
   archive::ExtractOptions o;
   o.ignoreXattrErrors = true;
@@ -195,8 +198,8 @@ std::string hashTree(const fs::path& root, int64_t* fileBytes) {
 }
 
 std::string Store::treeKey(const ImageRecord& image) const {
-  Hasher h(DigestAlgorithm::kSha256);
   if (image.kind == ImageKind::kOci) {
+    Hasher h(DigestAlgorithm::kSha256);
     h.update("oci\n");
     for (const BlobRef& b : image.blobs) {
       if (b.role == BlobRole::kLayer) h.update(b.digest.str() + "\n");
@@ -205,6 +208,7 @@ std::string Store::treeKey(const ImageRecord& image) const {
   }
   std::vector<convert::RenderImage> order = aciRenderOrder(*this, image);
   if (order.size() == 1) return order.front().id.substr(7);  // the image ID's hex
+  Hasher h(DigestAlgorithm::kSha256);
   h.update("aci\n");
   for (const auto& img : order) h.update(img.id + " " + std::to_string(img.level) + "\n");
   return h.finishHex();
@@ -225,14 +229,25 @@ TreeInfo Store::renderTree(const std::string& imageId) {
   std::string key = treeKey(image);
   fs::path dir = cas_ / "trees" / key;
   std::optional<TreeInfo> existing;
+  bool recordedNow = false;
   {
-    // (The statement ends before the write transaction begins: a read still open in this
+    // (The statements end before the write transaction begins: a read still open in this
     // connection would pin an old snapshot and make the upgrade fail with SQLITE_BUSY.)
-    sql::Stmt q(*db_, "SELECT content_hash, size FROM trees WHERE key = ?", "look up a tree");
+    sql::Stmt q(*db_, "SELECT content_hash, size, last_used_at FROM trees WHERE key = ?",
+                "look up a tree");
     q.bind(1, key);
-    if (q.step()) existing = TreeInfo{key, dir / "rootfs", q.text(0), q.integer(1)};
+    if (q.step()) {
+      existing = TreeInfo{key, dir / "rootfs", q.text(0), q.integer(1)};
+      sql::Stmt l(*db_, "SELECT 1 FROM image_trees WHERE image_id = ? AND tree_key = ?",
+                  "look up a tree");
+      l.bind(1, image.id).bind(2, key);
+      recordedNow = q.integer(2) >= now() - kTreeUseResolutionSeconds && l.step();
+    }
   }
   if (existing && fs::is_directory(existing->rootfs)) {
+    // A warm start writes nothing when the tree's use is already recorded to the minute: the
+    // write would cost the index's checkpoint (two fsyncs) when the store closes.
+    if (recordedNow) return *existing;
     sql::Transaction tx(*db_, "record tree " + key);
     sql::Stmt link(*db_, "INSERT OR REPLACE INTO image_trees (image_id, tree_key) VALUES (?, ?)",
                    "record a tree");

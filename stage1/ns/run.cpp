@@ -2,13 +2,15 @@
 // new PID, IPC, UTS, mount (and network, unless "host") namespaces, which becomes the pod init.
 //
 //   parent                                  child (PID 1 of the pod)
-//   cgroups.json, pod + init + app cgroups
-//   clone ─────────────────────────────────► PDEATHSIG; loopback up, hostname
-//   child → pod cgroup, 'g' ───────────────► cgroup namespace (rooted at the pod cgroup),
+//   cgroups.json (names only)
+//   clone ─────────────────────────────────► PDEATHSIG; loopback up, hostname, rprivate,
+//   pod + init + app cgroups, pod limits      app rootfs mounts (meanwhile: a cgroup move
+//   child → pod cgroup                        waits for an RCU grace period, milliseconds)
+//   'g' ───────────────────────────────────► cgroup namespace (rooted at the pod cgroup),
 //                                            moves itself into pod/init, 'M'
 //   delegate controllers, app limits,  ◄──── (the pod cgroup is empty of processes now, as v2
 //   metadata service registration             wants before its children get controllers)
-//   'g' ───────────────────────────────────► rprivate, app rootfs mounts, exec ferry-init
+//   'g' ───────────────────────────────────► exec ferry-init
 //   EOF on the report pipe (exec done): pid
 //   wait, forwarding SIGTERM/SIGINT/SIGHUP
 //   status fix-up, cgroups removed, exit
@@ -119,6 +121,16 @@ bool awaitGo(int fd) {
     if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
       throwErrno("set the hostname to " + quote(plan.hostname));
     }
+    // Nothing mounted from here on propagates to the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      throwErrno("make the pod's mounts private");
+    }
+    for (const RuntimeApp& app : plan.apps) {
+      RootfsKind kind = mountAppRootfs(plan.podDir / "apps" / app.name, app.tree);
+      debugLine(plan.debug, app.name + ": rootfs " +
+                                (kind == RootfsKind::kOverlay ? "overlay" : "copied") + " from " +
+                                app.tree.string());
+    }
     if (!awaitGo(ctl)) ::_exit(kOwnFailure);
     if (!plan.initProcs.empty()) {
       // Rooted at the pod cgroup: apps see "/" as the pod, and the init can still move its
@@ -133,17 +145,6 @@ bool awaitGo(int fd) {
     }
     if (::write(report, "M", 1) != 1) throwErrno("report to the parent");
     if (!awaitGo(ctl)) ::_exit(kOwnFailure);
-
-    // Nothing mounted from here on propagates to the host.
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      throwErrno("make the pod's mounts private");
-    }
-    for (const RuntimeApp& app : plan.apps) {
-      RootfsKind kind = mountAppRootfs(plan.podDir / "apps" / app.name, app.tree);
-      debugLine(plan.debug, app.name + ": rootfs " +
-                                (kind == RootfsKind::kOverlay ? "overlay" : "copied") + " from " +
-                                app.tree.string());
-    }
     // SIGTERM, SIGINT, SIGHUP and SIGCHLD stay blocked (as in the parent) across the exec: a
     // namespace's init drops a signal it has no handler for unless the signal is blocked, so a
     // stop that arrives before the init has its signalfd waits for it instead of being lost.
@@ -258,16 +259,9 @@ int runEntrypoint(const Args& args) {
   std::vector<cgroup::Member> planned;
   for (const auto& h : layout.hierarchies())
     planned.push_back({h.mount, h.own / podName, h.version});
-  writeCgroupsJson(podDir, cgroup::Group(planned));
-  cgroup::Group pod = cgroup::Group::create(layout, podName);
-  PodGuard guard(pod);
-  pod.apply(rt.podResources);
-  cgroup::Group initGroup = pod.createChild(cgroup::kInitCgroupName);
-  std::vector<cgroup::Group> appGroups;
-  for (const RuntimeApp& app : rt.apps)
-    appGroups.push_back(pod.createChild(cgroup::appCgroupName(app.name)));
-  plan.initProcs = initGroup.procsFiles();
-  debugLine(debug, "cgroups created in " + std::to_string(pod.members().size()) + " hierarchies");
+  cgroup::Group plannedPod(planned);
+  writeCgroupsJson(podDir, plannedPod);
+  plan.initProcs = plannedPod.child(cgroup::kInitCgroupName).procsFiles();
 
   sigset_t set;
   ::sigemptyset(&set);
@@ -291,14 +285,31 @@ int runEntrypoint(const Args& args) {
     report.read.reset();
     childMain(plan, ctl.read.get(), report.write.get());
   }
-  guard.setPid(pid);
   ctl.read.reset();
   report.write.reset();
+  // The child is busy mounting meanwhile. From here on a failure kills it and removes whatever
+  // of the planned cgroups exists.
+  PodGuard guard(plannedPod);
+  guard.setPid(pid);
+  cgroup::Group pod = cgroup::Group::create(layout, podName);
+  pod.apply(rt.podResources);
+  cgroup::Group initGroup = pod.createChild(cgroup::kInitCgroupName);
+  std::vector<cgroup::Group> appGroups;
+  for (const RuntimeApp& app : rt.apps)
+    appGroups.push_back(pod.createChild(cgroup::appCgroupName(app.name)));
+  debugLine(debug, "cgroups created in " + std::to_string(pod.members().size()) + " hierarchies");
 
-  pod.join(pid);
-  if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
   char c = 0;
-  if (::read(report.read.get(), &c, 1) != 1 || c != 'M') {
+  try {
+    pod.join(pid);
+    debugLine(debug, "the pod's first process joined its cgroups");
+    if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
+    if (::read(report.read.get(), &c, 1) != 1) c = 0;
+  } catch (const std::exception&) {
+    // The child may have failed first (mounting, say): its reason is the one to report.
+    if (::read(report.read.get(), &c, 1) != 1 || c != 'E') throw;
+  }
+  if (c != 'M') {
     std::string rest = readReport(report.read.get());
     if (c == 'E') throw Error(Errc::kIo, rest);
     throw Error(Errc::kIo, "the pod's first process died while joining its cgroups");

@@ -31,3 +31,23 @@ grep -q 'missing.aci' "$T/err" || fail "error does not name the file"
 [ ! -e "$T/out-layout" ] || fail "a failed convert left its destination behind"
 ok "errors exit 254 with one line naming the file"
 echo "$checks passed, 0 failed"
+
+# libcurl, libarchive and GPGME are loaded on first use (common/lazy_lib.hpp): the executable
+# does not need them, commands that do still work, and a library that cannot be loaded fails
+# the command that needs it with one line naming it.
+if readelf -d "$FERRY" | grep NEEDED | grep -E 'libcurl|libarchive|libgpgme' >&2; then
+  fail "ferry links libcurl/libarchive/GPGME at start-up (see the lines above)"
+fi
+expect_status 0 "$FERRY" image convert "$FIXTURES/bb.aci" "oci:$T/lazy:x"
+[ -f "$T/lazy/index.json" ] || fail "image convert wrote no layout"
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+  lib=$(ldconfig -p | awk '$1 == "libarchive.so.13" {print $NF; exit}')
+  [ -n "$lib" ] || fail "ldconfig knows no libarchive.so.13"
+  # shellcheck disable=SC2016
+  expect_status 254 unshare -m sh -c 'mount --bind /dev/null "$1" && exec "$2" image convert "$3" "$4"' \
+    sh "$(readlink -f "$lib")" "$FERRY" "$FIXTURES/bb.aci" "oci:$T/lazy2:x"
+  [ "$(wc -l <"$T/err")" -eq 1 ] || fail "error is not one line: $(cat "$T/err")"
+  grep -q 'cannot load libarchive.so.13' "$T/err" || fail "error does not name the library: $(cat "$T/err")"
+  [ ! -e "$T/lazy2" ] || fail "a failed convert left $T/lazy2"
+fi
+ok "libcurl, libarchive and GPGME are loaded on first use"
