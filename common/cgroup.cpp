@@ -29,6 +29,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kKillDeadline = std::chrono::seconds(10);
 constexpr auto kPoll = std::chrono::milliseconds(5);
 
+// The views point into s: keep what s views alive while they are used.
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   size_t start = 0;
@@ -133,24 +134,64 @@ void initCpuset(const fs::path& dir) {
   }
 }
 
-// Enables the controllers ferry limits in dir's children, where dir's parent delegates them.
-// Failures are not errors here (a cgroup holding processes cannot enable controllers for its
-// children): apply() reports a limit whose controller is missing, naming it.
-void enableControllers(const fs::path& dir) {
-  auto available = readSmall(dir / "cgroup.controllers");
-  auto enabled = readSmall(dir / "cgroup.subtree_control");
-  if (!available || !enabled) return;
-  auto have = split(trim(*available), ' ');
-  auto on = split(trim(*enabled), ' ');
-  for (std::string_view c : {"cpu", "memory", "pids"}) {
-    if (std::find(have.begin(), have.end(), c) == have.end()) continue;
-    if (std::find(on.begin(), on.end(), c) != on.end()) continue;
-    int fd = ::open((dir / "cgroup.subtree_control").c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    std::string v = "+" + std::string(c);
-    [[maybe_unused]] ssize_t n = ::write(fd, v.data(), v.size());
-    ::close(fd);
+// The controllers ferry writes limits for, on a cgroup v2 hierarchy.
+constexpr std::string_view kLimited[] = {"cpu", "memory", "pids"};
+
+std::vector<std::string> words(const std::optional<std::string>& text) {
+  std::vector<std::string> out;
+  if (!text) return out;
+  std::string line = trim(*text);  // split() returns views into it
+  for (std::string_view w : split(line, ' ')) {
+    if (!w.empty()) out.emplace_back(w);
   }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Enables the given controllers in dir's cgroup.subtree_control (for dir's children). Returns 0
+// when all are on, else the errno of the first that is not: ENOENT when dir's parent does not
+// give it to dir, EBUSY when dir is a non-root cgroup holding processes (v2's "no internal
+// processes" rule), EINVAL for cpu while a realtime process is outside the root cgroup.
+int enableControllers(const fs::path& dir, const std::vector<std::string>& controllers) {
+  auto available = words(readSmall(dir / "cgroup.controllers"));
+  auto enabled = words(readSmall(dir / "cgroup.subtree_control"));
+  for (const std::string& c : controllers) {
+    if (contains(enabled, c)) continue;
+    if (!contains(available, c)) return ENOENT;
+    int fd = ::open((dir / "cgroup.subtree_control").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    std::string v = "+" + c;
+    ssize_t n = ::write(fd, v.data(), v.size());
+    int err = errno;
+    ::close(fd);
+    if (n < 0) return err;
+  }
+  return 0;
+}
+
+// Where a v2 member of a new group goes: under the caller's own cgroup when that can delegate
+// the controllers ferry limits (those the hierarchy has at all), else under the nearest
+// ancestor that can. A cgroup holding processes (a login session's scope, a service's cgroup)
+// cannot: v2 gives controllers to children only from a cgroup with no process of its own, the
+// root excepted. So there, like systemd's scopes and podman's cgroups, the pod goes beside the
+// caller's cgroup rather than inside it. When no ancestor can, the own cgroup: apply() then
+// names the controller a limit misses.
+fs::path delegatingParent(const Hierarchy& h) {
+  auto atRoot = words(readSmall(h.mount / "cgroup.controllers"));
+  std::vector<std::string> wanted;
+  for (std::string_view c : kLimited) {
+    if (contains(atRoot, c)) wanted.emplace_back(c);
+  }
+  if (wanted.empty()) return h.own;  // nothing to limit here (a hybrid host's unified mount)
+  for (fs::path dir = h.own;; dir = dir.parent_path()) {
+    if (enableControllers(dir, wanted) == 0) return dir;
+    if (dir == h.mount || !dir.has_relative_path() || dir.parent_path() == dir) break;
+    if (!std::string_view(dir.native()).starts_with(h.mount.native())) break;
+  }
+  return h.own;
 }
 
 Version versionOf(const fs::path& mount) {
@@ -193,10 +234,21 @@ const Member* memberWith(const std::vector<Member>& members, const char* file) {
 }
 
 [[noreturn]] void noController(std::string_view controller, const std::vector<Member>& members) {
+  std::string c(controller);
+  for (const Member& m : members) {
+    if (m.version != Version::kV2 || m.dir == m.mount) continue;
+    // On v2 the controller exists (the hierarchy has it) but the parent does not pass it on.
+    if (!contains(words(readSmall(m.mount / "cgroup.controllers")), c)) continue;
+    throw Error(Errc::kUnsupported,
+                "cannot apply a " + c + " limit: cgroup " + quote(m.dir.string()) + " has no " + c +
+                    " controller: its parent " + quote(m.dir.parent_path().string()) +
+                    " does not enable it for its children (cgroup v2 allows that only in a "
+                    "cgroup that holds no process)");
+  }
   std::string where =
       members.empty() ? std::string("(no cgroup hierarchy)") : quote(members.front().dir.string());
-  throw Error(Errc::kUnsupported, "cannot apply a " + std::string(controller) + " limit: no " +
-                                      std::string(controller) + " controller for cgroup " + where);
+  throw Error(Errc::kUnsupported,
+              "cannot apply a " + c + " limit: no " + c + " controller for cgroup " + where);
 }
 
 }  // namespace
@@ -258,7 +310,7 @@ bool Layout::pureV2() const {
                      [](const Hierarchy& h) { return h.version == Version::kV2; });
 }
 
-Group Group::create(const Layout& layout, std::string_view name) {
+Group Group::place(const Layout& layout, std::string_view name) {
   checkName(name);
   if (layout.hierarchies().empty()) {
     throw Error(Errc::kUnsupported,
@@ -266,13 +318,23 @@ Group Group::create(const Layout& layout, std::string_view name) {
   }
   std::vector<Member> members;
   for (const Hierarchy& h : layout.hierarchies()) {
-    if (h.version == Version::kV2) enableControllers(h.own);
-    fs::path dir = h.own / std::string(name);
-    makeDir(dir);
-    if (h.version == Version::kV1) initCpuset(dir);
-    members.push_back(Member{h.mount, dir, h.version});
+    fs::path parent = h.version == Version::kV2 ? delegatingParent(h) : h.own;
+    members.push_back(Member{h.mount, parent / std::string(name), h.version});
   }
   return Group(std::move(members));
+}
+
+void Group::make() const {
+  for (const Member& m : members_) {
+    makeDir(m.dir);
+    if (m.version == Version::kV1) initCpuset(m.dir);
+  }
+}
+
+Group Group::create(const Layout& layout, std::string_view name) {
+  Group g = place(layout, name);
+  g.make();
+  return g;
 }
 
 Group Group::fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs) {
@@ -302,7 +364,20 @@ Group Group::createChild(std::string_view name) const {
 
 void Group::delegate() const {
   for (const Member& m : members_) {
-    if (m.version == Version::kV2) enableControllers(m.dir);
+    if (m.version != Version::kV2) continue;
+    // Those the group has; one it lacks is named by apply() if a limit needs it.
+    std::vector<std::string> have;
+    for (const std::string& c : words(readSmall(m.dir / "cgroup.controllers"))) {
+      if (std::find(std::begin(kLimited), std::end(kLimited), c) != std::end(kLimited)) {
+        have.push_back(c);
+      }
+    }
+    if (int e = enableControllers(m.dir, have); e != 0) {
+      std::string list;
+      for (const std::string& c : have) list += (list.empty() ? "+" : " +") + c;
+      throwErrno(
+          e, "write " + quote(list) + " to " + quote((m.dir / "cgroup.subtree_control").string()));
+    }
   }
 }
 
@@ -350,7 +425,8 @@ void Group::apply(const Resources& r) const {
   if (r.cpuQuota || r.cpuPeriod) {
     if (const Member* m = memberWith(members_, "cpu.max")) {
       // cpu.max is "<quota|max> <period>": keep the half that is not given.
-      auto current = split(trim(readSmall(m->dir / "cpu.max").value_or("max 100000")), ' ');
+      std::string text = trim(readSmall(m->dir / "cpu.max").value_or("max 100000"));
+      auto current = split(text, ' ');  // views into text
       std::string quota = current.empty() ? "max" : std::string(current[0]);
       std::string period = current.size() < 2 ? "100000" : std::string(current[1]);
       if (r.cpuQuota) quota = *r.cpuQuota < 0 ? "max" : std::to_string(*r.cpuQuota);

@@ -3,7 +3,8 @@
 // Layout::detect() reads which hierarchies the calling process belongs to (/proc/self/cgroup)
 // and where each is mounted (/proc/self/mountinfo). A Group is one cgroup present in every one
 // of those hierarchies: Group::create makes "<the caller's own cgroup>/<name>" in each, so a
-// pod's cgroups nest under whoever started it and never touch other processes' cgroups. A Group
+// pod's cgroups nest under whoever started it and never touch other processes' cgroups, except
+// where cgroup v2 forbids it (see Group::place). A Group
 // can also be rebuilt from its recorded directories (a pod's cgroups.json) to be killed and
 // removed after a crash. What a member can do is decided by the files it has (memory.max vs
 // memory.limit_in_bytes, cgroup.kill, freezer.state), never by the host's name or version:
@@ -81,9 +82,18 @@ class Group {
   Group() = default;
   explicit Group(std::vector<Member> members) : members_(std::move(members)) {}
 
-  // Creates "<own cgroup>/<name>" in every hierarchy of the layout (an existing one is reused).
-  // v1 cpuset members get their parent's cpus and mems; on v2 the cpu, memory and pids
-  // controllers are enabled for the new cgroup where the parent allows it.
+  // Where create() puts the group, creating nothing: "<own cgroup>/<name>" in each hierarchy.
+  // On a cgroup v2 hierarchy that has the cpu, memory or pids controller, they must be enabled
+  // in the new cgroup's parent, which v2 refuses in a non-root cgroup holding processes (a login
+  // session's scope, a service's cgroup: "no internal processes"). There the group goes under
+  // the nearest ancestor that can enable them (the root at the latest), beside the caller's
+  // cgroup as systemd places a scope; if none can, under the own cgroup, and apply() names the
+  // controller a limit misses. The controllers are enabled in the chosen parent.
+  static Group place(const Layout& layout, std::string_view name);
+  // Makes the directories of a placed group (existing ones are reused); v1 cpuset members get
+  // their parent's cpus and mems.
+  void make() const;
+  // place() + make().
   static Group create(const Layout& layout, std::string_view name);
   // Rebuilds a group from (mount, dir) pairs, e.g. read back from a pod's cgroups.json.
   static Group fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs);
@@ -92,10 +102,10 @@ class Group {
   Group createChild(std::string_view name) const;
   Group child(std::string_view name) const;
 
-  // Lets this group's children have limits: on v2, enables the cpu, memory and pids controllers
-  // in its cgroup.subtree_control, after which the group itself can hold no process (v2's
-  // "no internal processes" rule). Nothing to do on v1. Call it once the group's own processes
-  // have moved into children.
+  // Lets this group's children have limits: on v2, enables those of the cpu, memory and pids
+  // controllers the group has in its cgroup.subtree_control, after which the group itself can
+  // hold no process (v2's "no internal processes" rule); a failure is an error. Nothing to do on
+  // v1. Call it once the group's own processes have moved into children.
   void delegate() const;
 
   const std::vector<Member>& members() const { return members_; }

@@ -256,10 +256,8 @@ int runEntrypoint(const Args& args) {
   // cgroups.json names the cgroups before they exist, so that gc finds whatever a crash leaves.
   cgroup::Layout layout = cgroup::Layout::detect();
   std::string podName = podCgroupName(rt.uuid);
-  std::vector<cgroup::Member> planned;
-  for (const auto& h : layout.hierarchies())
-    planned.push_back({h.mount, h.own / podName, h.version});
-  cgroup::Group plannedPod(planned);
+  // Where the pod's cgroups go (on v2 that may be beside the caller's cgroup: Group::place).
+  cgroup::Group plannedPod = cgroup::Group::place(layout, podName);
   writeCgroupsJson(podDir, plannedPod);
   plan.initProcs = plannedPod.child(cgroup::kInitCgroupName).procsFiles();
 
@@ -291,7 +289,8 @@ int runEntrypoint(const Args& args) {
   // of the planned cgroups exists.
   PodGuard guard(plannedPod);
   guard.setPid(pid);
-  cgroup::Group pod = cgroup::Group::create(layout, podName);
+  plannedPod.make();
+  const cgroup::Group& pod = plannedPod;
   pod.apply(rt.podResources);
   cgroup::Group initGroup = pod.createChild(cgroup::kInitCgroupName);
   std::vector<cgroup::Group> appGroups;

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The guest half of cgroup_v2_vm.sh: runs inside tests/vm/run-in-vm, on a pure cgroup v2 host
+# (cgroup2 alone on /sys/fs/cgroup, cpu, memory and pids enabled at the root). Pods of the ns
+# stage1 get their memory, cpu and pids limits, for the pod and for each app, from the root
+# cgroup and from a session-like cgroup that holds processes; an OOM kill is reported; nothing
+# is left behind.
+# Debian's tools first: a shim (pyenv's python3 is a chain of shell scripts) costs seconds a call
+# under TCG.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/stage1/lib_ns.sh"
+CG=/sys/fs/cgroup
+ok() { # with the guest's running time: TCG makes every step slow, some very
+  checks=$((checks + 1))
+  echo "ok $checks - $* [${SECONDS}s]"
+}
+D=$T/data
+F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
+BB=$FIXTURES/bb.aci
+
+# --- the guest is what it should be: one cgroup2 mount, every limit controller at the root
+[ "$(cat /proc/self/cgroup)" = "0::/" ] || fail "not in the v2 root cgroup: $(cat /proc/self/cgroup)"
+! grep -q ' - cgroup ' /proc/self/mountinfo || fail "a cgroup v1 hierarchy is mounted"
+for c in cpu memory pids; do
+  grep -qw "$c" $CG/cgroup.subtree_control || fail "$c is not enabled at the root"
+done
+ok "pure cgroup v2 host: cgroup2 alone on $CG, cpu memory pids at the root"
+
+# The cgroup unit tests, which skip what the host lacks, run here with nothing to skip.
+if [ -n "${CGROUP_TEST:-}" ]; then
+  "$CGROUP_TEST" --gtest_brief=1 >"$T/gtest.out" 2>&1 || { cat "$T/gtest.out" >&2; fail "cgroup_test"; }
+  ! grep -q SKIPPED "$T/gtest.out" || { cat "$T/gtest.out" >&2; fail "cgroup_test skipped tests"; }
+  ok "cgroup_test: $(grep -o '[0-9]* tests\? from [0-9]* test suites\? ran' "$T/gtest.out" | head -1), none skipped"
+fi
+
+expect_status 0 F fetch "$BB"
+bbid=$(cat "$T/out")
+
+# pod_cg UUID: the pod's cgroup directory (cgroups.json has just the one hierarchy here).
+pod_cg() {
+  local f=$D/pods/run/$1/cgroups.json
+  [ "$(jq length "$f")" = 1 ] || fail "cgroups.json of a pure v2 host: $(cat "$f")"
+  jq -r '.[]' "$f"
+}
+file_is() { # FILE WANT
+  [ "$(cat "$1")" = "$2" ] || fail "$1 is '$(cat "$1")', want '$2'"
+}
+
+# limits_pod LABEL: starts a pod with app and pod limits (--pod-manifest: the pod's isolators and
+# the app's), checks the files of the app's cgroup (as the app sees it in /proc/self/cgroup) and
+# of the pod's, stops the pod; POD_CG is the pod's cgroup.
+limits_pod() {
+  local label=$1 u i
+  cat >"$T/pm.json" <<EOF
+{"acKind":"PodManifest","acVersion":"0.8.11",
+ "isolators":[{"name":"resource/memory","value":{"limit":"256Mi"}},
+              {"name":"resource/cpu","value":{"limit":"1500m"}}],
+ "apps":[{"name":"lim","image":{"id":"$bbid"},
+  "app":{"exec":["/bin/sh","-c","cat /proc/self/cgroup; echo up; exec sleep 100"],
+   "user":"0","group":"0",
+   "isolators":[{"name":"resource/memory","value":{"limit":"64Mi","request":"16Mi"}},
+                {"name":"resource/cpu","value":{"limit":"500m"}}]}}]}
+EOF
+  rm -f "$T/u.lim"
+  F run --uuid-file-save="$T/u.lim" --pod-manifest="$T/pm.json" >"$T/lim.out" 2>"$T/lim.err" &
+  local run=$!
+  for i in $(seq 1 600); do
+    grep -qx up "$T/lim.out" && break
+    kill -0 "$run" 2>/dev/null || { cat "$T/lim.out" "$T/lim.err" >&2; fail "$label: the pod ended early"; }
+    sleep 0.05
+  done
+  grep -qx up "$T/lim.out" || fail "$label: the app never came up"
+  u=$(cat "$T/u.lim")
+  POD_CG=$(pod_cg "$u")
+  local own
+  own=$(sed -n 's/^0:://p' "$T/lim.out")
+  [ "$own" = /app-lim ] || fail "$label: the app's /proc/self/cgroup says '$own', want /app-lim"
+  file_is "$POD_CG$own/memory.max" 67108864
+  file_is "$POD_CG$own/memory.low" 16777216
+  file_is "$POD_CG$own/cpu.max" "50000 100000"
+  file_is "$POD_CG/memory.max" 268435456
+  file_is "$POD_CG/cpu.max" "150000 100000"
+  grep -qx "$(cat "$D/pods/run/$u/pid")" "$POD_CG/init/cgroup.procs" ||
+    fail "$label: the pod init is not in $POD_CG/init"
+  expect_status 0 F stop "$u"
+  set +e
+  wait "$run"
+  local rc=$?
+  set -e
+  [ "$rc" -eq 143 ] || fail "$label: the stopped pod exited $rc"
+  [ ! -e "$POD_CG" ] || fail "$label: $POD_CG left after the pod"
+  ok "$label: app limits in its cgroup ($own: memory.max, memory.low, cpu.max), pod limits in $POD_CG"
+}
+
+oom_pod() { # LABEL
+  expect_status 137 F run --uuid-file-save="$T/u-oom" "$BB" --memory 32M --exec /bin/busybox -- \
+    dd if=/dev/zero of=/dev/null bs=100M count=1
+  expect_status 0 F status "$(cat "$T/u-oom")"
+  grep -qx 'app-busybox=signal:SIGKILL' "$T/out" && grep -qx 'app-busybox-oom=true' "$T/out" ||
+    fail "$1: OOM status: $(cat "$T/out")"
+  ok "$1: a memory hog over --memory is OOM-killed (137) and status reports oom"
+}
+
+# --- from the root cgroup
+limits_pod "from the root cgroup"
+[ "$(dirname "$POD_CG")" = $CG ] || fail "the pod's cgroup $POD_CG is not under the caller's ($CG)"
+oom_pod "from the root cgroup"
+
+# --- pids: ferry's CLI has no pids isolator (appc has none); the stage1 takes OCI
+# linux.resources.pids from config.json (stage1/ABI.md), for an app and for the pod.
+# A small tree: lib_ns.sh's make_tree forks ln 400 times, a minute under TCG.
+mkdir -p "$T/tree/bin" "$T/tree/etc" "$T/tree/tmp"
+cp /bin/busybox "$T/tree/bin/busybox"
+for a in sh cat sleep; do ln -s busybox "$T/tree/bin/$a"; done
+echo 'root:x:0:0:root:/:/bin/sh' >"$T/tree/etc/passwd"
+echo 'root:x:0:' >"$T/tree/etc/group"
+P=$T/forks
+new_pod "$P" --pod-resources '{"pids":{"limit":100}}' \
+  --app forker --tree "$T/tree" --resources '{"pids":{"limit":8}}' \
+  --exec '["sh","-c","cat /proc/self/cgroup; echo up; sleep 4; for i in 1 2 3 4 5 6 7 8 9 10; do sleep 3 & done; echo forked; wait"]'
+start_pod "$P"
+wait_line "$P/logs/forker.log" up
+pcg=$(pod_cgroups "$P")
+file_is "$pcg/pids.max" 100
+file_is "$pcg/app-forker/pids.max" 8
+grep -qx '0::/app-forker' "$P/logs/forker.log" || fail "forker's cgroup: $(cat "$P/logs/forker.log")"
+wait "$POD_PID" || true
+grep -qi "can't fork\|resource temporarily unavailable" "$P/logs/forker.log" ||
+  { cat "$P/logs/forker.log" "$P.err" >&2; fail "no fork was refused under pids.max=8"; }
+ok "pids: pids.max of the pod (100) and of the app (8) written; forks over it refused"
+expect_clean "$P" "pids-limited pod"
+
+# --- from a cgroup that holds processes, like a login session's scope: v2 lets it give no
+# controller to a child, so the pod goes beside it, with every limit.
+mkdir $CG/session.scope
+sleep 1000 &
+holder=$!
+echo "$holder" >$CG/session.scope/cgroup.procs
+echo $$ >$CG/session.scope/cgroup.procs
+leave_session() {
+  echo $$ >$CG/cgroup.procs
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  rmdir $CG/session.scope
+}
+[ "$(cat /proc/self/cgroup)" = "0::/session.scope" ] || fail "the test did not move into session.scope"
+limits_pod "from a populated session.scope"
+[ "$(dirname "$POD_CG")" = $CG ] || fail "the pod's cgroup $POD_CG is not beside session.scope"
+oom_pod "from a populated session.scope"
+grep -qx "$holder" $CG/session.scope/cgroup.procs || fail "ferry moved the session's other process"
+[ -z "$(ls -d $CG/session.scope/*/ 2>/dev/null)" ] || fail "cgroups left in session.scope: $(ls $CG/session.scope)"
+leave_session
+ok "the session's cgroup keeps its processes and gets no child"
+
+# --- nothing left: no ferry cgroup anywhere, no mount under the data directory
+expect_status 0 F gc --grace-period=0s
+left=$(find $CG -mindepth 1 -type d -name 'ferry-*')
+[ -z "$left" ] || fail "cgroups left: $left"
+if grep -F " $T/" /proc/self/mountinfo >"$T/mounts.left"; then
+  cat "$T/mounts.left" >&2
+  fail "mounts left under $T"
+fi
+ok "no ferry cgroup and no mount left in the guest"
+echo "cgroup_v2_vm (guest): $checks checks passed"
