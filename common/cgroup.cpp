@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -590,6 +591,31 @@ std::string appCgroupName(std::string_view app) {
   std::string out = "app-";
   for (char c : app) out += c == '/' ? '_' : c;
   return out;
+}
+
+void startMoveWarmUp() noexcept {
+  pid_t child = ::fork();
+  if (child < 0) return;
+  if (child == 0) {
+    // The grandchild does the move, orphaned at once: nobody waits for it.
+    if (::fork() == 0) {
+      ::close_range(0, ~0U, 0);  // holds nothing of the caller's: no pipe, no lock
+      try {
+        Layout layout = Layout::detect();
+        if (!layout.hierarchies().empty()) {
+          std::string procs = (layout.hierarchies().front().own / "cgroup.procs").string();
+          int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+          if (fd >= 0) {
+            [[maybe_unused]] ssize_t n = ::write(fd, "0", 1);
+          }
+        }
+      } catch (...) {
+      }
+    }
+    ::_exit(0);
+  }
+  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
 }
 
 }  // namespace ferry::cgroup

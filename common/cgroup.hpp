@@ -143,6 +143,15 @@ class Group {
 // or the errno of the first failure, and the index of the failing file in *failed.
 int joinProcs(const char* const* files, size_t count, size_t* failed) noexcept;
 
+// The first move of a process between cgroups after a quiet while waits for an RCU grace
+// period, holding the cgroup mutex (the kernel's cgroup_threadgroup_rwsem turning to its writer
+// mode: several milliseconds, more on a busy machine); a move that starts less than a grace
+// period after another one ended does not wait. A pod start makes its first moves a few
+// milliseconds after `ferry run` starts: this starts that wait at its very beginning, by a
+// detached process moving itself into the cgroup it is already in, so that the pod's own moves
+// find it over. Returns at once (after a fork); does nothing, and says nothing, if it cannot.
+void startMoveWarmUp() noexcept;
+
 // The name of the child cgroup for an app, for every stage1 flavor and the pod init to agree.
 std::string appCgroupName(std::string_view app);
 inline constexpr std::string_view kInitCgroupName = "init";

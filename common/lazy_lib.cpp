@@ -19,8 +19,8 @@ void* symbol(const char* library, const char* name) {
     handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       const char* why = ::dlerror();
-      throw Error(Errc::kUnsupported, std::string("not supported: cannot load ") + library +
-                                          ": " + (why ? why : "unknown error"));
+      throw Error(Errc::kUnsupported, std::string("not supported: cannot load ") + library + ": " +
+                                          (why ? why : "unknown error"));
     }
   }
   ::dlerror();

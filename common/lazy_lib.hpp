@@ -20,9 +20,9 @@ void* symbol(const char* library, const char* name);
 
 // Defines `extern "C" RET NAME PARAMS` forwarding ARGS to the function of that name in LIB.
 // PARAMS must match the library header's declaration (the compiler checks it).
-#define FERRY_LAZY_FUNCTION(LIB, RET, NAME, PARAMS, ARGS)                        \
-  extern "C" RET NAME PARAMS {                                                  \
-    using Fn = RET(*) PARAMS;                                                   \
+#define FERRY_LAZY_FUNCTION(LIB, RET, NAME, PARAMS, ARGS)                         \
+  extern "C" RET NAME PARAMS {                                                    \
+    using Fn = RET(*) PARAMS;                                                     \
     static const Fn fn = reinterpret_cast<Fn>(::ferry::lazy::symbol(LIB, #NAME)); \
-    return fn ARGS;                                                             \
+    return fn ARGS;                                                               \
   }

@@ -30,12 +30,10 @@ ENTRY_GETTER(int, archive_entry_size_is_set)
 ENTRY_GETTER(int, archive_entry_xattr_reset)
 #undef ENTRY_GETTER
 FERRY_LAZY_FUNCTION(kArchive, int, archive_entry_xattr_next,
-                    (struct archive_entry * e, const char** name, const void** value,
-                     size_t* size),
+                    (struct archive_entry * e, const char** name, const void** value, size_t* size),
                     (e, name, value, size))
 
-#define ARCHIVE_CALL(RET, NAME) \
-  FERRY_LAZY_FUNCTION(kArchive, RET, NAME, (struct archive * a), (a))
+#define ARCHIVE_CALL(RET, NAME) FERRY_LAZY_FUNCTION(kArchive, RET, NAME, (struct archive * a), (a))
 ARCHIVE_CALL(const char*, archive_error_string)
 ARCHIVE_CALL(int, archive_read_free)
 ARCHIVE_CALL(int, archive_read_support_filter_bzip2)

@@ -2,6 +2,7 @@
 // hand it to its stage1, whose exit status becomes ferry's.
 #include <iostream>
 
+#include "common/cgroup.hpp"
 #include "common/fs.hpp"
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
@@ -31,6 +32,7 @@ int runCommand(Context& ctx, const std::vector<std::string>& args) {
                      f)) {
     return kExitOk;
   }
+  cgroup::startMoveWarmUp();  // the stage1's cgroup moves come in a few milliseconds
   pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kRun);
   printWarnings(ctx, prepared.report);
   if (f.uuidFileSave) writeFileAtomic(*f.uuidFileSave, prepared.pod.uuid + "\n");
@@ -60,6 +62,7 @@ int runPreparedCommand(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << p.helpText();
     return kExitOk;
   }
+  cgroup::startMoveWarmUp();
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);
   if (pd.dir != pod::Dir::kPrepared) {

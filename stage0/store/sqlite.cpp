@@ -18,6 +18,10 @@ Db::Db(const std::filesystem::path& path, int busyTimeoutMs) : path_(path.string
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busyTimeoutMs);
+  // The -wal and -shm files stay when the last connection closes (emptied by its checkpoint):
+  // made again by every ferry process, they would cost two inodes each time.
+  int persist = 1;
+  sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 }
 
 Db::~Db() { sqlite3_close_v2(db_); }

@@ -31,13 +31,11 @@ FERRY_LAZY_FUNCTION(kGpgme, gpgme_error_t, gpgme_get_key,
 FERRY_LAZY_FUNCTION(kGpgme, void, gpgme_key_unref, (gpgme_key_t key), (key))
 FERRY_LAZY_FUNCTION(kGpgme, gpgme_error_t, gpgme_op_import, (gpgme_ctx_t ctx, gpgme_data_t keys),
                     (ctx, keys))
-FERRY_LAZY_FUNCTION(kGpgme, gpgme_import_result_t, gpgme_op_import_result, (gpgme_ctx_t ctx),
-                    (ctx))
+FERRY_LAZY_FUNCTION(kGpgme, gpgme_import_result_t, gpgme_op_import_result, (gpgme_ctx_t ctx), (ctx))
 FERRY_LAZY_FUNCTION(kGpgme, gpgme_error_t, gpgme_op_verify,
                     (gpgme_ctx_t ctx, gpgme_data_t sig, gpgme_data_t signed_text,
                      gpgme_data_t plaintext),
                     (ctx, sig, signed_text, plaintext))
-FERRY_LAZY_FUNCTION(kGpgme, gpgme_verify_result_t, gpgme_op_verify_result, (gpgme_ctx_t ctx),
-                    (ctx))
+FERRY_LAZY_FUNCTION(kGpgme, gpgme_verify_result_t, gpgme_op_verify_result, (gpgme_ctx_t ctx), (ctx))
 FERRY_LAZY_FUNCTION(kGpgme, int, gpgme_strerror_r, (gpg_error_t err, char* buf, size_t buflen),
                     (err, buf, buflen))
