@@ -544,9 +544,11 @@ uint64_t Group::oomKills() const {
 
 void Group::remove() const {
   // Usually the group is empty by now (a pod's processes die with its PID namespace's init):
-  // removing it is then one rmdir per cgroup, without reading every cgroup.procs.
+  // removing it is then one rmdir per cgroup, without reading every cgroup.procs, and without
+  // listing it when it has no child cgroup left either.
   bool removed = true;
   for (const Member& m : members_) {
+    if (m.dir != m.mount && (::rmdir(m.dir.c_str()) == 0 || errno == ENOENT)) continue;
     auto dirs = subtree(m.dir);
     for (auto it = dirs.rbegin(); it != dirs.rend() && removed; ++it) {
       if (*it == m.mount) continue;

@@ -350,6 +350,9 @@ int runEntrypoint(const Args& args) {
   }
   finalizeStatus(podDir, pod);  // for an init that could not finish its bookkeeping
   try {
+    // The cgroups this process made, children first: each is then one rmdir per hierarchy.
+    for (const cgroup::Group& g : appGroups) g.remove();
+    initGroup.remove();
     pod.remove();
   } catch (const std::exception& e) {
     // The pod has ended; gc removes what is left.
