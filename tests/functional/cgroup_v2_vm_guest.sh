@@ -82,6 +82,9 @@ EOF
   file_is "$POD_CG/cpu.max" "150000 100000"
   grep -qx "$(cat "$D/pods/run/$u/pid")" "$POD_CG/init/cgroup.procs" ||
     fail "$label: the pod init is not in $POD_CG/init"
+  # enter joins the app's cgroup (from the root cgroup namespace, into the pod's).
+  expect_status 0 F enter "$u" /bin/sh -c "cat /proc/self/cgroup"
+  [ "$(cat "$T/out")" = "0::$own" ] || fail "$label: enter ran in cgroup '$(cat "$T/out")', want $own"
   expect_status 0 F stop "$u"
   set +e
   wait "$run"
@@ -89,7 +92,7 @@ EOF
   set -e
   [ "$rc" -eq 143 ] || fail "$label: the stopped pod exited $rc"
   [ ! -e "$POD_CG" ] || fail "$label: $POD_CG left after the pod"
-  ok "$label: app limits in its cgroup ($own: memory.max, memory.low, cpu.max), pod limits in $POD_CG"
+  ok "$label: app limits in its cgroup ($own: memory.max, memory.low, cpu.max), pod limits in $POD_CG; enter joins $own"
 }
 
 oom_pod() { # LABEL
@@ -117,16 +120,23 @@ echo 'root:x:0:' >"$T/tree/etc/group"
 P=$T/forks
 new_pod "$P" --pod-resources '{"pids":{"limit":100}}' \
   --app forker --tree "$T/tree" --resources '{"pids":{"limit":8}}' \
-  --exec '["sh","-c","cat /proc/self/cgroup; echo up; sleep 4; for i in 1 2 3 4 5 6 7 8 9 10; do sleep 3 & done; echo forked; wait"]'
+  --exec '["sh","-c","cat /proc/self/cgroup; (for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & done; wait); echo up; exec sleep 100"]'
 start_pod "$P"
-wait_line "$P/logs/forker.log" up
+# (lib_ns.sh's wait_line counts polls, each far slower under TCG)
+end=$((SECONDS + 60))
+until grep -qx up "$P/logs/forker.log" 2>/dev/null; do
+  [ "$SECONDS" -lt "$end" ] && kill -0 "$POD_PID" 2>/dev/null ||
+    { cat "$P.err" "$P/logs/forker.log" >&2; fail "the forker never said up"; }
+  sleep 0.1
+done
 pcg=$(pod_cgroups "$P")
 file_is "$pcg/pids.max" 100
 file_is "$pcg/app-forker/pids.max" 8
 grep -qx '0::/app-forker' "$P/logs/forker.log" || fail "forker's cgroup: $(cat "$P/logs/forker.log")"
-wait "$POD_PID" || true
 grep -qi "can't fork\|resource temporarily unavailable" "$P/logs/forker.log" ||
   { cat "$P/logs/forker.log" "$P.err" >&2; fail "no fork was refused under pids.max=8"; }
+kill -TERM "$POD_PID"
+wait "$POD_PID" || true
 ok "pids: pids.max of the pod (100) and of the app (8) written; forks over it refused"
 expect_clean "$P" "pids-limited pod"
 
