@@ -320,7 +320,7 @@ Group Group::place(const Layout& layout, std::string_view name) {
   std::vector<Member> members;
   for (const Hierarchy& h : layout.hierarchies()) {
     fs::path parent = h.version == Version::kV2 ? delegatingParent(h) : h.own;
-    members.push_back(Member{h.mount, parent / std::string(name), h.version});
+    members.push_back(Member{h.mount, parent / std::string(name), h.version, h.controllers});
   }
   return Group(std::move(members));
 }
@@ -346,7 +346,7 @@ Group Group::fromDirs(const std::vector<std::pair<std::string, std::string>>& di
       throw Error(Errc::kInvalid,
                   "invalid cgroup directory " + quote(dir) + " for hierarchy " + quote(mount));
     }
-    members.push_back(Member{mount, fs::path(dir).lexically_normal(), versionOf(mount)});
+    members.push_back(Member{mount, fs::path(dir).lexically_normal(), versionOf(mount), ""});
   }
   return Group(std::move(members));
 }
@@ -358,7 +358,7 @@ Group Group::createChild(std::string_view name) const {
     fs::path dir = m.dir / std::string(name);
     makeDir(dir);
     if (m.version == Version::kV1) initCpuset(dir);
-    members.push_back(Member{m.mount, dir, m.version});
+    members.push_back(Member{m.mount, dir, m.version, m.controllers});
   }
   return Group(std::move(members));
 }
@@ -382,11 +382,32 @@ void Group::delegate() const {
   }
 }
 
+Group Group::existingChild(std::string_view name) const {
+  Group all = child(name);
+  std::vector<Member> members;
+  for (const Member& m : all.members_) {
+    if (::access(m.dir.c_str(), F_OK) == 0) members.push_back(m);
+  }
+  return Group(std::move(members));
+}
+
+Group Group::limitable() const {
+  std::vector<Member> members;
+  for (const Member& m : members_) {
+    bool keep = m.version == Version::kV2;
+    for (std::string_view c : split(m.controllers, ',')) {
+      keep = keep || c == "memory" || c == "cpu" || c == "cpuacct" || c == "pids";
+    }
+    if (keep) members.push_back(m);
+  }
+  return Group(std::move(members));
+}
+
 Group Group::child(std::string_view name) const {
   checkName(name);
   std::vector<Member> members;
   for (const Member& m : members_)
-    members.push_back(Member{m.mount, m.dir / std::string(name), m.version});
+    members.push_back(Member{m.mount, m.dir / std::string(name), m.version, m.controllers});
   return Group(std::move(members));
 }
 

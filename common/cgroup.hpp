@@ -69,6 +69,7 @@ struct Member {
   std::filesystem::path mount;
   std::filesystem::path dir;
   Version version = Version::kV1;
+  std::string controllers;  // the v1 hierarchy's, when known (place); "" otherwise
 };
 
 enum class KillMode {
@@ -101,6 +102,15 @@ class Group {
   // A child cgroup in every member; createChild makes it.
   Group createChild(std::string_view name) const;
   Group child(std::string_view name) const;
+  // The child's members whose directory exists (a pod's app cgroups exist only where
+  // limitable() members are).
+  Group existingChild(std::string_view name) const;
+  // The members where per-process limits and counters live: every cgroup2 member, and the v1
+  // hierarchies of the memory, cpu, cpuacct and pids controllers (as place() recorded them).
+  // A pod's init and apps get child cgroups there only: elsewhere (freezer, devices, blkio,
+  // cpuset, named hierarchies) the pod's cgroup holds them all, and each cgroup made and
+  // removed costs a pod start time.
+  Group limitable() const;
 
   // Lets this group's children have limits: on v2, enables those of the cpu, memory and pids
   // controllers the group has in its cgroup.subtree_control, after which the group itself can

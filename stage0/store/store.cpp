@@ -194,7 +194,12 @@ Store Store::open(const fs::path& dir) {
     // stays consistent after a crash of ferry or of the machine (a power loss may forget the
     // last commits: their blobs are then unreferenced and gc takes them), and a pod start does
     // not wait for the disk.
-    db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configure the connection");
+    // journal_size_limit: the -wal file (kept between processes, see sql::Db) is emptied when
+    // the last connection closes, so the next process neither replays nor re-checkpoints it.
+    db->exec(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
+        "PRAGMA journal_size_limit = 1048576",
+        "configure the connection");
     migrate(*db);
     return Store(cas, std::move(db), std::move(lock));
   } catch (const Error&) {

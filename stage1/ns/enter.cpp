@@ -88,7 +88,7 @@ int enterEntrypoint(const Args& args) {
   auto pod = readCgroupsJson(podDir);
   if (!pod)
     throw Error(Errc::kNotFound, "cannot enter the pod: it has no cgroups.json (not started)");
-  cgroup::Group appGroup = pod->child(cgroup::appCgroupName(args.app));
+  cgroup::Group appGroup = pod->existingChild(cgroup::appCgroupName(args.app));
   pid_t target = findApp(podDir, appGroup, args.app);
 
   fs::path configFile = podDir / "apps" / args.app / "config.json";
@@ -104,6 +104,7 @@ int enterEntrypoint(const Args& args) {
   for (const char* ns : {"cgroup", "ipc", "uts", "net", "pid", "mnt"}) {
     namespaces.push_back(openFile(procDir + "/ns/" + ns, O_RDONLY));
   }
+  pod->join(::getpid());  // where the app has no cgroup of its own, it lives in the pod's
   appGroup.join(::getpid());
   const char* names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
   for (size_t i = 0; i < namespaces.size(); ++i) {

@@ -180,7 +180,7 @@ void finalizeStatus(const fs::path& podDir, const std::optional<cgroup::Group>& 
     bool oom = false;
     if (pod) {
       try {
-        oom = pod->child(cgroup::appCgroupName(app)).oomKills() > 0;
+        oom = pod->existingChild(cgroup::appCgroupName(app)).oomKills() > 0;
       } catch (const std::exception&) {
         // the cgroup is gone already: no OOM flag to report
       }

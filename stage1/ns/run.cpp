@@ -259,7 +259,7 @@ int runEntrypoint(const Args& args) {
   // Where the pod's cgroups go (on v2 that may be beside the caller's cgroup: Group::place).
   cgroup::Group plannedPod = cgroup::Group::place(layout, podName);
   writeCgroupsJson(podDir, plannedPod);
-  plan.initProcs = plannedPod.child(cgroup::kInitCgroupName).procsFiles();
+  plan.initProcs = plannedPod.limitable().child(cgroup::kInitCgroupName).procsFiles();
 
   sigset_t set;
   ::sigemptyset(&set);
@@ -292,10 +292,10 @@ int runEntrypoint(const Args& args) {
   plannedPod.make();
   const cgroup::Group& pod = plannedPod;
   pod.apply(rt.podResources);
-  cgroup::Group initGroup = pod.createChild(cgroup::kInitCgroupName);
+  cgroup::Group initGroup = pod.limitable().createChild(cgroup::kInitCgroupName);
   std::vector<cgroup::Group> appGroups;
   for (const RuntimeApp& app : rt.apps)
-    appGroups.push_back(pod.createChild(cgroup::appCgroupName(app.name)));
+    appGroups.push_back(pod.limitable().createChild(cgroup::appCgroupName(app.name)));
   debugLine(debug, "cgroups created in " + std::to_string(pod.members().size()) + " hierarchies");
 
   char c = 0;

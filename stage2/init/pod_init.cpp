@@ -228,7 +228,7 @@ bool PodInit::load() {
     app->name = name->text;
     app->bundle = podDir_ + "/apps/" + app->name;
     if (pod) {
-      app->cgroup = pod->child(cgroup::appCgroupName(app->name));
+      app->cgroup = pod->existingChild(cgroup::appCgroupName(app->name));
       app->procsFiles = app->cgroup.procsFiles();
       for (const auto& f : app->procsFiles) app->procs.push_back(f.c_str());
     }
