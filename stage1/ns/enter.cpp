@@ -104,8 +104,15 @@ int enterEntrypoint(const Args& args) {
   for (const char* ns : {"cgroup", "ipc", "uts", "net", "pid", "mnt"}) {
     namespaces.push_back(openFile(procDir + "/ns/" + ns, O_RDONLY));
   }
-  pod->join(::getpid());  // where the app has no cgroup of its own, it lives in the pod's
-  appGroup.join(::getpid());
+  // The app's cgroup where it has one, the pod's elsewhere (freezer, devices, …: the pod
+  // cgroup holds every process there; on v2 the app always has its own).
+  std::vector<cgroup::Member> where;
+  for (const cgroup::Member& m : pod->members()) {
+    fs::path own = m.dir / cgroup::appCgroupName(args.app);
+    bool has = ::access(own.c_str(), F_OK) == 0;
+    where.push_back(has ? cgroup::Member{m.mount, own, m.version, m.controllers} : m);
+  }
+  cgroup::Group(std::move(where)).join(::getpid());
   const char* names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
   for (size_t i = 0; i < namespaces.size(); ++i) {
     if (::setns(namespaces[i].get(), 0) != 0) {
