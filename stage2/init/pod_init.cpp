@@ -67,14 +67,23 @@ std::optional<std::string> slurp(const std::string& path) {
   }
 }
 
-// temp + rename: a reader sees the old status or the new one.
+// A temp file, then names swapped: a reader sees the old status or the new one. Replacing a
+// file with rename(2) makes ext4 write the new one out at once (auto_da_alloc) and, on a
+// discard mount, wait for the old one's blocks to be discarded; exchanging the two names and
+// unlinking the old version (written moments ago, still without blocks) does neither.
 bool writeAtomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
   bool ok = writeFully(fd, data.data(), data.size());
   ok = ::close(fd) == 0 && ok;
-  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) return false;
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
+    ::unlink(tmp.c_str());
+    return true;
+  }
+  // The first version (nothing to exchange with), or a filesystem without RENAME_EXCHANGE.
+  return ::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 std::string signalName(int sig) {
