@@ -135,8 +135,9 @@ void initCpuset(const fs::path& dir) {
   }
 }
 
-// The controllers ferry writes limits for, on a cgroup v2 hierarchy.
-constexpr std::string_view kLimited[] = {"cpu", "memory", "pids"};
+// The controllers ferry writes limits for, on a cgroup v2 hierarchy: memory first (see
+// enableControllers).
+constexpr std::string_view kLimited[] = {"memory", "cpu", "pids"};
 
 std::vector<std::string> words(const std::optional<std::string>& text) {
   std::vector<std::string> out;
@@ -152,23 +153,41 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// Enables the given controllers in dir's cgroup.subtree_control (for dir's children). Returns 0
-// when all are on, else the errno of the first that is not: ENOENT when dir's parent does not
-// give it to dir, EBUSY when dir is a non-root cgroup holding processes (v2's "no internal
-// processes" rule), EINVAL for cpu while a realtime process is outside the root cgroup.
+bool writeControl(const fs::path& file, const std::string& value) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = ::write(fd, value.data(), value.size());
+  int err = errno;
+  ::close(fd);
+  errno = err;
+  return n >= 0;
+}
+
+// Enables the given controllers in dir's cgroup.subtree_control (for dir's children), all or
+// none. Returns 0 when all are on, else the errno of the first that is not: ENOENT when dir's
+// parent does not give it to dir, EBUSY when dir is a non-root cgroup holding processes (v2's
+// "no internal processes" rule; the root cgroup has no cgroup.type). Such a cgroup is refused
+// here even for cpu and pids, which the kernel accepts there: they would make it a "thread
+// root", whose children cannot hold a process of their own (joining one fails EOPNOTSUPP).
 int enableControllers(const fs::path& dir, const std::vector<std::string>& controllers) {
   auto available = words(readSmall(dir / "cgroup.controllers"));
   auto enabled = words(readSmall(dir / "cgroup.subtree_control"));
+  std::vector<std::string> missing;
   for (const std::string& c : controllers) {
     if (contains(enabled, c)) continue;
     if (!contains(available, c)) return ENOENT;
-    int fd = ::open((dir / "cgroup.subtree_control").c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    std::string v = "+" + c;
-    ssize_t n = ::write(fd, v.data(), v.size());
+    missing.push_back(c);
+  }
+  if (missing.empty()) return 0;
+  if (present(dir / "cgroup.type") && !trim(readSmall(dir / "cgroup.procs").value_or("")).empty()) {
+    return EBUSY;
+  }
+  fs::path control = dir / "cgroup.subtree_control";
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (writeControl(control, "+" + missing[i])) continue;
     int err = errno;
-    ::close(fd);
-    if (n < 0) return err;
+    for (size_t j = 0; j < i; ++j) writeControl(control, "-" + missing[j]);  // none after all
+    return err;
   }
   return 0;
 }
@@ -238,13 +257,19 @@ const Member* memberWith(const std::vector<Member>& members, const char* file) {
   std::string c(controller);
   for (const Member& m : members) {
     if (m.version != Version::kV2 || m.dir == m.mount) continue;
-    // On v2 the controller exists (the hierarchy has it) but the parent does not pass it on.
     if (!contains(words(readSmall(m.mount / "cgroup.controllers")), c)) continue;
+    // The hierarchy has the controller: name the nearest ancestor that has it but does not pass
+    // it on to its children.
+    fs::path below = m.dir;
+    while (below.parent_path() != m.mount && below.has_relative_path() &&
+           !contains(words(readSmall(below.parent_path() / "cgroup.controllers")), c)) {
+      below = below.parent_path();
+    }
     throw Error(Errc::kUnsupported,
-                "cannot apply a " + c + " limit: cgroup " + quote(m.dir.string()) + " has no " + c +
-                    " controller: its parent " + quote(m.dir.parent_path().string()) +
-                    " does not enable it for its children (cgroup v2 allows that only in a "
-                    "cgroup that holds no process)");
+                "cannot apply a " + c + " limit to cgroup " + quote(m.dir.string()) + ": " +
+                    quote(below.parent_path().string()) + " does not enable the " + c +
+                    " controller for its children (cgroup v2 allows that only in a cgroup that "
+                    "holds no process)");
   }
   std::string where =
       members.empty() ? std::string("(no cgroup hierarchy)") : quote(members.front().dir.string());
@@ -367,11 +392,10 @@ void Group::delegate() const {
   for (const Member& m : members_) {
     if (m.version != Version::kV2) continue;
     // Those the group has; one it lacks is named by apply() if a limit needs it.
+    auto available = words(readSmall(m.dir / "cgroup.controllers"));
     std::vector<std::string> have;
-    for (const std::string& c : words(readSmall(m.dir / "cgroup.controllers"))) {
-      if (std::find(std::begin(kLimited), std::end(kLimited), c) != std::end(kLimited)) {
-        have.push_back(c);
-      }
+    for (std::string_view c : kLimited) {
+      if (contains(available, c)) have.emplace_back(c);
     }
     if (int e = enableControllers(m.dir, have); e != 0) {
       std::string list;

@@ -305,7 +305,9 @@ int runEntrypoint(const Args& args) {
     if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
     if (::read(report.read.get(), &c, 1) != 1) c = 0;
   } catch (const std::exception&) {
-    // The child may have failed first (mounting, say): its reason is the one to report.
+    // The child may have failed first (mounting, say): its reason is the one to report. Else it
+    // waits for a 'g' that never comes: EOF on the control pipe ends it (the read returns then).
+    ctl.write.reset();
     if (::read(report.read.get(), &c, 1) != 1 || c != 'E') throw;
   }
   if (c != 'M') {

@@ -157,10 +157,25 @@ leave_session() {
 limits_pod "from a populated session.scope"
 [ "$(dirname "$POD_CG")" = $CG ] || fail "the pod's cgroup $POD_CG is not beside session.scope"
 oom_pod "from a populated session.scope"
+# Where no cgroup can pass the controllers on (a container's view: a cgroup namespace rooted at
+# the populated session.scope, cgroup2 mounted there), a limit fails in one line naming the
+# cgroup and the controller; nothing is left.
+set +e
+unshare -m -C --propagation private sh -c 'umount /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"' sh \
+  "$FERRY" --dir "$D" --insecure-options=image run "$BB" --memory 64M --exec /bin/true >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a pod whose memory limit has no controller ran"
+grep -q 'cannot apply a memory limit to cgroup "/sys/fs/cgroup/ferry-[^"]*/app-busybox": "/sys/fs/cgroup" does not enable the memory controller for its children' "$T/err" ||
+  fail "no clear line for the missing controller: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "more than one line: $(cat "$T/err")"
+ok "no cgroup can delegate memory: '$(cut -c1-60 "$T/err")…' (exit $rc)"
 grep -qx "$holder" $CG/session.scope/cgroup.procs || fail "ferry moved the session's other process"
 [ -z "$(ls -d $CG/session.scope/*/ 2>/dev/null)" ] || fail "cgroups left in session.scope: $(ls $CG/session.scope)"
+[ -z "$(cat $CG/session.scope/cgroup.subtree_control)" ] ||
+  fail "ferry enabled controllers in the session's cgroup: $(cat $CG/session.scope/cgroup.subtree_control)"
 leave_session
-ok "the session's cgroup keeps its processes and gets no child"
+ok "the session's cgroup keeps its processes, gets no child and no controller"
 
 # --- nothing left: no ferry cgroup anywhere, no mount under the data directory
 expect_status 0 F gc --grace-period=0s
