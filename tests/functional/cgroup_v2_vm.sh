@@ -12,7 +12,13 @@ command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
 VM=$(cd "$(dirname "$0")/../vm" && pwd)/run-in-vm
 start=$(date +%s)
 set +e
-"$VM" --timeout "${FERRY_VM_TIMEOUT:-300}" -- bash "$(cd "$(dirname "$0")" && pwd)/cgroup_v2_vm_guest.sh"
+# The checkout and the build are shared at their paths: the guest's tmpfs on /tmp, /run and
+# /var/tmp would hide them in its view of the host's / (a clone in /tmp, as CI may make).
+here=$(cd "$(dirname "$0")" && pwd)
+shares=(--share "$(cd "$here/../.." && pwd)")
+build=$(cd "$FIXTURES/.." && pwd)
+case "$build/" in "$(cd "$here/../.." && pwd)/"*) ;; *) shares+=(--share "$build") ;; esac
+"$VM" --timeout "${FERRY_VM_TIMEOUT:-300}" "${shares[@]}" -- bash "$here/cgroup_v2_vm_guest.sh"
 rc=$?
 set -e
 echo "cgroup_v2_vm: guest run took $(($(date +%s) - start)) s"
