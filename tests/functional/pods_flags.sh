@@ -5,6 +5,7 @@
 # the pod manifest's record, run-prepared, --pod-manifest, a hard limit root may not raise), and
 # exit statuses (first failing app, 254, 2).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
 command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
 command -v script >/dev/null || skip "script(1) is not installed (bsdutils)"
@@ -15,16 +16,10 @@ D=$T/data
 F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
 BB=$FIXTURES/bb.aci
 cleanup() {
-  "$FERRY" --dir "$D" gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1 || true
+  gc_pods
   rm -rf "$T"
 }
 trap cleanup EXIT
-no_mounts_under() { # DIR WHAT
-  if grep -F " $1/" /proc/self/mountinfo >"$T/mounts.left"; then
-    cat "$T/mounts.left" >&2
-    fail "$2: mounts left under $1"
-  fi
-}
 one_line() { # WHAT: $T/err is exactly one line
   [ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "$1: want one line on stderr"; }
 }

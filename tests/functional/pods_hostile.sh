@@ -8,6 +8,7 @@
 # byte for byte as they were, no mount appears outside the pod, and after the pod no mount or
 # cgroup of it is left.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
 command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
 NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
@@ -15,7 +16,7 @@ NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
 D=$T/data
 F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
 cleanup() {
-  "$FERRY" --dir "$D" gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1 || true
+  gc_pods
   rm -rf "$T"
 }
 trap cleanup EXIT

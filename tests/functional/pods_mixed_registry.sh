@@ -4,6 +4,7 @@
 # sharing one `kind=empty` volume: the ACI app writes, the OCI app waits for the file (bounded),
 # reads it and answers; the ACI app waits for the answer. Both exit 0; `ferry status` says so.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
 command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
@@ -12,7 +13,6 @@ NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
 D=$T/data
 F() { "$FERRY" --dir "$D" --insecure-options=image,http "$@"; }
 BB=$FIXTURES/bb.aci
-gc_pods() { "$FERRY" --dir "$D" gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1 || true; }
 cleanup() {
   gc_pods
   rm -rf "$T"

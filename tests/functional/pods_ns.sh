@@ -3,6 +3,7 @@
 # and an OCI app side by side sharing an empty volume, stop, and gc/rm after kill -9 of the
 # stage1 leaving no mount and no cgroup.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
 command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
 NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
@@ -15,31 +16,12 @@ BB=$FIXTURES/bb.aci
 OCI=oci:$FIXTURES/oci:v1
 bg=()
 cleanup() {
-  local u
-  for u in $("$FERRY" --dir "$D" list --no-legend --full 2>/dev/null | awk -F'\t' '$4 == "running" {print $1}'); do
-    "$FERRY" --dir "$D" stop --force "$u" >/dev/null 2>&1 || true
-    "$FERRY" --dir "$D" status --wait=10s "$u" >/dev/null 2>&1 || true
-  done
+  stop_running_pods
   for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  "$FERRY" --dir "$D" gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1 || true
+  gc_pods
   rm -rf "$T"
 }
 trap cleanup EXIT
-wait_for() { # WHAT CMD...
-  local what=$1 i
-  shift
-  for i in $(seq 1 600); do
-    "$@" && return 0
-    sleep 0.05
-  done
-  fail "timed out waiting for $what"
-}
-no_mounts_under() { # DIR WHAT
-  if grep -F " $1/" /proc/self/mountinfo >"$T/mounts.left"; then
-    cat "$T/mounts.left" >&2
-    fail "$2: mounts left under $1"
-  fi
-}
 
 expect_status 0 F run "${S1[@]}" "$BB"
 grep -qx hi "$T/out" || fail "run printed: $(cat "$T/out") / $(cat "$T/err")"

@@ -4,6 +4,7 @@
 # status --wait, enter, stop, rm, gc (also after kill -9), cat-manifest, logs, exit statuses,
 # usage errors, ACI and OCI images side by side.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
 command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
 S1=$(cd "$(dirname "$0")/../stage1-shell" && pwd)
 D=$T/data
@@ -13,25 +14,11 @@ OCI=oci:$FIXTURES/oci:v1
 R=(--stage1-path="$S1" --net=host)
 bg_pids=()
 cleanup() {
-  local u
-  for u in $("$FERRY" --dir "$D" list --no-legend --full 2>/dev/null | awk -F'\t' '$4 == "running" {print $1}'); do
-    "$FERRY" --dir "$D" stop --force "$u" >/dev/null 2>&1 || true
-    "$FERRY" --dir "$D" status --wait=10s "$u" >/dev/null 2>&1 || true
-  done
+  stop_running_pods
   for p in "${bg_pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
   rm -rf "$T"
 }
 trap cleanup EXIT
-# Waits (bounded) until a condition holds; no timing is asserted.
-wait_for() { # WHAT CMD...
-  local what=$1 i
-  shift
-  for i in $(seq 1 600); do
-    "$@" && return 0
-    sleep 0.05
-  done
-  fail "timed out waiting for $what"
-}
 state_of() { F status "$1" | sed -n 's/^state=//p'; }
 
 # --- usage errors: 2

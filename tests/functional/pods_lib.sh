@@ -1,0 +1,32 @@
+# Shared by the pod tests (pods_*.sh): sourced after lib.sh, with $FERRY, $D (the data dir) and
+# $T set.
+
+# Stops every running pod of $D (forced) and waits for each to end; never fails.
+stop_running_pods() {
+  local u
+  for u in $("$FERRY" --dir "$D" list --no-legend --full 2>/dev/null | awk -F'\t' '$4 == "running" {print $1}'); do
+    "$FERRY" --dir "$D" stop --force "$u" >/dev/null 2>&1 || true
+    "$FERRY" --dir "$D" status --wait=10s "$u" >/dev/null 2>&1 || true
+  done
+}
+
+# Collects every pod of $D, prepared ones included; never fails.
+gc_pods() { "$FERRY" --dir "$D" gc --grace-period=0s --expire-prepared=0s >/dev/null 2>&1 || true; }
+
+# Waits (bounded, 30 s) until a condition holds; no timing is asserted.
+wait_for() { # WHAT CMD...
+  local what=$1 i
+  shift
+  for i in $(seq 1 600); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  fail "timed out waiting for $what"
+}
+
+no_mounts_under() { # DIR WHAT
+  if grep -F " $1/" /proc/self/mountinfo >"$T/mounts.left"; then
+    cat "$T/mounts.left" >&2
+    fail "$2: mounts left under $1"
+  fi
+}
