@@ -31,7 +31,7 @@ expect_status 0 F fetch "docker://$ref_b"
 [ ! -s "$T/err" ] || fail "layers the store has were downloaded again: $(cat "$T/err")"
 
 # Terminal mode: a pty from script(1); a fresh store so the layers are downloaded.
-script -qec "$(printf '%q ' "$FERRY" --dir "$T/tty" --insecure-options=http fetch "docker://$ref_a")" /dev/null >"$T/tty.out" </dev/null ||
+SHELL=/bin/bash script -qec "$(printf '%q ' "$FERRY" --dir "$T/tty" --insecure-options=http fetch "docker://$ref_a")" /dev/null >"$T/tty.out" </dev/null ||
   { cat "$T/tty.out" >&2; fail "fetch under script failed"; }
 grep -q "$digest" "$T/tty.out" || fail "no ID in the terminal output"
 grep -q $'\e\[[0-9]*F' "$T/tty.out" || fail "the display is not redrawn in place: $(cat -v "$T/tty.out" | head -5)"

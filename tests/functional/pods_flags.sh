@@ -114,7 +114,9 @@ pty_run() { # INPUT CMD: runs CMD on a fresh pty fed INPUT; output in $T/out, st
   local input=$1
   shift
   set +e
-  printf '%s' "$input" | timeout 60 script -qec "$*" /dev/null >"$T/out" 2>&1
+  # script(1) runs CMD with $SHELL -c; CMD is quoted for bash (printf %q), and CI's environment may
+  # have no SHELL at all (script then uses dash, which reads $'…' literally).
+  printf '%s' "$input" | SHELL=/bin/bash timeout 60 script -qec "$*" /dev/null >"$T/out" 2>&1
   rc=$?
   set -e
 }
