@@ -403,6 +403,10 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
                    device("/dev/full", 1, 7),    device("/dev/random", 1, 8),
                    device("/dev/urandom", 1, 9), device("/dev/tty", 5, 0)};
   linux.resources = resourcesFromIsolators(app.isolators, isoPath, report);
+  if (auto pids = pidsLimitFromAnnotations(ra.annotations, "annotations")) {
+    if (!linux.resources) linux.resources = oci::LinuxResources{};
+    linux.resources->pids = oci::LinuxPids{*pids};
+  }
   linux.seccomp = seccomp(app.isolators, caps, in.seccompArchitectures, isoPath, report);
   linux.namespaces.push_back({"pid", std::nullopt});
   if (!in.hostNetwork) linux.namespaces.push_back({"network", std::nullopt});

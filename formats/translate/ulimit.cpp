@@ -92,4 +92,31 @@ std::vector<oci::Rlimit> rlimitsFromAnnotations(const appc::Annotations& annotat
   return out;
 }
 
+int64_t parsePidsLimit(std::string_view text) {
+  if (text == "max" || text == "unlimited" || text == "-1") return kPidsMax;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 1) {
+    throw Error(Errc::kInvalid,
+                "want a number of tasks ≥ 1, or max (-1, unlimited), not " + quote(text));
+  }
+  return v;
+}
+
+std::string pidsLimitText(int64_t limit) {
+  return limit == kPidsMax ? "max" : std::to_string(limit);
+}
+
+std::optional<int64_t> pidsLimitFromAnnotations(const appc::Annotations& annotations,
+                                                std::string_view path) {
+  auto v = annotations.get(kPidsLimitAnnotation);
+  if (!v) return std::nullopt;
+  try {
+    return parsePidsLimit(*v);
+  } catch (const Error& e) {
+    throw Error(Errc::kInvalid,
+                std::string(path) + "[" + std::string(kPidsLimitAnnotation) + "]: " + e.what());
+  }
+}
+
 }  // namespace ferry::translate

@@ -38,6 +38,22 @@ appc::Isolator isolator(std::string_view flag, const json::Json& j) {
   }
 }
 
+json::Json memoryIsolator(std::string_view limit) {
+  return {{"name", "resource/memory"}, {"value", {{"limit", std::string(limit)}}}};
+}
+
+json::Json cpuIsolator(std::string_view limit) {
+  return {{"name", "resource/cpu"}, {"value", {{"limit", std::string(limit)}}}};
+}
+
+int64_t pidsLimit(std::string_view flag, std::string_view v) {
+  try {
+    return translate::parsePidsLimit(v);
+  } catch (const Error& e) {
+    throw UsageError("--" + std::string(flag) + ": " + e.what());
+  }
+}
+
 std::string capName(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s.starts_with("CAP_") ? s : "CAP_" + s;
@@ -236,6 +252,15 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     });
     p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)",
             &policy);
+    p.value("pod-memory", "QUANTITY", "memory limit of the whole pod (e.g. 256M)",
+            [&](std::string_view v) {
+              r.podIsolators.push_back(isolator("pod-memory", memoryIsolator(v)));
+            });
+    p.value(
+        "pod-cpu", "QUANTITY", "cpu limit of the whole pod in cores (e.g. 1500m)",
+        [&](std::string_view v) { r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator(v))); });
+    p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
+            [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
     // --- per app
     p.value("name", "NAME", "the app's name in the pod", [&](std::string_view v) { app.name = v; });
     p.value("exec", "PATH", "the program to run instead of the image's",
@@ -282,13 +307,12 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
             });
     p.flag("readonly-rootfs", "mount the app's root filesystem read-only", &readOnly);
     p.value("memory", "QUANTITY", "memory limit (e.g. 64M, 1Gi)", [&](std::string_view v) {
-      app.isolators.push_back(isolator(
-          "memory", {{"name", "resource/memory"}, {"value", {{"limit", std::string(v)}}}}));
+      app.isolators.push_back(isolator("memory", memoryIsolator(v)));
     });
-    p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)", [&](std::string_view v) {
-      app.isolators.push_back(
-          isolator("cpu", {{"name", "resource/cpu"}, {"value", {{"limit", std::string(v)}}}}));
-    });
+    p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)",
+            [&](std::string_view v) { app.isolators.push_back(isolator("cpu", cpuIsolator(v))); });
+    p.value("pids-limit", "N|max", "how many tasks the app may have",
+            [&](std::string_view v) { app.pidsLimit = pidsLimit("pids-limit", v); });
     p.value("caps-retain", "CAP,…", "keep only these capabilities", [&](std::string_view v) {
       json::Json set = json::Json::array();
       for (const auto& c : splitComma(v)) set.push_back(capName(c));
@@ -329,7 +353,8 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     if (pos.empty()) {
       bool any = app.name || app.exec || app.user || app.group || app.workingDir ||
                  !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
-                 readOnly || app.supplementaryGids || !app.args.empty() || !app.ulimits.empty();
+                 readOnly || app.supplementaryGids || !app.args.empty() || !app.ulimits.empty() ||
+                 app.pidsLimit;
       if (any) throw UsageError("app flags without an image; usage: " + usage);
       if (groups[s].afterSeparator) {
         throw UsageError("--- must be followed by an image; usage: " + usage);

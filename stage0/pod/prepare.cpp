@@ -330,6 +330,10 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       for (const auto& u : ar.ulimits) {
         ra.annotations.set(appc::AcIdentifier::parse(u.annotationName()), u.valueText());
       }
+      if (ar.pidsLimit) {
+        ra.annotations.set(appc::AcIdentifier::parse(translate::kPidsLimitAnnotation),
+                           translate::pidsLimitText(*ar.pidsLimit));
+      }
       ra.readOnlyRootFS = ar.readOnlyRootfs;
       addMountRequests(ra, ar.mounts);
       builds.push_back({std::move(ra), std::move(img)});
@@ -338,6 +342,12 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   }
   for (const auto& v : req.volumes) {
     if (req.podManifest && !pm.findVolume(v.name.str())) pm.volumes.push_back(v);
+  }
+  mergeIsolators(pm.isolators, req.podIsolators);
+  appc::validateIsolatorSet(pm.isolators, "pod isolators");
+  if (req.podPidsLimit) {
+    pm.annotations.set(appc::AcIdentifier::parse(translate::kPidsLimitAnnotation),
+                       translate::pidsLimitText(*req.podPidsLimit));
   }
   std::set<std::string> names;
   pm.apps.clear();
@@ -376,9 +386,12 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     ro.mds = MdsRegistration{req.mdsSocket, mds::newToken(), port};
     metadataUrl = mds::metadataUrl(port, ro.mds->token);
   }
-  if (auto r = translate::resourcesFromIsolators(pm.isolators, "isolators", report)) {
-    ro.podResources = resourcesJson(*r);
+  auto podResources = translate::resourcesFromIsolators(pm.isolators, "isolators", report);
+  if (auto pids = translate::pidsLimitFromAnnotations(pm.annotations, "annotations")) {
+    if (!podResources) podResources = oci::LinuxResources{};
+    podResources->pids = oci::LinuxPids{*pids};
   }
+  if (podResources) ro.podResources = resourcesJson(*podResources);
   std::optional<std::string> hostsPath, resolvPath, stubHostsPath;
   auto writeEtc = [&](const char* rel, const std::string& content) {
     makeDir(pod.path / "etc");

@@ -49,12 +49,18 @@ struct AppRequest {
   appc::Isolators isolators;
   // --ulimit: recorded as app annotations dev.ferry.ulimit.<type> (formats/translate/ulimit.hpp).
   std::vector<translate::Ulimit> ulimits;
+  // --pids-limit: the app annotation dev.ferry.pids-limit (translate::kPidsMax for "max").
+  std::optional<int64_t> pidsLimit;
 };
 
 struct PodRequest {
   std::vector<AppRequest> apps;
   std::optional<std::filesystem::path> podManifest;  // instead of apps
   std::vector<appc::Volume> volumes;
+  // --pod-memory, --pod-cpu: the pod manifest's isolators (replacing its own of the same kind);
+  // --pod-pids-limit: its dev.ferry.pids-limit annotation. Limits of the pod's cgroup.
+  appc::Isolators podIsolators;
+  std::optional<int64_t> podPidsLimit;
   std::optional<std::string> hostname;
   DnsRequest dns;                         // --dns, --dns-search, --dns-opt, --dns-domain
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME

@@ -59,10 +59,12 @@ limits_pod() {
   "app":{"exec":["/bin/sh","-c","cat /proc/self/cgroup; echo up; exec sleep 100"],
    "user":"0","group":"0",
    "isolators":[{"name":"resource/memory","value":{"limit":"64Mi","request":"16Mi"}},
-                {"name":"resource/cpu","value":{"limit":"500m"}}]}}]}
+                {"name":"resource/cpu","value":{"limit":"500m"}}]},
+  "annotations":[{"name":"dev.ferry.pids-limit","value":"8"}]}]}
 EOF
   rm -f "$T/u.lim"
-  F run --uuid-file-save="$T/u.lim" --pod-manifest="$T/pm.json" >"$T/lim.out" 2>"$T/lim.err" &
+  F run --uuid-file-save="$T/u.lim" --pod-manifest="$T/pm.json" --pod-pids-limit 100 \
+    >"$T/lim.out" 2>"$T/lim.err" &
   local run=$!
   for i in $(seq 1 600); do
     grep -qx up "$T/lim.out" && break
@@ -78,8 +80,10 @@ EOF
   file_is "$POD_CG$own/memory.max" 67108864
   file_is "$POD_CG$own/memory.low" 16777216
   file_is "$POD_CG$own/cpu.max" "50000 100000"
+  file_is "$POD_CG$own/pids.max" 8
   file_is "$POD_CG/memory.max" 268435456
   file_is "$POD_CG/cpu.max" "150000 100000"
+  file_is "$POD_CG/pids.max" 100
   grep -qx "$(cat "$D/pods/run/$u/pid")" "$POD_CG/init/cgroup.procs" ||
     fail "$label: the pod init is not in $POD_CG/init"
   # enter joins the app's cgroup (from the root cgroup namespace, into the pod's).
@@ -92,7 +96,7 @@ EOF
   set -e
   [ "$rc" -eq 143 ] || fail "$label: the stopped pod exited $rc"
   [ ! -e "$POD_CG" ] || fail "$label: $POD_CG left after the pod"
-  ok "$label: app limits in its cgroup ($own: memory.max, memory.low, cpu.max), pod limits in $POD_CG; enter joins $own"
+  ok "$label: app limits in its cgroup ($own: memory.max, memory.low, cpu.max, pids.max), pod limits in $POD_CG (--pod-pids-limit too); enter joins $own"
 }
 
 oom_pod() { # LABEL
@@ -109,8 +113,8 @@ limits_pod "from the root cgroup"
 [ "$(dirname "$POD_CG")" = $CG ] || fail "the pod's cgroup $POD_CG is not under the caller's ($CG)"
 oom_pod "from the root cgroup"
 
-# --- pids: ferry's CLI has no pids isolator (appc has none); the stage1 takes OCI
-# linux.resources.pids from config.json (stage1/ABI.md), for an app and for the pod.
+# --- pids, the stage1 alone: it takes OCI linux.resources.pids from config.json and
+# runtime.json's podResources (stage1/ABI.md), for an app and for the pod; forks over it fail.
 # A small tree: lib_ns.sh's make_tree forks ln 400 times, a minute under TCG.
 mkdir -p "$T/tree/bin" "$T/tree/etc" "$T/tree/tmp"
 cp /bin/busybox "$T/tree/bin/busybox"

@@ -20,9 +20,6 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-one_line() { # WHAT: $T/err is exactly one line
-  [ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "$1: want one line on stderr"; }
-}
 
 # An ACI with its own /etc/hosts and /etc/resolv.conf (busybox, written by actool).
 img=$T/etc-img

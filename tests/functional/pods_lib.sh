@@ -30,3 +30,8 @@ no_mounts_under() { # DIR WHAT
     fail "$2: mounts left under $1"
   fi
 }
+
+# Fails unless $T/err (expect_status's stderr) is exactly one line.
+one_line() { # WHAT
+  [ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "$1: want one line on stderr"; }
+}

@@ -101,6 +101,46 @@ grep -qx 'app-busybox=signal:SIGKILL' "$T/out" && grep -qx 'app-busybox-oom=true
   fail "OOM status: $(cat "$T/out")"
 ok "--memory: a memory hog is OOM-killed (137) and status reports oom"
 
+# pids limits: --pids-limit per app, --pod-pids-limit/--pod-memory/--pod-cpu for the pod's cgroup;
+# the pod manifest records them (annotations dev.ferry.pids-limit, pod isolators).
+expect_status 0 F run "$BB" --exec /bin/sh -- -c \
+  '/bin/busybox sleep 1 & /bin/busybox sleep 1 & /bin/busybox sleep 1 & wait; echo all-forked'
+grep -q all-forked "$T/out" || fail "forks failed without a limit: $(cat "$T/out" "$T/err")"
+expect_status 2 F run "$BB" --pids-limit 3 --exec /bin/sh -- -c \
+  '/bin/busybox sleep 1 & /bin/busybox sleep 1 & /bin/busybox sleep 1 & wait; echo all-forked'
+grep -q "can't fork" "$T/out" "$T/err" || fail "--pids-limit 3: no fork failed: $(cat "$T/out" "$T/err")"
+grep -q all-forked "$T/out" && fail "--pids-limit 3: a fourth task started"
+F run --uuid-file-save="$T/u-pids" --pod-pids-limit 40 --pod-memory 200M --pod-cpu 1500m \
+  "$BB" --pids-limit 5 --exec /bin/sh -- -c 'echo up; exec /bin/busybox sleep 1000' \
+  --- "$BB" --name b --pids-limit max --exec /bin/busybox -- sleep 1000 >"$T/pids.out" 2>&1 &
+bg+=($!)
+wait_for "the pids pod to start" grep -q up "$T/pids.out"
+up=$(cat "$T/u-pids")
+cg() { jq -r --arg h "/sys/fs/cgroup/$1" '.[$h]' "$D/pods/run/$up/cgroups.json"; }
+if [ -e "$(cg pids)/pids.max" ]; then
+  [ "$(cat "$(cg pids)/pids.max")" = 40 ] || fail "pod pids.max $(cat "$(cg pids)/pids.max")"
+  [ "$(cat "$(cg pids)/app-busybox/pids.max")" = 5 ] || fail "app pids.max: $(cat "$(cg pids)/app-busybox/pids.max")"
+  [ "$(cat "$(cg pids)/app-b/pids.max")" = max ] || fail "app b pids.max: $(cat "$(cg pids)/app-b/pids.max")"
+  [ "$(cat "$(cg memory)/memory.limit_in_bytes")" -le 200000000 ] &&
+    [ "$(cat "$(cg memory)/memory.limit_in_bytes")" -gt 199000000 ] || fail "pod memory limit: $(cat "$(cg memory)/memory.limit_in_bytes")"
+  [ "$(cat "$(cg cpu)/cpu.cfs_quota_us")" = 150000 ] || fail "pod cpu quota: $(cat "$(cg cpu)/cpu.cfs_quota_us")"
+  echo "# pids, memory and cpu v1 limits checked in the pod's cgroups"
+else
+  echo "# no v1 pids hierarchy here: the cgroup files are checked by functional.cgroup_v2_vm"
+fi
+expect_status 0 F cat-manifest "$up"
+jq -e '.annotations == [{"name": "dev.ferry.pids-limit", "value": "40"}] and
+  ([.isolators[].name] == ["resource/memory", "resource/cpu"]) and
+  ([.apps[].annotations[] | select(.name == "dev.ferry.pids-limit") | .value] == ["5", "max"])' \
+  "$T/out" >/dev/null || fail "cat-manifest: $(jq -c '[.annotations, .isolators, [.apps[].annotations]]' "$T/out")"
+expect_status 0 F stop "$up"
+for bad in "--pids-limit 0" "--pids-limit lots" "--pod-pids-limit -5" "--pod-memory much"; do
+  # shellcheck disable=SC2086
+  expect_status 2 F run $bad "$BB"
+  one_line "ferry run $bad"
+done
+ok "--pids-limit (fork fails past it), --pod-pids-limit, --pod-memory, --pod-cpu, recorded in the manifest"
+
 # 20 pods at once: each gets its own app's exit status.
 pids=()
 for i in $(seq 1 20); do

@@ -1,4 +1,5 @@
-// --ulimit's syntax (podman's) and its record as app annotations → config.json rlimits.
+// --ulimit's syntax (podman's) and its record as app annotations → config.json rlimits; the
+// pids limit's annotation → linux.resources.pids.
 #include "formats/translate/ulimit.hpp"
 
 #include <gtest/gtest.h>
@@ -73,6 +74,50 @@ TEST(Ulimit, AnnotationsBecomeProcessRlimits) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("dev.ferry.ulimit.nofile"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PidsLimit, ParsesCountsAndMax) {
+  EXPECT_EQ(parsePidsLimit("1"), 1);
+  EXPECT_EQ(parsePidsLimit("4096"), 4096);
+  for (const char* max : {"max", "unlimited", "-1"}) EXPECT_EQ(parsePidsLimit(max), kPidsMax);
+  EXPECT_EQ(pidsLimitText(kPidsMax), "max");
+  EXPECT_EQ(pidsLimitText(64), "64");
+  for (const char* bad : {"", "0", "-2", "x", "10x", "+5", " 5", "99999999999999999999999"}) {
+    EXPECT_THROW(parsePidsLimit(bad), Error) << bad;
+  }
+}
+
+TEST(PidsLimit, AppAnnotationBecomesResourcesPids) {
+  appc::RuntimeApp ra{appc::AcName::parse("a"),
+                      appc::RuntimeImage{appc::AcIdentifier::parse("example.com/a"),
+                                         appc::ImageId::parse("sha512-" + std::string(128, 'a')),
+                                         {}}};
+  appc::App app;
+  app.exec = {"/bin/true"};
+  app.user = "0";
+  app.group = "0";
+  app.isolators.push_back(appc::Isolator::fromJson(
+      {{"name", "resource/memory"}, {"value", {{"limit", "64M"}}}}, "isolators[0]"));
+  ra.app = app;
+  Report r;
+  oci::RuntimeSpec spec = appToRuntime(AppRuntimeInput{.app = ra}, r);
+  ASSERT_TRUE(spec.linuxConfig && spec.linuxConfig->resources);
+  EXPECT_FALSE(spec.linuxConfig->resources->pids);
+
+  ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.pids-limit"), "12");
+  spec = appToRuntime(AppRuntimeInput{.app = ra}, r);
+  ASSERT_TRUE(spec.linuxConfig->resources->pids);
+  EXPECT_EQ(spec.linuxConfig->resources->pids->limit, 12);
+  ASSERT_TRUE(spec.linuxConfig->resources->memory);  // the isolators' limits stay
+  EXPECT_EQ(spec.linuxConfig->resources->memory->limit, 64'000'000);
+
+  ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.pids-limit"), "0");
+  try {
+    appToRuntime(AppRuntimeInput{.app = ra}, r);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dev.ferry.pids-limit"), std::string::npos) << e.what();
   }
 }
 
