@@ -49,11 +49,8 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
   std::string policy = "new";
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);
   p.positionals(1, -1);
-  auto images = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> images;
+  if (!p.parseOrHelp(args, ctx.out, &images)) return kExitOk;
   fetch::FetchOptions o = fetchOptions(ctx.global, policy);
   store::Store store = store::Store::open(ctx.global.dir);
   for (const auto& image : images) {

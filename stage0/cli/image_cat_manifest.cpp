@@ -15,11 +15,8 @@ int imageCatManifestCommand(Context& ctx, const std::vector<std::string>& args) 
   bool pretty = true;
   p.flag("pretty-print", "indent the JSON (default true)", &pretty);
   p.positionals(1, 1);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   auto r = store.findImage(pos[0]);
   if (!r) throw Error(Errc::kNotFound, "no image " + quote(pos[0]) + " in the store");

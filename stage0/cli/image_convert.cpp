@@ -37,11 +37,8 @@ int imageConvertCommand(Context& ctx, const std::vector<std::string>& args) {
   p.value("dependency-dir", "DIR", "a directory of ACIs holding appc dependencies (repeatable)",
           [&deps](std::string_view v) { deps.emplace_back(v); });
   p.positionals(2, 2);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   convert::Options o{convert::parseLocation(pos[0]), convert::parseLocation(pos[1])};
   o.compression = parseCompression(compression);
   if (!level.empty()) {

@@ -21,11 +21,8 @@ int imageExportCommand(Context& ctx, const std::vector<std::string>& args) {
   p.value("to", "aci|oci", "the format to write (checked against DEST)", &to);
   p.flag("overwrite", "replace an existing ACI file", &overwrite);
   p.positionals(2, 2);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   if (!to.empty() && to != "oci" && to != "aci") throw UsageError("--to: want aci or oci");
   std::string dest = pos[1];
   if (to == "oci" && !dest.starts_with("oci:")) dest = "oci:" + dest;

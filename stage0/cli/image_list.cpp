@@ -35,11 +35,7 @@ int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
   bool noLegend = false;
   p.flag("no-legend", "print no header line", &noLegend);
   p.positionals(0, 0);
-  p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   auto images = store.listImages();
   if (ctx.global.json()) {

@@ -61,11 +61,8 @@ int imageRmCommand(Context& ctx, const std::vector<std::string>& args) {
                  "Remove images from the store's index (their blobs go at the next image gc).");
   addGlobalOptions(p, ctx.global);
   p.positionals(1, -1);
-  auto ids = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> ids;
+  if (!p.parseOrHelp(args, ctx.out, &ids)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   int status = kExitOk;
   for (const auto& id : ids) {
@@ -89,11 +86,7 @@ int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
   p.value("grace-period", "DURATION", "keep unused things younger than this (24h; s, m, h, d)",
           &grace);
   p.positionals(0, 0);
-  p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   auto s = store.gc(parseDuration(grace), [&] { return treesOfPods(ctx.global.dir, ctx.err); });
   ctx.out << "removed " << s.blobsRemoved << " blobs (" << s.bytesFreed << " bytes), "
@@ -107,11 +100,7 @@ int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args) {
       "Re-hash every blob and rendered tree in the store; exit non-zero on any problem.");
   addGlobalOptions(p, ctx.global);
   p.positionals(0, 0);
-  p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   auto problems = store.verify();
   for (const auto& line : problems) ctx.out << line << "\n";

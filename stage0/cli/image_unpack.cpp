@@ -23,11 +23,8 @@ int unpackCommand(Context& ctx, const std::vector<std::string>& args, bool rende
   bool rootfsOnly = false;
   p.flag("rootfs-only", "write only the root filesystem into DIR", &rootfsOnly);
   p.positionals(2, 2);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   auto r = store.findImage(pos[0]);
   if (!r) throw Error(Errc::kNotFound, "no image " + quote(pos[0]) + " in the store");

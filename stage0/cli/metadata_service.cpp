@@ -23,11 +23,7 @@ int metadataServiceCommand(Context& ctx, const std::vector<std::string>& args) {
   p.value("listen-tcp", "ADDR:PORT", "also serve hmac/verify on this host address",
           [&o](std::string_view v) { o.tcpListen = std::string(v); });
   p.positionals(0, 0);
-  p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   o.debug = ctx.global.debug;
   mds::Service service(o, ctx.err);
   service.run(true);

@@ -94,4 +94,15 @@ std::string OptionParser::helpText() const {
   return out;
 }
 
+bool OptionParser::parseOrHelp(const std::vector<std::string>& args, std::ostream& out,
+                               std::vector<std::string>* positionals) {
+  auto parsed = parse(args);
+  if (help_) {
+    out << helpText();
+    return false;
+  }
+  if (positionals != nullptr) *positionals = std::move(parsed);
+  return true;
+}
+
 }  // namespace ferry::cli

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,10 @@ class OptionParser {
   // Sets helpRequested() instead of throwing when --help/-h is seen.
   std::vector<std::string> parse(const std::vector<std::string>& args);
   bool helpRequested() const { return help_; }
+  // parse() into `positionals` (when given); false when --help/-h was seen, after writing
+  // helpText() to `out`: the command then returns success without doing anything.
+  bool parseOrHelp(const std::vector<std::string>& args, std::ostream& out,
+                   std::vector<std::string>* positionals = nullptr);
   std::string helpText() const;
 
  private:

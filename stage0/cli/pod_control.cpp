@@ -15,11 +15,8 @@ int stopCommand(Context& ctx, const std::vector<std::string>& args) {
   bool force = false;
   p.flag("force", "kill every process of the pod now", &force);
   p.positionals(1, -1);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
   int rc = kExitOk;
   for (const auto& ref : pos) {
@@ -50,11 +47,8 @@ int rmCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry rm UUID...", "Remove exited or prepared pods now.");
   addGlobalOptions(p, ctx.global);
   p.positionals(1, -1);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
   pod::Stage1Cleaner cleaner(ctx.global.debug);
   int rc = kExitOk;
@@ -89,11 +83,7 @@ int gcCommand(Context& ctx, const std::vector<std::string>& args) {
                 parseDuration(v, "expire-prepared"));
           });
   p.positionals(0, 0);
-  p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
   pod::Stage1Cleaner cleaner(ctx.global.debug);
   pod::GcResult r = pod::gc(pods, cleaner, o);
@@ -132,11 +122,8 @@ int enterCommand(Context& ctx, const std::vector<std::string>& args) {
     flags.push_back(args[i]);
     cmd.assign(args.begin() + static_cast<long>(i) + 1, args.end());
   }
-  auto pos = p.parse(flags);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(flags, ctx.out, &pos)) return kExitOk;
   if (cmd.empty()) cmd = {"/bin/sh"};
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);

@@ -337,11 +337,8 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
               }
             });
     p.positionals(0, 1);
-    auto pos = p.parse(flags);
-    if (p.helpRequested()) {
-      ctx.out << p.helpText();
-      return false;
-    }
+    std::vector<std::string> pos;
+    if (!p.parseOrHelp(flags, ctx.out, &pos)) return false;
     r.interactive = interactive;
     r.mdsRegister = mds;
     if (readOnly) app.readOnlyRootfs = true;

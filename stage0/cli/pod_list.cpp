@@ -44,11 +44,7 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
   p.flag("no-legend", "print no header line", &noLegend);
   p.flag("full", "print full UUIDs and image IDs", &full);
   p.positionals(0, 0);
-  p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
   std::vector<pod::PodInfo> infos;
   for (const auto& pd : pods.list()) {
@@ -104,11 +100,8 @@ int statusCommand(Context& ctx, const std::vector<std::string>& argsIn) {
   p.positionals(1, 1);
   std::vector<std::string> args;
   for (const auto& a : argsIn) args.push_back(a == "--wait" ? "--wait=forever" : a);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);
   if (wait || waitForever) {

@@ -16,11 +16,8 @@ int catManifestCommand(Context& ctx, const std::vector<std::string>& args) {
   bool pretty = true;
   p.flag("pretty-print", "indent the JSON (default true)", &pretty);
   p.positionals(1, 1);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);
   std::filesystem::path f = pd.path / "pod";
@@ -42,11 +39,8 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   std::string app;
   p.value("app", "NAME", "only this app", &app);
   p.positionals(1, 1);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);
   pod::PodInfo info = pod::inspect(pd);

@@ -57,11 +57,8 @@ int runPreparedCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry run-prepared [flags] UUID", "Run a pod made by 'ferry prepare'.");
   addGlobalOptions(p, ctx.global);
   p.positionals(1, 1);
-  auto pos = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   cgroup::startMoveWarmUp();
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);

@@ -29,11 +29,8 @@ int trustCommand(Context& ctx, const std::vector<std::string>& args) {
   p.flag("skip-fingerprint-review", "trust without asking for confirmation", &skipReview);
   p.flag("list", "list the trusted keys", &list);
   p.value("remove", "FINGERPRINT", "stop trusting a key", &remove);
-  auto files = p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  std::vector<std::string> files;
+  if (!p.parseOrHelp(args, ctx.out, &files)) return kExitOk;
   trust::TrustStore store(ctx.global.dir);
   if (list) {
     json::Json j = json::Json::array();

@@ -9,11 +9,7 @@ int versionCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry version", "Print the versions of ferry and of the specs it implements.");
   addGlobalOptions(p, ctx.global);
   p.positionals(0, 0);
-  p.parse(args);
-  if (p.helpRequested()) {
-    ctx.out << p.helpText();
-    return kExitOk;
-  }
+  if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   const auto& v = versionInfo();
   if (ctx.global.json()) {
     ctx.out << v.toJson() << "\n";
