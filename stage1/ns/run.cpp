@@ -148,8 +148,10 @@ bool awaitGo(int fd) {
     // SIGTERM, SIGINT, SIGHUP and SIGCHLD stay blocked (as in the parent) across the exec: a
     // namespace's init drops a signal it has no handler for unless the signal is blocked, so a
     // stop that arrives before the init has its signalfd waits for it instead of being lost.
-    const char* argv[] = {plan.init.c_str(), "--pod-dir", plan.podDir.c_str(), nullptr};
-    ::execv(argv[0], const_cast<char* const*>(argv));
+    // In the pod's working directory, the pod directory: `ps` in the pod shows "ferry-init",
+    // no host path (the init reads the pod directory from its working directory).
+    const char* argv[] = {"ferry-init", nullptr};
+    ::execv(plan.init.c_str(), const_cast<char* const*>(argv));
     throwErrno("execute the pod init " + quote(plan.init.string()));
   } catch (const std::exception& e) {
     failWith(e.what());

@@ -27,6 +27,9 @@ expect_status 0 F run "${S1[@]}" "$BB"
 grep -qx hi "$T/out" || fail "run printed: $(cat "$T/out") / $(cat "$T/err")"
 expect_status 9 F run "${S1[@]}" "$BB" --exec /bin/sh -- -c 'exit 9'
 ok "ns stage1: output and exit status (9)"
+expect_status 0 F run "$BB" --exec /bin/busybox -- cat /proc/1/cmdline
+[ "$(tr '\0' ' ' <"$T/out")" = "ferry-init " ] || fail "the pod's PID 1 shows: $(tr '\0' ' ' <"$T/out")"
+ok "the pod's PID 1 is ferry-init; its command line names no host path"
 
 # What config.json asks, ferry-stage2 applies: capabilities (the appc 14 by default), a remove
 # set, a seccomp remove set with its errno, a read-only rootfs, user and group.
