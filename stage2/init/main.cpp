@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
     if (::getcwd(cwd, sizeof cwd) != nullptr) podDir = cwd;
   }
   if (bad || podDir.empty() || podDir[0] != '/') {
-    static const char kUsage[] = "usage: ferry-init [--pod-dir ABSOLUTE-DIR] (default: the working "
-                                 "directory)\n";
+    static const char kUsage[] =
+        "usage: ferry-init [--pod-dir ABSOLUTE-DIR] (default: the working "
+        "directory)\n";
     ferry::init::writeFully(2, kUsage, sizeof kUsage - 1);
     return 2;
   }
