@@ -10,6 +10,20 @@
 namespace ferry::translate {
 namespace {
 
+// An app "a" running /bin/true as root.
+appc::RuntimeApp runtimeApp() {
+  appc::RuntimeApp ra{appc::AcName::parse("a"),
+                      appc::RuntimeImage{appc::AcIdentifier::parse("example.com/a"),
+                                         appc::ImageId::parse("sha512-" + std::string(128, 'a')),
+                                         {}}};
+  appc::App app;
+  app.exec = {"/bin/true"};
+  app.user = "0";
+  app.group = "0";
+  ra.app = app;
+  return ra;
+}
+
 TEST(Ulimit, ParsesSoftAndHard) {
   Ulimit u = Ulimit::parse("nofile=1024:2048");
   EXPECT_EQ(u.type, "nofile");
@@ -50,15 +64,7 @@ TEST(Ulimit, UnknownTypeNamesTheKnownOnes) {
 }
 
 TEST(Ulimit, AnnotationsBecomeProcessRlimits) {
-  appc::RuntimeApp ra{appc::AcName::parse("a"),
-                      appc::RuntimeImage{appc::AcIdentifier::parse("example.com/a"),
-                                         appc::ImageId::parse("sha512-" + std::string(128, 'a')),
-                                         {}}};
-  appc::App app;
-  app.exec = {"/bin/true"};
-  app.user = "0";
-  app.group = "0";
-  ra.app = app;
+  appc::RuntimeApp ra = runtimeApp();
   ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.ulimit.nofile"), "1024:2048");
   ra.annotations.set(appc::AcIdentifier::parse("example.com/other"), "x");
   ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.ulimit.core"), "unlimited:unlimited");
@@ -89,17 +95,9 @@ TEST(PidsLimit, ParsesCountsAndMax) {
 }
 
 TEST(PidsLimit, AppAnnotationBecomesResourcesPids) {
-  appc::RuntimeApp ra{appc::AcName::parse("a"),
-                      appc::RuntimeImage{appc::AcIdentifier::parse("example.com/a"),
-                                         appc::ImageId::parse("sha512-" + std::string(128, 'a')),
-                                         {}}};
-  appc::App app;
-  app.exec = {"/bin/true"};
-  app.user = "0";
-  app.group = "0";
-  app.isolators.push_back(appc::Isolator::fromJson(
+  appc::RuntimeApp ra = runtimeApp();
+  ra.app->isolators.push_back(appc::Isolator::fromJson(
       {{"name", "resource/memory"}, {"value", {{"limit", "64M"}}}}, "isolators[0]"));
-  ra.app = app;
   Report r;
   oci::RuntimeSpec spec = appToRuntime(AppRuntimeInput{.app = ra}, r);
   ASSERT_TRUE(spec.linuxConfig && spec.linuxConfig->resources);
