@@ -7,13 +7,13 @@
 
 #include "common/error.hpp"
 #include "discovery/appc_discovery.hpp"
-#include "tests/unit/discovery/test_server.hpp"
+#include "tests/unit/http_test_server.hpp"
 
 namespace ferry::discovery {
 namespace {
 
-using test::CannedResponse;
-using test::TestServer;
+using test::HttpReply;
+using test::HttpTestServer;
 
 const appc::OciPlatform kAmd64{"linux", "amd64", ""};
 
@@ -44,12 +44,12 @@ class DiscoverTest : public ::testing::Test {
   }
   static AppcImageRef ref(std::string_view s) { return parseAppcImageRef(s, kAmd64); }
 
-  TestServer server_;
+  HttpTestServer server_;
   std::string closed_;
 };
 
 TEST_F(DiscoverTest, LongestPrefixFirstThenParents) {
-  server_.route("/app?ac-discovery=1", CannedResponse{200, {}, kAppPage});
+  server_.route("/app?ac-discovery=1", HttpReply{200, {}, kAppPage});
   http::Client client(options());
   DiscoveryResult r = discover(ref("example.com/app/sub:1.0"), client, {.insecureHttp = true});
   EXPECT_EQ(r.prefix, "example.com/app");
@@ -75,13 +75,13 @@ TEST_F(DiscoverTest, LongestPrefixFirstThenParents) {
 TEST_F(DiscoverTest, PageWithoutAMatchingTemplateSendsItToTheParent) {
   server_.route(
       "/app?ac-discovery=1",
-      CannedResponse{
+      HttpReply{
           200,
           {},
           R"(<meta name="ac-discovery" content="example.com/app https://x/{name}-{channel}.{ext}">)"});
   server_.route(
       "/?ac-discovery=1",
-      CannedResponse{
+      HttpReply{
           200,
           {},
           R"(<meta name="ac-discovery" content="example.com http://cdn.example.com/{name}.{ext}">)"});
@@ -99,7 +99,7 @@ TEST_F(DiscoverTest, PageWithoutAMatchingTemplateSendsItToTheParent) {
 
 TEST_F(DiscoverTest, RedirectsAreFollowed) {
   server_.redirect("/app?ac-discovery=1", 301, "/discovery/app.html");
-  server_.route("/discovery/app.html", CannedResponse{200, {}, kAppPage});
+  server_.route("/discovery/app.html", HttpReply{200, {}, kAppPage});
   http::Client client(options());
   DiscoveryResult r = discover(ref("example.com/app:2"), client, {.insecureHttp = true});
   EXPECT_EQ(r.prefix, "example.com/app");
@@ -132,7 +132,7 @@ TEST_F(DiscoverTest, NothingFoundListsEveryAttempt) {
 }
 
 TEST_F(DiscoverTest, HttpOnlyWhenAsked) {
-  server_.route("/app?ac-discovery=1", CannedResponse{200, {}, kAppPage});
+  server_.route("/app?ac-discovery=1", HttpReply{200, {}, kAppPage});
   http::Client client(options());
   EXPECT_THROW(discover(ref("example.com/app"), client), Error);
   EXPECT_EQ(server_.connections(), 0u);
@@ -151,7 +151,7 @@ TEST_F(DiscoverTest, HttpOnlyWhenAsked) {
 }
 
 TEST_F(DiscoverTest, DepthLimitsThePrefixes) {
-  server_.route("/?ac-discovery=1", CannedResponse{200, {}, kAppPage});
+  server_.route("/?ac-discovery=1", HttpReply{200, {}, kAppPage});
   http::Client client(options());
   EXPECT_THROW(discover(ref("example.com/app/x"), client, {.insecureHttp = true, .depth = 2}),
                Error);
@@ -163,11 +163,10 @@ TEST_F(DiscoverTest, DepthLimitsThePrefixes) {
 TEST_F(DiscoverTest, PublicKeys) {
   server_.route(
       "/app?ac-discovery=1",
-      CannedResponse{
-          200,
-          {},
-          R"(<meta name="ac-discovery" content="example.com/app https://x/{name}.{ext}">)"});
-  server_.route("/?ac-discovery=1", CannedResponse{200, {}, kAppPage});
+      HttpReply{200,
+                {},
+                R"(<meta name="ac-discovery" content="example.com/app https://x/{name}.{ext}">)"});
+  server_.route("/?ac-discovery=1", HttpReply{200, {}, kAppPage});
   http::Client client(options());
   DiscoveryResult r = discoverPublicKeys(appc::AcIdentifier::parse("example.com/app"), client,
                                          {.insecureHttp = true});

@@ -8,13 +8,13 @@
 
 #include "common/error.hpp"
 #include "discovery/http.hpp"
-#include "tests/unit/discovery/test_server.hpp"
+#include "tests/unit/http_test_server.hpp"
 
 namespace ferry::http {
 namespace {
 
-using test::CannedResponse;
-using test::TestServer;
+using test::HttpReply;
+using test::HttpTestServer;
 
 // Proxies from the environment would otherwise see the test's loopback traffic.
 class HttpTest : public ::testing::Test {
@@ -37,7 +37,7 @@ class HttpTest : public ::testing::Test {
     r.url = std::move(url);
     return r;
   }
-  TestServer server_;
+  HttpTestServer server_;
 };
 
 template <typename F>
@@ -52,8 +52,7 @@ Error errorOf(F&& f) {
 }
 
 TEST_F(HttpTest, GetReturnsBodyHeadersAndStatus) {
-  server_.route("/hello?x=1",
-                CannedResponse{200, {{"X-Thing", "a b"}, {"ETag", "\"v1\""}}, "hi\n"});
+  server_.route("/hello?x=1", HttpReply{200, {{"X-Thing", "a b"}, {"ETag", "\"v1\""}}, "hi\n"});
   Client client(httpOptions());
   Response r = client.get(get(server_.url("/hello?x=1")));
   EXPECT_EQ(r.status, 200);
@@ -69,7 +68,7 @@ TEST_F(HttpTest, GetReturnsBodyHeadersAndStatus) {
 }
 
 TEST_F(HttpTest, RequestHeadersAreSent) {
-  server_.route("/h", CannedResponse{200, {}, "ok"});
+  server_.route("/h", HttpReply{200, {}, "ok"});
   Client client(httpOptions());
   Request r = get(server_.url("/h"));
   r.headers = {{"Accept", "application/json"}, {"If-None-Match", "\"x\""}, {"X-Empty", ""}};
@@ -114,7 +113,7 @@ TEST_F(HttpTest, FollowsRedirectChains) {
   server_.redirect("/a", 301, "/b");                       // absolute path
   server_.redirect("/b", 302, "c?q=1");                    // relative
   server_.redirect("/c?q=1", 307, server_.url("/final"));  // absolute URL
-  server_.route("/final", CannedResponse{200, {{"X-Final", "yes"}}, "done"});
+  server_.route("/final", HttpReply{200, {{"X-Final", "yes"}}, "done"});
   Client client(httpOptions());
   Response r = client.get(get(server_.url("/a")));
   EXPECT_EQ(r.status, 200);
@@ -129,7 +128,7 @@ TEST_F(HttpTest, FollowsRedirectChains) {
 }
 
 TEST_F(HttpTest, RedirectWithoutLocationIsReturned) {
-  server_.route("/r", CannedResponse{302, {}, "no location"});
+  server_.route("/r", HttpReply{302, {}, "no location"});
   Client client(httpOptions());
   Response r = client.get(get(server_.url("/r")));
   EXPECT_EQ(r.status, 302);
@@ -177,8 +176,8 @@ TEST_F(HttpTest, OnlyHttpAndHttpsSchemes) {
 }
 
 TEST_F(HttpTest, AuthorizationStaysWithinTheOrigin) {
-  TestServer storage;  // another port: another origin
-  storage.route("/blob", CannedResponse{200, {}, "blob bytes"});
+  HttpTestServer storage;  // another port: another origin
+  storage.route("/blob", HttpReply{200, {}, "blob bytes"});
   server_.redirect("/v2/x/blobs/sha256:1", 307, "/same-origin");
   server_.redirect("/same-origin", 302, storage.url("/blob"));
   Client client(httpOptions());
@@ -198,7 +197,7 @@ TEST_F(HttpTest, AuthorizationStaysWithinTheOrigin) {
 }
 
 TEST_F(HttpTest, StalledTransferIsAborted) {
-  server_.route("/stall", CannedResponse{200, {}, std::string(1000, 'x'), true});
+  server_.route("/stall", HttpReply{.status = 200, .body = std::string(1000, 'x'), .stall = true});
   ClientOptions o = httpOptions();
   o.lowSpeedSeconds = 1;
   Client client(o);
@@ -216,7 +215,7 @@ TEST_F(HttpTest, StalledTransferIsAborted) {
 }
 
 TEST_F(HttpTest, StallTimeoutFromTheEnvironment) {
-  server_.route("/stall", CannedResponse{200, {}, std::string(1000, 'x'), true});
+  server_.route("/stall", HttpReply{.status = 200, .body = std::string(1000, 'x'), .stall = true});
   ClientOptions o = httpOptions();
   o.lowSpeedSeconds = 600;
   ::setenv("FERRY_HTTP_STALL_TIMEOUT", "1", 1);
@@ -235,7 +234,7 @@ TEST_F(HttpTest, StallTimeoutFromTheEnvironment) {
 }
 
 TEST_F(HttpTest, BodyLargerThanTheLimit) {
-  server_.route("/big", CannedResponse{200, {}, std::string(5000, 'b')});
+  server_.route("/big", HttpReply{200, {}, std::string(5000, 'b')});
   Client client(httpOptions());
   Request r = get(server_.url("/big"));
   r.maxBodySize = 1000;
@@ -260,7 +259,7 @@ TEST_F(HttpTest, StreamSendsOnly2xxBodiesToTheSink) {
   std::string payload(300000, 'p');
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
   server_.redirect("/blob", 302, "/real-blob");
-  server_.route("/real-blob", CannedResponse{200, {}, payload});
+  server_.route("/real-blob", HttpReply{200, {}, payload});
   Client client(httpOptions());
   std::string got;
   std::vector<std::pair<uint64_t, std::optional<uint64_t>>> progress;
@@ -285,7 +284,7 @@ TEST_F(HttpTest, StreamSendsOnly2xxBodiesToTheSink) {
 }
 
 TEST_F(HttpTest, SinkExceptionsPropagate) {
-  server_.route("/blob", CannedResponse{200, {}, std::string(100000, 'z')});
+  server_.route("/blob", HttpReply{200, {}, std::string(100000, 'z')});
   Client client(httpOptions());
   EXPECT_THROW(client.stream(get(server_.url("/blob")),
                              [](const char*, size_t) { throw std::runtime_error("disk full"); }),
@@ -294,8 +293,8 @@ TEST_F(HttpTest, SinkExceptionsPropagate) {
 
 TEST_F(HttpTest, PostHeadAndSeeOther) {
   server_.redirect("/token", 303, "/token-result");
-  server_.route("/token-result", CannedResponse{200, {}, "{\"token\":\"t\"}"});
-  server_.route("/head", CannedResponse{200, {{"Docker-Content-Digest", "sha256:x"}}, "abc"});
+  server_.route("/token-result", HttpReply{200, {}, "{\"token\":\"t\"}"});
+  server_.route("/head", HttpReply{200, {{"Docker-Content-Digest", "sha256:x"}}, "abc"});
   Client client(httpOptions());
   Request post = get(server_.url("/token"));
   post.method = "POST";
@@ -320,7 +319,7 @@ TEST_F(HttpTest, PostHeadAndSeeOther) {
 }
 
 TEST_F(HttpTest, ConnectToKeepsTheNameInTheUrl) {
-  server_.route("/app?ac-discovery=1", CannedResponse{200, {}, "page"});
+  server_.route("/app?ac-discovery=1", HttpReply{200, {}, "page"});
   ClientOptions o = httpOptions();
   o.connectTo = {"example.com:80:127.0.0.1:" + std::to_string(server_.port())};
   Client client(o);
@@ -331,7 +330,7 @@ TEST_F(HttpTest, ConnectToKeepsTheNameInTheUrl) {
 
 TEST_F(HttpTest, ParallelCallsOnOneClient) {
   for (int i = 0; i < 16; ++i) {
-    server_.route("/p" + std::to_string(i), CannedResponse{200, {}, std::string(10000 + i, 'q')});
+    server_.route("/p" + std::to_string(i), HttpReply{200, {}, std::string(10000 + i, 'q')});
   }
   Client client(httpOptions());
   std::vector<std::thread> threads;

@@ -12,14 +12,14 @@
 
 #include "common/error.hpp"
 #include "formats/oci/media_types.hpp"
-#include "test_server.hpp"
+#include "tests/unit/http_test_server.hpp"
 
 namespace ferry::registry {
 namespace {
 
-using testing::HttpReply;
-using testing::HttpRequest;
-using testing::TestServer;
+using test::HttpReply;
+using test::HttpRequest;
+using test::HttpTestServer;
 
 oci::Platform linuxAmd64() { return oci::parsePlatform("linux/amd64"); }
 
@@ -223,7 +223,7 @@ class RegistryClientTest : public ::testing::Test {
   }
 
   FakeRegistry registry_;
-  TestServer server_;
+  HttpTestServer server_;
   http::Client http_;
 };
 
@@ -557,7 +557,7 @@ TEST_F(RegistryClientTest, BlobRedirectToStorageDropsAuthorization) {
   std::vector<std::string> storageAuth;
   std::mutex mutex;
   Image img = makeImage("amd64", true, 1);
-  TestServer storage([&](const HttpRequest& r) {
+  HttpTestServer storage([&](const HttpRequest& r) {
     std::lock_guard lock(mutex);
     storageAuth.push_back(r.header("Authorization").value_or("(none)"));
     std::string digest = r.path.substr(std::string_view("/storage/").size());
