@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "discovery/http.hpp"
+
 namespace ferry::test {
 
 namespace {
@@ -53,53 +55,6 @@ std::string percentDecode(std::string_view s) {
     }
   }
   return out;
-}
-
-std::string_view reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 206:
-      return "Partial Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 304:
-      return "Not Modified";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 416:
-      return "Range Not Satisfiable";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
-  }
 }
 
 // A socket listening on 127.0.0.1 at a port the kernel picks.
@@ -305,8 +260,8 @@ void HttpTestServer::serve(int fd) {
   }
 
   HttpReply reply = replyTo(*request);
-  std::string out =
-      "HTTP/1.1 " + std::to_string(reply.status) + " " + std::string(reason(reply.status)) + "\r\n";
+  std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " " +
+                    std::string(http::reasonPhrase(reply.status)) + "\r\n";
   out +=
       "Content-Length: " + std::to_string(reply.contentLength.value_or(reply.body.size())) + "\r\n";
   out += "Connection: close\r\n";
