@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -142,6 +143,15 @@ std::optional<Pod> Pods::find(std::string_view ref) const {
   std::string want(ref);
   for (char& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (want.empty()) return std::nullopt;
+  if (want.size() == 36 && want.find('/') == std::string::npos && want[0] != '.') {
+    // A pod only ever moves forward through kAllDirs: looked for in that order, a pod being
+    // renamed is found in the directory it went to.
+    for (Dir d : kAllDirs) {
+      fs::path path = pathOf(d, want);
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Pod{want, d, path};
+    }
+  }
   std::optional<Pod> found;
   // A pod may show up twice while it is being renamed between two listings: the first wins.
   for (const auto& p : list()) {

@@ -83,7 +83,8 @@ class Pods {
   std::filesystem::path pathOf(Dir d, std::string_view uuid) const { return dirOf(d) / uuid; }
 
   std::vector<Pod> list() const;  // every pod, in no particular order
-  // By full UUID or a unique prefix; Error{kInvalid} when ambiguous.
+  // By full UUID (a stat per state directory, however many pods there are) or a unique prefix
+  // (a listing); Error{kInvalid} when ambiguous.
   std::optional<Pod> find(std::string_view ref) const;
   Pod require(std::string_view ref) const;  // Error{kNotFound}
 

@@ -1,5 +1,5 @@
-// The pod state machine on disk: states from the lock, lookup by prefix, gc's mark and sweep,
-// rm, and the refusal to delete a pod while something is still mounted below it.
+// The pod state machine on disk: states from the lock, lookup by UUID and prefix, gc's mark and
+// sweep, rm, and the refusal to delete a pod while something is still mounted below it.
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -63,6 +63,19 @@ TEST_F(PodsTest, FindsByUniquePrefix) {
   EXPECT_THROW(pods_.find("abc"), Error);
   EXPECT_FALSE(pods_.find("ffff"));
   EXPECT_THROW(pods_.require("ffff"), Error);
+}
+
+TEST_F(PodsTest, FindsAFullUuidWithoutListing) {
+  make(Dir::kRun, "abcd0000-0000-4000-8000-000000000000").unlock();
+  // Listing now fails (embryo/ is a file): a full UUID is looked up in each state directory.
+  fs::remove(pods_.dirOf(Dir::kEmbryo));
+  std::ofstream(pods_.dirOf(Dir::kEmbryo)) << "x";
+  EXPECT_THROW(pods_.list(), std::exception);
+  Pod p = pods_.require("ABCD0000-0000-4000-8000-000000000000");
+  EXPECT_EQ(p.uuid, "abcd0000-0000-4000-8000-000000000000");
+  EXPECT_EQ(p.dir, Dir::kRun);
+  EXPECT_EQ(p.path, pods_.pathOf(Dir::kRun, p.uuid));
+  EXPECT_THROW(pods_.find("abcd"), std::exception);  // a prefix needs the listing
 }
 
 TEST_F(PodsTest, GcMarksThenSweepsAfterTheGracePeriod) {
