@@ -89,7 +89,7 @@ std::string OptionParser::helpText() const {
       std::string left = "--" + o.name + (o.valueName.empty() ? "" : "=" + o.valueName);
       out += "  " + left + std::string(width + 4 - left.size(), ' ') + o.help + "\n";
     }
-    out += "  --help" + std::string(width, ' ') + "show this help\n";
+    out += "  --help" + std::string(std::max<size_t>(width, 4) - 2, ' ') + "show this help\n";
   }
   return out;
 }

@@ -1,4 +1,10 @@
-// `ferry cat-manifest` and `ferry logs`: a pod's reified manifest and its apps' output.
+// `ferry cat-manifest` and `ferry logs [--follow]`: a pod's reified manifest and its apps' output.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
 #include <iostream>
 
@@ -31,13 +37,66 @@ int catManifestCommand(Context& ctx, const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+namespace {
+
+// One app's log file, read as it grows; with `prefix`, whole lines get "[app] " in front (a
+// partial last line waits for its end, or for the end of the pod).
+class LogTail {
+ public:
+  LogTail(std::string app, std::filesystem::path path, bool prefix)
+      : app_(std::move(app)), path_(std::move(path)), prefix_(prefix) {}
+
+  // Copies what was appended since the last call to `out`; `final`: the pod is over.
+  void pump(std::ostream& out, bool final) {
+    if (!fd_) {
+      fd_ = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd_) return;  // not written yet (or an interactive pod: no log)
+    }
+    char buf[64 << 10];
+    for (;;) {
+      ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throwErrno("read " + quote(path_.string()));
+      if (n == 0) break;
+      if (!prefix_) {
+        out.write(buf, n);
+        continue;
+      }
+      pending_.append(buf, static_cast<size_t>(n));
+      size_t start = 0;
+      for (size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1) {
+        out << "[" << app_ << "] ";
+        out.write(pending_.data() + start, static_cast<std::streamsize>(nl + 1 - start));
+      }
+      pending_.erase(0, start);
+    }
+    if (final && prefix_ && !pending_.empty()) {
+      out << "[" << app_ << "] " << pending_ << "\n";
+      pending_.clear();
+    }
+    out.flush();
+  }
+
+ private:
+  std::string app_;
+  std::filesystem::path path_;
+  bool prefix_;
+  UniqueFd fd_;
+  std::string pending_;
+};
+
+}  // namespace
+
 int logsCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry logs [--app NAME] UUID",
+  OptionParser p("ferry logs [--app NAME] [--follow] UUID",
                  "Print what a pod's apps wrote to stdout and stderr.",
-                 "With several apps and no --app, each line is prefixed by [app].");
+                 "With several apps and no --app, each line is prefixed by [app].\n"
+                 "--follow keeps printing what a running pod's apps write until the pod exits.");
   addGlobalOptions(p, ctx.global);
   std::string app;
+  bool follow = false;
   p.value("app", "NAME", "only this app", &app);
+  p.flag("follow", "follow a running pod's output until it exits", &follow);
   p.positionals(1, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
@@ -51,19 +110,32 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   if (!app.empty() && names.empty()) {
     throw Error(Errc::kNotFound, "pod " + pd.uuid + " has no app " + quote(app));
   }
-  bool prefix = names.size() > 1;
-  for (const auto& n : names) {
-    std::filesystem::path f = pd.path / "logs" / (n + ".log");
-    std::ifstream in(f, std::ios::binary);
-    if (!in) continue;  // nothing logged (yet), or interactive
-    if (!prefix) {
-      ctx.out << in.rdbuf();
-      continue;
+  std::vector<LogTail> tails;
+  for (const auto& n : names)
+    tails.emplace_back(n, pd.path / "logs" / (n + ".log"), names.size() > 1);
+  // Following: the pod runs while its lock is held (stage1/ABI.md §1); the logs directory is
+  // watched for writes, with a timeout so that the end of the pod is seen even when it is quiet.
+  bool running = follow && pd.dir == pod::Dir::kRun && !pod::PodLock::tryShared(pd.path);
+  UniqueFd watch;
+  if (running) {
+    watch = UniqueFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!watch) throwErrno("inotify_init1");
+    if (::inotify_add_watch(watch.get(), (pd.path / "logs").c_str(),
+                            IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+      throwErrno("watch " + quote((pd.path / "logs").string()));
     }
-    std::string line;
-    while (std::getline(in, line)) ctx.out << "[" << n << "] " << line << "\n";
   }
-  return kExitOk;
+  for (;;) {
+    bool over = !running || pod::PodLock::tryShared(pd.path).has_value();
+    for (auto& t : tails) t.pump(ctx.out, over);
+    if (over) return kExitOk;
+    pollfd pfd{watch.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 250) > 0) {
+      char events[4096];
+      while (::read(watch.get(), events, sizeof events) > 0) {
+      }
+    }
+  }
 }
 
 }  // namespace ferry::cli

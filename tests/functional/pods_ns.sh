@@ -144,6 +144,30 @@ for bad in "--pids-limit 0" "--pids-limit lots" "--pod-pids-limit -5" "--pod-mem
 done
 ok "--pids-limit (fork fails past it), --pod-pids-limit, --pod-memory, --pod-cpu, recorded in the manifest"
 
+# logs --follow: prints what the apps write while the pod runs (the app waits for a file of a
+# host volume before it goes on), prefixed by app, and ends when the pod exits.
+mkdir -p "$T/gate"
+F run --uuid-file-save="$T/u-follow" --volume gate,kind=host,source="$T/gate" \
+  "$BB" --name a --mount volume=gate,target=/gate --exec /bin/sh -- -c \
+  'echo first; until [ -e /gate/go ]; do /bin/busybox sleep 0.05; done; printf "second\nno-newline"' \
+  --- "$BB" --name b --exec /bin/sh -- -c 'echo from-b >&2' >"$T/follow-run.out" 2>&1 &
+bg+=($!)
+wait_for "the follow pod's UUID" test -s "$T/u-follow"
+F logs --follow "$(cat "$T/u-follow")" >"$T/follow.out" 2>"$T/follow.err" &
+follow=$!
+bg+=($follow)
+wait_for "logs --follow to print the first line" grep -qx '\[a\] first' "$T/follow.out"
+kill -0 "$follow" 2>/dev/null || fail "logs --follow ended while the pod runs: $(cat "$T/follow.out" "$T/follow.err")"
+grep -q second "$T/follow.out" && fail "the app went on before the gate opened"
+touch "$T/gate/go"
+wait_for "logs --follow to end with the pod" sh -c "! kill -0 $follow 2>/dev/null"
+wait "$follow" || fail "logs --follow exited $?: $(cat "$T/follow.err")"
+[ "$(grep '^\[a\]' "$T/follow.out")" = $'[a] first\n[a] second\n[a] no-newline' ] &&
+  grep -qx '\[b\] from-b' "$T/follow.out" || fail "logs --follow printed: $(cat "$T/follow.out")"
+expect_status 0 F logs --follow --app a "$(cat "$T/u-follow")"  # an exited pod: what it wrote, no wait
+[ "$(cat "$T/out")" = $'first\nsecond\nno-newline' ] || fail "logs --follow --app a of an exited pod: $(cat "$T/out")"
+ok "logs --follow: lines while the pod runs, [app] prefixes, ends when the pod exits"
+
 # 20 pods at once: each gets its own app's exit status.
 pids=()
 for i in $(seq 1 20); do
