@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "common/error.hpp"
+#include "common/signals.hpp"
 #include "formats/translate/ulimit.hpp"
 
 namespace ferry::translate {
@@ -304,6 +305,15 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
     std::string_view key =
         h.name == appc::kPreStart ? runtime_keys::kPreStart : runtime_keys::kPostStop;
     spec.annotations[std::string(key)] = joinArgv(h.exec);
+  }
+  if (auto sig = ra.annotations.get(runtime_keys::kStopSignal)) {
+    auto n = parseSignal(*sig);
+    if (!n) {
+      throw Error(Errc::kInvalid, "app " + quote(appName) + ": annotations[" +
+                                      std::string(runtime_keys::kStopSignal) +
+                                      "]: not a signal: " + quote(*sig));
+    }
+    spec.annotations[std::string(runtime_keys::kStopSignal)] = signalName(*n);
   }
 
   const std::string isoPath = "app.isolators";

@@ -66,6 +66,9 @@ inline constexpr std::string_view kUser = "dev.ferry.user";
 inline constexpr std::string_view kGroup = "dev.ferry.group";
 inline constexpr std::string_view kPreStart = "dev.ferry.event.pre-start";
 inline constexpr std::string_view kPostStop = "dev.ferry.event.post-stop";
+// The signal a stop sends the app ("SIGQUIT"), from the app annotation of the same name in the
+// pod manifest (the image's OCI StopSignal, or --stop-signal). Default SIGTERM.
+inline constexpr std::string_view kStopSignal = "dev.ferry.stop-signal";
 }  // namespace runtime_keys
 
 }  // namespace ferry::translate

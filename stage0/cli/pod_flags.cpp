@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "common/error.hpp"
+#include "common/signals.hpp"
 #include "formats/translate/ulimit.hpp"
 
 namespace ferry::cli {
@@ -313,6 +314,13 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
             [&](std::string_view v) { app.isolators.push_back(isolator("cpu", cpuIsolator(v))); });
     p.value("pids-limit", "N|max", "how many tasks the app may have",
             [&](std::string_view v) { app.pidsLimit = pidsLimit("pids-limit", v); });
+    p.value("stop-signal", "SIGNAL",
+            "what stopping the pod sends the app (default: the image's, or SIGTERM)",
+            [&](std::string_view v) {
+              auto sig = parseSignal(v);
+              if (!sig) throw UsageError("--stop-signal: not a signal: " + quote(v));
+              app.stopSignal = signalName(*sig);
+            });
     p.value("caps-retain", "CAP,…", "keep only these capabilities", [&](std::string_view v) {
       json::Json set = json::Json::array();
       for (const auto& c : splitComma(v)) set.push_back(capName(c));
@@ -351,7 +359,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
       bool any = app.name || app.exec || app.user || app.group || app.workingDir ||
                  !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
                  readOnly || app.supplementaryGids || !app.args.empty() || !app.ulimits.empty() ||
-                 app.pidsLimit;
+                 app.pidsLimit || app.stopSignal;
       if (any) throw UsageError("app flags without an image; usage: " + usage);
       if (groups[s].afterSeparator) {
         throw UsageError("--- must be followed by an image; usage: " + usage);

@@ -22,6 +22,7 @@
 #include "formats/appc/uuid.hpp"
 #include "formats/oci/image_config.hpp"
 #include "formats/translate/app_runtime.hpp"
+#include "formats/translate/keys.hpp"
 #include "formats/translate/oci_to_aci.hpp"
 #include "formats/translate/ulimit.hpp"
 #include "stage0/pod/etc_files.hpp"
@@ -73,7 +74,21 @@ struct ResolvedImage {
   std::string tree;              // rendered rootfs
   appc::ImageManifest manifest;  // the ACI's, or the OCI image's translation
   appc::ImageId podId;           // the ID written in the pod manifest
+  // The OCI config's StopSignal: of the OCI image, or of the one an ACI was translated from
+  // (kept in its annotation dev.ferry.oci.config).
+  std::optional<std::string> stopSignal;
 };
+
+std::optional<std::string> keptStopSignal(const appc::ImageManifest& m, const std::string& id) {
+  auto kept = m.annotations.get(translate::keys::kOciConfig);
+  if (!kept) return std::nullopt;
+  std::string what =
+      "image " + id + " annotations[" + std::string(translate::keys::kOciConfig) + "]";
+  json::Json j = json::parse(*kept, what);
+  if (!j.is_object() || !j.contains("StopSignal")) return std::nullopt;
+  if (!j["StopSignal"].is_string()) throw Error(Errc::kInvalid, what + ".StopSignal: not a string");
+  return j["StopSignal"].get<std::string>();
+}
 
 // The image's name as an AC Identifier for the translation, best effort.
 std::string identifierFor(const store::ImageRecord& r) {
@@ -96,9 +111,9 @@ ResolvedImage resolveImage(store::Store& store, const std::string& imageId, tran
   if (!rec) throw Error(Errc::kNotFound, "no image " + quote(imageId) + " in the store");
   std::string tree = store.renderTree(rec->id).rootfs.string();
   if (rec->kind == store::ImageKind::kAci) {
-    return ResolvedImage{
-        *rec, tree, appc::ImageManifest::parse(rec->appcManifest, "manifest of image " + rec->id),
-        appc::ImageId::parse(rec->id)};
+    auto manifest = appc::ImageManifest::parse(rec->appcManifest, "manifest of image " + rec->id);
+    auto stop = keptStopSignal(manifest, rec->id);
+    return ResolvedImage{*rec, tree, std::move(manifest), appc::ImageId::parse(rec->id), stop};
   }
   // OCI: the ACI translation of its config gives the app section (DESIGN §1: translators).
   std::string manifestText, configText;
@@ -133,7 +148,8 @@ ResolvedImage resolveImage(store::Store& store, const std::string& imageId, tran
   // every layer and the config by digest). The store's ID is in runtime.json.
   return ResolvedImage{
       *rec, tree, std::move(manifest),
-      appc::ImageId::fromDigest(Digest::of(DigestAlgorithm::kSha512, manifestText))};
+      appc::ImageId::fromDigest(Digest::of(DigestAlgorithm::kSha512, manifestText)),
+      config.config ? config.config->stopSignal : std::nullopt};
 }
 
 std::string lastComponent(const std::string& name) {
@@ -334,6 +350,10 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
         ra.annotations.set(appc::AcIdentifier::parse(translate::kPidsLimitAnnotation),
                            translate::pidsLimitText(*ar.pidsLimit));
       }
+      if (ar.stopSignal) {
+        ra.annotations.set(appc::AcIdentifier::parse(translate::runtime_keys::kStopSignal),
+                           *ar.stopSignal);
+      }
       ra.readOnlyRootFS = ar.readOnlyRootfs;
       addMountRequests(ra, ar.mounts);
       builds.push_back({std::move(ra), std::move(img)});
@@ -352,6 +372,12 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   std::set<std::string> names;
   pm.apps.clear();
   for (auto& b : builds) {
+    // The image's stop signal, unless the pod manifest or --stop-signal names one: recorded in
+    // the pod manifest like every other setting of the app.
+    auto stopKey = appc::AcIdentifier::parse(translate::runtime_keys::kStopSignal);
+    if (b.image.stopSignal && !b.app.annotations.get(stopKey.str())) {
+      b.app.annotations.set(stopKey, *b.image.stopSignal);
+    }
     if (!names.insert(b.app.name.str()).second) {
       throw Error(Errc::kUsage,
                   "two apps are named " + quote(b.app.name.str()) + "; name them with --name");

@@ -51,6 +51,8 @@ struct AppRequest {
   std::vector<translate::Ulimit> ulimits;
   // --pids-limit: the app annotation dev.ferry.pids-limit (translate::kPidsMax for "max").
   std::optional<int64_t> pidsLimit;
+  // --stop-signal: the app annotation dev.ferry.stop-signal (else the image's StopSignal).
+  std::optional<std::string> stopSignal;
 };
 
 struct PodRequest {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/cgroup.hpp"
+#include "common/signals.hpp"
 #include "stage2/init/json_lite.hpp"
 #include "stage2/init/log_stream.hpp"
 
@@ -86,11 +87,6 @@ bool writeAtomic(const std::string& path, const std::string& data) {
   return ::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-std::string signalName(int sig) {
-  const char* abbrev = ::sigabbrev_np(sig);
-  return abbrev != nullptr ? std::string("SIG") + abbrev : "SIG" + std::to_string(sig);
-}
-
 // The pod's exit code for one wait status: the code, or 128 + the signal.
 int codeOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -106,7 +102,8 @@ struct App {
   std::vector<const char*> procs;
   bool preStart = false;
   bool postStop = false;
-  int outWrite = -1;  // the write ends the app's processes get as stdout and stderr
+  int stopSignal = SIGTERM;  // what a stop sends the app (dev.ferry.stop-signal)
+  int outWrite = -1;         // the write ends the app's processes get as stdout and stderr
   int errWrite = -1;
   int logFd = -1;
   LogStream out;
@@ -241,12 +238,22 @@ bool PodInit::load() {
       app->procsFiles = app->cgroup.procsFiles();
       for (const auto& f : app->procsFiles) app->procs.push_back(f.c_str());
     }
-    // Only the handlers' presence matters here; ferry-stage2 reads the whole config.
+    // Only the handlers' presence and the stop signal matter here; ferry-stage2 reads the
+    // whole config.
     if (auto config = slurp(app->bundle + "/config.json")) {
       if (auto doc = parseJson(*config)) {
         if (const JsonValue* ann = doc->get("annotations")) {
           app->preStart = ann->get("dev.ferry.event.pre-start") != nullptr;
           app->postStop = ann->get("dev.ferry.event.post-stop") != nullptr;
+          if (const JsonValue* v = ann->get("dev.ferry.stop-signal"); v && v->isString()) {
+            auto sig = parseSignal(v->text);
+            if (!sig) {
+              say("\"%s/config.json\": annotations[dev.ferry.stop-signal]: not a signal: %s",
+                  app->bundle.c_str(), v->text.c_str());
+              return false;
+            }
+            app->stopSignal = *sig;
+          }
         }
       }
     }
@@ -414,7 +421,12 @@ void PodInit::onAppExit(App& app, int status) { finish(app, status); }
 void PodInit::beginStop() {
   if (stopping_) return;
   stopping_ = true;
-  forward(SIGTERM);
+  // Each app gets its own stop signal (the image's StopSignal or --stop-signal); a running
+  // pre-start or post-stop handler gets SIGTERM.
+  for (auto& app : apps_) {
+    if (app->state == App::State::kRunning && app->pid > 0) ::kill(app->pid, app->stopSignal);
+    if (app->handler > 0) ::kill(app->handler, SIGTERM);
+  }
   armTimer(graceSeconds_);
 }
 

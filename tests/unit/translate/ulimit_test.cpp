@@ -1,5 +1,5 @@
 // --ulimit's syntax (podman's) and its record as app annotations → config.json rlimits; the
-// pids limit's annotation → linux.resources.pids.
+// pids limit's annotation → linux.resources.pids; the stop signal's → config.json, normalized.
 #include "formats/translate/ulimit.hpp"
 
 #include <gtest/gtest.h>
@@ -116,6 +116,25 @@ TEST(PidsLimit, AppAnnotationBecomesResourcesPids) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("dev.ferry.pids-limit"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StopSignal, AnnotationIsNormalizedIntoConfig) {
+  appc::RuntimeApp ra = runtimeApp();
+  Report r;
+  EXPECT_EQ(appToRuntime(AppRuntimeInput{.app = ra}, r).annotations.count("dev.ferry.stop-signal"),
+            0u);
+  for (const char* spelling : {"SIGQUIT", "QUIT", "3"}) {
+    ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.stop-signal"), spelling);
+    oci::RuntimeSpec spec = appToRuntime(AppRuntimeInput{.app = ra}, r);
+    EXPECT_EQ(spec.annotations.at("dev.ferry.stop-signal"), "SIGQUIT") << spelling;
+  }
+  ra.annotations.set(appc::AcIdentifier::parse("dev.ferry.stop-signal"), "SIGNOPE");
+  try {
+    appToRuntime(AppRuntimeInput{.app = ra}, r);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dev.ferry.stop-signal"), std::string::npos) << e.what();
   }
 }
 
