@@ -9,8 +9,10 @@
 namespace ferry::cli {
 
 int stopCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry stop [--force] UUID...",
-                 "Stop running pods: SIGTERM to the apps, SIGKILL after the grace period.");
+  OptionParser p("ferry stop [--force] UUID...", "Stop running pods.",
+                 "Each app gets its stop signal (SIGTERM unless its image or run's --stop-signal\n"
+                 "said otherwise), then SIGKILL after the grace period (run's --stop-timeout,\n"
+                 "10s). --force sends SIGKILL at once.");
   addGlobalOptions(p, ctx.global);
   bool force = false;
   p.flag("force", "kill every process of the pod now", &force);

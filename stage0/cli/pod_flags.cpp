@@ -260,6 +260,14 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     p.value(
         "pod-cpu", "QUANTITY", "cpu limit of the whole pod in cores (e.g. 1500m)",
         [&](std::string_view v) { r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator(v))); });
+    p.value("stop-timeout", "DURATION", "from the stop signals to SIGKILL (10s)",
+            [&](std::string_view v) {
+              auto ms = parseDuration(v, "stop-timeout").count();
+              if (ms % 1000 != 0 || ms > 86400000) {
+                throw UsageError("--stop-timeout: want whole seconds up to 24h, not " + quote(v));
+              }
+              r.stopTimeoutSeconds = static_cast<int>(ms / 1000);
+            });
     p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
             [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
     // --- per app

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <set>
 
 #include "common/error.hpp"
@@ -78,6 +79,18 @@ struct ResolvedImage {
   // (kept in its annotation dev.ferry.oci.config).
   std::optional<std::string> stopSignal;
 };
+
+constexpr std::string_view kStopTimeoutAnnotation = "dev.ferry.stop-timeout";
+
+// Seconds, 0 to a day (what the pod init accepts).
+int stopTimeout(std::string_view text, const std::string& what) {
+  int v = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 0 || v > 86400) {
+    throw Error(Errc::kInvalid, what + ": want seconds from 0 to 86400, not " + quote(text));
+  }
+  return v;
+}
 
 std::optional<std::string> keptStopSignal(const appc::ImageManifest& m, const std::string& id) {
   auto kept = m.annotations.get(translate::keys::kOciConfig);
@@ -369,6 +382,10 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     pm.annotations.set(appc::AcIdentifier::parse(translate::kPidsLimitAnnotation),
                        translate::pidsLimitText(*req.podPidsLimit));
   }
+  if (req.stopTimeoutSeconds) {
+    pm.annotations.set(appc::AcIdentifier::parse(kStopTimeoutAnnotation),
+                       std::to_string(*req.stopTimeoutSeconds));
+  }
   std::set<std::string> names;
   pm.apps.clear();
   for (auto& b : builds) {
@@ -405,6 +422,10 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   ro.net = req.net;
   ro.interactive = req.interactive;
   ro.debug = req.debug;
+  if (auto t = pm.annotations.get(kStopTimeoutAnnotation)) {
+    ro.stopTimeoutSeconds =
+        stopTimeout(*t, "annotations[" + std::string(kStopTimeoutAnnotation) + "]");
+  }
   std::optional<std::string> metadataUrl;
   if (req.mdsRegister) {
     // With --net=host the port is on the host's loopback, shared with every other pod.

@@ -63,6 +63,9 @@ struct PodRequest {
   // --pod-pids-limit: its dev.ferry.pids-limit annotation. Limits of the pod's cgroup.
   appc::Isolators podIsolators;
   std::optional<int64_t> podPidsLimit;
+  // --stop-timeout: the pod manifest's annotation dev.ferry.stop-timeout (seconds from a stop
+  // signal to SIGKILL; runtime.json's stopTimeoutSeconds, default 10).
+  std::optional<int> stopTimeoutSeconds;
   std::optional<std::string> hostname;
   DnsRequest dns;                         // --dns, --dns-search, --dns-opt, --dns-domain
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME

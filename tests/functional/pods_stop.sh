@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What stopping a pod sends each app: the OCI image's StopSignal (set by umoci, also through
 # ferry's ACI translation of that image), --stop-signal, SIGTERM by default; the same signal when
-# another app of the pod fails; recorded in the pod manifest (dev.ferry.stop-signal).
+# another app of the pod fails; recorded in the pod manifest (dev.ferry.stop-signal); SIGKILL
+# after --stop-timeout.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
@@ -95,7 +96,22 @@ expect_status 5 F run --volume s,kind=empty,mode=0777 \
 grep -qx '\[app\] got-usr1' "$T/out" || fail "the other app of a failed pod: $(cat "$T/out" "$T/err")"
 ok "an app failing: the others get their stop signal (SIGUSR1), the pod exits with the failure (5)"
 
-for bad in "--stop-signal SIGNOPE" "--stop-signal 0" "--stop-signal 65"; do
+# --stop-timeout: an app that ignores its stop signal is killed when the grace period ends
+# (runtime.json's stopTimeoutSeconds, recorded as the pod annotation dev.ferry.stop-timeout).
+start_pod stubborn --stop-timeout 1s "$BB" --name app --exec /bin/sh -- -c \
+  'trap "echo ignored" TERM; echo up; while :; do /bin/busybox sleep 0.05; done'
+[ "$(jq -r .stopTimeoutSeconds "$D/pods/run/$u/runtime.json")" = 1 ] ||
+  fail "runtime.json stopTimeoutSeconds: $(jq .stopTimeoutSeconds "$D/pods/run/$u/runtime.json")"
+F cat-manifest "$u" | jq -e '.annotations == [{"name": "dev.ferry.stop-timeout", "value": "1"}]' >/dev/null ||
+  fail "pod annotations: $(F cat-manifest "$u" | jq -c .annotations)"
+stop_pod stubborn 137
+grep -qx ignored "$T/stubborn.out" || fail "the app did not get its SIGTERM: $(cat "$T/stubborn.out")"
+expect_status 0 F status "$u"
+grep -qx 'app-app=signal:SIGKILL' "$T/out" || fail "status after the grace period: $(cat "$T/out")"
+ok "--stop-timeout 1s: an app ignoring SIGTERM is SIGKILLed after the grace period (137)"
+
+for bad in "--stop-signal SIGNOPE" "--stop-signal 0" "--stop-signal 65" "--stop-timeout 1.5s" \
+  "--stop-timeout 500ms" "--stop-timeout 25h"; do
   # shellcheck disable=SC2086
   expect_status 2 F run "$BB" $bad
   one_line "ferry run $bad"
