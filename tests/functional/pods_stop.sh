@@ -121,5 +121,5 @@ jq '.apps[0].annotations = [{"name": "dev.ferry.stop-signal", "value": "SIGBOGUS
 expect_status 254 F run --pod-manifest "$T/bad-pm.json"
 one_line "a pod manifest with a bad stop signal"
 grep -q 'dev.ferry.stop-signal' "$T/err" || fail "the error does not name the annotation: $(cat "$T/err")"
-ok "bad stop signals: --stop-signal exits 2, a pod manifest's 254, one line each"
+ok "bad stop signals and timeouts: the flags exit 2, a pod manifest's bad signal 254, one line each"
 echo "pods_stop: $checks checks passed"
