@@ -69,6 +69,7 @@ int runPreparedCommand(Context& ctx, const std::vector<std::string>& args) {
   auto lock = pod::PodLock::tryExclusive(pd.path);
   if (!lock) throw Error(Errc::kInvalid, "cannot run pod " + pd.uuid + ": it is being started");
   pod::Stage1 s1 = pod::podStage1(pd);
+  s1.checkCanRun();
   pods.move(pd, pod::Dir::kRun);
   startPod(ctx, s1, pd, *lock);
 }

@@ -522,6 +522,7 @@ std::string newPodUuid() { return appc::Uuid::v4FromRandom(randomBytes16()).str(
 PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalDir) {
   fs::path dataDir = fs::absolute(dataDirIn).lexically_normal();
   Stage1 s1 = Stage1::resolve(req.stage1Path, req.stage1Name);
+  if (finalDir == Dir::kRun) s1.checkCanRun();
   if (!s1.supportsNet(req.net)) {
     throw Error(Errc::kUnsupported,
                 "not supported: stage1 " + quote(s1.name()) + " does not offer --net=" + req.net);

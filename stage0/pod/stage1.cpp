@@ -147,6 +147,20 @@ bool Stage1::supportsMds() const {
   return it != features_.end() && it->is_boolean() && it->get<bool>();
 }
 
+bool Stage1::needsRoot() const {
+  auto it = features_.find("root");
+  return it != features_.end() && it->is_boolean() && it->get<bool>();
+}
+
+void Stage1::checkCanRun() const {
+  uid_t euid = ::geteuid();
+  if (needsRoot() && euid != 0) {
+    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(name_) +
+                                        " runs pods as root only (ferry runs as uid " +
+                                        std::to_string(euid) + ")");
+  }
+}
+
 Stage1 podStage1(const Pod& pod) { return Stage1::load(pod.path / "stage1"); }
 
 void execRun(const Stage1& s1, const Pod& pod, PodLock& lock, bool debug) {

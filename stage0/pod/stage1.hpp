@@ -50,6 +50,11 @@ class Stage1 {
   bool supportsNet(std::string_view mode) const;
   bool supportsInteractive() const;
   bool supportsMds() const;
+  // "root": true — its run entrypoint needs root (namespaces, cgroups, mounts).
+  bool needsRoot() const;
+  // Error{kUnsupported} naming the stage1 when it needs root and ferry is not running as root:
+  // said before a pod is created or started, so nothing is left behind.
+  void checkCanRun() const;
 
  private:
   std::filesystem::path dir_;

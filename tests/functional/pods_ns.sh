@@ -30,6 +30,15 @@ ok "ns stage1: output and exit status (9)"
 expect_status 0 F run "$BB" --exec /bin/busybox -- cat /proc/1/cmdline
 [ "$(tr '\0' ' ' <"$T/out")" = "ferry-init " ] || fail "the pod's PID 1 shows: $(tr '\0' ' ' <"$T/out")"
 ok "the pod's PID 1 is ferry-init; its command line names no host path"
+if command -v setpriv >/dev/null; then
+  mkdir -m 0777 "$T/nobody"
+  expect_status 254 setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$FERRY" --dir "$T/nobody/data" --insecure-options=image run "$BB"
+  [ "$(cat "$T/err")" = 'ferry: not supported: stage1 "ns" runs pods as root only (ferry runs as uid 65534)' ] ||
+    fail "run as uid 65534: $(cat "$T/err")"
+  [ ! -e "$T/nobody/data/pods" ] || fail "a refused non-root run left $(find "$T/nobody/data")"
+  ok "run as a non-root user: 254 and one line before anything is written"
+fi
 
 # What config.json asks, ferry-stage2 applies: capabilities (the appc 14 by default), a remove
 # set, a seccomp remove set with its errno, a read-only rootfs, user and group.
