@@ -278,6 +278,20 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
   if (in.metadataUrl) env.set("AC_METADATA_URL", *in.metadataUrl);
   env.set("container", "ferry");
   for (const auto& e : app.environment) env.set(e.name, e.value);
+  if (auto extra = ra.annotations.get(runtime_keys::kExtraEnvironment)) {
+    std::string what = "app " + quote(appName) + ": annotations[" +
+                       std::string(runtime_keys::kExtraEnvironment) + "]";
+    json::Json j = json::parse(*extra, what);
+    if (!j.is_array()) throw Error(Errc::kInvalid, what + ": not an array");
+    for (const auto& e : j) {
+      std::string entry = e.is_string() ? e.get<std::string>() : std::string();
+      auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw Error(Errc::kInvalid, what + ": want \"NAME=VALUE\" strings, not " + e.dump());
+      }
+      env.set(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+  }
   for (const auto& [n, v] : in.podEnvironment) env.set(n, v);
   p.env = env.list();
   p.cwd = app.workingDirectory.value_or("/");

@@ -69,6 +69,9 @@ inline constexpr std::string_view kPostStop = "dev.ferry.event.post-stop";
 // The signal a stop sends the app ("SIGQUIT"), from the app annotation of the same name in the
 // pod manifest (the image's OCI StopSignal, or --stop-signal). Default SIGTERM.
 inline constexpr std::string_view kStopSignal = "dev.ferry.stop-signal";
+// A JSON array of "NAME=VALUE" the app's environment cannot hold (appc refuses the name) but
+// its OCI image sets: set after the app's environment, before the pod's.
+inline constexpr std::string_view kExtraEnvironment = "dev.ferry.environment";
 }  // namespace runtime_keys
 
 }  // namespace ferry::translate

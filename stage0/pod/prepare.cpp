@@ -152,9 +152,18 @@ ResolvedImage resolveImage(store::Store& store, const std::string& imageId, tran
   translate::Report r;
   appc::ImageManifest manifest = translate::ociToAci(config, id, users, r);
   for (const auto& l : r.items()) {
-    // Only what changes how the app runs matters here (not history, labels, …).
-    if (l.kind != translate::LossKind::kAnnotation && l.field.starts_with("config.")) {
-      rep.add(appPath + ".image(" + rec->id + ")." + l.field, l.kind, l.detail);
+    // Only what changes how the app runs matters here (not history, labels, …). The image's
+    // Env and StopSignal apply as OCI says (ociEnvExtras, stopSignal); other fields of its
+    // config that an ACI keeps in an annotation do not apply at all.
+    if (!l.field.starts_with("config.") || l.field.starts_with("config.Env[") ||
+        l.field == "config.StopSignal") {
+      continue;
+    }
+    std::string field = appPath + ".image(" + rec->id + ")." + l.field;
+    if (l.kind != translate::LossKind::kAnnotation) {
+      rep.add(field, l.kind, l.detail);
+    } else if (l.field.find('[') == std::string::npos) {
+      rep.dropped(field, "ferry run does not apply it");  // a whole field kept aside
     }
   }
   // appc image IDs are sha512 of the image: for an OCI image, of its manifest (which pins
@@ -163,6 +172,22 @@ ResolvedImage resolveImage(store::Store& store, const std::string& imageId, tran
       *rec, tree, std::move(manifest),
       appc::ImageId::fromDigest(Digest::of(DigestAlgorithm::kSha512, manifestText)),
       config.config ? config.config->stopSignal : std::nullopt};
+}
+
+// The store's ID of the OCI image a pod manifest names by its appc ID (the sha512 of its
+// manifest: resolveImage), when the store has it and the ID is no image of its own.
+std::optional<std::string> findOciByPodId(const store::Store& store, const appc::ImageId& id) {
+  if (store.findImage(id.str())) return std::nullopt;
+  for (const auto& rec : store.listImages()) {
+    if (rec.kind != store::ImageKind::kOci) continue;
+    for (const auto& b : rec.blobs) {
+      if (b.role != store::BlobRole::kManifest) continue;
+      std::string text = store.openBlob(b.digest).readAll(4 << 20);
+      if (appc::ImageId::fromDigest(Digest::of(DigestAlgorithm::kSha512, text)) == id)
+        return rec.id;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string lastComponent(const std::string& name) {
@@ -195,7 +220,51 @@ struct AppBuild {
   ResolvedImage image;
 };
 
-appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::string& appName) {
+// The OCI Env entries an ACI's environment could not hold, kept by the translation in the
+// image's annotation dev.ferry.oci.env: a later value of a name (Docker lets the last one win)
+// and names appc refuses ("spring.profiles.active"). At run they apply as OCI says.
+struct OciEnvExtras {
+  std::vector<std::pair<std::string, std::string>> laterValues;  // valid names: set in order
+  json::Json otherNames = json::Json::array();                   // "NAME=VALUE" strings
+};
+
+OciEnvExtras ociEnvExtras(const ResolvedImage& img) {
+  OciEnvExtras out;
+  auto kept = img.manifest.annotations.get(translate::keys::kOciEnv);
+  if (!kept) return out;
+  std::string what =
+      "image " + img.record.id + " annotations[" + std::string(translate::keys::kOciEnv) + "]";
+  json::Json j = json::parse(*kept, what);
+  if (!j.is_array()) throw Error(Errc::kInvalid, what + ": not an array");
+  for (const auto& e : j) {
+    if (!e.is_string()) throw Error(Errc::kInvalid, what + ": not an array of strings");
+    std::string entry = e.get<std::string>();
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) continue;  // no value: nothing to set (as runc)
+    std::string name = entry.substr(0, eq);
+    if (appc::isValidEnvironmentName(name)) {
+      out.laterValues.emplace_back(name, entry.substr(eq + 1));
+    } else {
+      out.otherNames.push_back(entry);
+    }
+  }
+  return out;
+}
+
+// Applies an image's OCI environment extras to an app taken from that image (before the
+// user's --environment) and records the names appc refuses as the app annotation
+// dev.ferry.environment, which appToRuntime applies.
+void applyOciEnv(const ResolvedImage& img, appc::App& app, appc::RuntimeApp& ra) {
+  OciEnvExtras x = ociEnvExtras(img);
+  for (const auto& [n, v] : x.laterValues) app.environment.set(n, v);
+  if (!x.otherNames.empty()) {
+    ra.annotations.set(appc::AcIdentifier::parse(translate::runtime_keys::kExtraEnvironment),
+                       x.otherNames.dump());
+  }
+}
+
+appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::string& appName,
+                   appc::RuntimeApp& ra) {
   appc::App a = img.manifest.app.value_or(appc::App{});
   if (!img.manifest.app) {
     a.user = "0";
@@ -218,6 +287,7 @@ appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::s
   if (a.group.empty()) a.group = "0";
   if (req.supplementaryGids) a.supplementaryGIDs = *req.supplementaryGids;
   if (req.workingDir) a.workingDirectory = *req.workingDir;
+  applyOciEnv(img, a, ra);
   for (const auto& [n, v] : req.environment) a.environment.set(n, v);
   mergeIsolators(a.isolators, req.isolators);
   appc::validateIsolatorSet(a.isolators, "app " + appName + " isolators");
@@ -323,6 +393,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     for (auto& ra : pm.apps) {
       std::string ref = ra.image.id.str();
       std::string path = "apps[" + ra.name.str() + "]";
+      if (auto oci = findOciByPodId(store, ra.image.id)) ref = *oci;
       if (!store.findImage(ref)) {
         if (!ra.image.name)
           throw Error(Errc::kNotFound, path + ": image " + ref + " is not in the store");
@@ -331,7 +402,10 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
         ref = fetch::fetchImage(store, fetch::parseImageArg(arg), req.fetch);
       }
       ResolvedImage img = resolveImage(store, ref, report, path);
-      if (!ra.app) ra.app = img.manifest.app;
+      if (!ra.app && img.manifest.app) {
+        ra.app = img.manifest.app;
+        applyOciEnv(img, *ra.app, ra);
+      }
       if (!ra.app || ra.app->exec.empty()) {
         throw Error(Errc::kInvalid, path + ": nothing to execute (no app section)");
       }
@@ -355,7 +429,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       }
       appc::RuntimeApp ra{*name,
                           appc::RuntimeImage{img.manifest.name, img.podId, img.manifest.labels}};
-      ra.app = mergeApp(img, ar, name->str());
+      ra.app = mergeApp(img, ar, name->str(), ra);
       for (const auto& u : ar.ulimits) {
         ra.annotations.set(appc::AcIdentifier::parse(u.annotationName()), u.valueText());
       }
