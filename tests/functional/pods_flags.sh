@@ -6,20 +6,9 @@
 # exit statuses (first failing app, 254, 2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
-[ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
-command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
+pods_test_setup
 command -v script >/dev/null || skip "script(1) is not installed (bsdutils)"
 command -v actool >/dev/null || skip "actool is not installed (appc-spec)"
-NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
-[ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 is not built ($NS)"
-D=$T/data
-F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
-BB=$FIXTURES/bb.aci
-cleanup() {
-  gc_pods
-  rm -rf "$T"
-}
-trap cleanup EXIT
 
 # An ACI with its own /etc/hosts and /etc/resolv.conf (busybox, written by actool).
 img=$T/etc-img

@@ -9,17 +9,7 @@
 # cgroup of it is left.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
-[ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
-command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
-NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
-[ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 is not built ($NS)"
-D=$T/data
-F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
-cleanup() {
-  gc_pods
-  rm -rf "$T"
-}
-trap cleanup EXIT
+pods_test_setup
 
 # Host directories an escaping image would write to or mount over.
 C=$T/canary

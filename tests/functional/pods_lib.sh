@@ -35,3 +35,26 @@ no_mounts_under() { # DIR WHAT
 one_line() { # WHAT
   [ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "$1: want one line on stderr"; }
 }
+
+# The start of a pod test on the ns stage1: skips what this machine cannot run; sets NS (the
+# stage1), D (the data directory), BB and OCI (fixture images) and bg (background pids); F runs
+# ferry on D. At exit: running pods stopped, background jobs killed, pods collected, $T removed.
+pods_test_setup() {
+  [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
+  command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
+  NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
+  [ -f "$NS/stage1.json" ] && [ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 is not built ($NS)"
+  D=$T/data
+  BB=$FIXTURES/bb.aci
+  OCI=oci:$FIXTURES/oci:v1
+  bg=()
+  trap pods_cleanup EXIT
+}
+F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
+pods_cleanup() {
+  stop_running_pods
+  local p
+  for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  gc_pods
+  rm -rf "$T"
+}

@@ -4,24 +4,8 @@
 # stage1 leaving no mount and no cgroup.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
-[ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
-command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
-NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
-[ -f "$NS/stage1.json" ] || skip "the ns stage1 is not built ($NS)"
-D=$T/data
-[ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 has no ferry-stage2 ($NS/bin)"
+pods_test_setup
 S1=()  # the default stage1: found beside the ferry binary
-F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
-BB=$FIXTURES/bb.aci
-OCI=oci:$FIXTURES/oci:v1
-bg=()
-cleanup() {
-  stop_running_pods
-  for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  gc_pods
-  rm -rf "$T"
-}
-trap cleanup EXIT
 
 expect_status 0 F run "${S1[@]}" "$BB"
 grep -qx hi "$T/out" || fail "run printed: $(cat "$T/out") / $(cat "$T/err")"

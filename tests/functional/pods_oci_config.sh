@@ -6,17 +6,7 @@
 # --pod-manifest finds the OCI image by the appc ID cat-manifest gives it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
-[ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
-command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
-NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
-[ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 is not built ($NS)"
-D=$T/data
-F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
-cleanup() {
-  gc_pods
-  rm -rf "$T"
-}
-trap cleanup EXIT
+pods_test_setup
 
 # oci_config LAYOUT FROM TO FILTER: adds image TO to LAYOUT, FROM with its config edited by the
 # jq FILTER (new config and manifest blobs, named by their sha256).

@@ -5,22 +5,8 @@
 # after --stop-timeout.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
-[ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
-command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
+pods_test_setup
 command -v umoci >/dev/null || skip "umoci is not installed (dist/setup)"
-NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
-[ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 is not built ($NS)"
-D=$T/data
-F() { "$FERRY" --dir "$D" --insecure-options=image "$@"; }
-BB=$FIXTURES/bb.aci
-bg=()
-cleanup() {
-  stop_running_pods
-  for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  gc_pods
-  rm -rf "$T"
-}
-trap cleanup EXIT
 
 # The app: says which signal ended it (trapped), or keeps running.
 waiter='trap "echo got-usr1; exit 0" USR1; trap "echo got-hup; exit 0" HUP
