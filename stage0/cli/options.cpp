@@ -32,7 +32,7 @@ void OptionParser::value(std::string name, std::string valueName, std::string he
 
 const OptionParser::Option* OptionParser::lookup(std::string_view name) const {
   for (const auto& o : options_) {
-    if (o.name == name) return &o;
+    if (!o.name.empty() && o.name == name) return &o;
   }
   return nullptr;
 }
@@ -76,21 +76,39 @@ std::vector<std::string> OptionParser::parse(const std::vector<std::string>& arg
   return positional;
 }
 
+namespace {
+
+// Columns a string takes on a terminal: UTF-8 continuation bytes take none ("…" is one).
+size_t columns(std::string_view s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace
+
 std::string OptionParser::helpText() const {
+  // A flag wider than kMaxLeft gets its text on the next line, at the column of the others.
+  constexpr size_t kMaxLeft = 32;
   std::string out = "Usage: " + usage_ + "\n\n" + summary_ + "\n";
   if (!details_.empty()) out += "\n" + details_ + "\n";
-  if (!options_.empty()) {
-    out += "\nFlags:\n";
-    size_t width = 0;
-    for (const auto& o : options_) {
-      width = std::max(width, o.name.size() + (o.valueName.empty() ? 0 : o.valueName.size() + 1));
-    }
-    for (const auto& o : options_) {
-      std::string left = "--" + o.name + (o.valueName.empty() ? "" : "=" + o.valueName);
-      out += "  " + left + std::string(width + 4 - left.size(), ' ') + o.help + "\n";
-    }
-    out += "  --help" + std::string(std::max<size_t>(width, 4) - 2, ' ') + "show this help\n";
+  if (options_.empty()) return out;
+  auto left = [](const Option& o) {
+    return "--" + o.name + (o.valueName.empty() ? "" : "=" + o.valueName);
+  };
+  size_t width = columns("--help");
+  for (const auto& o : options_) {
+    if (!o.name.empty() && columns(left(o)) <= kMaxLeft) width = std::max(width, columns(left(o)));
   }
+  auto line = [&](const std::string& l, const std::string& help) {
+    size_t c = columns(l);
+    if (c > width) return "  " + l + "\n" + std::string(width + 4, ' ') + help + "\n";
+    return "  " + l + std::string(width - c + 2, ' ') + help + "\n";
+  };
+  if (!options_.front().name.empty()) out += "\nFlags:\n";
+  for (const auto& o : options_) {
+    out += o.name.empty() ? "\n" + o.help + ":\n" : line(left(o), o.help);
+  }
+  out += line("--help", "show this help");
   return out;
 }
 

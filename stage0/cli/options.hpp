@@ -29,6 +29,9 @@ class OptionParser {
   void value(std::string name, std::string valueName, std::string help, std::string* out);
   void value(std::string name, std::string valueName, std::string help,
              std::function<void(std::string_view)> set);
+  // Starts a group of flags in the help text under this title ("App flags"); the flags
+  // declared before the first heading are listed under "Flags".
+  void heading(std::string title) { options_.push_back({"", "", std::move(title), nullptr}); }
   // Positional arguments must number between min and max (max < 0: unbounded).
   void positionals(int min, int max) {
     minPositionals_ = min;
@@ -47,7 +50,7 @@ class OptionParser {
 
  private:
   struct Option {
-    std::string name;
+    std::string name;       // empty: a heading (its title in `help`)
     std::string valueName;  // empty: a flag
     std::string help;
     std::function<void(std::string_view)> set;

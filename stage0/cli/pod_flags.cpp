@@ -218,6 +218,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
                    "segment (segments are separated by ---). Arguments after -- go to the app.");
     addGlobalOptions(p, ctx.global);
     // --- per pod
+    p.heading("Pod flags");
     p.value("volume", "NAME,kind=host|empty,…", "a pod volume (repeatable)",
             [&](std::string_view v) { r.volumes.push_back(parseVolume(v)); });
     p.value("hostname", "NAME", "the pod's hostname", [&](std::string_view v) { r.hostname = v; });
@@ -260,6 +261,8 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     p.value(
         "pod-cpu", "QUANTITY", "cpu limit of the whole pod in cores (e.g. 1500m)",
         [&](std::string_view v) { r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator(v))); });
+    p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
+            [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
     p.value("stop-timeout", "DURATION", "from the stop signals to SIGKILL (10s)",
             [&](std::string_view v) {
               auto ms = parseDuration(v, "stop-timeout").count();
@@ -268,9 +271,8 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
               }
               r.stopTimeoutSeconds = static_cast<int>(ms / 1000);
             });
-    p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
-            [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
     // --- per app
+    p.heading("App flags (for the image of their segment)");
     p.value("name", "NAME", "the app's name in the pod", [&](std::string_view v) { app.name = v; });
     p.value("exec", "PATH", "the program to run instead of the image's",
             [&](std::string_view v) { app.exec = v; });
@@ -323,7 +325,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     p.value("pids-limit", "N|max", "how many tasks the app may have",
             [&](std::string_view v) { app.pidsLimit = pidsLimit("pids-limit", v); });
     p.value("stop-signal", "SIGNAL",
-            "what stopping the pod sends the app (default: the image's, or SIGTERM)",
+            "what a stop sends the app (the image's StopSignal, else SIGTERM)",
             [&](std::string_view v) {
               auto sig = parseSignal(v);
               if (!sig) throw UsageError("--stop-signal: not a signal: " + quote(v));
