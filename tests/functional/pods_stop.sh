@@ -12,7 +12,8 @@ command -v umoci >/dev/null || skip "umoci is not installed (dist/setup)"
 waiter='trap "echo got-usr1; exit 0" USR1; trap "echo got-hup; exit 0" HUP
 trap "echo got-term; exit 0" TERM; echo up; while :; do /bin/busybox sleep 0.05; done'
 
-# start_pod NAME ARGS…: `ferry run ARGS…` in the background until its app said "up"; $u is its UUID.
+# start_pod NAME ARGS…: `ferry run ARGS…` in the background until each of its apps said "up"
+# (its traps are set); $u is its UUID.
 start_pod() {
   local name=$1
   shift
@@ -20,7 +21,9 @@ start_pod() {
   F run --uuid-file-save="$T/$name.u" "$@" >"$T/$name.out" 2>"$T/$name.err" &
   bg+=($!)
   run_pid=$!
-  wait_for "pod $name to start" grep -q up "$T/$name.out"
+  local apps=1 a
+  for a in "$@"; do [ "$a" != --- ] || apps=$((apps + 1)); done
+  wait_for "pod $name to start" sh -c "[ \$(grep -c 'up\$' '$T/$name.out') -ge $apps ]"
   u=$(cat "$T/$name.u")
 }
 # stop_pod NAME WANT-EXIT: ferry stop, then the run's exit status.
