@@ -274,6 +274,7 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
   if (in.interactive) p.terminal = true;
   Env env;
   env.set("PATH", std::string(kDefaultPath));
+  for (const auto& [n, v] : in.inheritedEnvironment) env.set(n, v);
   env.set("AC_APP_NAME", appName);
   if (in.metadataUrl) env.set("AC_METADATA_URL", *in.metadataUrl);
   env.set("container", "ferry");

@@ -34,6 +34,8 @@ struct AppRuntimeInput {
   std::map<std::string, std::string> volumeSources{};
   std::optional<std::string> metadataUrl{};  // AC_METADATA_URL when registered
   std::vector<std::pair<std::string, std::string>> podEnvironment{};  // --set-env, wins last
+  // --inherit-env: ferry's own environment, under everything else (PATH included).
+  std::vector<std::pair<std::string, std::string>> inheritedEnvironment{};
   std::optional<std::string> hostsFile{};   // absolute host path bound on /etc/hosts
   std::optional<std::string> resolvConf{};  // absolute host path bound on /etc/resolv.conf
   bool interactive = false;

@@ -1,9 +1,11 @@
 #include "stage0/cli/pod_flags.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <iostream>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "common/signals.hpp"
 #include "formats/translate/ulimit.hpp"
 
@@ -29,6 +31,29 @@ std::pair<std::string, std::string> keyValue(std::string_view s, std::string_vie
     throw UsageError("--" + std::string(flag) + ": want NAME=VALUE, not " + quote(s));
   }
   return {std::string(s.substr(0, eq)), std::string(s.substr(eq + 1))};
+}
+
+// --set-env-file: NAME=VALUE per line; blank lines and lines starting with # are skipped.
+std::vector<std::pair<std::string, std::string>> envFile(std::string_view path) {
+  std::string text = readFile(std::string(path), 1 << 20);
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t lineNo = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    start = end + 1;
+    ++lineNo;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      throw UsageError("--set-env-file: " + std::string(path) + ":" + std::to_string(lineNo) +
+                       ": want NAME=VALUE, not " + quote(line));
+    }
+    out.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
+  }
+  return out;
 }
 
 appc::Isolator isolator(std::string_view flag, const json::Json& j) {
@@ -174,6 +199,8 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     bool afterSeparator = false;
   };
   static const std::vector<std::string> kBoolFlags = {"--interactive",
+                                                      "--no-overlay",
+                                                      "--inherit-env",
                                                       "--mds-register",
                                                       "--readonly-rootfs",
                                                       "--no-new-privileges",
@@ -246,6 +273,13 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
             &r.mdsSocket);
     p.value("set-env", "NAME=VALUE", "an environment variable for every app (repeatable)",
             [&](std::string_view v) { r.setEnv.push_back(keyValue(v, "set-env")); });
+    p.value("set-env-file", "FILE", "--set-env for each NAME=VALUE line of FILE (# comments)",
+            [&](std::string_view v) {
+              for (auto& kv : envFile(v)) r.setEnv.push_back(std::move(kv));
+            });
+    p.flag("inherit-env", "give the apps ferry's environment, under their own", &r.inheritEnv);
+    p.flag("no-overlay", "copy each app's rootfs instead of an overlay over the store's tree",
+           &r.noOverlay);
     p.value("net", "host|none|default", "the pod's network", [&](std::string_view v) {
       if (v != "host" && v != "none" && v != "default") {
         throw UsageError("--net: want host, none or default, not " + quote(v));
@@ -322,6 +356,16 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     });
     p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)",
             [&](std::string_view v) { app.isolators.push_back(isolator("cpu", cpuIsolator(v))); });
+    p.value("oom-score-adjust", "N", "the app's oom_score_adj (-1000 to 1000)",
+            [&](std::string_view v) {
+              int n = 0;
+              auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+              if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
+                throw UsageError("--oom-score-adjust: not a number: " + quote(v));
+              }
+              app.isolators.push_back(
+                  isolator("oom-score-adjust", {{"name", "os/linux/oom-score-adj"}, {"value", n}}));
+            });
     p.value("pids-limit", "N|max", "how many tasks the app may have",
             [&](std::string_view v) { app.pidsLimit = pidsLimit("pids-limit", v); });
     p.value("stop-signal", "SIGNAL",

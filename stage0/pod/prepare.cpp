@@ -220,6 +220,18 @@ struct AppBuild {
   ResolvedImage image;
 };
 
+// ferry's own environment, for --inherit-env.
+std::vector<std::pair<std::string, std::string>> inheritedEnvironment() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    out.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return out;
+}
+
 // The OCI Env entries an ACI's environment could not hold, kept by the translation in the
 // image's annotation dev.ferry.oci.env: a later value of a name (Docker lets the last one win)
 // and names appc refuses ("spring.profiles.active"). At run they apply as OCI says.
@@ -368,6 +380,24 @@ void checkRlimits(const appc::RuntimeApp& ra) {
   }
 }
 
+// Lowering oom_score_adj below ferry's own needs CAP_SYS_RESOURCE too: refused here as well.
+void checkOomScoreAdj(const appc::RuntimeApp& ra) {
+  if (!ra.app) return;
+  for (const auto& iso : ra.app->isolators) {
+    const auto* adj = std::get_if<appc::LinuxOomScoreAdj>(&iso.value);
+    if (adj == nullptr) continue;
+    int own = 0;
+    std::string text = readFile("/proc/self/oom_score_adj", 64);
+    std::from_chars(text.data(), text.data() + text.size(), own);
+    if (adj->value < own && !hasEffectiveCapSysResource()) {
+      throw Error(Errc::kLimit, "cannot set the oom_score_adj of app " + quote(ra.name.str()) +
+                                    " to " + std::to_string(adj->value) +
+                                    ": lowering it below ferry's own (" + std::to_string(own) +
+                                    ") needs CAP_SYS_RESOURCE, which ferry lacks");
+    }
+  }
+}
+
 json::Json resourcesJson(const oci::LinuxResources& r) {
   oci::RuntimeSpec s;
   s.linuxConfig = oci::Linux{};
@@ -476,7 +506,10 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     satisfyMountPoints(b.app, pm.volumes, report);
   }
   for (const auto& b : builds) pm.apps.push_back(b.app);
-  for (const auto& b : builds) checkRlimits(b.app);
+  for (const auto& b : builds) {
+    checkRlimits(b.app);
+    checkOomScoreAdj(b.app);
+  }
   for (const auto& b : builds) {
     for (const auto& m : b.app.mounts) {
       if (!m.appVolume && !pm.findVolume(m.volume.str())) {
@@ -495,6 +528,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   ro.hostname = req.hostname.value_or("ferry-" + uuid.substr(0, 8));
   ro.net = req.net;
   ro.interactive = req.interactive;
+  ro.noOverlay = req.noOverlay;
   ro.debug = req.debug;
   if (auto t = pm.annotations.get(kStopTimeoutAnnotation)) {
     ro.stopTimeoutSeconds =
@@ -567,6 +601,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     in.volumeSources = sources;
     in.metadataUrl = metadataUrl;
     in.podEnvironment = req.setEnv;
+    if (req.inheritEnv) in.inheritedEnvironment = inheritedEnvironment();
     in.hostsFile = hostsPath;
     if (!hostsPath && needsDefaultHosts(b.image.tree)) in.hostsFile = stubHostsPath;
     in.resolvConf = resolvPath;

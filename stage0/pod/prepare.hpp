@@ -70,6 +70,8 @@ struct PodRequest {
   DnsRequest dns;                         // --dns, --dns-search, --dns-opt, --dns-domain
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME
   bool interactive = false;
+  bool noOverlay = false;   // --no-overlay: runtime.json's noOverlay
+  bool inheritEnv = false;  // --inherit-env: ferry's environment under every app's
   std::string net = "default";
   std::vector<std::pair<std::string, std::string>> setEnv;
   std::optional<std::filesystem::path> stage1Path;

@@ -29,6 +29,7 @@ json::Json RuntimeOptions::toJson() const {
   j["hostname"] = hostname;
   j["net"] = net;
   j["interactive"] = interactive;
+  j["noOverlay"] = noOverlay;
   j["stopTimeoutSeconds"] = stopTimeoutSeconds;
   j["debug"] = debug;
   j["stage2"] = stage2;
@@ -63,6 +64,7 @@ RuntimeOptions RuntimeOptions::fromJson(const json::Json& j, std::string_view wh
   o.hostname = json::asString(need(j, "hostname", what), w + ".hostname");
   o.net = json::asString(need(j, "net", what), w + ".net");
   o.interactive = json::asBool(need(j, "interactive", what), w + ".interactive");
+  if (j.contains("noOverlay")) o.noOverlay = json::asBool(j["noOverlay"], w + ".noOverlay");
   o.stopTimeoutSeconds = static_cast<int>(
       json::asInt(need(j, "stopTimeoutSeconds", what), w + ".stopTimeoutSeconds", 0, 1 << 20));
   if (j.contains("debug")) o.debug = json::asBool(j["debug"], w + ".debug");

@@ -30,6 +30,7 @@ struct RuntimeOptions {
   std::string hostname;
   std::string net = "default";
   bool interactive = false;
+  bool noOverlay = false;  // --no-overlay: each app's rootfs is a copy of its tree
   int stopTimeoutSeconds = 10;
   bool debug = false;
   std::string stage2;

@@ -40,7 +40,7 @@ std::string unescapeMountPath(std::string_view s) {
 
 }  // namespace
 
-RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree) {
+RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree, bool overlay) {
   fs::path rootfs = appDir / "rootfs";
   fs::path upper = appDir / "upper";
   fs::path work = appDir / "work";
@@ -57,7 +57,7 @@ RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree) {
   auto plain = [](const fs::path& p) {
     return p.string().find_first_of(",:\\") == std::string::npos;
   };
-  if (plain(tree) && plain(upper) && plain(work)) {
+  if (overlay && plain(tree) && plain(upper) && plain(work)) {
     std::string options =
         "lowerdir=" + tree.string() + ",upperdir=" + upper.string() + ",workdir=" + work.string();
     if (::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str()) == 0) {

@@ -16,7 +16,8 @@ enum class RootfsKind { kOverlay, kCopy };
 // directory on a filesystem overlayfs cannot use, …), a copy of the tree (common/copy_tree.hpp:
 // owners, modes, times, xattrs, device nodes and hard links). Call it in the pod's mount namespace:
 // the overlay then disappears with the namespace.
-RootfsKind mountAppRootfs(const std::filesystem::path& appDir, const std::filesystem::path& tree);
+RootfsKind mountAppRootfs(const std::filesystem::path& appDir, const std::filesystem::path& tree,
+                          bool overlay = true);
 
 // Mount points at or under dir in the calling process's mount namespace, deepest first.
 std::vector<std::filesystem::path> mountsUnder(const std::filesystem::path& dir);

@@ -54,6 +54,7 @@ RuntimeOptions readRuntime(const fs::path& podDir) {
                  "\"" + rt.net + "\" is not supported by the ns stage1 (host, none, default)");
     }
     rt.interactive = o.optBool("interactive").value_or(false);
+    rt.noOverlay = o.optBool("noOverlay").value_or(false);
     rt.debug = o.optBool("debug").value_or(false);
     rt.stopTimeoutSeconds = o.optInteger("stopTimeoutSeconds", 0, 86400).value_or(10);
     rt.stage2 = o.optString("stage2").value_or("");

@@ -32,6 +32,7 @@ struct RuntimeOptions {
   std::string hostname;
   std::string net = "default";
   bool interactive = false;
+  bool noOverlay = false;  // copy each app's tree instead of an overlay over it
   bool debug = false;
   int64_t stopTimeoutSeconds = 10;
   std::string stage2;

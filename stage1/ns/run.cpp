@@ -93,6 +93,7 @@ struct ChildPlan {
   fs::path init;
   std::string hostname;
   bool privateNet = true;
+  bool overlay = true;
   bool debug = false;
   std::vector<RuntimeApp> apps;
   std::vector<std::string> initProcs;  // pod/init's cgroup.procs files
@@ -126,7 +127,7 @@ bool awaitGo(int fd) {
       throwErrno("make the pod's mounts private");
     }
     for (const RuntimeApp& app : plan.apps) {
-      RootfsKind kind = mountAppRootfs(plan.podDir / "apps" / app.name, app.tree);
+      RootfsKind kind = mountAppRootfs(plan.podDir / "apps" / app.name, app.tree, plan.overlay);
       debugLine(plan.debug, app.name + ": rootfs " +
                                 (kind == RootfsKind::kOverlay ? "overlay" : "copied") + " from " +
                                 app.tree.string());
@@ -248,6 +249,7 @@ int runEntrypoint(const Args& args) {
     throwErrno("execute the pod init " + quote(plan.init.string()));
   plan.hostname = rt.hostname;
   plan.privateNet = rt.net != "host";
+  plan.overlay = !rt.noOverlay;
   plan.debug = debug;
   plan.apps = rt.apps;
 

@@ -2,8 +2,9 @@
 # `ferry run` pod and app flags on the ns stage1, judged from inside the app: /etc/resolv.conf
 # and /etc/hosts (--dns, --dns-search, --dns-opt, --dns-domain, --hosts-entry, and what an image
 # keeps without them), --interactive through a real pty (script(1)), --ulimit (process.rlimits,
-# the pod manifest's record, run-prepared, --pod-manifest, a hard limit root may not raise), and
-# exit statuses (first failing app, 254, 2).
+# the pod manifest's record, run-prepared, --pod-manifest, a hard limit root may not raise),
+# --set-env-file, --inherit-env, --no-overlay, --oom-score-adjust, and exit statuses (first
+# failing app, 254, 2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 pods_test_setup
@@ -173,6 +174,41 @@ one_line "a mount of an undefined volume"
 expect_status 2 F run "$BB" --ulimit
 ok "usage errors exit 2: a mount of an undefined volume, a flag without its value"
 
+# --- rkt's environment flags: --set-env-file (after --set-env, in flag order), --inherit-env
+# (ferry's own environment under the image's and the flags': AC_APP_NAME and container stay).
+printf '# a comment\nFROM_FILE=yes\n\nWITH_EQ=a=b\nSHARED=file\n' >"$T/env-file"
+FERRY_TEST_HOST=from-host PATH_MARK=host expect_status 0 F run --set-env SHARED=flag \
+  --set-env-file "$T/env-file" --inherit-env "$BB" --exec /bin/sh -- -c \
+  'echo "$FROM_FILE|$WITH_EQ|$SHARED|$FERRY_TEST_HOST|$AC_APP_NAME|$container"'
+[ "$(cat "$T/out")" = 'yes|a=b|file|from-host|busybox|ferry' ] || fail "environment flags: $(cat "$T/out")"
+FERRY_TEST_HOST=from-host expect_status 0 F run "$BB" --exec /bin/sh -- -c 'echo "[$FERRY_TEST_HOST]"'
+[ "$(cat "$T/out")" = '[]' ] || fail "the host's environment leaked without --inherit-env: $(cat "$T/out")"
+printf 'no equals sign\n' >"$T/bad-env"
+expect_status 2 F run --set-env-file "$T/bad-env" "$BB"
+one_line "a malformed --set-env-file"
+grep -q "bad-env:1" "$T/err" || fail "the error does not name the file and line: $(cat "$T/err")"
+expect_status 254 F run --set-env-file "$T/missing-env" "$BB"
+one_line "a missing --set-env-file"
+ok "--set-env-file, --inherit-env (under the image's and the flags'), bad files refused in one line"
+
+# --- --no-overlay: the app's rootfs is a copy of the store's tree; writes land in the copy.
+expect_status 0 F run --no-overlay --uuid-file-save="$T/u-copy" "$BB" --exec /bin/sh -- -c \
+  'echo copied >/written-here'
+up=$D/pods/run/$(cat "$T/u-copy")
+[ "$(jq .noOverlay "$up/runtime.json")" = true ] || fail "runtime.json: $(jq -c . "$up/runtime.json")"
+[ "$(cat "$up/apps/busybox/rootfs/written-here")" = copied ] || fail "the write is not in the copy"
+[ -z "$(ls -A "$up/apps/busybox/upper")" ] || fail "an upper directory was used: $(ls -A "$up/apps/busybox/upper")"
+tree=$(jq -r '.apps[0].tree' "$up/runtime.json")
+[ ! -e "$tree/written-here" ] || fail "the store's tree was written"
+ok "--no-overlay: a copy of the tree, the app's write in the copy, the tree untouched"
+
+# --- --oom-score-adjust: raising works for anyone; lowering needs CAP_SYS_RESOURCE.
+expect_status 0 F run "$BB" --oom-score-adjust 500 --exec /bin/busybox -- cat /proc/self/oom_score_adj
+[ "$(cat "$T/out")" = 500 ] || fail "oom_score_adj: $(cat "$T/out")"
+expect_status 2 F run "$BB" --oom-score-adjust 1001
+one_line "--oom-score-adjust 1001"
+ok "--oom-score-adjust 500 is the app's oom_score_adj; 1001 refused"
+
 # Root here lacks CAP_SYS_RESOURCE (MACHINE.md): a hard limit above ferry's own cannot be had.
 hard=$(ulimit -Hn)
 capbnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
@@ -191,4 +227,8 @@ for u in $(find "$D/pods" -mindepth 2 -maxdepth 2 -printf '%f\n'); do
   [ -z "$(find /sys/fs/cgroup -name "ferry-$u" 2>/dev/null)" ] || fail "a refused hard limit left cgroups of $u"
 done
 ok "a hard limit above the current one: 254, '$(cat "$T/err")', no mount or cgroup left"
+expect_status 254 F run "$BB" --oom-score-adjust -100 --exec /bin/true
+one_line "a lower oom_score_adj without CAP_SYS_RESOURCE"
+grep -q CAP_SYS_RESOURCE "$T/err" || fail "oom_score_adj -100: $(cat "$T/err")"
+ok "a lower oom_score_adj without CAP_SYS_RESOURCE: 254 before the pod starts"
 echo "pods_flags: $checks checks passed"
