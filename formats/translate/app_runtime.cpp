@@ -267,6 +267,16 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
   oci::RuntimeSpec spec;
   spec.root = oci::Root{"rootfs", ra.readOnlyRootFS.value_or(false)};
   spec.annotations[std::string(runtime_keys::kAppName)] = appName;
+  // The app's userAnnotations are its OCI annotations, but never in ferry's own namespace: an
+  // image could otherwise name its user or add an event handler behind the pod manifest's back.
+  for (const auto& [n, v] : app.userAnnotations) {
+    if (n.starts_with(kReservedAnnotationPrefix)) {
+      throw Error(Errc::kInvalid, "app " + quote(appName) + ": app.userAnnotations[" + n +
+                                      "]: the prefix " + std::string(kReservedAnnotationPrefix) +
+                                      " is ferry's own");
+    }
+    spec.annotations[n] = v;
+  }
 
   // --- process
   oci::Process p;

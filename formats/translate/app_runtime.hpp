@@ -62,6 +62,10 @@ std::vector<std::string> defaultSeccompRemoveSet(const std::vector<std::string>&
 std::optional<uint32_t> errnoNumber(std::string_view name);
 
 // Annotation keys of config.json that stage2 reads (ABI §3).
+// config.json annotations under this prefix are ferry's (runtime_keys): an app's
+// userAnnotations may not use it.
+inline constexpr std::string_view kReservedAnnotationPrefix = "dev.ferry.";
+
 namespace runtime_keys {
 inline constexpr std::string_view kAppName = "dev.ferry.app.name";
 inline constexpr std::string_view kUser = "dev.ferry.user";

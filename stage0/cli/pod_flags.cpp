@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/signals.hpp"
+#include "formats/translate/app_runtime.hpp"
 #include "formats/translate/ulimit.hpp"
 
 namespace ferry::cli {
@@ -332,6 +333,18 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
             [&](std::string_view v) { app.workingDir = v; });
     p.value("environment", "NAME=VALUE", "an environment variable of the app (repeatable)",
             [&](std::string_view v) { app.environment.push_back(keyValue(v, "environment")); });
+    p.value("user-annotation", "NAME=VALUE", "an annotation of the app (repeatable)",
+            [&](std::string_view v) {
+              auto kv = keyValue(v, "user-annotation");
+              if (kv.first.starts_with(translate::kReservedAnnotationPrefix)) {
+                throw UsageError("--user-annotation: " + quote(kv.first) + ": the prefix " +
+                                 std::string(translate::kReservedAnnotationPrefix) +
+                                 " is ferry's own");
+              }
+              app.userAnnotations.push_back(std::move(kv));
+            });
+    p.value("user-label", "NAME=VALUE", "a label of the app (repeatable)",
+            [&](std::string_view v) { app.userLabels.push_back(keyValue(v, "user-label")); });
     p.value("mount", "volume=NAME,target=PATH", "mount a pod volume into the app (repeatable)",
             [&](std::string_view v) {
               pod::MountRequest m;
@@ -413,7 +426,8 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
       bool any = app.name || app.exec || app.user || app.group || app.workingDir ||
                  !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
                  readOnly || app.supplementaryGids || !app.args.empty() || !app.ulimits.empty() ||
-                 app.pidsLimit || app.stopSignal;
+                 !app.userAnnotations.empty() || !app.userLabels.empty() || app.pidsLimit ||
+                 app.stopSignal;
       if (any) throw UsageError("app flags without an image; usage: " + usage);
       if (groups[s].afterSeparator) {
         throw UsageError("--- must be followed by an image; usage: " + usage);

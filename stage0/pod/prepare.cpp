@@ -301,6 +301,16 @@ appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::s
   if (req.workingDir) a.workingDirectory = *req.workingDir;
   applyOciEnv(img, a, ra);
   for (const auto& [n, v] : req.environment) a.environment.set(n, v);
+  auto setEntry = [](appc::StringMap& map, const std::string& name, const std::string& value) {
+    auto it = std::find_if(map.begin(), map.end(), [&](const auto& e) { return e.first == name; });
+    if (it != map.end()) {
+      it->second = value;
+    } else {
+      map.emplace_back(name, value);
+    }
+  };
+  for (const auto& [n, v] : req.userAnnotations) setEntry(a.userAnnotations, n, v);
+  for (const auto& [n, v] : req.userLabels) setEntry(a.userLabels, n, v);
   mergeIsolators(a.isolators, req.isolators);
   appc::validateIsolatorSet(a.isolators, "app " + appName + " isolators");
   if (a.exec.empty()) {

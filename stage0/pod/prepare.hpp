@@ -51,6 +51,9 @@ struct AppRequest {
   std::vector<translate::Ulimit> ulimits;
   // --pids-limit: the app annotation dev.ferry.pids-limit (translate::kPidsMax for "max").
   std::optional<int64_t> pidsLimit;
+  // --user-annotation, --user-label: the app's userAnnotations and userLabels (replacing the
+  // image's of the same name); user annotations also become config.json annotations.
+  std::vector<std::pair<std::string, std::string>> userAnnotations, userLabels;
   // --stop-signal: the app annotation dev.ferry.stop-signal (else the image's StopSignal).
   std::optional<std::string> stopSignal;
 };

@@ -3,8 +3,8 @@
 # and /etc/hosts (--dns, --dns-search, --dns-opt, --dns-domain, --hosts-entry, and what an image
 # keeps without them), --interactive through a real pty (script(1)), --ulimit (process.rlimits,
 # the pod manifest's record, run-prepared, --pod-manifest, a hard limit root may not raise),
-# --set-env-file, --inherit-env, --no-overlay, --oom-score-adjust, and exit statuses (first
-# failing app, 254, 2).
+# --set-env-file, --inherit-env, --user-annotation/--user-label, --no-overlay,
+# --oom-score-adjust, and exit statuses (first failing app, 254, 2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 pods_test_setup
@@ -190,6 +190,19 @@ grep -q "bad-env:1" "$T/err" || fail "the error does not name the file and line:
 expect_status 254 F run --set-env-file "$T/missing-env" "$BB"
 one_line "a missing --set-env-file"
 ok "--set-env-file, --inherit-env (under the image's and the flags'), bad files refused in one line"
+
+# --- --user-annotation, --user-label: the app's userAnnotations (also config.json annotations)
+# and userLabels in the pod manifest; ferry's own annotation prefix is refused.
+expect_status 0 F run --uuid-file-save="$T/u-user" "$BB" --user-annotation team=infra \
+  --user-label tier=web --exec /bin/sh -- -c true
+expect_status 0 F cat-manifest "$(cat "$T/u-user")"
+jq -e '.apps[0].app.userAnnotations == {"team": "infra"} and .apps[0].app.userLabels == {"tier": "web"}' \
+  "$T/out" >/dev/null || fail "cat-manifest: $(jq -c '.apps[0].app' "$T/out")"
+[ "$(jq -r '.annotations.team' "$D/pods/run/$(cat "$T/u-user")/apps/busybox/config.json")" = infra ] ||
+  fail "config.json annotations: $(jq -c .annotations "$D/pods/run/$(cat "$T/u-user")/apps/busybox/config.json")"
+expect_status 2 F run "$BB" --user-annotation dev.ferry.user=0
+one_line "--user-annotation dev.ferry.user=0"
+ok "--user-annotation and --user-label recorded (config.json too); the dev.ferry. prefix refused"
 
 # --- --no-overlay: the app's rootfs is a copy of the store's tree; writes land in the copy.
 expect_status 0 F run --no-overlay --uuid-file-save="$T/u-copy" "$BB" --exec /bin/sh -- -c \

@@ -138,5 +138,25 @@ TEST(StopSignal, AnnotationIsNormalizedIntoConfig) {
   }
 }
 
+TEST(UserAnnotations, BecomeConfigAnnotationsOutsideFerrysPrefix) {
+  appc::RuntimeApp ra = runtimeApp();
+  ra.app->userAnnotations = {{"team", "infra"}, {"example.com/owner", "ops"}};
+  Report r;
+  oci::RuntimeSpec spec = appToRuntime(AppRuntimeInput{.app = ra}, r);
+  EXPECT_EQ(spec.annotations.at("team"), "infra");
+  EXPECT_EQ(spec.annotations.at("example.com/owner"), "ops");
+  EXPECT_EQ(spec.annotations.at("dev.ferry.app.name"), "a");
+  // An image must not reach ferry's own annotations (a user, an event handler) this way.
+  for (const char* reserved : {"dev.ferry.event.pre-start", "dev.ferry.user", "dev.ferry.x"}) {
+    ra.app->userAnnotations = {{reserved, "[\"/bin/sh\"]"}};
+    try {
+      appToRuntime(AppRuntimeInput{.app = ra}, r);
+      FAIL() << reserved;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(reserved), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ferry::translate
