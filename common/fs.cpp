@@ -132,4 +132,17 @@ void removeTree(const fs::path& path) {
   }
 }
 
+std::vector<std::string_view> pathComponents(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view c = path.substr(i, j - i);
+    if (!c.empty() && c != ".") out.push_back(c);
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace ferry

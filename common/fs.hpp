@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ferry {
 
@@ -77,5 +78,9 @@ class TempDir {
 
 // Removes a path and everything under it, without following symlinks; missing is fine.
 void removeTree(const std::filesystem::path& path);
+
+// The components of a path, without empty ones and "." ("/a//./b/" → a, b); ".." is kept.
+// Views into `path`.
+std::vector<std::string_view> pathComponents(std::string_view path);
 
 }  // namespace ferry

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 
 namespace ferry::stage2 {
 
@@ -22,24 +23,11 @@ int sysOpenat2(int dirFd, const char* path, int flags, uint64_t resolve) {
   return static_cast<int>(syscall(SYS_openat2, dirFd, path, &how, sizeof how));
 }
 
-std::vector<std::string_view> components(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view c = path.substr(i, j - i);
-    if (!c.empty() && c != ".") out.push_back(c);
-    i = j + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string cleanRelative(std::string_view path) {
   std::string out;
-  for (std::string_view c : components(path)) {
+  for (std::string_view c : pathComponents(path)) {
     if (!out.empty()) out += '/';
     out += c;
   }
@@ -62,7 +50,7 @@ UniqueFd openInRoot(int rootFd, std::string_view path, int flags, Follow follow)
 }
 
 UniqueFd createInRoot(int rootFd, std::string_view path, bool directory, Follow follow) {
-  std::vector<std::string_view> parts = components(path);
+  std::vector<std::string_view> parts = pathComponents(path);
   std::string prefix;
   UniqueFd current = openInRoot(rootFd, ".", O_PATH | O_DIRECTORY, follow);
   if (!current) throwErrno("open the root");

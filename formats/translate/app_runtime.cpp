@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "common/signals.hpp"
 #include "formats/translate/ulimit.hpp"
 
@@ -189,19 +190,6 @@ std::string joinArgv(const std::vector<std::string>& argv) {
   json::Json a = json::Json::array();
   for (const auto& s : argv) a.push_back(s);
   return json::dump(a);
-}
-
-// The components of an absolute path ("/a//b/" → a, b).
-std::vector<std::string_view> splitPath(std::string_view p) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    if (j > i) out.push_back(p.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
 }
 
 const appc::Volume* findVolume(const AppRuntimeInput& in, const appc::Mount& m) {
@@ -422,11 +410,7 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
   // A parent before what is mounted below it (an explicit --mount on /data/sub comes before the
   // image's mount point /data in the pod manifest): by depth, else in manifest order (Docker's
   // rule).
-  auto depth = [](const std::string& p) {
-    size_t n = 0;
-    for (std::string_view c : splitPath(p)) n += c == "." ? 0 : 1;
-    return n;
-  };
+  auto depth = [](const std::string& p) { return pathComponents(p).size(); };
   std::stable_sort(volumeMounts.begin(), volumeMounts.end(),
                    [&](const oci::Mount& a, const oci::Mount& b) {
                      return depth(a.destination) < depth(b.destination);

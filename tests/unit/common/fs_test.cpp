@@ -32,5 +32,14 @@ TEST(Fs, TempDirRemovesItself) {
   EXPECT_FALSE(std::filesystem::exists(kept));
 }
 
+TEST(Fs, PathComponentsSkipEmptyAndDot) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(pathComponents("/a//./b/"), (V{"a", "b"}));
+  EXPECT_EQ(pathComponents("a/../b"), (V{"a", "..", "b"}));
+  EXPECT_EQ(pathComponents("/"), V{});
+  EXPECT_EQ(pathComponents(""), V{});
+  EXPECT_EQ(pathComponents("./x"), V{"x"});
+}
+
 }  // namespace
 }  // namespace ferry
