@@ -74,10 +74,12 @@ class PendingFile {
   void commit(const fs::path& to, mode_t mode) {
     if (::fchmod(fd_.get(), mode) != 0) throwErrno("chmod " + quote(tmp_));
     if (::fsync(fd_.get()) != 0) throwErrno("sync " + quote(tmp_));
-    fs::create_directories(to.parent_path());
+    // A bare file name ("app.aci") has no parent path: the directory is the working directory.
+    fs::path dir = fs::absolute(to).parent_path();
+    fs::create_directories(dir);
     if (::rename(tmp_.c_str(), to.c_str()) != 0) throwErrno("rename to " + quote(to.string()));
     tmp_.clear();
-    syncDir(to.parent_path());
+    syncDir(dir);
   }
 
  private:

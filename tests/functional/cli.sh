@@ -51,3 +51,14 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
   [ ! -e "$T/lazy2" ] || fail "a failed convert left $T/lazy2"
 fi
 ok "libcurl, libarchive and GPGME are loaded on first use"
+
+# A destination that is a bare file name lands in the working directory (the README's examples).
+mkdir -p "$T/cwd"
+(cd "$T/cwd" && expect_status 0 "$FERRY" image convert "oci:$T/lazy:x" app2.aci)
+[ -s "$T/cwd/app2.aci" ] || fail "image convert to a bare file name wrote nothing"
+tar -tzf "$T/cwd/app2.aci" manifest >/dev/null || fail "app2.aci is not an ACI"
+(cd "$T/cwd" && expect_status 0 "$FERRY" --dir "$T/data" --insecure-options=image fetch "$FIXTURES/bb.aci")
+id=$(tail -1 "$T/out")
+(cd "$T/cwd" && expect_status 0 "$FERRY" --dir "$T/data" image export "$id" copy.aci)
+cmp -s "$T/cwd/copy.aci" "$FIXTURES/bb.aci" || fail "image export to a bare file name: not the fetched ACI"
+ok "image convert and image export write to a bare file name"
