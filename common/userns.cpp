@@ -72,10 +72,14 @@ UniqueFd makeUserns(const idmap::IdRange& range) {
   }
   readEnd.reset();
   Helper helper(static_cast<pid_t>(pid), std::move(writeEnd));
-  std::string line = range.mapLine();
-  writeMap(helper.pid(), "uid_map", line);
-  writeMap(helper.pid(), "gid_map", line);
+  mapIds(helper.pid(), range);
   return openFile(fs::path("/proc") / std::to_string(helper.pid()) / "ns/user", O_RDONLY);
+}
+
+void mapIds(pid_t pid, const idmap::IdRange& range) {
+  std::string line = range.mapLine();
+  writeMap(pid, "uid_map", line);
+  writeMap(pid, "gid_map", line);
 }
 
 UniqueFd idmappedTree(const fs::path& source, int usernsFd) {

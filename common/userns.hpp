@@ -23,6 +23,8 @@
 // is mounted. The upper directory is a plain directory owned by the mapped root.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,6 +37,10 @@ namespace ferry::userns {
 // A user namespace mapping uids and gids 0…count-1 to `range` (O_CLOEXEC descriptor, usable
 // with setns(2) and MOUNT_ATTR_IDMAP).
 UniqueFd makeUserns(const idmap::IdRange& range);
+
+// Writes the uid_map and gid_map of process `pid`, which is in a user namespace that has none
+// yet (a child cloned with CLONE_NEWUSER): its IDs 0…count-1 become `range`.
+void mapIds(pid_t pid, const idmap::IdRange& range);
 
 // A detached recursive clone of the tree at `source` (open_tree(OPEN_TREE_CLONE|AT_RECURSIVE))
 // idmapped through `usernsFd` (mount_setattr(MOUNT_ATTR_IDMAP)), every submount included.

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,6 +273,106 @@ TEST_F(UsernsTest, OverlayOverAnIdmappedLower) {
   EXPECT_EQ(ownerOf(tree / "root-file"), ids(0, 0));
   EXPECT_FALSE(fs::exists(tree / "created"));
   ASSERT_EQ(::umount2(rootfs.c_str(), MNT_DETACH), 0);
+}
+
+// What the ns stage1 will do (docs/private-users.md): the pod's first process is cloned into a
+// new user and mount namespace; the parent maps its IDs, idmaps the store's tree through that
+// process's user namespace and hands it over as a detached mount; the child, now the
+// namespace's root, attaches it and mounts the overlay itself (userxattr: trusted.* xattrs are
+// host root's).
+TEST_F(UsernsTest, PodProcessMountsAnOverlayOverAnIdmappedTreeItWasHanded) {
+  std::unique_ptr<TempDir> dir = traversableTempDir();
+  const fs::path tree = dir->path() / "tree", app = dir->path() / "app";
+  populate(tree);
+  for (const char* d : {"lower", "upper", "work", "rootfs"}) fs::create_directories(app / d);
+  fs::permissions(app, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  const uint32_t s = kRange.hostStart();
+  for (const char* d : {"upper", "work"}) ASSERT_EQ(::chown((app / d).c_str(), s, s), 0);
+
+  int sp[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+  UniqueFd parentEnd(sp[0]), childEnd(sp[1]);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    parentEnd.reset();
+    std::string out;
+    try {
+      if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) throwErrno("unshare");
+      if (::write(childEnd.get(), "u", 1) != 1) throwErrno("report");
+      // The tree arrives as SCM_RIGHTS once the maps are written.
+      char byte;
+      iovec iov{&byte, 1};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      if (::recvmsg(childEnd.get(), &msg, MSG_CMSG_CLOEXEC) != 1) throwErrno("receive the tree");
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      if (c == nullptr || c->cmsg_type != SCM_RIGHTS) throw Error(Errc::kIo, "no tree received");
+      int raw;
+      std::memcpy(&raw, CMSG_DATA(c), sizeof raw);
+      UniqueFd treeFd(raw);
+      if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0)
+        throwErrno("become the namespace's root");
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throwErrno("rprivate");
+      attachTree(treeFd.get(), app / "lower");
+      std::string opts = "lowerdir=" + (app / "lower").string() +
+                         ",upperdir=" + (app / "upper").string() +
+                         ",workdir=" + (app / "work").string() + ",userxattr";
+      if (::mount("overlay", (app / "rootfs").c_str(), "overlay", 0, opts.c_str()) != 0)
+        throwErrno("mount the overlay in the user namespace");
+      if (::umount2((app / "lower").c_str(), MNT_DETACH) != 0) throwErrno("detach the lower");
+      writeAll(openFile(app / "rootfs/created", O_WRONLY | O_CREAT | O_EXCL, 0644).get(), "c", 1,
+               "created");
+      writeAll(openFile(app / "rootfs/root-file", O_WRONLY | O_TRUNC).get(), "R", 1, "root-file");
+      out = ownerOf(app / "rootfs/root-file") + " " + ownerOf(app / "rootfs/sub/user-file") + " " +
+            ownerOf(app / "rootfs/created");
+    } catch (const std::exception& e) {
+      out = std::string("error: ") + e.what();
+    }
+    [[maybe_unused]] ssize_t n = ::write(childEnd.get(), out.data(), out.size());
+    ::_exit(0);
+  }
+  childEnd.reset();
+  char byte = 0;
+  ASSERT_EQ(::read(parentEnd.get(), &byte, 1), 1);
+  ASSERT_EQ(byte, 'u');
+  mapIds(pid, kRange);
+  UniqueFd ns = openFile("/proc/" + std::to_string(pid) + "/ns/user", O_RDONLY);
+  UniqueFd handed = idmappedTree(tree, ns.get());
+  {
+    char one = 't';
+    iovec iov{&one, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int raw = handed.get();
+    std::memcpy(CMSG_DATA(c), &raw, sizeof raw);
+    ASSERT_EQ(::sendmsg(parentEnd.get(), &msg, 0), 1) << std::strerror(errno);
+  }
+  handed.reset();
+  char buf[4096];
+  ssize_t n = ::read(parentEnd.get(), buf, sizeof buf);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "0:0 1000:1001 0:0");
+  // Written through the pod's overlay: in upper, as the mapped root; the tree is untouched.
+  EXPECT_EQ(ownerOf(app / "upper/created"), ids(s, s));
+  EXPECT_EQ(ownerOf(app / "upper/root-file"), ids(s, s));
+  EXPECT_EQ(readFile(app / "upper/root-file"), "R");
+  EXPECT_EQ(readFile(tree / "root-file"), "r");
+  EXPECT_EQ(ownerOf(tree / "root-file"), ids(0, 0));
 }
 
 }  // namespace
