@@ -183,6 +183,7 @@ oci::Seccomp seccomp(const appc::Isolators& isolators, const std::vector<std::st
   sc.defaultAction = "SCMP_ACT_ALLOW";
   sc.syscalls.push_back(
       {defaultSeccompRemoveSet(caps), "SCMP_ACT_ERRNO", errnoNumber("EPERM"), {}});
+  for (auto& rule : defaultSeccompArgumentRules(caps)) sc.syscalls.push_back(std::move(rule));
   return sc;
 }
 

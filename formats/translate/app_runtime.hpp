@@ -58,6 +58,10 @@ std::optional<oci::LinuxResources> resourcesFromIsolators(const appc::Isolators&
 const std::vector<std::string>& appcDefaultCapabilities();
 // The syscalls ferry's default seccomp filter refuses (EPERM) unless capabilities allow them.
 std::vector<std::string> defaultSeccompRemoveSet(const std::vector<std::string>& capabilities);
+// The default filter's rules on arguments (clone(2) with namespace flags, clone3(2)) unless
+// capabilities allow them; empty with CAP_SYS_ADMIN.
+std::vector<oci::SeccompSyscall> defaultSeccompArgumentRules(
+    const std::vector<std::string>& capabilities);
 // "EPERM" → 1, …; nullopt for a name ferry does not know.
 std::optional<uint32_t> errnoNumber(std::string_view name);
 

@@ -2,6 +2,8 @@
 // reified app and its pod context; config.json and report.json the expected outputs (or
 // error.txt the expected error). FERRY_UPDATE_GOLDEN=1 rewrites them; review each against
 // stage1/ABI.md §3 and the appc executor rules before committing.
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
@@ -93,6 +95,40 @@ TEST(AppRuntime, DefaultSeccompFollowsCapabilities) {
   auto with = defaultSeccompRemoveSet(caps);
   EXPECT_EQ(std::find(with.begin(), with.end(), "mount"), with.end());
   EXPECT_NE(std::find(with.begin(), with.end(), "kexec_load"), with.end());
+}
+
+TEST(AppRuntime, DefaultSeccompRefusesIoUringAndTheKernelLog) {
+  auto without = defaultSeccompRemoveSet(appcDefaultCapabilities());
+  for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register", "syslog",
+                           "mount_setattr", "pidfd_getfd"}) {
+    EXPECT_NE(std::find(without.begin(), without.end(), name), without.end()) << name;
+  }
+  auto caps = appcDefaultCapabilities();
+  caps.insert(caps.end(), {"CAP_SYS_ADMIN", "CAP_SYSLOG", "CAP_SYS_PTRACE"});
+  auto with = defaultSeccompRemoveSet(caps);
+  EXPECT_NE(std::find(with.begin(), with.end(), "io_uring_setup"), with.end());
+  EXPECT_EQ(std::find(with.begin(), with.end(), "syslog"), with.end());
+  EXPECT_EQ(std::find(with.begin(), with.end(), "pidfd_getfd"), with.end());
+}
+
+TEST(AppRuntime, DefaultSeccompRefusesNamespacesThroughClone) {
+  auto rules = defaultSeccompArgumentRules(appcDefaultCapabilities());
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].names, std::vector<std::string>{"clone"});
+  EXPECT_EQ(rules[0].errnoRet, static_cast<uint32_t>(EPERM));
+  bool user = false;
+  for (const auto& a : rules[0].args) {
+    EXPECT_EQ(a.index, 0u);
+    EXPECT_EQ(a.op, "SCMP_CMP_MASKED_EQ");
+    EXPECT_EQ(a.valueTwo, a.value);
+    if (a.value == CLONE_NEWUSER) user = true;
+  }
+  EXPECT_TRUE(user);
+  EXPECT_EQ(rules[1].names, std::vector<std::string>{"clone3"});
+  EXPECT_EQ(rules[1].errnoRet, static_cast<uint32_t>(ENOSYS));
+  auto caps = appcDefaultCapabilities();
+  caps.push_back("CAP_SYS_ADMIN");
+  EXPECT_TRUE(defaultSeccompArgumentRules(caps).empty());
 }
 
 TEST(AppRuntime, ErrnoNames) {
