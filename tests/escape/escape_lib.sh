@@ -58,3 +58,15 @@ run_pod() {
     cat "$T/out" "$T/err" >&2
   fi
 }
+
+# start_pod NAME ARGS...: `F run ARGS` in the background until the pod's app prints a line
+# "ready"; sets u (the pod's UUID); output in $T/NAME.out. pods_cleanup stops it at exit.
+start_pod() {
+  local name=$1
+  shift
+  rm -f "$T/$name.u"
+  F run --uuid-file-save="$T/$name.u" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  bg+=($!)
+  wait_for "pod $name to start" grep -q 'ready$' "$T/$name.out"
+  u=$(cat "$T/$name.u")
+}
