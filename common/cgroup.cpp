@@ -81,6 +81,12 @@ std::vector<CgroupMount> cgroupMounts(std::string_view mountinfo) {
   return out;
 }
 
+fs::path withoutTrailingSlash(const fs::path& p) {
+  const std::string& s = p.native();
+  if (s.size() > 1 && s.back() == '/') return fs::path(s.substr(0, s.size() - 1));
+  return p;
+}
+
 bool present(const fs::path& p) { return ::access(p.c_str(), F_OK) == 0; }
 
 std::optional<std::string> readSmall(const fs::path& file) {
@@ -212,12 +218,6 @@ fs::path delegatingParent(const Hierarchy& h) {
     if (!std::string_view(dir.native()).starts_with(h.mount.native())) break;
   }
   return h.own;
-}
-
-Version versionOf(const fs::path& mount) {
-  struct statfs st;
-  if (::statfs(mount.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) return Version::kV2;
-  return Version::kV1;
 }
 
 // Every cgroup directory from dir down (dir first, parents before children).
@@ -363,17 +363,59 @@ Group Group::create(const Layout& layout, std::string_view name) {
   return g;
 }
 
-Group Group::fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs) {
+Group Group::fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs,
+                      std::string_view name) {
   std::vector<Member> members;
-  for (const auto& [mount, dir] : dirs) {
-    if (!fs::path(dir).is_absolute() || !fs::path(mount).is_absolute() ||
-        !std::string_view(dir).starts_with(mount + "/")) {
-      throw Error(Errc::kInvalid,
-                  "invalid cgroup directory " + quote(dir) + " for hierarchy " + quote(mount));
+  for (const auto& [mountText, dirText] : dirs) {
+    // Normalised first ("…/pids/.." is the hierarchy's parent, no cgroup of it), checked after.
+    fs::path mount = withoutTrailingSlash(fs::path(mountText).lexically_normal());
+    fs::path dir = withoutTrailingSlash(fs::path(dirText).lexically_normal());
+    auto refuse = [&](const std::string& why) -> Error {
+      return Error(Errc::kSecurity, "cannot use cgroup " + quote(dirText) + " of hierarchy " +
+                                        quote(mountText) + ": " + why);
+    };
+    if (!mount.is_absolute() || !dir.is_absolute()) throw refuse("not an absolute path");
+    if (!std::string_view(dir.native()).starts_with(mount.native() + "/")) {
+      throw refuse("not below the hierarchy's mount point");
     }
-    members.push_back(Member{mount, fs::path(dir).lexically_normal(), versionOf(mount), ""});
+    if (!name.empty() && dir.filename() != name) {
+      throw refuse("not the pod's cgroup " + quote(name));
+    }
+    struct statfs st;
+    if (::statfs(mount.c_str(), &st) != 0) throw refuse(std::strerror(errno));
+    if (st.f_type != CGROUP2_SUPER_MAGIC && st.f_type != CGROUP_SUPER_MAGIC) {
+      throw refuse("no cgroup hierarchy is mounted there");
+    }
+    members.push_back(
+        Member{mount, dir, st.f_type == CGROUP2_SUPER_MAGIC ? Version::kV2 : Version::kV1, ""});
   }
   return Group(std::move(members));
+}
+
+Group Group::fromRecord(const std::vector<std::pair<std::string, std::string>>& dirs,
+                        std::string_view name) {
+  Group group = fromDirs(dirs, name);
+  std::string mountinfo = readFile("/proc/self/mountinfo");
+  auto mounts = cgroupMounts(mountinfo);
+  for (const Member& m : group.members_) {
+    auto refuse = [&](const std::string& why) -> Error {
+      return Error(Errc::kSecurity, "cannot use cgroup " + quote(m.dir.string()) +
+                                        " of hierarchy " + quote(m.mount.string()) + ": " + why);
+    };
+    if (std::none_of(mounts.begin(), mounts.end(),
+                     [&](const CgroupMount& c) { return c.mountPoint == m.mount.native(); })) {
+      throw refuse("no cgroup hierarchy is mounted there");
+    }
+    // Resolved: what exists of the path holds no symlink (cgroupfs has none; a path through
+    // one would lead elsewhere).
+    std::error_code ec;
+    fs::path resolved = fs::weakly_canonical(m.dir, ec);
+    if (ec) throw refuse("cannot resolve it: " + ec.message());
+    if (withoutTrailingSlash(resolved) != m.dir) {
+      throw refuse("it resolves to " + quote(resolved.string()));
+    }
+  }
+  return group;
 }
 
 Group Group::createChild(std::string_view name) const {

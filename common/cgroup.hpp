@@ -96,8 +96,19 @@ class Group {
   void make() const;
   // place() + make().
   static Group create(const Layout& layout, std::string_view name);
-  // Rebuilds a group from (mount, dir) pairs, e.g. read back from a pod's cgroups.json.
-  static Group fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs);
+  // Rebuilds a group from (mount, dir) pairs, e.g. read back from a pod's cgroups.json, which
+  // a hand (or a hostile process) may have edited. Each path is normalised lexically first
+  // ("/sys/fs/cgroup/pids/.." is "/sys/fs/cgroup"), then the directory must lie strictly below
+  // its mount and, when `name` is given, be named `name` (the pod's cgroup). Error{kSecurity}
+  // naming the entry otherwise.
+  static Group fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs,
+                        std::string_view name = {});
+  // fromDirs, then resolved as well: each mount must be a cgroup mount point of the caller's
+  // mount namespace (/proc/self/mountinfo), and what exists of each directory must resolve to
+  // itself (no symlink on the way). For the stage1 entrypoints that kill and remove what the
+  // record names (gc, stop, enter).
+  static Group fromRecord(const std::vector<std::pair<std::string, std::string>>& dirs,
+                          std::string_view name);
 
   // A child cgroup in every member; createChild makes it.
   Group createChild(std::string_view name) const;

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/cgroup_devices.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
@@ -85,7 +86,7 @@ int enterEntrypoint(const Args& args) {
   bool known = false;
   for (const auto& a : rt.apps) known = known || a.name == args.app;
   if (!known) throw Error(Errc::kNotFound, "the pod has no app " + quote(args.app));
-  auto pod = readCgroupsJson(podDir);
+  auto pod = readCgroupsJson(podDir, args.uuid);
   if (!pod)
     throw Error(Errc::kNotFound, "cannot enter the pod: it has no cgroups.json (not started)");
   cgroup::Group appGroup = pod->existingChild(cgroup::appCgroupName(args.app));
@@ -112,7 +113,11 @@ int enterEntrypoint(const Args& args) {
     bool has = ::access(own.c_str(), F_OK) == 0;
     where.push_back(has ? cgroup::Member{m.mount, own, m.version, m.controllers} : m);
   }
-  cgroup::Group(std::move(where)).join(::getpid());
+  cgroup::Group joined(std::move(where));
+  // Nothing runs in the pod without its device rules: an old pod's cgroups without them, or a
+  // record missing a hierarchy (this process would stay in its own cgroup there), end here.
+  cgroup::requireDeviceRules(joined);
+  joined.join(::getpid());
   const char* names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
   for (size_t i = 0; i < namespaces.size(); ++i) {
     if (::setns(namespaces[i].get(), 0) != 0) {

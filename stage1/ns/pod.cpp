@@ -96,12 +96,25 @@ RuntimeOptions readRuntime(const fs::path& podDir) {
   });
 }
 
-cgroup::Resources resourcesFromJson(const Json& j, const std::string& path) {
-  cgroup::Resources r;
+ResourcesConfig resourcesFromJson(const Json& j, const std::string& path) {
+  ResourcesConfig config;
+  cgroup::Resources& r = config.limits;
   json::Object o(j, path);
-  // Device access is what the app's /dev holds (stage2 creates the nodes); a device cgroup
-  // would only repeat it, so the rules are accepted and not applied.
-  o.find("devices");
+  if (const Json* d = o.find("devices"); d != nullptr && !d->is_null()) {
+    std::string at = o.pathOf("devices");
+    const Json& rules = json::asArray(*d, at);
+    for (size_t i = 0; i < rules.size(); ++i) {
+      json::Object ro(rules[i], json::index(at, i));
+      bool allow = ro.boolean("allow");
+      std::string type = ro.optString("type").value_or("a");
+      int64_t major = ro.optInteger("major").value_or(-1);
+      int64_t minor = ro.optInteger("minor").value_or(-1);
+      std::string access = ro.optString("access").value_or("rwm");
+      ro.done();
+      config.deviceRules.push_back(
+          cgroup::DeviceRule::fromOci(allow, type, major, minor, access, ro.path()));
+    }
+  }
   if (const Json* m = o.find("memory"); m != nullptr && !m->is_null()) {
     json::Object mo(*m, o.pathOf("memory"));
     r.memoryLimit = mo.optInteger("limit");
@@ -127,20 +140,66 @@ cgroup::Resources resourcesFromJson(const Json& j, const std::string& path) {
   for (const auto& key : o.unreadKeys()) {
     if (!o.json()[key].is_null()) unsupported(o.pathOf(key));
   }
-  return r;
+  return config;
 }
 
-cgroup::Resources appResources(const fs::path& podDir, const std::string& app) {
+namespace {
+
+// linux.devices: the nodes stage2 creates in the app's /dev, each allowed in full (a fifo needs
+// no rule).
+void allowLinuxDevices(const Json& devices, const std::string& path, cgroup::DevicePolicy& policy) {
+  const Json& list = json::asArray(devices, path);
+  for (size_t i = 0; i < list.size(); ++i) {
+    json::Object d(list[i], json::index(path, i));
+    std::string type = d.string("type");
+    if (type == "p") {
+      d.ignoreRest();
+      continue;
+    }
+    if (type != "c" && type != "u" && type != "b") {
+      json::fail(d.pathOf("type"), "unknown device type \"" + type + "\" (c, u, b or p)");
+    }
+    int64_t major = d.integer("major", 0);
+    int64_t minor = d.integer("minor", 0);
+    d.ignoreRest();
+    policy.add(
+        cgroup::DeviceRule::fromOci(true, type == "b" ? "b" : "c", major, minor, "rwm", d.path()));
+  }
+}
+
+}  // namespace
+
+AppCgroupConfig appCgroupConfig(const fs::path& podDir, const std::string& app) {
   fs::path file = podDir / "apps" / app / "config.json";
   Json doc = readJson(file);
   return inFile(file, [&] {
+    AppCgroupConfig config;
     const Json* linux = doc.is_object() && doc.contains("linux") ? &doc["linux"] : nullptr;
-    if (linux == nullptr || !linux->is_object() || !linux->contains("resources") ||
-        (*linux)["resources"].is_null()) {
-      return cgroup::Resources{};
+    if (linux != nullptr && linux->is_object() && linux->contains("resources") &&
+        !(*linux)["resources"].is_null()) {
+      ResourcesConfig r = resourcesFromJson((*linux)["resources"], "linux.resources");
+      config.limits = r.limits;
+      for (size_t i = 0; i < r.deviceRules.size(); ++i) {
+        config.devices.add(r.deviceRules[i], json::index("linux.resources.devices", i));
+      }
     }
-    return resourcesFromJson((*linux)["resources"], "linux.resources");
+    config.devices.merge(cgroup::DevicePolicy::defaults());
+    if (linux != nullptr && linux->is_object() && linux->contains("devices") &&
+        !(*linux)["devices"].is_null()) {
+      allowLinuxDevices((*linux)["devices"], "linux.devices", config.devices);
+    }
+    return config;
   });
+}
+
+cgroup::DevicePolicy podDevicePolicy(const RuntimeOptions& rt,
+                                     const std::vector<AppCgroupConfig>& apps) {
+  cgroup::DevicePolicy policy;
+  for (size_t i = 0; i < rt.podResources.deviceRules.size(); ++i) {
+    policy.add(rt.podResources.deviceRules[i], json::index("podResources.devices", i));
+  }
+  for (const AppCgroupConfig& app : apps) policy.merge(app.devices);
+  return policy;
 }
 
 void writeCgroupsJson(const fs::path& podDir, const cgroup::Group& pod) {
@@ -149,7 +208,7 @@ void writeCgroupsJson(const fs::path& podDir, const cgroup::Group& pod) {
   writeFileAtomic(podDir / "cgroups.json", json::dump(doc, true) + "\n", 0644, Sync::kAtomic);
 }
 
-std::optional<cgroup::Group> readCgroupsJson(const fs::path& podDir) {
+std::optional<cgroup::Group> readCgroupsJson(const fs::path& podDir, const std::string& uuid) {
   fs::path file = podDir / "cgroups.json";
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
@@ -159,7 +218,7 @@ std::optional<cgroup::Group> readCgroupsJson(const fs::path& podDir) {
     for (const auto& [mount, dir] : json::asObject(doc, "").items()) {
       dirs.emplace_back(mount, json::asString(dir, json::child("", mount)));
     }
-    return cgroup::Group::fromDirs(dirs);
+    return cgroup::Group::fromRecord(dirs, podCgroupName(uuid));
   });
 }
 

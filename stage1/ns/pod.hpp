@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/cgroup.hpp"
+#include "common/device_rules.hpp"
 #include "common/json.hpp"
 
 namespace ferry::stage1 {
@@ -27,6 +28,13 @@ struct MdsOptions {
   uint16_t port = 0;
 };
 
+// OCI linux.resources as the ns stage1 takes it: the limits (cgroup::Group::apply) and the
+// device rules, in order (a cgroup::DevicePolicy).
+struct ResourcesConfig {
+  cgroup::Resources limits;
+  std::vector<cgroup::DeviceRule> deviceRules;
+};
+
 struct RuntimeOptions {
   std::string uuid;
   std::string hostname;
@@ -38,7 +46,7 @@ struct RuntimeOptions {
   std::string stage2;
   std::string init;
   std::optional<MdsOptions> mds;
-  cgroup::Resources podResources;
+  ResourcesConfig podResources;
   std::vector<RuntimeApp> apps;
 };
 
@@ -46,18 +54,32 @@ struct RuntimeOptions {
 // required field is an Error{kInvalid} naming it.
 RuntimeOptions readRuntime(const std::filesystem::path& podDir);
 
-// OCI linux.resources → the limits the ns stage1 applies. `path` names the JSON for errors. A
-// limit it cannot apply (blockIO, memory.swap, …) is an Error{kUnsupported} naming its path;
-// `devices` is accepted and left to the device nodes stage2 creates.
-cgroup::Resources resourcesFromJson(const json::Json& j, const std::string& path);
+// OCI linux.resources → what the ns stage1 applies. `path` names the JSON for errors. A limit it
+// cannot apply (blockIO, memory.swap, …) is an Error{kUnsupported} naming its path.
+ResourcesConfig resourcesFromJson(const json::Json& j, const std::string& path);
 
-// apps/<app>/config.json's linux.resources (none: no limits).
-cgroup::Resources appResources(const std::filesystem::path& podDir, const std::string& app);
+// What the stage1 takes from one app's config.json: linux.resources' limits, and the devices the
+// app may use: its linux.resources.devices rules in order, then the default allowlist and every
+// node of linux.devices (runc's order: a rule cannot take a default device away).
+struct AppCgroupConfig {
+  cgroup::Resources limits;
+  cgroup::DevicePolicy devices;
+};
+AppCgroupConfig appCgroupConfig(const std::filesystem::path& podDir, const std::string& app);
+
+// The pod's device policy: the union of every app's and of podResources' rules (the pod cgroup
+// holds every process of the pod in the v1 devices hierarchy, and its program is what the app
+// cgroups below it inherit).
+cgroup::DevicePolicy podDevicePolicy(const RuntimeOptions& rt,
+                                     const std::vector<AppCgroupConfig>& apps);
 
 // cgroups.json: {"<hierarchy mount>": "<pod cgroup directory>", …}.
 void writeCgroupsJson(const std::filesystem::path& podDir, const cgroup::Group& pod);
-// nullopt when the file does not exist.
-std::optional<cgroup::Group> readCgroupsJson(const std::filesystem::path& podDir);
+// nullopt when the file does not exist. Every entry is checked (cgroup::Group::fromRecord):
+// normalised, strictly below a cgroup mount point, and named podCgroupName(uuid); else an
+// Error{kSecurity} naming the file and the entry.
+std::optional<cgroup::Group> readCgroupsJson(const std::filesystem::path& podDir,
+                                             const std::string& uuid);
 
 // The pod cgroup's name under the caller's own cgroup.
 std::string podCgroupName(const std::string& uuid);

@@ -4,8 +4,9 @@
 //   parent                                  child (PID 1 of the pod)
 //   cgroups.json (names only)
 //   clone ─────────────────────────────────► PDEATHSIG; loopback up, hostname, rprivate,
-//   pod + init + app cgroups, pod limits      app rootfs mounts (meanwhile: a cgroup move
-//   child → pod cgroup                        waits for an RCU grace period, milliseconds)
+//   pod cgroup, its device rules and limits,  app rootfs mounts (meanwhile: a cgroup move
+//   init + app cgroups                        waits for an RCU grace period, milliseconds)
+//   child → pod cgroup
 //   'g' ───────────────────────────────────► cgroup namespace (rooted at the pod cgroup),
 //                                            moves itself into pod/init, 'M'
 //   delegate controllers, app limits,  ◄──── (the pod cgroup is empty of processes now, as v2
@@ -35,6 +36,7 @@
 #include <system_error>
 
 #include "common/cgroup.hpp"
+#include "common/cgroup_devices.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/mds_client.hpp"
@@ -253,9 +255,10 @@ int runEntrypoint(const Args& args) {
   plan.debug = debug;
   plan.apps = rt.apps;
 
-  // Every limit is read (and refused if unsupported) before anything is created.
-  std::vector<cgroup::Resources> appLimits;
-  for (const RuntimeApp& app : rt.apps) appLimits.push_back(appResources(podDir, app.name));
+  // Every limit and device rule is read (and refused if unsupported) before anything is created.
+  std::vector<AppCgroupConfig> appConfigs;
+  for (const RuntimeApp& app : rt.apps) appConfigs.push_back(appCgroupConfig(podDir, app.name));
+  cgroup::DevicePolicy devices = podDevicePolicy(rt, appConfigs);
 
   // cgroups.json names the cgroups before they exist, so that gc finds whatever a crash leaves.
   cgroup::Layout layout = cgroup::Layout::detect();
@@ -295,7 +298,12 @@ int runEntrypoint(const Args& args) {
   guard.setPid(pid);
   plannedPod.make();
   const cgroup::Group& pod = plannedPod;
-  pod.apply(rt.podResources);
+  // Before any process joins: the pod's first process is in the pod cgroup from its first move,
+  // and the cgroups made below it start with its device list (v1) or inherit its program (v2).
+  cgroup::applyDevicePolicy(pod, devices);
+  debugLine(debug, "device rules in place (" + std::to_string(devices.entries().size()) +
+                       " allowed entries)");
+  pod.apply(rt.podResources.limits);
   cgroup::Group initGroup = pod.limitable().createChild(cgroup::kInitCgroupName);
   std::vector<cgroup::Group> appGroups;
   for (const RuntimeApp& app : rt.apps)
@@ -321,7 +329,7 @@ int runEntrypoint(const Args& args) {
   }
   // The pod cgroup holds no process now: its children may get controllers and limits.
   pod.delegate();
-  for (size_t i = 0; i < appGroups.size(); ++i) appGroups[i].apply(appLimits[i]);
+  for (size_t i = 0; i < appGroups.size(); ++i) appGroups[i].apply(appConfigs[i].limits);
   // The metadata service (ABI §6): a listener on the pod's own loopback (up by now), passed to
   // the service; the registration lasts as long as this connection, i.e. the pod.
   UniqueFd mdsConnection;

@@ -47,7 +47,7 @@ int stopEntrypoint(const Args& args) {
   if (args.force) {
     // Every process of the pod, now; the run process (outside the pod's cgroups) then reaps the
     // init and finishes the pod's files.
-    if (auto pod = readCgroupsJson(podDir)) {
+    if (auto pod = readCgroupsJson(podDir, args.uuid)) {
       pod->kill();
     } else if (pid && isPodProcess(*pid, args.uuid)) {
       ::kill(*pid, SIGKILL);
@@ -65,7 +65,7 @@ int stopEntrypoint(const Args& args) {
 int gcEntrypoint(const Args& args) {
   fs::path podDir = currentPodDir();
   checkUuid(podDir, args);
-  std::optional<cgroup::Group> pod = readCgroupsJson(podDir);
+  std::optional<cgroup::Group> pod = readCgroupsJson(podDir, args.uuid);
   if (pod) pod->kill();
   finalizeStatus(podDir, pod);
   if (pod) pod->remove();

@@ -89,6 +89,9 @@ EOF
   # enter joins the app's cgroup (from the root cgroup namespace, into the pod's).
   expect_status 0 F enter "$u" /bin/sh -c "cat /proc/self/cgroup"
   [ "$(cat "$T/out")" = "0::$own" ] || fail "$label: enter ran in cgroup '$(cat "$T/out")', want $own"
+  # and the pod's device program with it
+  expect_status 0 F enter "$u" /bin/busybox sh -c "busybox mknod /dev/x b 7 0 2>&1; exit 0"
+  grep -q "Operation not permitted" "$T/out" || fail "$label: enter could mknod b 7:0: $(cat "$T/out")"
   expect_status 0 F stop "$u"
   set +e
   wait "$run"
@@ -96,7 +99,7 @@ EOF
   set -e
   [ "$rc" -eq 143 ] || fail "$label: the stopped pod exited $rc"
   [ ! -e "$POD_CG" ] || fail "$label: $POD_CG left after the pod"
-  ok "$label: app limits in its cgroup ($own: memory.max, memory.low, cpu.max, pids.max), pod limits in $POD_CG (--pod-pids-limit too); enter joins $own"
+  ok "$label: app limits in its cgroup ($own: memory.max, memory.low, cpu.max, pids.max), pod limits in $POD_CG (--pod-pids-limit too); enter joins $own, held to the device rules"
 }
 
 oom_pod() { # LABEL
@@ -107,6 +110,19 @@ oom_pod() { # LABEL
     fail "$1: OOM status: $(cat "$T/out")"
   ok "$1: a memory hog over --memory is OOM-killed (137) and status reports oom"
 }
+
+# --- devices: on cgroup v2 the pod's allowlist is a device program on its cgroup (v2 has no
+# other interface). The pod, root with CAP_MKNOD, makes no node for the host's loop0 and opens
+# none that the host made for it (in a volume); /dev/null works.
+mkdir -p "$T/hostdev"
+mknod "$T/hostdev/loop0" b 7 0
+expect_status 0 F run "$BB" --volume "hostdev,kind=host,source=$T/hostdev" \
+  --mount volume=hostdev,target=/hostdev --exec /bin/busybox -- sh -c \
+  'busybox mknod /dev/x b 7 0 2>&1; busybox dd if=/hostdev/loop0 of=/dev/null count=1 2>&1; echo hi >/dev/null && echo null-ok; exit 0'
+grep -q "mknod.*Operation not permitted" "$T/out" || fail "mknod b 7:0 was not refused: $(cat "$T/out")"
+grep -q "loop0.*Operation not permitted" "$T/out" || fail "the host's loop0 node was opened: $(cat "$T/out")"
+grep -qx null-ok "$T/out" || fail "/dev/null does not work: $(cat "$T/out")"
+ok "devices: mknod b 7:0 and opening a host loop0 node refused (EPERM) by the pod's device program; /dev/null works"
 
 # --- from the root cgroup
 limits_pod "from the root cgroup"
