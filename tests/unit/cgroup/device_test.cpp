@@ -253,10 +253,11 @@ class DeviceCgroup : public ::testing::Test {
     fs::remove_all(scratch_, ec);
   }
   // Each interface alone: the policy on the picked members only, a child in the whole group.
-  void expectConfinedBy(bool (*pick)(const Member&), const char* what) {
+  // False when the host has no such member.
+  bool expectConfinedBy(bool (*pick)(const Member&), const char* what) {
     TestGroup g;
     auto picked = membersWhere(*g, pick);
-    if (picked.empty()) GTEST_SKIP() << "no " << what << " on this host";
+    if (picked.empty()) return false;
     auto [before, nullBefore] = tryDevicesIn(*g, scratch_);
     EXPECT_EQ(before, 0) << "mknod b 7:0 should work without rules (root, CAP_MKNOD)";
     EXPECT_THROW(requireDeviceRules(*g), Error);
@@ -269,12 +270,17 @@ class DeviceCgroup : public ::testing::Test {
     auto [childErr, childNull] = tryDevicesIn(child, scratch_);
     EXPECT_EQ(childErr, EPERM) << what << ": a child cgroup escapes the rules";
     EXPECT_EQ(childNull, 0);
+    return true;
   }
   fs::path scratch_;
 };
 
-TEST_F(DeviceCgroup, V2ProgramAlone) { expectConfinedBy(isV2, "cgroup2 hierarchy"); }
-TEST_F(DeviceCgroup, V1DevicesAlone) { expectConfinedBy(isV1Devices, "v1 devices hierarchy"); }
+// A hybrid host has both interfaces (the kernel checks both), a pure v2 host the program only.
+TEST_F(DeviceCgroup, EachInterfaceAloneConfines) {
+  bool v2 = expectConfinedBy(isV2, "cgroup2 hierarchy");
+  bool v1 = expectConfinedBy(isV1Devices, "v1 devices hierarchy");
+  EXPECT_TRUE(v1 || v2) << "no hierarchy can carry device rules here";
+}
 
 TEST_F(DeviceCgroup, RequireDeviceRulesOnceApplied) {
   TestGroup g;
