@@ -30,6 +30,12 @@ void OptionParser::value(std::string name, std::string valueName, std::string he
   options_.push_back({std::move(name), std::move(valueName), std::move(help), std::move(set)});
 }
 
+void OptionParser::optionalValue(std::string name, std::string valueName, std::string help,
+                                 std::function<void(std::string_view)> set) {
+  options_.push_back(
+      {std::move(name), std::move(valueName), std::move(help), std::move(set), true});
+}
+
 const OptionParser::Option* OptionParser::lookup(std::string_view name) const {
   for (const auto& o : options_) {
     if (!o.name.empty() && o.name == name) return &o;
@@ -60,7 +66,7 @@ std::vector<std::string> OptionParser::parse(const std::vector<std::string>& arg
     std::string_view name = body.substr(0, eq);
     const Option* o = lookup(name);
     if (o == nullptr) throw UsageError("unknown flag --" + std::string(name));
-    if (o->valueName.empty()) {
+    if (o->valueName.empty() || o->optionalValue) {
       o->set(eq == std::string_view::npos ? std::string_view() : body.substr(eq + 1));
     } else if (eq != std::string_view::npos) {
       o->set(body.substr(eq + 1));
@@ -93,6 +99,7 @@ std::string OptionParser::helpText() const {
   if (!details_.empty()) out += "\n" + details_ + "\n";
   if (options_.empty()) return out;
   auto left = [](const Option& o) {
+    if (o.optionalValue) return "--" + o.name + "[=" + o.valueName + "]";
     return "--" + o.name + (o.valueName.empty() ? "" : "=" + o.valueName);
   };
   size_t width = columns("--help");

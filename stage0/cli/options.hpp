@@ -29,6 +29,10 @@ class OptionParser {
   void value(std::string name, std::string valueName, std::string help, std::string* out);
   void value(std::string name, std::string valueName, std::string help,
              std::function<void(std::string_view)> set);
+  // A flag whose value is optional: `--name` calls set(""), `--name=value` set("value"); the
+  // next argument is never taken as its value.
+  void optionalValue(std::string name, std::string valueName, std::string help,
+                     std::function<void(std::string_view)> set);
   // Starts a group of flags in the help text under this title ("App flags"); the flags
   // declared before the first heading are listed under "Flags".
   void heading(std::string title) { options_.push_back({"", "", std::move(title), nullptr}); }
@@ -54,6 +58,7 @@ class OptionParser {
     std::string valueName;  // empty: a flag
     std::string help;
     std::function<void(std::string_view)> set;
+    bool optionalValue = false;
   };
   const Option* lookup(std::string_view name) const;
 

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/idmap.hpp"
 #include "common/signals.hpp"
 #include "formats/translate/app_runtime.hpp"
 #include "formats/translate/ulimit.hpp"
@@ -201,6 +202,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   };
   static const std::vector<std::string> kBoolFlags = {"--interactive",
                                                       "--no-overlay",
+                                                      "--private-users",  // its value needs '='
                                                       "--inherit-env",
                                                       "--mds-register",
                                                       "--readonly-rootfs",
@@ -281,6 +283,16 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     p.flag("inherit-env", "give the apps ferry's environment, under their own", &r.inheritEnv);
     p.flag("no-overlay", "copy each app's rootfs instead of an overlay over the store's tree",
            &r.noOverlay);
+    p.optionalValue("private-users", "auto|UID:COUNT",
+                    "run the pod in a user namespace: its IDs 0… are host IDs from UID (auto: a "
+                    "free range of 65536)",
+                    [&](std::string_view v) {
+                      try {
+                        r.privateUsers = idmap::parsePrivateUsers(v.empty() ? "auto" : v);
+                      } catch (const Error& e) {
+                        throw UsageError(e.what());
+                      }
+                    });
     p.value("net", "host|none|default", "the pod's network", [&](std::string_view v) {
       if (v != "host" && v != "none" && v != "default") {
         throw UsageError("--net: want host, none or default, not " + quote(v));

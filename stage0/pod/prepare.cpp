@@ -654,6 +654,10 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
     throw Error(Errc::kUnsupported,
                 "not supported: stage1 " + quote(s1.name()) + " does not offer --mds-register");
   }
+  if (req.privateUsers && !s1.supportsPrivateUsers()) {
+    throw Error(Errc::kUnsupported,
+                "not supported: stage1 " + quote(s1.name()) + " does not offer --private-users");
+  }
   if (req.apps.empty() && !req.podManifest) throw Error(Errc::kUsage, "no image to run");
   // Usage errors before anything is fetched (fill() writes the files).
   resolvConf(req.dns);

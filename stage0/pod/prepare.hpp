@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/idmap.hpp"
 #include "formats/appc/pod_manifest.hpp"
 #include "formats/translate/report.hpp"
 #include "formats/translate/ulimit.hpp"
@@ -73,7 +74,10 @@ struct PodRequest {
   DnsRequest dns;                         // --dns, --dns-search, --dns-opt, --dns-domain
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME
   bool interactive = false;
-  bool noOverlay = false;   // --no-overlay: runtime.json's noOverlay
+  bool noOverlay = false;  // --no-overlay: runtime.json's noOverlay
+  // --private-users: the pod in a user namespace (docs/private-users.md); only a stage1 with the
+  // feature privateUsers takes it, and none has it yet.
+  std::optional<idmap::PrivateUsers> privateUsers;
   bool inheritEnv = false;  // --inherit-env: ferry's environment under every app's
   std::string net = "default";
   std::vector<std::pair<std::string, std::string>> setEnv;

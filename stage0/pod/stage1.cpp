@@ -147,6 +147,11 @@ bool Stage1::supportsMds() const {
   return it != features_.end() && it->is_boolean() && it->get<bool>();
 }
 
+bool Stage1::supportsPrivateUsers() const {
+  auto it = features_.find("privateUsers");
+  return it != features_.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool Stage1::needsRoot() const {
   auto it = features_.find("root");
   return it != features_.end() && it->is_boolean() && it->get<bool>();

@@ -50,6 +50,8 @@ class Stage1 {
   bool supportsNet(std::string_view mode) const;
   bool supportsInteractive() const;
   bool supportsMds() const;
+  // "privateUsers": true — it runs a pod in a user namespace (docs/private-users.md).
+  bool supportsPrivateUsers() const;
   // "root": true — its run entrypoint needs root (namespaces, cgroups, mounts).
   bool needsRoot() const;
   // Error{kUnsupported} naming the stage1 when it needs root and ferry is not running as root:

@@ -39,6 +39,17 @@ TEST(Options, AcceptsEveryForm) {
   EXPECT_TRUE(q.on);
 }
 
+TEST(Options, AnOptionalValueIsTakenOnlyAfterEquals) {
+  std::vector<std::string> seen;
+  OptionParser o("ferry x [flags] ARG", "Does x.");
+  o.optionalValue("users", "auto|UID:COUNT", "maybe a value",
+                  [&seen](std::string_view v) { seen.emplace_back(v); });
+  auto pos = o.parse({"--users", "image", "--users=auto", "--users="});
+  EXPECT_EQ(pos, (std::vector<std::string>{"image"}));  // never the next word
+  EXPECT_EQ(seen, (std::vector<std::string>{"", "auto", ""}));
+  EXPECT_NE(o.helpText().find("--users[=auto|UID:COUNT]"), std::string::npos) << o.helpText();
+}
+
 TEST(Options, UsageErrors) {
   for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{{"--nope", "a"},
                                                                             {"--on=maybe", "a"},
