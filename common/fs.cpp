@@ -50,6 +50,29 @@ std::string readFile(const fs::path& path, uint64_t maxSize) {
   return data;
 }
 
+void makePrivateDir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0) return;
+  if (errno != EEXIST) throwErrno("create " + quote(dir.string()));
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) throwErrno("stat " + quote(dir.string()));
+  if (!S_ISDIR(st.st_mode)) {
+    throw Error(Errc::kInvalid, "cannot use " + quote(dir.string()) + ": not a directory");
+  }
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), st.st_mode & 07700) != 0) {
+    throwErrno("restrict the permissions of " + quote(dir.string()));
+  }
+}
+
+void makeDirs(const fs::path& dir, mode_t mode) {
+  if (::mkdir(dir.c_str(), mode) == 0 || errno == EEXIST) return;
+  if (errno != ENOENT) throwErrno("create " + quote(dir.string()));
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);
+  if (ec) throw std::system_error(ec, "cannot create " + quote(dir.parent_path().string()));
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+    throwErrno("create " + quote(dir.string()));
+}
+
 void writeAll(int fd, const void* data, size_t size, std::string_view what) {
   const char* p = static_cast<const char*>(data);
   while (size > 0) {

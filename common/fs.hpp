@@ -59,6 +59,13 @@ enum class Sync { kDurable, kAtomic };
 void writeFileAtomic(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644,
                      Sync sync = Sync::kDurable);
 
+// A directory only its owner may enter (0700): created so, or, when it exists (made by an older
+// ferry with 0755), its group and other bits cleared. Error when the path is not a directory.
+void makePrivateDir(const std::filesystem::path& dir);
+// mkdir -p, the last directory with `mode` when it is created here (an existing one is left as
+// it is): ferry's data directory is created 0700.
+void makeDirs(const std::filesystem::path& dir, mode_t mode);
+
 // fsync of a directory, so that a rename inside it is durable.
 void syncDir(const std::filesystem::path& dir);
 

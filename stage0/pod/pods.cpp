@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 
 namespace ferry::pod {
 
@@ -116,13 +117,16 @@ State Pod::state() const {
 }
 
 Pods::Pods(const fs::path& dataDir) : root_(fs::absolute(dataDir).lexically_normal() / "pods") {
-  for (Dir d : kAllDirs) {
-    std::error_code ec;
-    fs::create_directories(dirOf(d), ec);
-    if (ec) {
-      throw std::system_error(ec, "cannot create " + quote(dirOf(d).string()));
-    }
+  // Pod state is root's alone: it holds --set-env secrets, the metadata service's token, and
+  // overlay upper directories in which a pod may have planted setuid binaries. The data
+  // directory ferry creates, pods/ and every state directory are 0700 (an older ferry's 0755
+  // ones are tightened here); pod directories and their files are private as well (prepare).
+  makeDirs(root_.parent_path(), 0700);
+  makePrivateDir(root_);
+  if (::faccessat(AT_FDCWD, root_.c_str(), R_OK | X_OK, AT_EACCESS) != 0) {
+    throwErrno("read the pods in " + quote(root_.string()));
   }
+  for (Dir d : kAllDirs) makePrivateDir(dirOf(d));
 }
 
 std::vector<Pod> Pods::list() const {

@@ -65,7 +65,10 @@ uint16_t freeLoopbackPort() {
   return ntohs(a.sin_port);
 }
 
-void makeDir(const fs::path& p, mode_t mode = 0755) {
+// Everything of a pod directory is root's alone (Pods::Pods says why): directories 0700, files
+// 0600, except what apps see through a bind mount (etc/hosts, etc/resolv.conf, volumes), whose
+// own modes matter inside the pod and whose parent directories keep the host out.
+void makeDir(const fs::path& p, mode_t mode = 0700) {
   if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST) throwErrno("create " + quote(p.string()));
 }
 
@@ -622,13 +625,14 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     for (const auto& l : r.items()) {
       report.add("apps[" + b.app.name.str() + "]." + l.field, l.kind, l.detail);
     }
-    writeFileAtomic(appDir / "config.json", spec.dump() + "\n", 0644, sync);
-    writeFileAtomic(appDir / "manifest", b.image.manifest.str(true) + "\n", 0644, sync);
+    writeFileAtomic(appDir / "config.json", spec.dump() + "\n", 0600, sync);
+    writeFileAtomic(appDir / "manifest", b.image.manifest.str(true) + "\n", 0600, sync);
     ro.apps.push_back(
         {b.app.name.str(), b.image.record.id, b.image.tree, b.app.readOnlyRootFS.value_or(false)});
   }
-  writeFileAtomic(pod.path / "pod", pm.str(true) + "\n", 0644, sync);
-  writeFileAtomic(pod.path / "runtime.json", json::dump(ro.toJson(), true) + "\n", 0644, sync);
+  writeFileAtomic(pod.path / "pod", pm.str(true) + "\n", 0600, sync);
+  writeFileAtomic(pod.path / "runtime.json", json::dump(ro.toJson(), true) + "\n", 0600, sync);
+  recordPodStage1(s1, pod.path, sync);
   std::error_code ec;
   fs::create_symlink(s1.dir(), pod.path / "stage1", ec);
   if (ec) throw std::system_error(ec, "cannot link the stage1 into pod " + uuid);
@@ -670,7 +674,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   Pods pods(dataDir);
   std::string uuid = newPodUuid();
   Pod pod{uuid, Dir::kEmbryo, pods.pathOf(Dir::kEmbryo, uuid)};
-  makeDir(pod.path, 0711);
+  makeDir(pod.path, 0700);
   PodLock lock = PodLock::create(pod.path);
   // A pod started now need not survive a power loss (it would be garbage after the reboot):
   // its files and moves skip fsync, which a start would otherwise wait for. A prepared pod is

@@ -1,14 +1,17 @@
 #include "stage0/pod/stage1.hpp"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -166,7 +169,98 @@ void Stage1::checkCanRun() const {
   }
 }
 
-Stage1 podStage1(const Pod& pod) { return Stage1::load(pod.path / "stage1"); }
+std::optional<std::string> Stage1::installedName() const {
+  std::string n = dir_.filename().string();
+  for (const auto& d : searchDirs()) {
+    std::error_code ec;
+    fs::path candidate = fs::canonical(d / n, ec);
+    if (!ec && candidate == dir_) return n;
+  }
+  return std::nullopt;
+}
+
+std::string Stage1::identity() const {
+  // What each file is (device, inode) and its last change (size, mtime, ctime): a write, a
+  // replacement, a rename or a chmod changes one of them, and a stat costs nothing where hashing
+  // a stage1's binaries (megabytes) would cost every stop and enter.
+  Hasher h(DigestAlgorithm::kSha256);
+  auto add = [&](const std::string& label, const fs::path& file) {
+    struct stat st;
+    if (::lstat(file.c_str(), &st) != 0) throwErrno("stat " + quote(file.string()));
+    std::string line =
+        label + ' ' + std::to_string(st.st_dev) + ' ' + std::to_string(st.st_ino) + ' ' +
+        std::to_string(st.st_mode) + ' ' + std::to_string(st.st_size) + ' ' +
+        std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + ' ' +
+        std::to_string(st.st_ctim.tv_sec) + '.' + std::to_string(st.st_ctim.tv_nsec) + '\n';
+    h.update(line);
+  };
+  add("stage1.json", dir_ / "stage1.json");
+  for (const auto& [name, rel] : entrypoints_) add("entrypoints." + name + "=" + rel, dir_ / rel);
+  return "sha256:" + h.finishHex();
+}
+
+namespace {
+
+constexpr const char* kStage1Ref = "stage1-ref";
+
+}  // namespace
+
+void recordPodStage1(const Stage1& s1, const fs::path& podDir, Sync sync) {
+  json::Json ref = json::Json::object();
+  if (auto name = s1.installedName()) {
+    ref["name"] = *name;
+  } else {
+    ref["path"] = s1.dir().string();
+    ref["identity"] = s1.identity();
+  }
+  writeFileAtomic(podDir / kStage1Ref, json::dump(ref) + "\n", 0600, sync);
+}
+
+Stage1 podStage1(const Pod& pod) {
+  fs::path file = pod.path / kStage1Ref;
+  std::string refused = "cannot use the stage1 of pod " + pod.uuid + ": ";
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    // A pod of an older ferry: its link, when it leads to an installed stage1 (only those are
+    // trusted without a record).
+    fs::path target = fs::canonical(pod.path / "stage1", ec);
+    if (ec) throw Error(Errc::kNotFound, refused + "its stage1 is gone");
+    Stage1 s1 = Stage1::load(target);
+    if (!s1.installedName()) {
+      throw Error(Errc::kInvalid, refused + "its stage1 link leads to " + quote(target.string()) +
+                                      ", not to a stage1 installed beside ferry");
+    }
+    return s1;
+  }
+  json::Json ref = json::parse(readFile(file, 1 << 16), file.string());
+  try {
+    json::asObject(ref, "");
+    if (ref.contains("name")) {
+      std::string name = json::asString(ref["name"], "name");
+      try {
+        return Stage1::resolve(std::nullopt, name);
+      } catch (const Error& e) {
+        throw Error(Errc::kNotFound, refused + e.what());
+      }
+    }
+    if (!ref.contains("path")) json::fail("path", "missing");
+    if (!ref.contains("identity")) json::fail("identity", "missing");
+    fs::path dir = json::asString(ref["path"], "path");
+    std::string identity = json::asString(ref["identity"], "identity");
+    if (!fs::exists(dir / "stage1.json", ec)) {
+      throw Error(Errc::kNotFound, refused + quote(dir.string()) + " is gone");
+    }
+    Stage1 s1 = Stage1::load(dir);
+    if (s1.identity() != identity) {
+      throw Error(Errc::kInvalid, refused + "the stage1 at " + quote(dir.string()) +
+                                      " changed since the pod was prepared");
+    }
+    return s1;
+  } catch (const Error& e) {
+    if (e.code() == Errc::kNotFound || std::string_view(e.what()).starts_with(refused)) throw;
+    throw Error(e.code(), refused + quote(file.string()) + ": " + e.what());
+  }
+}
 
 void execRun(const Stage1& s1, const Pod& pod, PodLock& lock, bool debug) {
   int fd = lock.inheritable();
@@ -208,8 +302,10 @@ void Stage1Cleaner::cleanup(const Pod& pod) {
   std::optional<Stage1> s1;
   try {
     s1 = podStage1(pod);
-  } catch (const Error&) {
-    // The pod's stage1 is gone (or never got there: an aborted prepare).
+  } catch (const Error& e) {
+    // The pod's stage1 is gone (or never got there: an aborted prepare). One that is not the
+    // stage1 the pod was prepared with is refused: the error says so.
+    if (e.code() != Errc::kNotFound) throw;
   }
   if (s1) {
     // ABI §4: `gc --uuid UUID`; debug_ only adds ferry's own account of it.

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fs.hpp"
 #include "common/json.hpp"
 #include "stage0/pod/pods.hpp"
 
@@ -43,6 +44,12 @@ class Stage1 {
   const json::Json& features() const { return features_; }
 
   bool hasEntrypoint(std::string_view name) const;
+  // The name it is found by in searchDirs() when it is installed there (its directory's name).
+  std::optional<std::string> installedName() const;
+  // sha256 over what stat says of stage1.json and every entrypoint file (device, inode, mode,
+  // size, mtime, ctime): what a --stage1-path stage1 is recognised by (recordPodStage1).
+  std::string identity() const;
+
   // Error{kUnsupported} when the stage1 does not provide it.
   std::filesystem::path entrypoint(std::string_view name) const;
 
@@ -66,7 +73,19 @@ class Stage1 {
   json::Json features_ = json::Json::object();
 };
 
-// The stage1 of an existing pod: its stage1/ (a copy or a symlink).
+// Which stage1 a pod was prepared with, in the pod directory's file "stage1-ref" (stage0's
+// own, 0600; ABI §1). stage0 never follows the pod's `stage1` link to run an entrypoint: a
+// link anyone could repoint would get its target run as root by the next gc. The record says
+//   {"name":"ns"}                            a stage1 installed beside ferry (searchDirs), found
+//                                            there again by name (an upgrade's stage1 is used)
+//   {"path":"/abs/dir","identity":"sha256:…"} a --stage1-path one: used only while its
+//                                            stage1.json and entrypoint files are the very
+//                                            files they were, unchanged (Stage1::identity)
+void recordPodStage1(const Stage1& s1, const std::filesystem::path& podDir, Sync sync);
+
+// The stage1 of an existing pod, from its stage1-ref (a pod of an older ferry, which has none:
+// its `stage1` link, only when that is an installed stage1). Error{kNotFound} when the stage1
+// is gone; Error{kInvalid}, one line, when it is not the one the pod was prepared with.
 Stage1 podStage1(const Pod& pod);
 
 // `run --uuid U --lock-fd N [--debug]` in the pod directory, replacing this process.

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "formats/appc/image_id.hpp"
 #include "stage0/store/file_lock.hpp"
 #include "stage0/store/schema.hpp"
@@ -184,6 +185,11 @@ Store& Store::operator=(Store&&) noexcept = default;
 Store Store::open(const fs::path& dir) {
   fs::path cas = dir / "cas";
   try {
+    // Root's alone, like pod state: rendered trees hold the images' setuid binaries, and a
+    // private registry's images are no business of other users. cas/ is 0700 (an older
+    // ferry's 0755 is tightened here), and each tree directory is 0700 as well (renderInto).
+    makeDirs(dir, 0700);
+    makePrivateDir(cas);
     for (const char* sub : {"blobs/sha256", "blobs/sha512", "tmp", "trees"}) {
       fs::create_directories(cas / sub);
     }

@@ -44,7 +44,10 @@ RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree, bool ove
   fs::path rootfs = appDir / "rootfs";
   fs::path upper = appDir / "upper";
   fs::path work = appDir / "work";
-  makeDir(rootfs, 0755);
+  makeDir(rootfs, 0700);
+  // The upper directory's mode is the mode of the app's "/" (overlayfs takes the root's
+  // attributes from the upper layer): it stays 0755, and the 0700 app directory above it keeps
+  // host users away from whatever the pod writes there (setuid binaries included).
   makeDir(upper, 0755);
   makeDir(work, 0700);
   struct stat st;

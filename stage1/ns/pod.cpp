@@ -205,7 +205,7 @@ cgroup::DevicePolicy podDevicePolicy(const RuntimeOptions& rt,
 void writeCgroupsJson(const fs::path& podDir, const cgroup::Group& pod) {
   Json doc = Json::object();
   for (const auto& m : pod.members()) doc[m.mount.string()] = m.dir.string();
-  writeFileAtomic(podDir / "cgroups.json", json::dump(doc, true) + "\n", 0644, Sync::kAtomic);
+  writeFileAtomic(podDir / "cgroups.json", json::dump(doc, true) + "\n", 0600, Sync::kAtomic);
 }
 
 std::optional<cgroup::Group> readCgroupsJson(const fs::path& podDir, const std::string& uuid) {
@@ -252,7 +252,7 @@ void finalizeStatus(const fs::path& podDir, const std::optional<cgroup::Group>& 
     status["exitCode"] = nullptr;
     status["signal"] = "SIGKILL";
     status["oomKilled"] = oom || status.value("oomKilled", false);
-    writeFileAtomic(file, json::dump(status) + "\n", 0644, Sync::kAtomic);
+    writeFileAtomic(file, json::dump(status) + "\n", 0600, Sync::kAtomic);
   }
 }
 

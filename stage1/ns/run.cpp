@@ -348,7 +348,7 @@ int runEntrypoint(const Args& args) {
   }
   // Nothing of a running pod outlives a reboot, so its files are written without fsync (the
   // start would wait for the disk otherwise): atomic for readers is all they need.
-  writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n", 0644, Sync::kAtomic);
+  writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n", 0600, Sync::kAtomic);
   debugLine(debug, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid));
 
   int code = waitForPod(pid, sigFd.get(), debug);
@@ -372,7 +372,7 @@ int runEntrypoint(const Args& args) {
     // The pod has ended; gc removes what is left.
     std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
   }
-  writeFileAtomic(podDir / "exit", std::to_string(code) + "\n", 0644, Sync::kAtomic);
+  writeFileAtomic(podDir / "exit", std::to_string(code) + "\n", 0600, Sync::kAtomic);
   debugLine(debug, "cgroups removed, exit written");
   return code;
 }

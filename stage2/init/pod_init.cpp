@@ -74,7 +74,7 @@ std::optional<std::string> slurp(const std::string& path) {
 // unlinking the old version (written moments ago, still without blocks) does neither.
 bool writeAtomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   bool ok = writeFully(fd, data.data(), data.size());
   ok = ::close(fd) == 0 && ok;
@@ -276,7 +276,7 @@ bool PodInit::setupApp(App& app) {
   ::fcntl(out[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
   std::string log = podDir_ + "/logs/" + app.name + ".log";
-  app.logFd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  app.logFd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (app.logFd < 0) say("cannot open \"%s\": %s", log.c_str(), std::strerror(errno));
   std::string prefix = apps_.size() > 1 ? "[" + app.name + "] " : "";
   app.out = LogStream(out[0], app.logFd, 1, prefix);
@@ -509,7 +509,7 @@ int PodInit::run() {
   }
   for (const char* dir : {"/logs", "/status"}) {
     std::string path = podDir_ + dir;
-    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
       say("cannot create \"%s\": %s", path.c_str(), std::strerror(errno));
       return kOwnFailure;
     }
@@ -550,7 +550,7 @@ int PodInit::run() {
     if (debug_) say("app %s started: pid %d", app->name.c_str(), app->pid);
   }
   if (allStarted) {
-    int fd = ::open((podDir_ + "/ready").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int fd = ::open((podDir_ + "/ready").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) ::close(fd);
   }
 
