@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/pty.hpp"
 #include "formats/oci/runtime_spec.hpp"
 #include "stage2/app_process.hpp"
 #include "stage2/rootfs.hpp"
@@ -119,6 +120,11 @@ int run(const Options& options, std::string& app) {
   }
   rootfs.pivot();
   finishRootfs(spec);
+  // process.terminal under a stage1 that hands stdin over as a console socket (ABI §5): the app
+  // gets a pty of its own /dev/pts, the stage1 its master (never the caller's terminal).
+  if (process.terminal.value_or(false) && !options.event) {
+    step("give the app a terminal", [] { return pty::attachToConsoleSocket(); });
+  }
 
   appProcess.exec(std::move(argv));
 }

@@ -184,6 +184,7 @@ oci::Seccomp seccomp(const appc::Isolators& isolators, const std::vector<std::st
   sc.syscalls.push_back(
       {defaultSeccompRemoveSet(caps), "SCMP_ACT_ERRNO", errnoNumber("EPERM"), {}});
   for (auto& rule : defaultSeccompArgumentRules(caps)) sc.syscalls.push_back(std::move(rule));
+  sc.syscalls.push_back(defaultSeccompIoctlRule());
   return sc;
 }
 

@@ -62,6 +62,8 @@ std::vector<std::string> defaultSeccompRemoveSet(const std::vector<std::string>&
 // capabilities allow them; empty with CAP_SYS_ADMIN.
 std::vector<oci::SeccompSyscall> defaultSeccompArgumentRules(
     const std::vector<std::string>& capabilities);
+// The default filter's argument rule: ioctl TIOCSTI and TIOCLINUX refused (EPERM).
+oci::SeccompSyscall defaultSeccompIoctlRule();
 // "EPERM" → 1, …; nullopt for a name ferry does not know.
 std::optional<uint32_t> errnoNumber(std::string_view name);
 

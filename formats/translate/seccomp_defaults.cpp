@@ -99,6 +99,22 @@ std::vector<oci::SeccompSyscall> defaultSeccompArgumentRules(
   return {clone, {{"clone3"}, "SCMP_ACT_ERRNO", ENOSYS, {}}};
 }
 
+oci::SeccompSyscall defaultSeccompIoctlRule() {
+  // TIOCSTI pushes bytes into a terminal's input and TIOCLINUX pastes a console's selection:
+  // both type into whatever reads that terminal next (an operator's shell, were its terminal
+  // ever reachable from the pod). The kernel reads ioctl's request as an unsigned int while
+  // seccomp sees all 64 bits: compared under the mask 0xffffffff, a request with high bits set
+  // cannot slip past (flatpak's CVE-2019-10063). Two conditions on one argument: either matches.
+  constexpr uint64_t kMask = 0xffffffff;
+  constexpr uint64_t kTiocsti = 0x5412;    // TIOCSTI
+  constexpr uint64_t kTioclinux = 0x541C;  // TIOCLINUX
+  return {
+      {"ioctl"},
+      "SCMP_ACT_ERRNO",
+      EPERM,
+      {{1, kMask, kTiocsti, "SCMP_CMP_MASKED_EQ"}, {1, kMask, kTioclinux, "SCMP_CMP_MASKED_EQ"}}};
+}
+
 std::optional<uint32_t> errnoNumber(std::string_view name) {
   struct Entry {
     std::string_view name;

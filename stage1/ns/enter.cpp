@@ -23,6 +23,7 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "formats/oci/runtime_spec.hpp"
+#include "stage1/ns/enter_terminal.hpp"
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/pod.hpp"
 #include "stage2/app_process.hpp"
@@ -125,25 +126,21 @@ int enterEntrypoint(const Args& args) {
     }
   }
 
+  // The caller's terminal stays here: the command gets a pty of the app's own /dev/pts (we are
+  // in its mount namespace, rooted in it) and a session of its own (enter_terminal.cpp).
+  EnterTerminal terminal;
   pid_t child = ::fork();
   if (child < 0) throwErrno("fork");
   if (child == 0) {
     try {
-      ::signal(SIGINT, SIG_DFL);
+      terminal.inChild();
       app.exec(args.command);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "ferry-stage1 enter: %s\n", describe(e, true).c_str());
     }
     ::_exit(kOwnFailure);
   }
-  // Ctrl-C reaches the command through the terminal; this process only waits for it.
-  ::signal(SIGINT, SIG_IGN);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) throwErrno("wait for the command");
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
+  return terminal.waitFor(child);
 }
 
 }  // namespace ferry::stage1

@@ -40,6 +40,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/mds_client.hpp"
+#include "stage1/ns/console.hpp"
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/mounts.hpp"
 #include "stage1/ns/pod.hpp"
@@ -99,6 +100,7 @@ struct ChildPlan {
   bool debug = false;
   std::vector<RuntimeApp> apps;
   std::vector<std::string> initProcs;  // pod/init's cgroup.procs files
+  const Console* console = nullptr;    // the pod's stdio and session (console.hpp)
 };
 
 // Reads one byte from the parent; false when the parent is gone.
@@ -120,6 +122,7 @@ bool awaitGo(int fd) {
   try {
     // The parent lives as long as the pod: if it dies (kill -9), so does the pod.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
+    if (int e = plan.console->applyInChild(); e != 0) throwErrno(e, "set up the pod's stdio");
     if (plan.privateNet) loopbackUp();
     if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
       throwErrno("set the hostname to " + quote(plan.hostname));
@@ -200,8 +203,8 @@ std::string readReport(int fd) {
   }
 }
 
-// Waits for the pod init, forwarding the signals a user or stage0 sends to this process.
-// Signals the terminal sends (SI_KERNEL) reach the init directly: same process group.
+// Waits for the pod init, forwarding the signals a user, stage0 or the terminal sends to this
+// process (the pod is a session of its own: the terminal's reach it only this way).
 int waitForPod(pid_t pid, int sigFd, bool debug) {
   for (;;) {
     int status = 0;
@@ -219,7 +222,7 @@ int waitForPod(pid_t pid, int sigFd, bool debug) {
     ssize_t n = ::read(sigFd, &si, sizeof si);
     if (n != sizeof si) continue;
     int sig = static_cast<int>(si.ssi_signo);
-    if (sig != SIGCHLD && si.ssi_code != SI_KERNEL) {
+    if (sig != SIGCHLD) {
       debugLine(debug, "forwarding signal " + std::to_string(sig) + " to the pod init");
       ::kill(pid, sig);
     }
@@ -254,6 +257,8 @@ int runEntrypoint(const Args& args) {
   plan.overlay = !rt.noOverlay;
   plan.debug = debug;
   plan.apps = rt.apps;
+  Console console(rt.interactive);
+  plan.console = &console;
 
   // Every limit and device rule is read (and refused if unsupported) before anything is created.
   std::vector<AppCgroupConfig> appConfigs;
@@ -271,6 +276,7 @@ int runEntrypoint(const Args& args) {
   sigset_t set;
   ::sigemptyset(&set);
   for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+  console.addSignals(&set);
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
   ::signal(SIGPIPE, SIG_IGN);  // a closed terminal must not kill the process the pod lives by
   UniqueFd sigFd(::signalfd(-1, &set, SFD_CLOEXEC));
@@ -292,6 +298,7 @@ int runEntrypoint(const Args& args) {
   }
   ctl.read.reset();
   report.write.reset();
+  console.afterClone();
   // The child is busy mounting meanwhile. From here on a failure kills it and removes whatever
   // of the planned cgroups exists.
   PodGuard guard(plannedPod);
@@ -351,7 +358,10 @@ int runEntrypoint(const Args& args) {
   writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n", 0600, Sync::kAtomic);
   debugLine(debug, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid));
 
-  int code = waitForPod(pid, sigFd.get(), debug);
+  int code = console.proxies()
+                 ? console.waitForPod(pid, sigFd.get(),
+                                      [&](const std::string& line) { debugLine(debug, line); })
+                 : waitForPod(pid, sigFd.get(), debug);
   debugLine(debug, "the pod init exited: " + std::to_string(code));
   guard.release();
   if (mdsConnection) {
