@@ -366,7 +366,10 @@ Group Group::create(const Layout& layout, std::string_view name) {
 Group Group::fromDirs(const std::vector<std::pair<std::string, std::string>>& dirs,
                       std::string_view name) {
   std::vector<Member> members;
-  for (const auto& [mountText, dirText] : dirs) {
+  for (const auto& entry : dirs) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& mountText = entry.first;
+    const std::string& dirText = entry.second;
     // Normalised first ("…/pids/.." is the hierarchy's parent, no cgroup of it), checked after.
     fs::path mount = withoutTrailingSlash(fs::path(mountText).lexically_normal());
     fs::path dir = withoutTrailingSlash(fs::path(dirText).lexically_normal());
