@@ -15,6 +15,7 @@
 #include <climits>
 
 #include "common/error.hpp"
+#include "formats/oci/sysctl.hpp"
 #include "stage2/in_root.hpp"
 #include "stage2/mount_options.hpp"
 
@@ -320,11 +321,21 @@ void finishRootfs(const oci::RuntimeSpec& spec) {
   if (spec.linuxConfig) {
     const oci::Linux& l = *spec.linuxConfig;
     for (const auto& [key, value] : l.sysctl) {
+      // Only a key the app's own namespaces hold: any other is the host's (formats/oci/sysctl.hpp).
+      // stage0 refused it already; config.json may come from elsewhere.
+      auto ns = oci::sysctlNamespace(key);
+      if (!ns) {
+        throw Error(Errc::kSecurity, "cannot set sysctl " + quote(key) +
+                                         ": it is not namespaced, so it would change the host");
+      }
+      bool own = std::any_of(l.namespaces.begin(), l.namespaces.end(),
+                             [&](const oci::LinuxNamespace& n) { return n.type == *ns; });
+      if (!own) {
+        throw Error(Errc::kSecurity, "cannot set sysctl " + quote(key) + ": the app has no " +
+                                         std::string(*ns) + " namespace of its own");
+      }
       std::string path = "/proc/sys/";
-      bool valid = !key.empty() && key.find('/') == std::string::npos &&
-                   key.find("..") == std::string::npos && key[0] != '.';
       for (char c : key) path += c == '.' ? '/' : c;
-      if (!valid) throw Error(Errc::kInvalid, "sysctl " + quote(key) + " is not a valid name");
       UniqueFd fd(open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
       if (!fd) throwErrno("set sysctl " + key + " (" + quote(path) + ")");
       if (write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {

@@ -333,6 +333,7 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
 
   const std::string isoPath = "app.isolators";
   std::vector<std::string> caps = capabilities(app.isolators, isoPath);
+  if (in.insecure.capabilities) caps = in.allCapabilities;
   oci::Capabilities c;
   c.bounding = caps;
   c.effective = caps;
@@ -366,6 +367,13 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
         },
         app.isolators[i].value);
   }
+  // rkt's forceNoNewPrivileges: a non-root app gains nothing through a setuid binary or file
+  // capabilities, whatever its isolator says (unless the operator switched it off).
+  if (in.noNewPrivs == NoNewPrivs::kAll ||
+      (in.noNewPrivs == NoNewPrivs::kNonRoot && !isRootUser(app.user))) {
+    p.noNewPrivileges = true;
+  }
+  checkSysctls(linux.sysctl, in.hostNetwork, appName);
   spec.process = std::move(p);
 
   // --- mounts (appc Linux OS spec, then volumes)
@@ -428,18 +436,18 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
     if (!linux.resources) linux.resources = oci::LinuxResources{};
     linux.resources->pids = oci::LinuxPids{*pids};
   }
-  linux.seccomp = seccomp(app.isolators, caps, in.seccompArchitectures, isoPath, report);
+  if (!in.insecure.seccomp) {
+    linux.seccomp = seccomp(app.isolators, caps, in.seccompArchitectures, isoPath, report);
+  }
   linux.namespaces.push_back({"pid", std::nullopt});
   if (!in.hostNetwork) linux.namespaces.push_back({"network", std::nullopt});
   linux.namespaces.push_back({"ipc", std::nullopt});
   linux.namespaces.push_back({"uts", std::nullopt});
   linux.namespaces.push_back({"mount", std::nullopt});
-  // runc's defaults.
-  linux.maskedPaths = {"/proc/acpi",        "/proc/asound",        "/proc/kcore",
-                       "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
-                       "/proc/timer_stats", "/proc/sched_debug",   "/proc/scsi",
-                       "/sys/firmware"};
-  linux.readonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+  if (!in.insecure.paths) {
+    linux.maskedPaths = defaultMaskedPaths();
+    linux.readonlyPaths = defaultReadonlyPaths();
+  }
   spec.linuxConfig = std::move(linux);
   return spec;
 }

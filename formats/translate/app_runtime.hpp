@@ -6,7 +6,8 @@
 // executor rules decide the environment (PATH default, AC_APP_NAME, AC_METADATA_URL,
 // container=ferry, then the image's, then the pod's), the default capabilities (the appc set of
 // 14), the default seccomp filter (a remove set in the spirit of Docker's and rkt's defaults),
-// the mounts of the appc Linux OS spec and runc's masked and read-only /proc paths. What an
+// the mounts of the appc Linux OS spec, the masked and read-only /proc and /sys paths, and the
+// rules of privileges.hpp (namespaced sysctls only, no_new_privs for non-root apps). What an
 // isolator asks that config.json cannot carry, or that ferry does not apply, is in the report:
 // nothing is dropped silently.
 #pragma once
@@ -19,6 +20,7 @@
 
 #include "formats/appc/pod_manifest.hpp"
 #include "formats/oci/runtime_spec.hpp"
+#include "formats/translate/privileges.hpp"
 #include "formats/translate/report.hpp"
 
 namespace ferry::translate {
@@ -39,7 +41,12 @@ struct AppRuntimeInput {
   std::optional<std::string> hostsFile{};   // absolute host path bound on /etc/hosts
   std::optional<std::string> resolvConf{};  // absolute host path bound on /etc/resolv.conf
   bool interactive = false;
-  bool hostNetwork = false;  // --net=host: no network namespace of its own
+  bool hostNetwork = false;                      // --net=host: no network namespace of its own
+  NoNewPrivs noNewPrivs = NoNewPrivs::kNonRoot;  // privileges.hpp
+  InsecureRun insecure{};                        // --insecure-options, run side
+  // With insecure.capabilities: the capabilities the app gets (the host's bounding set, which
+  // stage0 reads), whatever its isolators say.
+  std::vector<std::string> allCapabilities{};
   std::vector<std::string> seccompArchitectures = defaultSeccompArchitectures();
 
   // SCMP_ARCH_… names for the architecture ferry was built for (and its compat modes).

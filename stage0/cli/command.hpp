@@ -34,6 +34,15 @@ struct GlobalOptions {
 // Adds --dir --debug --insecure-options --format to a command's parser.
 void addGlobalOptions(OptionParser& parser, GlobalOptions& global);
 
+// rkt's --insecure-options words. Fetch side: image (no signature check), tls (no certificate
+// check), http (plain http), pubkey (keys over plain http or without certificate checks),
+// ondisk (accepted as rkt does: ferry does not re-verify rendered trees at run; `ferry image
+// verify` does on demand). Run side: capabilities (every capability of the host's bounding
+// set), paths (no masked or read-only paths), seccomp (no seccomp filter). all-fetch, all-run
+// and all name a side or both.
+// Whether the list (validated by addGlobalOptions) turns `option` off.
+bool insecure(const GlobalOptions& g, std::string_view option);
+
 // The fetch options the global flags imply (--insecure-options, --dir), with a pull policy
 // (never | new | update). Defined in fetch.cpp; trust uses it for keys over HTTP.
 fetch::FetchOptions fetchOptions(const GlobalOptions& g, std::string_view pullPolicy);

@@ -8,11 +8,69 @@
 
 namespace ferry::cli {
 
+namespace {
+
+constexpr std::string_view kFetchWords[] = {"image", "tls", "http", "pubkey", "ondisk"};
+constexpr std::string_view kRunWords[] = {"capabilities", "paths", "seccomp"};
+
+std::vector<std::string_view> words(std::string_view list) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = list.find(',', start);
+    out.push_back(list.substr(start, comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+template <size_t N>
+bool contains(const std::string_view (&set)[N], std::string_view w) {
+  return std::find(std::begin(set), std::end(set), w) != std::end(set);
+}
+
+std::string validInsecureWords() {
+  std::string out;
+  for (auto w : kFetchWords) out += std::string(w) + ", ";
+  out += "all-fetch, ";
+  for (auto w : kRunWords) out += std::string(w) + ", ";
+  return out + "all-run, all";
+}
+
+void checkInsecureOptions(std::string_view list) {
+  for (auto w : words(list)) {
+    if (!contains(kFetchWords, w) && !contains(kRunWords, w) && w != "all-fetch" &&
+        w != "all-run" && w != "all") {
+      throw UsageError("--insecure-options: unknown option " + quote(w) +
+                       " (valid: " + validInsecureWords() + ")");
+    }
+  }
+}
+
+}  // namespace
+
+bool insecure(const GlobalOptions& g, std::string_view option) {
+  if (g.insecureOptions.empty()) return false;
+  for (auto w : words(g.insecureOptions)) {
+    if (w == option || w == "all" || (w == "all-fetch" && contains(kFetchWords, option)) ||
+        (w == "all-run" && contains(kRunWords, option))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void addGlobalOptions(OptionParser& parser, GlobalOptions& global) {
   parser.value("dir", "DIR", "ferry's data directory (default /var/lib/ferry)", &global.dir);
   parser.flag("debug", "print debugging information and whole error chains", &global.debug);
-  parser.value("insecure-options", "LIST", "comma-separated security checks to skip",
-               &global.insecureOptions);
+  parser.value("insecure-options", "LIST",
+               "what to turn off: image tls http pubkey ondisk all-fetch, capabilities "
+               "paths seccomp all-run, all",
+               [&global](std::string_view v) {
+                 checkInsecureOptions(v);
+                 global.insecureOptions = std::string(v);
+               });
   parser.value("format", "text|json", "output format", [&global](std::string_view v) {
     if (v != "text" && v != "json")
       throw UsageError("--format: want text or json, not " + quote(v));

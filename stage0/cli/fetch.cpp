@@ -5,27 +5,13 @@
 
 namespace ferry::cli {
 
-namespace {
-bool hasOption(std::string_view list, std::string_view option) {
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    if (list.substr(start, comma - start) == option || list.substr(start, comma - start) == "all") {
-      return true;
-    }
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return false;
-}
-}  // namespace
-
 fetch::FetchOptions fetchOptions(const GlobalOptions& g, std::string_view pullPolicy) {
   fetch::FetchOptions o;
   o.policy = fetch::parsePullPolicy(pullPolicy);
-  o.insecureImage = hasOption(g.insecureOptions, "image");
-  o.insecureHttp = hasOption(g.insecureOptions, "http");
-  o.insecureTls = hasOption(g.insecureOptions, "tls");
+  o.insecureImage = insecure(g, "image");
+  o.insecureHttp = insecure(g, "http");
+  o.insecureTls = insecure(g, "tls");
+  o.insecurePubkey = insecure(g, "pubkey");
   o.dataDir = g.dir;
   return o;
 }

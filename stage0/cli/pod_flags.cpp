@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <iostream>
 
 #include "common/error.hpp"
@@ -9,6 +10,7 @@
 #include "common/idmap.hpp"
 #include "common/signals.hpp"
 #include "formats/translate/app_runtime.hpp"
+#include "formats/translate/privileges.hpp"
 #include "formats/translate/ulimit.hpp"
 
 namespace ferry::cli {
@@ -143,6 +145,26 @@ appc::Isolator parseSeccomp(std::string_view text) {
   return isolator("seccomp", {{"name", "os/linux/seccomp-" + mode + "-set"}, {"value", value}});
 }
 
+translate::NoNewPrivs noNewPrivs(std::string_view v, std::string_view what) {
+  auto n = translate::parseNoNewPrivs(v);
+  if (!n) throw UsageError(std::string(what) + ": want non-root, all or isolator, not " + quote(v));
+  return *n;
+}
+
+// One loud line for a pod that runs with protections off (the fetch side says nothing here:
+// its checks concern the images, not the pod).
+void warnInsecureRun(Context& ctx, const translate::InsecureRun& off) {
+  if (!off.any()) return;
+  std::string what;
+  auto add = [&](bool on, const char* text) {
+    if (on) what += (what.empty() ? "" : "; ") + std::string(text);
+  };
+  add(off.capabilities, "every app gets every capability the host allows");
+  add(off.paths, "no /proc or /sys path is masked or read-only");
+  add(off.seccomp, "no seccomp filter");
+  ctx.err << "ferry: WARNING: --insecure-options weakens this pod's isolation: " << what << "\n";
+}
+
 }  // namespace
 
 std::chrono::milliseconds parseDuration(std::string_view text, std::string_view flag) {
@@ -193,6 +215,9 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
                    const std::string& summary, RunFlags& out) {
   pod::PodRequest& r = out.request;
   std::string policy = "new";
+  if (const char* env = std::getenv("FERRY_NO_NEW_PRIVS_FOR"); env != nullptr && *env != '\0') {
+    r.noNewPrivs = noNewPrivs(env, "FERRY_NO_NEW_PRIVS_FOR");
+  }
   // Groups: a new one starts at each image (a word that is not a flag nor a flag's value) and
   // at "---"; "--" gives the rest of its "---" segment to the last image as arguments.
   struct Group {
@@ -243,6 +268,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     std::vector<std::string> appArgs = groups[s].args;
     pod::AppRequest app;
     bool readOnly = false, nnp = false, interactive = r.interactive, mds = r.mdsRegister;
+    json::Json sysctls = json::Json::object();
     OptionParser p(usage, summary,
                    "Pod flags may come anywhere; app flags apply to the image of their\n"
                    "segment (segments are separated by ---). Arguments after -- go to the app.");
@@ -310,6 +336,10 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
         [&](std::string_view v) { r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator(v))); });
     p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
             [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
+    p.value("no-new-privs-for", "non-root|all|isolator",
+            "which apps get no_new_privs without asking (default: $FERRY_NO_NEW_PRIVS_FOR, "
+            "else non-root)",
+            [&](std::string_view v) { r.noNewPrivs = noNewPrivs(v, "--no-new-privs-for"); });
     p.value("stop-timeout", "DURATION", "from the stop signals to SIGKILL (10s)",
             [&](std::string_view v) {
               auto ms = parseDuration(v, "stop-timeout").count();
@@ -415,6 +445,20 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     p.value("seccomp", "mode=retain|remove,[errno=E,]SYSCALL,…", "a seccomp filter",
             [&](std::string_view v) { app.isolators.push_back(parseSeccomp(v)); });
     p.flag("no-new-privileges", "set no_new_privs for the app", &nnp);
+    p.value("sysctl", "KEY=VALUE|KEY",
+            "set a namespaced sysctl, or let the image set KEY (KEY.* for a prefix; repeatable)",
+            [&](std::string_view v) {
+              auto eq = v.find('=');
+              std::string key(v.substr(0, eq));
+              if (key.empty()) throw UsageError("--sysctl: want KEY=VALUE or KEY, not " + quote(v));
+              app.sysctlGrants.push_back(key);
+              if (eq != std::string_view::npos) {
+                if (key.back() == '*') {
+                  throw UsageError("--sysctl " + quote(v) + ": a pattern takes no value");
+                }
+                sysctls[key] = std::string(v.substr(eq + 1));
+              }
+            });
     p.value("ulimit", "TYPE=SOFT[:HARD]", "a resource limit, e.g. nofile=1024:2048 (repeatable)",
             [&](std::string_view v) {
               try {
@@ -429,6 +473,9 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     r.interactive = interactive;
     r.mdsRegister = mds;
     if (readOnly) app.readOnlyRootfs = true;
+    if (!sysctls.empty()) {
+      app.isolators.push_back(isolator("sysctl", {{"name", "os/unix/sysctl"}, {"value", sysctls}}));
+    }
     if (nnp) {
       app.isolators.push_back(
           isolator("no-new-privileges", {{"name", "os/linux/no-new-privileges"}, {"value", true}}));
@@ -439,7 +486,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
                  !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
                  readOnly || app.supplementaryGids || !app.args.empty() || !app.ulimits.empty() ||
                  !app.userAnnotations.empty() || !app.userLabels.empty() || app.pidsLimit ||
-                 app.stopSignal;
+                 app.stopSignal || !app.sysctlGrants.empty();
       if (any) throw UsageError("app flags without an image; usage: " + usage);
       if (groups[s].afterSeparator) {
         throw UsageError("--- must be followed by an image; usage: " + usage);
@@ -451,6 +498,9 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   }
   if (r.apps.empty() && !r.podManifest) throw UsageError("no image given; usage: " + usage);
   r.fetch = fetchOptions(ctx.global, policy);
+  r.insecure = {insecure(ctx.global, "capabilities"), insecure(ctx.global, "paths"),
+                insecure(ctx.global, "seccomp")};
+  warnInsecureRun(ctx, r.insecure);
   r.debug = ctx.global.debug;
   return true;
 }

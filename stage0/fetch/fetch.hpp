@@ -30,6 +30,9 @@ struct FetchOptions {
   bool insecureImage = false;  // --insecure-options=image: skip signature verification
   bool insecureHttp = false;
   bool insecureTls = false;
+  // --insecure-options=pubkey: signing keys (ferry trust, appc discovery's pubkeys) over plain
+  // http or without certificate checks.
+  bool insecurePubkey = false;
   std::filesystem::path dataDir;  // ferry's --dir (trust store, scratch space)
 };
 

@@ -28,19 +28,29 @@ std::vector<FetchedKey> get(const std::vector<std::string>& urls, const http::Cl
   return out;
 }
 
+// Keys are fetched as images are, or over any connection with --insecure-options=pubkey.
+http::ClientOptions keyClientOptions(const FetchOptions& options) {
+  http::ClientOptions h = clientOptions(options);
+  if (options.insecurePubkey) {
+    h.allowHttp = true;
+    h.verifyTls = false;
+  }
+  return h;
+}
+
 }  // namespace
 
 std::vector<FetchedKey> fetchKeys(const std::vector<std::string>& urls,
                                   const FetchOptions& options) {
-  http::Client client(clientOptions(options));
+  http::Client client(keyClientOptions(options));
   return get(urls, client);
 }
 
 std::vector<FetchedKey> discoverKeys(std::string_view prefix, const FetchOptions& options) {
   appc::AcIdentifier name = appc::AcIdentifier::parse(prefix);
-  http::Client client(clientOptions(options));
+  http::Client client(keyClientOptions(options));
   discovery::DiscoverOptions d;
-  d.insecureHttp = options.insecureHttp;
+  d.insecureHttp = options.insecureHttp || options.insecurePubkey;
   discovery::DiscoveryResult found = discovery::discoverPublicKeys(name, client, d);
   return get(found.publicKeys, client);
 }

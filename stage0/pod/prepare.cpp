@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <charconv>
 #include <set>
 
+#include "common/capabilities.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/mds_client.hpp"
@@ -204,18 +206,53 @@ std::string lastComponent(const std::string& name) {
   return n;
 }
 
-// Replaces isolators of the same family as any in `overrides`.
+std::string isolatorFamily(const appc::Isolator& i) {
+  std::string n = i.name().str();
+  if (n.starts_with("os/linux/capabilities-")) return "caps";
+  if (n.starts_with("os/linux/seccomp-")) return "seccomp";
+  return n;
+}
+
+// Replaces isolators of the same family as any in `overrides`; sysctls merge key by key (the
+// override's value wins), so that --sysctl KEY=VALUE keeps the image's other keys.
 void mergeIsolators(appc::Isolators& base, const appc::Isolators& overrides) {
-  auto family = [](const appc::Isolator& i) -> std::string {
-    std::string n = i.name().str();
-    if (n.starts_with("os/linux/capabilities-")) return "caps";
-    if (n.starts_with("os/linux/seccomp-")) return "seccomp";
-    return n;
-  };
   std::set<std::string> replaced;
-  for (const auto& o : overrides) replaced.insert(family(o));
-  std::erase_if(base, [&](const appc::Isolator& i) { return replaced.contains(family(i)); });
-  base.insert(base.end(), overrides.begin(), overrides.end());
+  for (const auto& o : overrides) replaced.insert(isolatorFamily(o));
+  appc::StringMap sysctl;
+  bool anySysctl = false;
+  auto addSysctl = [&](const appc::Isolator& i) {
+    const auto* s = std::get_if<appc::UnixSysctl>(&i.value);
+    if (s == nullptr) return false;
+    for (const auto& [k, v] : s->entries) {
+      auto it =
+          std::find_if(sysctl.begin(), sysctl.end(), [&](const auto& e) { return e.first == k; });
+      if (it != sysctl.end()) {
+        it->second = v;
+      } else {
+        sysctl.emplace_back(k, v);
+      }
+    }
+    anySysctl = true;
+    return true;
+  };
+  std::erase_if(base, [&](const appc::Isolator& i) {
+    return addSysctl(i) || replaced.contains(isolatorFamily(i));
+  });
+  for (const auto& o : overrides) {
+    if (!addSysctl(o)) base.push_back(o);
+  }
+  if (anySysctl) base.push_back(appc::Isolator{appc::UnixSysctl{sysctl}});
+}
+
+// The image's isolators that the operator's (of the same family) do not replace.
+appc::Isolators imageIsolatorsKept(const appc::Isolators& image, const appc::Isolators& ops) {
+  std::set<std::string> replaced;
+  for (const auto& o : ops) {
+    if (!std::holds_alternative<appc::UnixSysctl>(o.value)) replaced.insert(isolatorFamily(o));
+  }
+  appc::Isolators out = image;
+  std::erase_if(out, [&](const appc::Isolator& i) { return replaced.contains(isolatorFamily(i)); });
+  return out;
 }
 
 struct AppBuild {
@@ -279,7 +316,7 @@ void applyOciEnv(const ResolvedImage& img, appc::App& app, appc::RuntimeApp& ra)
 }
 
 appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::string& appName,
-                   appc::RuntimeApp& ra) {
+                   appc::RuntimeApp& ra, const translate::InsecureRun& insecure) {
   appc::App a = img.manifest.app.value_or(appc::App{});
   if (!img.manifest.app) {
     a.user = "0";
@@ -314,6 +351,10 @@ appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::s
   };
   for (const auto& [n, v] : req.userAnnotations) setEntry(a.userAnnotations, n, v);
   for (const auto& [n, v] : req.userLabels) setEntry(a.userLabels, n, v);
+  // What the image asks beyond appc's defaults needs the operator's grant (the image's
+  // isolators that the app flags replace ask nothing).
+  translate::ImageGrants grants{req.sysctlGrants, insecure.capabilities};
+  translate::checkImageIsolators(imageIsolatorsKept(a.isolators, req.isolators), grants, appName);
   mergeIsolators(a.isolators, req.isolators);
   appc::validateIsolatorSet(a.isolators, "app " + appName + " isolators");
   if (a.exec.empty()) {
@@ -411,6 +452,17 @@ void checkOomScoreAdj(const appc::RuntimeApp& ra) {
   }
 }
 
+// The capabilities ferry's bounding set holds: all an app can get (--insecure-options=
+// capabilities).
+std::vector<std::string> boundingCapabilities() {
+  std::vector<std::string> out;
+  const auto& names = linuxCapabilityNames();
+  for (size_t n = 0; n < names.size(); ++n) {
+    if (::prctl(PR_CAPBSET_READ, n, 0, 0, 0) == 1) out.emplace_back(names[n]);
+  }
+  return out;
+}
+
 json::Json resourcesJson(const oci::LinuxResources& r) {
   oci::RuntimeSpec s;
   s.linuxConfig = oci::Linux{};
@@ -446,6 +498,11 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       }
       ResolvedImage img = resolveImage(store, ref, report, path);
       if (!ra.app && img.manifest.app) {
+        // The pod manifest takes the image's app section: what it asks beyond appc's defaults
+        // needs a grant, as with `ferry run IMAGE`. An app section in the manifest is the
+        // operator's own.
+        translate::checkImageIsolators(img.manifest.app->isolators, {{}, req.insecure.capabilities},
+                                       ra.name.str());
         ra.app = img.manifest.app;
         applyOciEnv(img, *ra.app, ra);
       }
@@ -472,7 +529,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       }
       appc::RuntimeApp ra{*name,
                           appc::RuntimeImage{img.manifest.name, img.podId, img.manifest.labels}};
-      ra.app = mergeApp(img, ar, name->str(), ra);
+      ra.app = mergeApp(img, ar, name->str(), ra, req.insecure);
       for (const auto& u : ar.ulimits) {
         ra.annotations.set(appc::AcIdentifier::parse(u.annotationName()), u.valueText());
       }
@@ -620,6 +677,9 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     in.resolvConf = resolvPath;
     in.interactive = req.interactive;
     in.hostNetwork = req.net == "host";
+    in.noNewPrivs = req.noNewPrivs;
+    in.insecure = req.insecure;
+    if (req.insecure.capabilities) in.allCapabilities = boundingCapabilities();
     translate::Report r;
     oci::RuntimeSpec spec = translate::appToRuntime(in, r);
     for (const auto& l : r.items()) {

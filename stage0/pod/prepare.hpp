@@ -5,7 +5,8 @@
 // fetched), creates the pod in embryo/ with its lock held, moves it to prepare/, fetches every
 // image (pull policy new, any transport), renders each rootfs through the tree store, reifies
 // the pod manifest (every image by ID, app sections merged from the image and the flags, every
-// mount point satisfied by a volume), generates each app's config.json with
+// mount point satisfied by a volume; what an image asks beyond appc's defaults checked against
+// what the operator granted, translate/privileges.hpp), generates each app's config.json with
 // translate::appToRuntime, writes runtime.json, and finally moves the pod to prepared/ (lock
 // released) or run/ (lock kept for the stage1). Anything ferry cannot apply as asked is in the
 // returned report: the CLI prints it.
@@ -20,6 +21,7 @@
 
 #include "common/idmap.hpp"
 #include "formats/appc/pod_manifest.hpp"
+#include "formats/translate/privileges.hpp"
 #include "formats/translate/report.hpp"
 #include "formats/translate/ulimit.hpp"
 #include "stage0/fetch/fetch.hpp"
@@ -57,6 +59,9 @@ struct AppRequest {
   std::vector<std::pair<std::string, std::string>> userAnnotations, userLabels;
   // --stop-signal: the app annotation dev.ferry.stop-signal (else the image's StopSignal).
   std::optional<std::string> stopSignal;
+  // --sysctl KEY[=VALUE]: every key named (the image may set it; translate::ImageGrants). The
+  // values are an os/unix/sysctl isolator in `isolators`, merged key by key with the image's.
+  std::vector<std::string> sysctlGrants;
 };
 
 struct PodRequest {
@@ -87,6 +92,10 @@ struct PodRequest {
   std::string mdsSocket = "/run/ferry/mds.sock";
   uint16_t mdsPort = 2375;
   fetch::FetchOptions fetch;
+  // --insecure-options=capabilities,paths,seccomp: for every app, whatever its images ask.
+  translate::InsecureRun insecure;
+  // --no-new-privs (FERRY_NO_NEW_PRIVS): which apps get no_new_privs beside the isolator's.
+  translate::NoNewPrivs noNewPrivs = translate::NoNewPrivs::kNonRoot;
   bool debug = false;
 };
 

@@ -36,6 +36,16 @@ AppRuntimeInput loadInput(const fs::path& dir) {
   if (j.contains("resolvConf")) in.resolvConf = j["resolvConf"];
   in.interactive = j.value("interactive", false);
   in.hostNetwork = j.value("hostNetwork", false);
+  if (j.contains("noNewPrivs"))
+    in.noNewPrivs = *parseNoNewPrivs(j["noNewPrivs"].get<std::string>());
+  if (j.contains("insecure")) {
+    const auto& o = j["insecure"];
+    in.insecure = {o.value("capabilities", false), o.value("paths", false),
+                   o.value("seccomp", false)};
+  }
+  if (j.contains("allCapabilities")) {
+    for (const auto& c : j["allCapabilities"]) in.allCapabilities.push_back(c);
+  }
   in.seccompArchitectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
   return in;
 }
