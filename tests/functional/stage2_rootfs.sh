@@ -84,6 +84,8 @@ b=$(bundle readonly '{"process": {"args": '"$(shargs "$script")"'},
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
     "/nonexistent/path"],
    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+   "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
+     {"type": "mount"}],
    "sysctl": {"net.ipv4.ip_forward": "1"}}}')
 expect_status 0 s2 "$b"
 grep -q "^touch: /x: Read-only file system$" "$T/err" &&
@@ -94,6 +96,28 @@ want=dev-shm-writable
 for f in /proc/kcore /proc/keys /proc/timer_list; do [ ! -e $f ] || want+=$'\n'"$f 0"; done
 expect_out "$want"$'\n1\nsys-ro\n1' \
   "read-only root (tmpfs mounts stay writable), masked /proc/kcore and /proc/acpi, /proc/sys read-only, sysctl in the pod's net namespace"
+
+# A sysctl the kernel keeps for the whole host, or one of a namespace config.json does not
+# give the app, is refused before anything is written: config.json may come from elsewhere
+# than ferry run, which refuses them first.
+burst=$(cat /proc/sys/kernel/printk_ratelimit_burst)
+b=$(bundle sysctl-host '{"linux": {"sysctl": {"kernel.printk_ratelimit_burst": "'$((burst + 1))'"}}}')
+set +e
+s2 "$b" >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$(cat /proc/sys/kernel/printk_ratelimit_burst)" = "$burst" ] || {
+  echo "$burst" >/proc/sys/kernel/printk_ratelimit_burst
+  fail "ferry-stage2 wrote the host's kernel.printk_ratelimit_burst"
+}
+[ "$rc" -eq 254 ] || fail "a host sysctl: ferry-stage2 exited $rc, want 254: $(cat "$T/err")"
+expect_err 'ferry-stage2: main: cannot set sysctl "kernel.printk_ratelimit_burst": it is not namespaced, so it would change the host' \
+  "a sysctl the host keeps for itself is refused"
+b=$(bundle sysctl-net '{"linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}],
+  "sysctl": {"net.ipv4.ip_forward": "1"}}}')
+expect_status 254 s2 "$b"
+expect_err 'ferry-stage2: main: cannot set sysctl "net.ipv4.ip_forward": the app has no network namespace of its own' \
+  "net.* without a network namespace of the app's own is refused"
 
 # --- hostile rootfs: symlinks must never send a mount to the host
 mkdir -p "$T/target"
