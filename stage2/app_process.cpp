@@ -5,12 +5,17 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <climits>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "stage2/exec.hpp"
+#include "stage2/in_root.hpp"
 #include "stage2/user.hpp"
 
 namespace ferry::stage2 {
@@ -36,6 +41,36 @@ void resetSignals() {
   sigset_t none;
   sigemptyset(&none);
   if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) throwErrno("unblock the signals");
+}
+
+// CVE-2024-21626's class: a working directory that is, or passes through, a descriptor or a
+// /proc magic link (/proc/self/fd/N, /proc/1/cwd, /proc/1/root/…) would leave the root. So no
+// descriptor but stdio survives to this point, the path is resolved by the kernel inside "/"
+// (RESOLVE_IN_ROOT: ".." and absolute symlinks stay in; RESOLVE_NO_MAGICLINKS: /proc links
+// refused), and where it landed is checked: getcwd(3) says ENOENT ("(unreachable)") for a
+// directory outside the process's root.
+void enterWorkingDirectory(const std::string& cwd) {
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+    // Before Linux 5.9: close them one by one.
+    long max = sysconf(_SC_OPEN_MAX);
+    for (int fd = 3; fd < (max > 0 ? max : 1024); ++fd) close(fd);
+  }
+  std::string what = "change to the working directory " + quote(cwd);
+  UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throwErrno(what + " (opening the root)");
+  UniqueFd dir = openInRoot(root.get(), cwd, O_PATH | O_DIRECTORY);
+  if (!dir) {
+    if (errno == ELOOP || errno == EXDEV) {
+      throw Error(Errc::kSecurity,
+                  "cannot " + what + ": it goes through a /proc link or leaves the app's root");
+    }
+    throwErrno(what);
+  }
+  if (fchdir(dir.get()) != 0) throwErrno(what);
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof buf) == nullptr || buf[0] != '/') {
+    throw Error(Errc::kSecurity, "cannot " + what + ": it is outside the app's root");
+  }
 }
 
 }  // namespace
@@ -72,9 +107,7 @@ void AppProcess::exec(std::vector<std::string> argv) {
     if (!root) throwErrno("open the app's root");
     creds = resolveCredentials(spec_, root.get());
   }
-  if (chdir(process.cwd.c_str()) != 0) {
-    throwErrno("change to the working directory " + quote(process.cwd));
-  }
+  enterWorkingDirectory(process.cwd);
   applyRlimits(process.rlimits);
   if (process.oomScoreAdj) {
     // Lowering it needs CAP_SYS_RESOURCE: do it while still root.

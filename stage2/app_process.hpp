@@ -3,11 +3,12 @@
 //
 // The constructor translates and checks everything (capabilities, rlimits, the seccomp filter)
 // without changing the process; exec() then, in this order: resolves the user and groups in the
-// root's own /etc files, changes to process.cwd, sets the rlimits and oom_score_adj, drops the
-// bounding set, switches user and groups keeping the configured capabilities, sets the umask,
-// unblocks every signal and resets ignored ones, finds the executable in the app's PATH, marks
-// extra fds close-on-exec, sets no_new_privs, loads the seccomp filter (last) and calls execve
-// with process.env exactly.
+// root's own /etc files, closes every descriptor above stderr, changes to process.cwd resolved
+// inside the root (never through a /proc magic link; checked to be inside after), sets the rlimits
+// and oom_score_adj, drops the bounding set, switches user and groups keeping the configured
+// capabilities, sets the umask, unblocks every signal and resets ignored ones, finds the executable
+// in the app's PATH, marks extra fds close-on-exec, sets no_new_privs, loads the seccomp filter
+// (last) and calls execve with process.env exactly.
 #pragma once
 
 #include <memory>
