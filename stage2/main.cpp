@@ -1,14 +1,25 @@
 // ferry-stage2 [--event pre-start|post-stop] BUNDLE — see stage2/stage2.hpp.
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
 
 #include "common/error.hpp"
+#include "common/sealed_exec.hpp"
 #include "stage2/stage2.hpp"
 
 int main(int argc, char** argv) {
   std::string app = "?";
   try {
+    // Until the app's execve: not dumpable (the pod's processes cannot open /proc/<pid>/{exe,
+    // fd,root,mem} of this root process without CAP_SYS_PTRACE), and running from a read-only
+    // mount or a sealed memfd, never from a file the pod could reopen for writing
+    // (common/sealed_exec.hpp). The ns stage1 binds this binary read-only: no copy there.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+      ferry::throwErrno("make the process non-dumpable");
+    ferry::reexecSealed("ferry-stage2", argv, environ);
     ferry::stage2::Options options = ferry::stage2::parseArgs(argc, argv);
     app = options.bundle.filename().string();
     return ferry::stage2::run(options, app);

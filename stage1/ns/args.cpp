@@ -1,9 +1,13 @@
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 
 #include "common/error.hpp"
+#include "common/sealed_exec.hpp"
 #include "stage1/ns/entrypoints.hpp"
 
 namespace ferry::stage1 {
@@ -64,7 +68,16 @@ int entrypointMain(int argc, char** argv, std::string_view entrypoint, int (*fn)
   }
   std::string prefix = "ferry-stage1 " + std::string(entrypoint) + ": ";
   try {
-    return fn(parseArgs(argc, argv, entrypoint));
+    Args args = parseArgs(argc, argv, entrypoint);
+    if (entrypoint == "enter") {
+      // enter's command process lives in the pod's PID namespace with this executable until its
+      // exec (and runs it again after a `#!/proc/self/exe` script): the pod must find there a
+      // sealed copy, never the stage1's file (common/sealed_exec.hpp). Not dumpable either: the
+      // pod's processes cannot open /proc/<pid>/{exe,fd,root} of it without CAP_SYS_PTRACE.
+      if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throwErrno("make the process non-dumpable");
+      reexecSealed("ferry-enter", argv, environ);
+    }
+    return fn(args);
   } catch (const Error& e) {
     std::fprintf(stderr, "%s%s\n", prefix.c_str(), describe(e, debug).c_str());
     return e.code() == Errc::kUsage ? kUsageFailure : kOwnFailure;

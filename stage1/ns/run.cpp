@@ -10,8 +10,10 @@
 //   'g' ───────────────────────────────────► cgroup namespace (rooted at the pod cgroup),
 //                                            moves itself into pod/init, 'M'
 //   delegate controllers, app limits,  ◄──── (the pod cgroup is empty of processes now, as v2
-//   metadata service registration             wants before its children get controllers)
-//   'g' ───────────────────────────────────► exec ferry-init
+//   metadata service registration             wants before its children get controllers);
+//                                            meanwhile its private root (private_root.hpp):
+//                                            pivot_root, cwd = the pod directory
+//   'g' ───────────────────────────────────► exec ferry-init (read-only bind, empty env)
 //   EOF on the report pipe (exec done): pid
 //   wait, forwarding SIGTERM/SIGINT/SIGHUP
 //   status fix-up, cgroups removed, exit
@@ -44,6 +46,7 @@
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/mounts.hpp"
 #include "stage1/ns/pod.hpp"
+#include "stage1/ns/private_root.hpp"
 
 namespace ferry::stage1 {
 
@@ -101,6 +104,7 @@ struct ChildPlan {
   std::vector<RuntimeApp> apps;
   std::vector<std::string> initProcs;  // pod/init's cgroup.procs files
   const Console* console = nullptr;    // the pod's stdio and session (console.hpp)
+  PrivateRootPlan root;                // the init's own root (private_root.hpp)
 };
 
 // Reads one byte from the parent; false when the parent is gone.
@@ -150,14 +154,23 @@ bool awaitGo(int fd) {
       }
     }
     if (::write(report, "M", 1) != 1) throwErrno("report to the parent");
+    // While the parent delegates controllers and applies limits: the init's own root, which
+    // holds the pod directory, the app cgroups and read-only ferry-init and ferry-stage2 at
+    // their host paths, and nothing else of the host (private_root.hpp).
+    debugLine(plan.debug, "the init's private root: building");
+    enterPrivateRoot(plan.root);
+    debugLine(plan.debug, "the init's private root: pivoted into");
     if (!awaitGo(ctl)) ::_exit(kOwnFailure);
     // SIGTERM, SIGINT, SIGHUP and SIGCHLD stay blocked (as in the parent) across the exec: a
     // namespace's init drops a signal it has no handler for unless the signal is blocked, so a
     // stop that arrives before the init has its signalfd waits for it instead of being lost.
     // In the pod's working directory, the pod directory: `ps` in the pod shows "ferry-init",
-    // no host path (the init reads the pod directory from its working directory).
+    // no host path (the init reads the pod directory from its working directory). An empty
+    // environment: whatever ferry's caller had in its own is none of the pod's business (the
+    // pod could read it in /proc/1/environ).
     const char* argv[] = {"ferry-init", nullptr};
-    ::execv(plan.init.c_str(), const_cast<char* const*>(argv));
+    const char* envp[] = {nullptr};
+    ::execve(plan.init.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
     throwErrno("execute the pod init " + quote(plan.init.string()));
   } catch (const std::exception& e) {
     failWith(e.what());
@@ -252,6 +265,8 @@ int runEntrypoint(const Args& args) {
   plan.init = rt.init.empty() ? selfDir() / "ferry-init" : fs::path(rt.init);
   if (::access(plan.init.c_str(), X_OK) != 0)
     throwErrno("execute the pod init " + quote(plan.init.string()));
+  // The path the init sees as its own (/proc/self/exe), beside which it finds ferry-stage2.
+  plan.init = fs::canonical(plan.init);
   plan.hostname = rt.hostname;
   plan.privateNet = rt.net != "host";
   plan.overlay = !rt.noOverlay;
@@ -272,6 +287,17 @@ int runEntrypoint(const Args& args) {
   cgroup::Group plannedPod = cgroup::Group::place(layout, podName);
   writeCgroupsJson(podDir, plannedPod);
   plan.initProcs = plannedPod.limitable().child(cgroup::kInitCgroupName).procsFiles();
+  plan.root = planPrivateRoot(podDir, rt.apps);
+  plan.root.binaries = {plan.init, rt.stage2.empty() ? plan.init.parent_path() / "ferry-stage2"
+                                                     : fs::path(rt.stage2)};
+  // Every hierarchy of cgroups.json read-only (the init checks each is a cgroupfs), the pod's
+  // cgroups writable where the init moves children into app cgroups.
+  for (const cgroup::Member& m : plannedPod.members()) plan.root.cgroupMounts.push_back(m.mount);
+  cgroup::Group limitable = plannedPod.limitable();
+  for (const cgroup::Member& m : limitable.members()) {
+    plan.root.cgroups.push_back(m.dir);
+  }
+  plan.root.terminal = rt.interactive;
 
   sigset_t set;
   ::sigemptyset(&set);

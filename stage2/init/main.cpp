@@ -1,6 +1,7 @@
 // ferry-init [--pod-dir DIR]: the pod's PID 1 (see pod_init.hpp). Without --pod-dir the pod
 // directory is the working directory, which is how the ns stage1 starts it: the command line
 // that `ps` shows in the pod is then "ferry-init", naming no host path.
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <climits>
@@ -11,6 +12,10 @@
 #include "stage2/init/pod_init.hpp"
 
 int main(int argc, char** argv) {
+  // Not dumpable: a pod process cannot open /proc/1/{exe,fd,root,mem,environ} of its root-owned
+  // PID 1 without CAP_SYS_PTRACE (execve made it dumpable again; each child keeps this until
+  // ferry-stage2 execs the app).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   std::string podDir;
   bool bad = false;
   for (int i = 1; i < argc && !bad; ++i) {

@@ -51,8 +51,11 @@ int64_t nowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-std::optional<std::string> slurp(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// Every file of the pod directory is opened relative to the directory's descriptor and never
+// through a symlink in its last component (O_NOFOLLOW): a link planted there cannot make PID 1
+// read or write a file elsewhere.
+std::optional<std::string> slurp(int dirFd, const std::string& path) {
+  int fd = ::openat(dirFd, path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   std::string out;
   char buf[8192];
@@ -72,19 +75,22 @@ std::optional<std::string> slurp(const std::string& path) {
 // file with rename(2) makes ext4 write the new one out at once (auto_da_alloc) and, on a
 // discard mount, wait for the old one's blocks to be discarded; exchanging the two names and
 // unlinking the old version (written moments ago, still without blocks) does neither.
-bool writeAtomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+// The temp file is always a new file (O_EXCL after an unlink: neither a symlink nor a hard link
+// left in its place is written through).
+bool writeAtomic(int dirFd, const std::string& name, const std::string& data) {
+  std::string tmp = name + ".tmp";
+  ::unlinkat(dirFd, tmp.c_str(), 0);
+  int fd = ::openat(dirFd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   bool ok = writeFully(fd, data.data(), data.size());
   ok = ::close(fd) == 0 && ok;
   if (!ok) return false;
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
-    ::unlink(tmp.c_str());
+  if (::renameat2(dirFd, tmp.c_str(), dirFd, name.c_str(), RENAME_EXCHANGE) == 0) {
+    ::unlinkat(dirFd, tmp.c_str(), 0);
     return true;
   }
   // The first version (nothing to exchange with), or a filesystem without RENAME_EXCHANGE.
-  return ::rename(tmp.c_str(), path.c_str()) == 0;
+  return ::renameat(dirFd, tmp.c_str(), dirFd, name.c_str()) == 0;
 }
 
 // The pod's exit code for one wait status: the code, or 128 + the signal.
@@ -144,6 +150,9 @@ class PodInit {
   bool anyRunning() const;
 
   std::string podDir_;
+  int podFd_ = -1;     // the pod directory (O_PATH)
+  int statusFd_ = -1;  // its status/ and logs/
+  int logsFd_ = -1;
   std::string stage2_;
   bool interactive_ = false;
   bool debug_ = false;
@@ -162,13 +171,20 @@ PodInit::~PodInit() {
     if (app->errWrite >= 0) ::close(app->errWrite);
     if (app->logFd >= 0) ::close(app->logFd);
   }
-  if (sigFd_ >= 0) ::close(sigFd_);
+  for (int fd : {sigFd_, podFd_, statusFd_, logsFd_}) {
+    if (fd >= 0) ::close(fd);
+  }
   if (timerFd_ >= 0) ::close(timerFd_);
 }
 
 bool PodInit::load() {
+  podFd_ = ::open(podDir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (podFd_ < 0) {
+    say("cannot open \"%s\": %s", podDir_.c_str(), std::strerror(errno));
+    return false;
+  }
   std::string runtimePath = podDir_ + "/runtime.json";
-  auto text = slurp(runtimePath);
+  auto text = slurp(podFd_, "runtime.json");
   if (!text) {
     say("cannot read \"%s\": %s", runtimePath.c_str(), std::strerror(errno));
     return false;
@@ -203,7 +219,7 @@ bool PodInit::load() {
 
   // The pod's cgroups, when the stage1 made some: each app has its child cgroup there.
   std::optional<cgroup::Group> pod;
-  if (auto cg = slurp(podDir_ + "/cgroups.json")) {
+  if (auto cg = slurp(podFd_, "cgroups.json")) {
     auto doc = parseJson(*cg);
     std::vector<std::pair<std::string, std::string>> dirs;
     if (doc && doc->isObject()) {
@@ -240,7 +256,7 @@ bool PodInit::load() {
     }
     // Only the handlers' presence and the stop signal matter here; ferry-stage2 reads the
     // whole config.
-    if (auto config = slurp(app->bundle + "/config.json")) {
+    if (auto config = slurp(podFd_, "apps/" + app->name + "/config.json")) {
       if (auto doc = parseJson(*config)) {
         if (const JsonValue* ann = doc->get("annotations")) {
           app->preStart = ann->get("dev.ferry.event.pre-start") != nullptr;
@@ -275,8 +291,10 @@ bool PodInit::setupApp(App& app) {
   // Our read ends never block; the app's write ends stay blocking.
   ::fcntl(out[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
-  std::string log = podDir_ + "/logs/" + app.name + ".log";
-  app.logFd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  std::string log = app.name + ".log";
+  app.logFd =
+      ::openat(logsFd_, log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  log = podDir_ + "/logs/" + log;
   if (app.logFd < 0) say("cannot open \"%s\": %s", log.c_str(), std::strerror(errno));
   std::string prefix = apps_.size() > 1 ? "[" + app.name + "] " : "";
   app.out = LogStream(out[0], app.logFd, 1, prefix);
@@ -482,8 +500,10 @@ void PodInit::writeStatus(const App& app) {
   s += ",\"oomKilled\":";
   s += app.oomKilled ? "true" : "false";
   s += "}\n";
-  std::string path = podDir_ + "/status/" + app.name + ".json";
-  if (!writeAtomic(path, s)) say("cannot write \"%s\": %s", path.c_str(), std::strerror(errno));
+  if (!writeAtomic(statusFd_, app.name + ".json", s)) {
+    say("cannot write \"%s/status/%s.json\": %s", podDir_.c_str(), app.name.c_str(),
+        std::strerror(errno));
+  }
 }
 
 int PodInit::waitHandler(App& app) {
@@ -507,10 +527,14 @@ int PodInit::run() {
     say("cannot create a signalfd or timerfd: %s", std::strerror(errno));
     return kOwnFailure;
   }
-  for (const char* dir : {"/logs", "/status"}) {
-    std::string path = podDir_ + dir;
-    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-      say("cannot create \"%s\": %s", path.c_str(), std::strerror(errno));
+  for (auto [dir, fd] : {std::pair{"logs", &logsFd_}, std::pair{"status", &statusFd_}}) {
+    if (::mkdirat(podFd_, dir, 0700) != 0 && errno != EEXIST) {
+      say("cannot create \"%s/%s\": %s", podDir_.c_str(), dir, std::strerror(errno));
+      return kOwnFailure;
+    }
+    *fd = ::openat(podFd_, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*fd < 0) {
+      say("cannot open \"%s/%s\": %s", podDir_.c_str(), dir, std::strerror(errno));
       return kOwnFailure;
     }
   }
@@ -550,7 +574,7 @@ int PodInit::run() {
     if (debug_) say("app %s started: pid %d", app->name.c_str(), app->pid);
   }
   if (allStarted) {
-    int fd = ::open((podDir_ + "/ready").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd = ::openat(podFd_, "ready", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) ::close(fd);
   }
 

@@ -1,0 +1,288 @@
+#include "stage1/ns/private_root.hpp"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/json.hpp"
+
+namespace ferry::stage1 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// appc OS-SPEC.md's devices: stage2 binds them from here where mknod is refused.
+constexpr const char* kDefaultDevices[] = {"/dev/null",   "/dev/zero",    "/dev/full",
+                                           "/dev/random", "/dev/urandom", "/dev/tty"};
+
+bool isBind(const json::Json& m) {
+  if (m.value("type", "") == "bind") return true;
+  if (m.contains("options") && m["options"].is_array()) {
+    for (const auto& o : m["options"]) {
+      if (o.is_string() && (o == "bind" || o == "rbind")) return true;
+    }
+  }
+  return false;
+}
+
+bool under(const fs::path& p, const fs::path& dir) {
+  const std::string& a = p.native();
+  const std::string& b = dir.native();
+  if (b == "/") return true;
+  return a.size() >= b.size() && a.compare(0, b.size(), b) == 0 &&
+         (a.size() == b.size() || a[b.size()] == '/');
+}
+
+std::string fdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+enum class Kind { kTree, kReadOnly, kPlain, kDevice };
+
+struct Entry {
+  fs::path at;  // absolute, lexically normal
+  Kind kind;
+  UniqueFd source;  // a detached copy of the mount (tree), or O_PATH (a device)
+  bool dir = false;
+  mode_t type = 0;
+  dev_t rdev = 0;
+};
+
+// open_tree(2) with OPEN_TREE_CLONE: a detached copy of what is mounted at path (and below it
+// when recursive), a snapshot taken now, which move_mount(2) attaches later. Copies taken before
+// the tmpfs exists can never contain it, whatever their order.
+int cloneTree(const fs::path& path, bool recursive) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  return static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path.c_str(), flags));
+}
+
+// Opens (kDevice) or copies (the others) a host path; nothing when it does not exist (what needs
+// it reports that, as it would without a private root).
+bool addEntry(std::vector<Entry>& out, const fs::path& path, Kind kind) {
+  if (!path.is_absolute()) return false;
+  UniqueFd fd(kind == Kind::kDevice ? ::open(path.c_str(), O_PATH | O_CLOEXEC)
+                                    : cloneTree(path, kind == Kind::kTree));
+  if (!fd) {
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    throwErrno("open " + quote(path.string()));
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throwErrno("stat " + quote(path.string()));
+  fs::path at = path.lexically_normal();
+  if (at.native().size() > 1 && at.native().back() == '/') at = at.parent_path();
+  if (at == "/") {
+    throw Error(Errc::kUnsupported, "the host's root " + quote(path.string()) +
+                                        " cannot be part of the pod init's root");
+  }
+  // The fresh /proc replaces anything below it.
+  if (under(at, "/proc")) return false;
+  Entry e{at, kind, std::move(fd), S_ISDIR(st.st_mode), st.st_mode & S_IFMT, st.st_rdev};
+  out.push_back(std::move(e));
+  return true;
+}
+
+// The mount point for `at` in the tmpfs (root: its root, dev: its device), created where
+// missing — only ever inside the tmpfs itself: below a mirrored host tree it must exist already
+// (nothing is ever created on the host), and no component may be a symlink.
+UniqueFd mountPoint(int root, dev_t dev, const fs::path& at, bool dir) {
+  UniqueFd cur(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!cur) throwErrno("open the pod init's root");
+  std::vector<std::string_view> parts = pathComponents(at.native());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string name(parts[i]);
+    bool last = i + 1 == parts.size();
+    UniqueFd next(::openat(cur.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!next) {
+      if (errno != ENOENT) throwErrno("open " + quote(at.string()) + " in the pod init's root");
+      struct stat st;
+      if (::fstat(cur.get(), &st) != 0) throwErrno("stat a directory of the pod init's root");
+      if (st.st_dev != dev) {
+        throw Error(Errc::kIo, "cannot create the mount point " + quote(at.string()) +
+                                   " inside a host directory of the pod init's root");
+      }
+      int rc = (last && !dir) ? ::mknodat(cur.get(), name.c_str(), S_IFREG | 0644, 0)
+                              : ::mkdirat(cur.get(), name.c_str(), 0755);
+      if (rc != 0 && errno != EEXIST) throwErrno("create " + quote(at.string()));
+      next = UniqueFd(::openat(cur.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      if (!next) throwErrno("open " + quote(at.string()) + " in the pod init's root");
+    }
+    struct stat st;
+    if (::fstat(next.get(), &st) != 0) throwErrno("stat " + quote(at.string()));
+    if (S_ISLNK(st.st_mode)) {
+      throw Error(Errc::kSecurity,
+                  "cannot mount on " + quote(at.string()) + " in the pod init's root: a symlink");
+    }
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+void attach(int tree, int target, const fs::path& at) {
+  if (::syscall(SYS_move_mount, tree, "", target, "",
+                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    throwErrno("bind " + quote(at.string()) + " into the pod init's root");
+  }
+}
+
+void pivotInto(int rootFd) {
+  UniqueFd oldRoot(::open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
+  if (!oldRoot) throwErrno("open the old root");
+  if (::fchdir(rootFd) != 0) throwErrno("enter the pod init's root");
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) {
+    // An initramfs root cannot be pivoted away from: move the new root over it and chroot.
+    if (errno != EINVAL) throwErrno("pivot_root into the pod init's root");
+    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) {
+      throwErrno("move the pod init's root onto \"/\"");
+    }
+    if (::chroot(".") != 0) throwErrno("chroot into the pod init's root");
+  } else {
+    if (::fchdir(oldRoot.get()) != 0) throwErrno("enter the old root");
+    if (::umount2(".", MNT_DETACH) != 0) throwErrno("detach the old root");
+  }
+  if (::chdir("/") != 0) throwErrno("enter the pod init's root");
+}
+
+}  // namespace
+
+PrivateRootPlan planPrivateRoot(const fs::path& podDir, const std::vector<RuntimeApp>& apps) {
+  PrivateRootPlan plan;
+  plan.podDir = podDir;
+  for (const char* d : kDefaultDevices) plan.devices.emplace_back(d);
+  for (const RuntimeApp& app : apps) {
+    fs::path file = podDir / "apps" / app.name / "config.json";
+    json::Json doc = json::parse(readFile(file, 16 << 20), file.string());
+    if (!doc.is_object()) continue;  // stage2 names what is wrong with it
+    if (doc.contains("mounts") && doc["mounts"].is_array()) {
+      for (const json::Json& m : doc["mounts"]) {
+        if (!m.is_object() || !isBind(m) || !m.contains("source") || !m["source"].is_string()) {
+          continue;
+        }
+        fs::path source = m["source"].get<std::string>();
+        if (source.is_absolute() && !under(source.lexically_normal(), podDir)) {
+          plan.sources.push_back(source);
+        }
+      }
+    }
+    if (doc.contains("linux") && doc["linux"].is_object() && doc["linux"].contains("devices") &&
+        doc["linux"]["devices"].is_array()) {
+      for (const json::Json& d : doc["linux"]["devices"]) {
+        if (d.is_object() && d.contains("path") && d["path"].is_string()) {
+          fs::path p = d["path"].get<std::string>();
+          if (p.is_absolute() &&
+              std::find(plan.devices.begin(), plan.devices.end(), p) == plan.devices.end()) {
+            plan.devices.push_back(p);
+          }
+        }
+      }
+    }
+  }
+  return plan;
+}
+
+void enterPrivateRoot(const PrivateRootPlan& plan) {
+  // Everything is opened, and every tree copied, in the host's view first: the tmpfs then goes
+  // over the pod directory.
+  std::vector<Entry> entries;
+  addEntry(entries, plan.podDir, Kind::kTree);
+  for (const fs::path& p : plan.sources) addEntry(entries, p, Kind::kTree);
+  for (const fs::path& p : plan.binaries) addEntry(entries, p, Kind::kReadOnly);
+  for (const fs::path& p : plan.cgroupMounts) addEntry(entries, p, Kind::kReadOnly);
+  for (const fs::path& p : plan.cgroups) addEntry(entries, p, Kind::kPlain);
+  for (const fs::path& p : plan.devices) {
+    if (addEntry(entries, p, Kind::kDevice) && !S_ISCHR(entries.back().type) &&
+        !S_ISBLK(entries.back().type)) {
+      entries.pop_back();
+    }
+  }
+  if (plan.terminal && ::isatty(STDIN_FILENO)) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/fd/0", buf, sizeof buf - 1);
+    struct stat in;
+    if (n > 0 && buf[0] == '/' && ::fstat(STDIN_FILENO, &in) == 0 &&
+        addEntry(entries, std::string(buf, static_cast<size_t>(n)), Kind::kPlain) &&
+        entries.back().rdev != in.st_rdev) {
+      entries.pop_back();
+    }
+  }
+  // Parents before children: a tree's content is visible through it, and nothing below it is
+  // mounted again or created on the host.
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.at < b.at; });
+
+  if (::mount("tmpfs", plan.podDir.c_str(), "tmpfs", MS_NOSUID, "mode=0755") != 0) {
+    throwErrno("mount the pod init's root (tmpfs)");
+  }
+  UniqueFd root(::open(plan.podDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throwErrno("open the pod init's root");
+  struct stat rootSt;
+  if (::fstat(root.get(), &rootSt) != 0) throwErrno("stat the pod init's root");
+  dev_t tmpfs = rootSt.st_dev;
+
+  std::vector<fs::path> trees;
+  for (const Entry& e : entries) {
+    bool covered =
+        std::any_of(trees.begin(), trees.end(), [&](const fs::path& t) { return under(e.at, t); });
+    switch (e.kind) {
+      case Kind::kTree: {
+        if (covered) break;
+        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, e.dir);
+        attach(e.source.get(), mp.get(), e.at);
+        trees.push_back(e.at);
+        break;
+      }
+      case Kind::kReadOnly: {
+        struct mount_attr attr = {};
+        attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+        if (::syscall(SYS_mount_setattr, e.source.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) !=
+            0) {
+          throwErrno("make " + quote(e.at.string()) + " read-only in the pod init's root");
+        }
+        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, e.dir);
+        attach(e.source.get(), mp.get(), e.at);
+        break;
+      }
+      case Kind::kPlain: {
+        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, e.dir);
+        attach(e.source.get(), mp.get(), e.at);
+        break;
+      }
+      case Kind::kDevice: {
+        if (covered) break;  // a host tree holding it is there already
+        UniqueFd parent = mountPoint(root.get(), tmpfs, e.at.parent_path(), true);
+        std::string name = e.at.filename();
+        if (::mknodat(parent.get(), name.c_str(), e.type | 0666, e.rdev) == 0) break;
+        if (errno == EEXIST) break;
+        if (errno != EPERM) throwErrno("create " + quote(e.at.string()));
+        // mknod refused (a device cgroup, a user namespace): bind the host's node.
+        UniqueFd node(::syscall(SYS_open_tree, e.source.get(), "",
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+        if (!node) throwErrno("bind the host's " + quote(e.at.string()));
+        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, false);
+        attach(node.get(), mp.get(), e.at);
+        break;
+      }
+    }
+  }
+  UniqueFd proc = mountPoint(root.get(), tmpfs, "/proc", true);
+  if (::mount("proc", fdPath(proc.get()).c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              nullptr) != 0) {
+    throwErrno("mount /proc in the pod init's root");
+  }
+  proc.reset();
+  if (::mount(nullptr, fdPath(root.get()).c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID,
+              nullptr) != 0) {
+    throwErrno("make the pod init's root read-only");
+  }
+  pivotInto(root.get());
+  if (::chdir(plan.podDir.c_str()) != 0) throwErrno("enter " + quote(plan.podDir.string()));
+}
+
+}  // namespace ferry::stage1

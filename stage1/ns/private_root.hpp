@@ -1,0 +1,48 @@
+// The pod init's own root (stage1/ABI.md §5): the ns stage1 never starts ferry-init in the host's
+// root. planPrivateRoot() lists, from the pod directory, what the init and ferry-stage2 reach by
+// absolute host path; enterPrivateRoot(), in the pod's first process (its own mount namespace,
+// mounts private), mounts a tmpfs that holds exactly those at the same absolute paths — so
+// runtime.json, cgroups.json and config.json keep their host paths — pivots into it and changes
+// to the pod directory:
+//   - the pod directory, recursively (the apps' rootfs mounts come with it);
+//   - each bind source of the apps' config.json mounts outside it (volumes, the host's
+//     /etc/hosts or /etc/resolv.conf), recursively;
+//   - ferry-init and ferry-stage2, each bound read-only (nosuid, nodev): a pod holding
+//     /proc/<pid>/exe of either can never reopen it for writing (CVE-2019-5736's class);
+//   - each cgroup hierarchy of cgroups.json read-only, and writable on top of it the pod cgroup's
+//     directories in the hierarchies where the app cgroups are (the init moves each child into
+//     its app cgroup and reads its OOM count there);
+//   - /dev with the device nodes stage2 may have to bind when mknod is refused (the appc
+//     defaults and every app's linux.devices) and the terminal on stdin (interactive);
+//   - a fresh /proc of the pod's PID namespace.
+// The tmpfs is read-only once built. What a pod sees through /proc/1/root (with CAP_SYS_PTRACE)
+// or /proc/1/cwd is that tree, never the host's root.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "stage1/ns/pod.hpp"
+
+namespace ferry::stage1 {
+
+struct PrivateRootPlan {
+  std::filesystem::path podDir;
+  std::vector<std::filesystem::path> binaries;      // bound read-only
+  std::vector<std::filesystem::path> sources;       // bound recursively, as they are
+  std::vector<std::filesystem::path> cgroupMounts;  // hierarchies, bound read-only
+  std::vector<std::filesystem::path> cgroups;       // pod cgroup directories, bound
+  std::vector<std::filesystem::path> devices;       // /dev/… nodes, recreated (or bound)
+  bool terminal = false;                            // bind the terminal on stdin
+};
+
+// Reads every app's config.json (mounts, linux.devices). binaries and cgroups are the caller's.
+PrivateRootPlan planPrivateRoot(const std::filesystem::path& podDir,
+                                const std::vector<RuntimeApp>& apps);
+
+// Builds the root and pivots into it; the working directory is then plan.podDir. Throws
+// Error/std::system_error naming the path at fault. Call it in a mount namespace of its own,
+// after `mount --make-rprivate /`.
+void enterPrivateRoot(const PrivateRootPlan& plan);
+
+}  // namespace ferry::stage1
