@@ -125,6 +125,14 @@ std::vector<std::string> expandSyscalls(const std::vector<std::string>& set,
   return out;
 }
 
+// The default filter's refusals (by name, by argument, the terminal ioctls) for `caps`.
+void addDefaultRefusals(oci::Seccomp& sc, const std::vector<std::string>& caps) {
+  sc.syscalls.push_back(
+      {defaultSeccompRemoveSet(caps), "SCMP_ACT_ERRNO", errnoNumber("EPERM"), {}});
+  for (auto& rule : defaultSeccompArgumentRules(caps)) sc.syscalls.push_back(std::move(rule));
+  sc.syscalls.push_back(defaultSeccompIoctlRule());
+}
+
 oci::Seccomp seccomp(const appc::Isolators& isolators, const std::vector<std::string>& caps,
                      const std::vector<std::string>& arches, const std::string& path,
                      Report& report) {
@@ -173,18 +181,17 @@ oci::Seccomp seccomp(const appc::Isolators& isolators, const std::vector<std::st
         sc.defaultAction = block;
         sc.defaultErrnoRet = errnoRet;
         sc.syscalls.push_back({{"execve"}, "SCMP_ACT_ALLOW", std::nullopt, {}});
-      } else if (!names.empty()) {
-        sc.syscalls.push_back({names, block, errnoRet, {}});
+      } else {
+        // A remove set refuses more, never less: the default filter's refusals stay under it
+        // (else `remove mkdir` would have re-allowed keyctl, unshare, clone(CLONE_NEWUSER), …).
+        addDefaultRefusals(sc, caps);
+        if (!names.empty()) sc.syscalls.push_back({names, block, errnoRet, {}});
       }
     }
     return sc;
   }
-  // The default filter.
   sc.defaultAction = "SCMP_ACT_ALLOW";
-  sc.syscalls.push_back(
-      {defaultSeccompRemoveSet(caps), "SCMP_ACT_ERRNO", errnoNumber("EPERM"), {}});
-  for (auto& rule : defaultSeccompArgumentRules(caps)) sc.syscalls.push_back(std::move(rule));
-  sc.syscalls.push_back(defaultSeccompIoctlRule());
+  addDefaultRefusals(sc, caps);
   return sc;
 }
 

@@ -55,6 +55,13 @@ void checkImageIsolators(const appc::Isolators& image, const ImageGrants& grants
                         "capabilities; only the operator grants those: --caps-retain=CAP,... "
                         "(the app's whole set) or --insecure-options=capabilities");
       }
+    } else if (std::holds_alternative<appc::LinuxSeccompRetainSet>(iso.value)) {
+      if (grants.anySeccomp) continue;
+      throw Error(Errc::kSecurity,
+                  appText(app) +
+                      ": the image brings its own seccomp filter (os/linux/seccomp-retain-set), "
+                      "which would replace ferry's default one; only the operator chooses a "
+                      "filter: --seccomp mode=retain,... or --insecure-options=seccomp");
     } else if (const auto* s = std::get_if<appc::UnixSysctl>(&iso.value)) {
       for (const auto& [key, value] : s->entries) {
         if (sysctlGranted(grants.sysctls, key)) continue;

@@ -47,12 +47,15 @@ struct ImageGrants {
   // every key below net.ipv4).
   std::vector<std::string> sysctls;
   bool allCapabilities = false;  // --insecure-options=capabilities
+  bool anySeccomp = false;       // --insecure-options=seccomp: an image may bring its own filter
 };
 
 // Throws Error{kSecurity} for the first thing `image` (an image's isolators, after the
 // operator's replaced theirs) asks that nobody granted: a capability retain set beyond appc's
-// default set, a sysctl no --sysctl allows. A retain set within the defaults and a remove set
-// are honoured: they only take away.
+// default set, a sysctl no --sysctl allows, a seccomp retain set (it replaces ferry's default
+// filter: `@appc.io/all`, or any call the default filter refuses, would be let through). A
+// capability retain set within the defaults and remove sets are honoured: they only take away
+// (a seccomp remove set adds to the default filter's refusals, see appToRuntime).
 void checkImageIsolators(const appc::Isolators& image, const ImageGrants& grants,
                          std::string_view app);
 

@@ -353,7 +353,7 @@ appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::s
   for (const auto& [n, v] : req.userLabels) setEntry(a.userLabels, n, v);
   // What the image asks beyond appc's defaults needs the operator's grant (the image's
   // isolators that the app flags replace ask nothing).
-  translate::ImageGrants grants{req.sysctlGrants, insecure.capabilities};
+  translate::ImageGrants grants{req.sysctlGrants, insecure.capabilities, insecure.seccomp};
   translate::checkImageIsolators(imageIsolatorsKept(a.isolators, req.isolators), grants, appName);
   mergeIsolators(a.isolators, req.isolators);
   appc::validateIsolatorSet(a.isolators, "app " + appName + " isolators");
@@ -501,7 +501,8 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
         // The pod manifest takes the image's app section: what it asks beyond appc's defaults
         // needs a grant, as with `ferry run IMAGE`. An app section in the manifest is the
         // operator's own.
-        translate::checkImageIsolators(img.manifest.app->isolators, {{}, req.insecure.capabilities},
+        translate::checkImageIsolators(img.manifest.app->isolators,
+                                       {{}, req.insecure.capabilities, req.insecure.seccomp},
                                        ra.name.str());
         ra.app = img.manifest.app;
         applyOciEnv(img, *ra.app, ra);
