@@ -52,6 +52,10 @@ struct Keyring::Impl {
   explicit Impl(const fs::path& parent) : home(parent, ".ferry-gnupg-") {
     initGpgme();
     fs::permissions(home.path(), fs::perms::owner_all, fs::perm_options::replace);
+    // Importing public keys and checking signatures need no gpg-agent, dirmngr or keyboxd; left
+    // to autostart, an agent outlives the keyring and creates its sockets in the home while the
+    // home is being removed, so a temp directory could survive a fetch.
+    writeFileAtomic(home.path() / "gpg.conf", "no-autostart\n", 0600, Sync::kAtomic);
     gpgme_error_t e = gpgme_new(&ctx);
     if (e != 0) throw Error(Errc::kIo, "cannot start GPGME: " + gpgError(e));
     e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, nullptr, home.path().c_str());
