@@ -60,6 +60,12 @@ Json parse(std::string_view text, std::string_view what) {
     }
     return true;
   };
+  // nlohmann's lexer takes a NUL byte for the end of the input, so "{}\0anything" would parse
+  // as "{}". JSON text never holds a raw NUL (not even in a string): refuse it.
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    throw Error(Errc::kInvalid, "cannot parse " + std::string(what) + ": NUL byte at offset " +
+                                    std::to_string(nul));
+  }
   Json j;
   try {
     j = Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true,

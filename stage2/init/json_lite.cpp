@@ -1,5 +1,7 @@
 #include "stage2/init/json_lite.hpp"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -56,18 +58,68 @@ class Parser {
     return number(out);
   }
 
+  bool digits() {
+    size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  // RFC 8259's grammar exactly: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
   bool number(JsonValue& out) {
     size_t start = pos_;
     if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
-    size_t digits = pos_;
-    while (pos_ < s_.size() &&
-           ((s_[pos_] >= '0' && s_[pos_] <= '9') || s_[pos_] == '.' || s_[pos_] == 'e' ||
-            s_[pos_] == 'E' || s_[pos_] == '+' || s_[pos_] == '-')) {
+    if (pos_ < s_.size() && s_[pos_] == '0') {
       ++pos_;
+    } else if (pos_ >= s_.size() || s_[pos_] < '1' || s_[pos_] > '9' || !digits()) {
+      return false;
     }
-    if (pos_ == digits || s_[digits] < '0' || s_[digits] > '9') return false;
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+      ++pos_;
+      if (!digits()) return false;
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+      if (!digits()) return false;
+    }
     out.type = JsonValue::Type::kNumber;
     out.text = std::string(s_.substr(start, pos_ - start));
+    // A number beyond a double's range (2e308) is refused, as stage0's parser refuses it.
+    return !std::isinf(std::strtod(out.text.c_str(), nullptr));
+  }
+
+  // One raw (unescaped) UTF-8 sequence starting at pos_, whose first byte is >= 0x80: the
+  // shortest form only, no surrogates, nothing above U+10FFFF (what the strict parser of stage0
+  // accepts, so both read the same text the same way).
+  bool utf8(std::string& out) {
+    auto byte = [&](size_t i) { return static_cast<unsigned char>(s_[i]); };
+    unsigned char b0 = byte(pos_);
+    size_t len;
+    uint32_t cp;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      len = 2;
+      cp = b0 & 0x1F;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      len = 3;
+      cp = b0 & 0x0F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      len = 4;
+      cp = b0 & 0x07;
+    } else {
+      return false;
+    }
+    if (pos_ + len > s_.size()) return false;
+    for (size_t i = 1; i < len; ++i) {
+      unsigned char b = byte(pos_ + i);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp < 0xE000)) {
+      return false;
+    }
+    out.append(s_.substr(pos_, len));
+    pos_ += len;
     return true;
   }
 
@@ -112,6 +164,10 @@ class Parser {
     ++pos_;  // the opening quote
     out.clear();
     while (pos_ < s_.size()) {
+      if (static_cast<unsigned char>(s_[pos_]) >= 0x80) {
+        if (!utf8(out)) return false;
+        continue;
+      }
       char c = s_[pos_++];
       if (c == '"') return true;
       if (static_cast<unsigned char>(c) < 0x20) return false;
@@ -196,8 +252,13 @@ class Parser {
       if (!string(key)) return false;
       skipSpace();
       if (pos_ >= s_.size() || s_[pos_++] != ':') return false;
-      out.fields.emplace_back(std::move(key), JsonValue{});
-      if (!value(out.fields.back().second, depth + 1)) return false;
+      // A duplicate key is refused, as stage0's parser does: two readers must never disagree
+      // on which of two values a document means.
+      for (const auto& field : out.fields) {
+        if (field.key == key) return false;
+      }
+      out.fields.push_back(JsonField{std::move(key), JsonValue{}});
+      if (!value(out.fields.back().value, depth + 1)) return false;
       skipSpace();
       if (pos_ >= s_.size()) return false;
       char c = s_[pos_++];
@@ -222,9 +283,12 @@ const JsonValue* JsonValue::get(std::string_view key) const {
 
 std::optional<int64_t> JsonValue::asInt() const {
   if (type != Type::kNumber) return std::nullopt;
+  // The grammar leaves "-?digits" for an integer; strtoll's overflow (ERANGE, clamped to the
+  // limits) is refused rather than read as a different number.
   char* end = nullptr;
+  errno = 0;
   long long v = std::strtoll(text.c_str(), &end, 10);
-  if (end == nullptr || *end != '\0') return std::nullopt;
+  if (end == nullptr || *end != '\0' || errno == ERANGE) return std::nullopt;
   return v;
 }
 

@@ -28,6 +28,11 @@ TEST(Json, RejectsGarbage) {
             std::string::npos);
   EXPECT_NE(errorOf([] { parse("{\"a\":\"\xff\"}", "doc"); }).find("cannot parse doc"),
             std::string::npos);
+  // nlohmann stops at a NUL byte: what follows it must not be silently dropped.
+  using namespace std::string_view_literals;
+  EXPECT_EQ(errorOf([] { parse("{}\0{\"x\":1}"sv, "doc"); }),
+            "cannot parse doc: NUL byte at offset 2");
+  EXPECT_NE(errorOf([] { parse("0\0\0\x1e\"]"sv, "doc"); }), "");
 }
 
 TEST(Json, PathsNameTheField) {

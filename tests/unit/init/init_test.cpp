@@ -39,6 +39,44 @@ TEST(InitJson, RefusesMalformedText) {
   EXPECT_FALSE(parseJson(deep + std::string(100, ']')));
 }
 
+// What stage0's strict parser refuses, the init refuses too (tests/fuzz/fuzz_init_json.cpp
+// compares the two on generated inputs): one document must never mean two things.
+TEST(InitJson, RefusesWhatStageZeroRefuses) {
+  for (const char* bad : {"01",
+                          "-01",
+                          "1.",
+                          ".5",
+                          "1e",
+                          "1e+",
+                          "1.2.3",
+                          "2e3e4",
+                          "0x10",
+                          "+1",
+                          "--1",
+                          "1-",
+                          "{\"a\":1,\"a\":2}",
+                          "\"\xc0\xaf\"",
+                          "\"\xed\xa0\x80\"",
+                          "\"\xf4\x90\x80\x80\"",
+                          "\"\xe2\x82\"",
+                          "\"\x80\"",
+                          "2e308",
+                          "-1.8e308"}) {
+    EXPECT_FALSE(parseJson(bad)) << bad;
+  }
+  for (const char* good : {"0", "-0", "1.5e-3", "2E+10", "\"\xc3\xa9\xf4\x8f\xbf\xbf\""}) {
+    EXPECT_TRUE(parseJson(good)) << good;
+  }
+}
+
+TEST(InitJson, IntegersOutsideSixtyFourBitsAreNotIntegers) {
+  EXPECT_EQ(parseJson("9223372036854775807")->asInt(), INT64_MAX);
+  EXPECT_EQ(parseJson("-9223372036854775808")->asInt(), INT64_MIN);
+  EXPECT_FALSE(parseJson("9223372036854775808")->asInt());
+  EXPECT_FALSE(parseJson("-9223372036854775809")->asInt());
+  EXPECT_FALSE(parseJson("1e3")->asInt());
+}
+
 TEST(InitJson, WritesStringsBack) {
   std::string out;
   appendJsonString(out, "a\"b\\c\n\x01");
