@@ -77,6 +77,7 @@ int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args);
 int imageExportCommand(Context& ctx, const std::vector<std::string>& args);
 int imageExtractCommand(Context& ctx, const std::vector<std::string>& args);
 int imageRenderCommand(Context& ctx, const std::vector<std::string>& args);
+int startCommand(Context& ctx, const std::vector<std::string>& args);
 int metadataServiceCommand(Context& ctx, const std::vector<std::string>& args);
 int runCommand(Context& ctx, const std::vector<std::string>& args);
 int prepareCommand(Context& ctx, const std::vector<std::string>& args);

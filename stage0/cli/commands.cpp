@@ -26,6 +26,7 @@ const std::vector<Command>& commands() {
       {{"run"}, "run a pod of appc and OCI images", runCommand},
       {{"prepare"}, "prepare a pod to run later", prepareCommand},
       {{"run-prepared"}, "run a prepared pod", runPreparedCommand},
+      {{"start"}, "start a prepared pod as a transient systemd service", startCommand},
       {{"list"}, "list pods", listCommand},
       {{"status"}, "show a pod's state and its apps' exit statuses", statusCommand},
       {{"stop"}, "stop running pods", stopCommand},

@@ -5,6 +5,7 @@
 #include "stage0/cli/pod_flags.hpp"
 #include "stage0/pod/info.hpp"
 #include "stage0/pod/stage1.hpp"
+#include "stage0/systemd/pod_unit.hpp"
 
 namespace ferry::cli {
 
@@ -12,7 +13,8 @@ int stopCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry stop [--force] UUID...", "Stop running pods.",
                  "Each app gets its stop signal (SIGTERM unless its image or run's --stop-signal\n"
                  "said otherwise), then SIGKILL after the grace period (run's --stop-timeout,\n"
-                 "10s). --force sends SIGKILL at once.");
+                 "10s). --force sends SIGKILL at once. A pod that runs as a systemd service\n"
+                 "(run --unit, start --unit) is stopped through its unit.");
   addGlobalOptions(p, ctx.global);
   bool force = false;
   p.flag("force", "kill every process of the pod now", &force);
@@ -28,6 +30,10 @@ int stopCommand(Context& ctx, const std::vector<std::string>& args) {
       if (s != pod::State::kRunning) {
         throw Error(Errc::kInvalid,
                     "cannot stop pod " + pd.uuid + ": it is " + std::string(pod::stateName(s)));
+      }
+      if (systemd::stopPodService(pd, force)) {
+        ctx.out << pd.uuid << "\n";
+        continue;
       }
       std::vector<std::string> a = {"--uuid", pd.uuid};
       if (force) a.push_back("--force");

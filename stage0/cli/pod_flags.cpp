@@ -211,6 +211,27 @@ void printWarnings(Context& ctx, const translate::Report& report) {
   }
 }
 
+void addSystemdFlags(OptionParser& p, SystemdFlags& f, bool withUnit) {
+  if (withUnit) {
+    p.optionalValue("unit", "NAME",
+                    "run the pod as a transient systemd service (default ferry-<uuid>.service)",
+                    [&f](std::string_view v) { f.unit = std::string(v); });
+    p.flag("user", "with --unit: on the caller's user bus, not the system bus", &f.user);
+  }
+  p.value("slice", "SLICE", "the systemd slice of the pod's unit (machine.slice)",
+          [&f](std::string_view v) { f.slice = std::string(v); });
+  p.value("cgroup-driver", "systemd|cgroupfs",
+          "who makes the pod's cgroups: a systemd unit, or ferry in its own cgroup (default "
+          "systemd where PID 1 is systemd)",
+          [&f](std::string_view v) {
+            try {
+              f.cgroupDriver = systemd::parseCgroupDriver(v);
+            } catch (const Error& e) {
+              throw UsageError(e.what());
+            }
+          });
+}
+
 bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std::string& usage,
                    const std::string& summary, RunFlags& out) {
   pod::PodRequest& r = out.request;
@@ -228,6 +249,8 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   static const std::vector<std::string> kBoolFlags = {"--interactive",
                                                       "--no-overlay",
                                                       "--private-users",  // its value needs '='
+                                                      "--unit",           // idem
+                                                      "--user",
                                                       "--inherit-env",
                                                       "--mds-register",
                                                       "--readonly-rootfs",
@@ -293,6 +316,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
             [&](std::string_view v) { r.podManifest = std::string(v); });
     p.value("uuid-file-save", "FILE", "write the pod's UUID to FILE",
             [&](std::string_view v) { out.uuidFileSave = std::string(v); });
+    addSystemdFlags(p, out.systemd, true);
     p.value("stage1-name", "NAME", "the stage1 to use, by name (default ns)",
             [&](std::string_view v) { r.stage1Name = std::string(v); });
     p.value("stage1-path", "DIR", "the stage1 to use: a directory holding stage1.json",

@@ -10,12 +10,30 @@
 
 #include "stage0/cli/command.hpp"
 #include "stage0/pod/prepare.hpp"
+#include "stage0/systemd/pod_unit.hpp"
 
 namespace ferry::cli {
+
+// How a pod meets systemd (run, run-prepared, start): --unit[=NAME], --slice, --user,
+// --cgroup-driver.
+struct SystemdFlags {
+  std::optional<std::string> unit;  // "" for the default name
+  std::string slice = "machine.slice";
+  bool user = false;
+  std::optional<systemd::CgroupDriver> cgroupDriver;
+
+  systemd::CgroupDriver driver() const {
+    return cgroupDriver.value_or(systemd::defaultCgroupDriver());
+  }
+};
+
+// Declares SystemdFlags' options on a parser; `withUnit`: --unit and --user too.
+void addSystemdFlags(OptionParser& p, SystemdFlags& f, bool withUnit);
 
 struct RunFlags {
   pod::PodRequest request;
   std::optional<std::string> uuidFileSave;
+  SystemdFlags systemd;
 };
 
 // Returns false when --help was printed.

@@ -6,6 +6,7 @@
 #include "common/fs.hpp"
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
+#include "stage0/systemd/pod_unit.hpp"
 
 namespace ferry::cli {
 
@@ -16,10 +17,38 @@ constexpr const char* kRunUsage =
 constexpr const char* kPrepareUsage =
     "ferry prepare [pod flags] IMAGE [app flags] [-- ARG...] [--- IMAGE ...]...";
 
-[[noreturn]] void startPod(Context& ctx, pod::Stage1& s1, pod::Pod& p, pod::PodLock& lock) {
+constexpr const char* kStartUsage = "ferry start --unit[=NAME] [--user] [--slice=SLICE] UUID";
+
+// With the systemd cgroup driver the pod's cgroups are a unit's: a scope made now unless this
+// process runs in the pod's service already (stage0/systemd/pod_unit.hpp).
+[[noreturn]] void startPod(Context& ctx, pod::Stage1& s1, pod::Pod& p, pod::PodLock& lock,
+                           const SystemdFlags& sd) {
+  if (sd.driver() == systemd::CgroupDriver::kSystemd) {
+    systemd::enterPodUnit(p, sd.slice, ctx.global.debug);
+  }
   ctx.out.flush();
   ctx.err.flush();
   pod::execRun(s1, p, lock, ctx.global.debug);
+}
+
+void checkUnitFlags(const SystemdFlags& sd) {
+  if (sd.user && !sd.unit) throw UsageError("--user goes with --unit");
+  if (sd.unit && sd.cgroupDriver == systemd::CgroupDriver::kCgroupfs) {
+    throw UsageError("--unit: a pod in a unit has the unit's cgroups (--cgroup-driver=systemd)");
+  }
+}
+
+// A prepared pod as a transient service; prints its unit and UUID.
+int startService(Context& ctx, const pod::Pod& pd, const SystemdFlags& sd) {
+  systemd::ServiceOptions o;
+  if (sd.unit && !sd.unit->empty()) o.name = *sd.unit;
+  o.slice = sd.slice;
+  o.bus = sd.user ? systemd::BusKind::kUser : systemd::BusKind::kSystem;
+  o.dataDir = ctx.global.dir;
+  o.debug = ctx.global.debug;
+  std::string unit = systemd::startPodService(pd, o);
+  ctx.out << "unit=" << unit << "\nuuid=" << pd.uuid << "\n";
+  return kExitOk;
 }
 
 }  // namespace
@@ -32,11 +61,19 @@ int runCommand(Context& ctx, const std::vector<std::string>& args) {
                      f)) {
     return kExitOk;
   }
+  checkUnitFlags(f.systemd);
+  if (f.systemd.unit) {
+    pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kPrepared);
+    printWarnings(ctx, prepared.report);
+    if (f.uuidFileSave) writeFileAtomic(*f.uuidFileSave, prepared.pod.uuid + "\n");
+    prepared.stage1.checkCanRun();
+    return startService(ctx, prepared.pod, f.systemd);
+  }
   cgroup::startMoveWarmUp();  // the stage1's cgroup moves come in a few milliseconds
   pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kRun);
   printWarnings(ctx, prepared.report);
   if (f.uuidFileSave) writeFileAtomic(*f.uuidFileSave, prepared.pod.uuid + "\n");
-  startPod(ctx, prepared.stage1, prepared.pod, prepared.lock);
+  startPod(ctx, prepared.stage1, prepared.pod, prepared.lock, f.systemd);
 }
 
 int prepareCommand(Context& ctx, const std::vector<std::string>& args) {
@@ -56,6 +93,8 @@ int prepareCommand(Context& ctx, const std::vector<std::string>& args) {
 int runPreparedCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry run-prepared [flags] UUID", "Run a pod made by 'ferry prepare'.");
   addGlobalOptions(p, ctx.global);
+  SystemdFlags sd;
+  addSystemdFlags(p, sd, false);
   p.positionals(1, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
@@ -71,7 +110,32 @@ int runPreparedCommand(Context& ctx, const std::vector<std::string>& args) {
   pod::Stage1 s1 = pod::podStage1(pd);
   s1.checkCanRun();
   pods.move(pd, pod::Dir::kRun);
-  startPod(ctx, s1, pd, *lock);
+  startPod(ctx, s1, pd, *lock, sd);
+}
+
+int startCommand(Context& ctx, const std::vector<std::string>& args) {
+  OptionParser p(kStartUsage, "Start a prepared pod as a transient systemd service.",
+                 "The service runs 'ferry run-prepared UUID' with Delegate=yes, KillMode=mixed,\n"
+                 "the slice and the pod's memory, cpu and pids limits; ferry waits for its start\n"
+                 "job and prints the unit's name and the pod's UUID. 'ferry stop' stops it.");
+  addGlobalOptions(p, ctx.global);
+  SystemdFlags sd;
+  addSystemdFlags(p, sd, true);
+  p.positionals(1, 1);
+  std::vector<std::string> pos;
+  if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  if (!sd.unit) {
+    throw UsageError("start needs --unit ('ferry run-prepared' runs a pod in the foreground)");
+  }
+  checkUnitFlags(sd);
+  pod::Pods pods(ctx.global.dir);
+  pod::Pod pd = pods.require(pos[0]);
+  if (pd.dir != pod::Dir::kPrepared) {
+    throw Error(Errc::kInvalid, "cannot start pod " + pd.uuid + ": it is " +
+                                    std::string(pod::stateName(pd.state())) + ", not prepared");
+  }
+  pod::podStage1(pd).checkCanRun();
+  return startService(ctx, pd, sd);
 }
 
 }  // namespace ferry::cli

@@ -18,6 +18,7 @@ json::Json PodInfo::toJson() const {
   j["createdAt"] = opt(createdAt);
   j["startedAt"] = opt(startedAt);
   j["finishedAt"] = opt(finishedAt);
+  j["unit"] = opt(unit);
   json::Json apps = json::Json::array();
   for (const auto& a : this->apps) {
     AppStatus none;
@@ -45,6 +46,13 @@ PodInfo inspect(const Pod& pod) {
     info.finishedAt = fileTime(d / "exit");
   }
   std::error_code ec;
+  // stage0/systemd/pod_unit.hpp writes it; only the name matters here.
+  if (fs::exists(d / "unit", ec)) {
+    json::Json u = json::parse(readFile(d / "unit", 1 << 16), (d / "unit").string());
+    if (u.is_object() && u.contains("name") && u["name"].is_string()) {
+      info.unit = u["name"].get<std::string>();
+    }
+  }
   if (!fs::exists(d / "runtime.json", ec)) return info;
   RuntimeOptions ro = RuntimeOptions::read(d);
   std::optional<appc::PodManifest> pm;

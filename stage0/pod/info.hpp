@@ -26,6 +26,7 @@ struct PodInfo {
   std::optional<int64_t> createdAt;  // unix nanoseconds
   std::optional<int64_t> startedAt;
   std::optional<int64_t> finishedAt;
+  std::optional<std::string> unit;  // the systemd unit it runs in (the `unit` record)
   std::vector<PodAppInfo> apps;
 
   json::Json toJson() const;

@@ -35,8 +35,8 @@ echo "$checks passed, 0 failed"
 # libcurl, libarchive and GPGME are loaded on first use (common/lazy_lib.hpp): the executable
 # does not need them, commands that do still work, and a library that cannot be loaded fails
 # the command that needs it with one line naming it.
-if readelf -d "$FERRY" | grep NEEDED | grep -E 'libcurl|libarchive|libgpgme' >&2; then
-  fail "ferry links libcurl/libarchive/GPGME at start-up (see the lines above)"
+if readelf -d "$FERRY" | grep NEEDED | grep -E 'libcurl|libarchive|libgpgme|libsystemd' >&2; then
+  fail "ferry links libcurl/libarchive/GPGME/libsystemd at start-up (see the lines above)"
 fi
 expect_status 0 "$FERRY" image convert "$FIXTURES/bb.aci" "oci:$T/lazy:x"
 [ -f "$T/lazy/index.json" ] || fail "image convert wrote no layout"

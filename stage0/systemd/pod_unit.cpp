@@ -1,0 +1,173 @@
+#include "stage0/systemd/pod_unit.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "common/fs.hpp"
+#include "common/json.hpp"
+#include "stage0/pod/runtime_options.hpp"
+#include "stage0/systemd/machined.hpp"
+#include "stage0/systemd/units.hpp"
+
+namespace ferry::systemd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kUnitFile = "unit";
+
+void writePodUnit(const fs::path& podDir, const PodUnit& u) {
+  json::Json j = {{"name", u.name},
+                  {"bus", std::string(busKindName(u.bus))},
+                  {"kind", u.service ? "service" : "scope"}};
+  writeFileAtomic(podDir / kUnitFile, json::dump(j) + "\n", 0600);
+}
+
+// The pod's limits (runtime.json podResources, OCI linux.resources) as unit properties.
+void applyLimits(const fs::path& podDir, TransientUnit& u) {
+  pod::RuntimeOptions rt = pod::RuntimeOptions::read(podDir);
+  u.timeoutStopUSec = static_cast<uint64_t>(rt.stopTimeoutSeconds + 10) * 1000000;
+  if (!rt.podResources || !rt.podResources->is_object()) return;
+  const json::Json& r = *rt.podResources;
+  if (auto m = r.find("memory"); m != r.end() && m->is_object()) {
+    if (auto l = m->find("limit"); l != m->end() && l->is_number_integer() && *l > 0) {
+      u.memoryMax = l->get<uint64_t>();
+    }
+  }
+  if (auto c = r.find("cpu"); c != r.end() && c->is_object()) {
+    auto q = c->find("quota"), p = c->find("period");
+    if (q != c->end() && p != c->end() && q->is_number_integer() && p->is_number_integer() &&
+        *q > 0 && *p > 0) {
+      u.cpuQuotaPerSecUSec = q->get<uint64_t>() * 1000000 / p->get<uint64_t>();
+    }
+  }
+  if (auto p = r.find("pids"); p != r.end() && p->is_object()) {
+    if (auto l = p->find("limit"); l != p->end() && l->is_number_integer() && *l > 0) {
+      u.tasksMax = l->get<uint64_t>();
+    }
+  }
+}
+
+fs::path selfExe() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
+  return exe;
+}
+
+}  // namespace
+
+CgroupDriver parseCgroupDriver(std::string_view text) {
+  if (text == "systemd") return CgroupDriver::kSystemd;
+  if (text == "cgroupfs") return CgroupDriver::kCgroupfs;
+  throw Error(Errc::kUsage, "--cgroup-driver: want systemd or cgroupfs, not " + quote(text));
+}
+
+CgroupDriver defaultCgroupDriver() {
+  return booted() ? CgroupDriver::kSystemd : CgroupDriver::kCgroupfs;
+}
+
+std::optional<PodUnit> readPodUnit(const fs::path& podDir) {
+  fs::path f = podDir / kUnitFile;
+  std::error_code ec;
+  if (!fs::exists(f, ec)) return std::nullopt;
+  json::Json j = json::parse(readFile(f, 1 << 16), f.string());
+  try {
+    json::asObject(j, "");
+    PodUnit u;
+    if (!j.contains("name")) json::fail("name", "missing");
+    u.name = json::asString(j["name"], "name");
+    std::string bus = j.contains("bus") ? json::asString(j["bus"], "bus") : "system";
+    if (bus != "system" && bus != "user") json::fail("bus", "want system or user");
+    u.bus = bus == "user" ? BusKind::kUser : BusKind::kSystem;
+    std::string kind = j.contains("kind") ? json::asString(j["kind"], "kind") : "service";
+    if (kind != "service" && kind != "scope") json::fail("kind", "want service or scope");
+    u.service = kind == "service";
+    if (!validUnitName(u.name, u.service ? ".service" : ".scope")) {
+      json::fail("name", quote(u.name) + " is not a unit name");
+    }
+    return u;
+  } catch (const Error& e) {
+    throw Error(e.code(), "invalid " + quote(f.string()) + ": " + e.what());
+  }
+}
+
+std::string startPodService(const pod::Pod& pod, const ServiceOptions& o) {
+  TransientUnit u;
+  u.name = o.name.value_or("ferry-" + pod.uuid + ".service");
+  if (!u.name.ends_with(".service")) u.name += ".service";
+  if (!validUnitName(u.name, ".service")) {
+    throw Error(Errc::kUsage, "--unit: " + quote(u.name) + " is not a valid unit name");
+  }
+  if (!validUnitName(o.slice, ".slice")) {
+    throw Error(Errc::kUsage, "--slice: " + quote(o.slice) + " is not a slice name");
+  }
+  u.description = "ferry pod " + pod.uuid;
+  u.slice = o.slice;
+  // A stop: SIGTERM to the stage1, which stops the pod; an app that SIGTERM ended gives the pod
+  // 128+15 (ABI §5), which is how a stopped pod ends, not a failure of the unit.
+  u.successExitStatus = {128 + SIGTERM};
+  u.execStart = {selfExe().string(), "--dir", fs::absolute(o.dataDir).string()};
+  if (o.debug) u.execStart.push_back("--debug");
+  for (const char* a : {"run-prepared", "--cgroup-driver=systemd"}) u.execStart.push_back(a);
+  u.execStart.push_back(pod.uuid);
+  applyLimits(pod.path, u);
+  Bus bus = Bus::open(o.bus);
+  writePodUnit(pod.path, PodUnit{u.name, o.bus, true});
+  try {
+    startTransientUnit(bus, u);
+  } catch (...) {
+    // The pod stays prepared when its service never ran it; a unit that ran and failed keeps
+    // its record (list and status name it).
+    if (!unitActiveState(bus, u.name)) fs::remove(pod.path / kUnitFile);
+    throw;
+  }
+  return u.name;
+}
+
+void enterPodUnit(const pod::Pod& pod, const std::string& slice, bool debug) {
+  auto say = [&](const std::string& line) {
+    if (debug) std::fprintf(stderr, "ferry: %s\n", line.c_str());
+  };
+  Bus bus = Bus::open(BusKind::kSystem);
+  auto own = unitOfPid(::getpid());
+  auto recorded = readPodUnit(pod.path);
+  if (!(recorded && own && *own == recorded->name)) {
+    if (!validUnitName(slice, ".slice")) {
+      throw Error(Errc::kUsage, "--slice: " + quote(slice) + " is not a slice name");
+    }
+    TransientUnit u;
+    u.name = "ferry-" + pod.uuid + ".scope";
+    u.description = "ferry pod " + pod.uuid;
+    u.slice = slice;
+    u.pids = {static_cast<uint32_t>(::getpid())};
+    applyLimits(pod.path, u);
+    writePodUnit(pod.path, PodUnit{u.name, BusKind::kSystem, false});
+    startTransientUnit(bus, u);
+    say("in scope " + u.name);
+  }
+  MachineRegistration m{"ferry-" + pod.uuid, pod.uuid, ::getpid(), pod.path};
+  if (registerMachine(bus, m)) {
+    say("registered machine " + m.name);
+  } else {
+    say("machined does not run: pod " + pod.uuid + " is not registered as a machine");
+  }
+}
+
+bool stopPodService(const pod::Pod& pod, bool force) {
+  auto u = readPodUnit(pod.path);
+  if (!u || !u->service) return false;
+  Bus bus = Bus::open(u->bus);
+  if (!unitActiveState(bus, u->name)) return false;
+  if (force) {
+    killUnit(bus, u->name, "all", SIGKILL);
+  } else {
+    stopUnit(bus, u->name);
+  }
+  return true;
+}
+
+}  // namespace ferry::systemd
