@@ -48,6 +48,7 @@ struct Source {
   fs::path file;
   std::optional<std::string> signature;  // armored; nullopt with --insecure-options=image
   std::optional<store::Remote> remote;   // recorded once the image is committed
+  UniqueFd fd = {};                      // when set, the file is read from here (not `file`)
 };
 
 // A checked ACI whose blobs await commit(): the uncompressed tar (named by the image ID) and
@@ -226,7 +227,7 @@ struct AppcSession::Impl {
       void entry(const archive::Entry&, archive::Reader&) override {}
     } visitor;
     // Messages name the URL or path the user knows, not the download's temp file.
-    archive::Reader reader(openFile(src.file, O_RDONLY), src.what, ro);
+    archive::Reader reader(src.fd ? std::move(src.fd) : openFile(src.file, O_RDONLY), src.what, ro);
     archive::AciInfo info = archive::readAci(reader, visitor);
     auto manifest = appc::ImageManifest::parse(info.manifest, "manifest of " + quote(src.what));
     if (match != nullptr) {
@@ -352,12 +353,13 @@ std::string AppcSession::fetchByUrl(const std::string& url) {
   return id;
 }
 
-std::string AppcSession::fetchLocal(const fs::path& path) {
+std::string AppcSession::fetchLocal(const fs::path& path, UniqueFd fd) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     throw Error(Errc::kNotFound, "cannot fetch " + quote(path.string()) + ": no such file");
   }
   Source src{path.string(), path, std::nullopt, std::nullopt};
+  src.fd = std::move(fd);
   if (!impl_->ctx.options.insecureImage) {
     fs::path asc = path.string() + ".asc";
     if (!fs::is_regular_file(asc, ec)) {

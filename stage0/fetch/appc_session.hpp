@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fs.hpp"
 #include "discovery/appc_image_ref.hpp"
 #include "formats/appc/image_manifest.hpp"
 #include "stage0/fetch/fetch.hpp"
@@ -43,7 +44,8 @@ class AppcSession {
   // them once per session.
   std::string fetchByName(const discovery::AppcImageRef& ref);
   std::string fetchByUrl(const std::string& url);
-  std::string fetchLocal(const std::filesystem::path& path);
+  // `fd`, when given, is the file opened already: it is read instead of opening `path`.
+  std::string fetchLocal(const std::filesystem::path& path, UniqueFd fd = {});
 
  private:
   struct Impl;

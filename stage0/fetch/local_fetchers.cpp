@@ -2,12 +2,17 @@
 // layouts.
 #include "stage0/fetch/local_fetchers.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "formats/appc/image_manifest.hpp"
 #include "formats/archive/aci.hpp"
 #include "formats/oci/layout.hpp"
 #include "formats/oci/media_types.hpp"
+#include "stage0/fetch/aci_file_cache.hpp"
 #include "stage0/fetch/appc_session.hpp"
 #include "stage0/fetch/oci_archive.hpp"
 
@@ -23,9 +28,35 @@ class LocalAciFetcher : public Fetcher {
     return std::holds_alternative<LocalAciArg>(arg);
   }
 
-  // Dependencies not in the store are fetched by discovery (AppcSession).
+  // Dependencies not in the store are fetched by discovery (AppcSession). Unsigned, the
+  // content check is the whole verification, and a file whose identity was recorded after an
+  // earlier check is not read again (aci_file_cache.hpp); this runs before the session exists,
+  // which would load libcurl.
   std::string fetch(const ImageArg& arg, FetchContext& ctx) override {
-    return AppcSession(ctx).fetchLocal(std::get<LocalAciArg>(arg).path);
+    const fs::path& path = std::get<LocalAciArg>(arg).path;
+    std::error_code ec;
+    if (!ctx.options.insecureImage || !fs::is_regular_file(path, ec)) {
+      return AppcSession(ctx).fetchLocal(path);
+    }
+    AciFileCache cache(ctx.store.casDir() / "aci-files");
+    UniqueFd fd = openFile(path, O_RDONLY);
+    struct timespec clockBefore;
+    ::clock_gettime(CLOCK_REALTIME, &clockBefore);
+    struct stat before;
+    if (::fstat(fd.get(), &before) != 0) throwErrno("stat " + quote(path.string()));
+    if (ctx.options.policy != PullPolicy::kUpdate) {
+      if (std::optional<std::string> id = cache.lookup(before)) {
+        std::optional<store::ImageRecord> r = ctx.store.findImage(*id);
+        if (r && r->id == *id && r->kind == store::ImageKind::kAci) return *id;
+      }
+    }
+    int dup = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) throwErrno("duplicate the descriptor of " + quote(path.string()));
+    UniqueFd read(dup);
+    std::string id = AppcSession(ctx).fetchLocal(path, std::move(fd));
+    struct stat after;
+    if (::fstat(read.get(), &after) == 0) cache.record(before, after, clockBefore, id);
+    return id;
   }
 };
 
