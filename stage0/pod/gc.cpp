@@ -6,7 +6,8 @@
 // moves to garbage/ and is deleted. Pods whose preparation died and prepared pods older than
 // --expire-prepared go to garbage/ directly. A pod is only ever deleted when nothing is mounted
 // below its directory any more: deleting through a forgotten bind mount would delete the host's
-// files.
+// files. Once a pod directory is deleted, the ID range its user namespace had (--private-users)
+// is released: its files were the last to hold host IDs of the range.
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/idmap.hpp"
 #include "stage0/pod/pods.hpp"
 
 namespace ferry::pod {
@@ -51,8 +53,10 @@ void touch(const fs::path& p) {
   }
 }
 
-// Deletes a pod in garbage/ whose lock the caller holds.
-void destroy(const Pod& pod, PodCleaner& cleaner) {
+fs::path dataDirOf(const Pods& pods) { return pods.root().parent_path(); }
+
+// Deletes a pod in garbage/ whose lock the caller holds, then its ID range.
+void destroy(const Pods& pods, const Pod& pod, PodCleaner& cleaner) {
   if (!mountsBelow(pod.path).empty()) cleaner.cleanup(pod);
   auto left = mountsBelow(pod.path);
   if (!left.empty()) {
@@ -60,9 +64,34 @@ void destroy(const Pod& pod, PodCleaner& cleaner) {
                                " is still mounted");
   }
   removeTree(pod.path);
+  releaseIdRange(dataDirOf(pods), pod.uuid);
+}
+
+// Ranges recorded for pods that exist in no state directory.
+void releaseOrphanRanges(const Pods& pods, GcResult& r) {
+  fs::path dir = idRangeRegistryDir(dataDirOf(pods));
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  try {
+    idmap::RangeRegistry registry(dir, idmap::HostIds{});
+    for (const idmap::Holding& h : registry.list()) {
+      // A pod is recorded only once its directory exists, and moves forward through the state
+      // directories in the order find() looks (pods.cpp): not found means gone.
+      if (h.owner.size() == 36 && pods.find(h.owner)) continue;
+      registry.release(h.owner);
+    }
+  } catch (const std::exception& e) {
+    r.problems.push_back("ID ranges: " + describe(e, true));
+  }
 }
 
 }  // namespace
+
+fs::path idRangeRegistryDir(const fs::path& dataDir) { return dataDir / "userns"; }
+
+void releaseIdRange(const fs::path& dataDir, const std::string& uuid) {
+  idmap::RangeRegistry(idRangeRegistryDir(dataDir), idmap::HostIds{}).release(uuid);
+}
 
 std::vector<fs::path> mountsBelow(const fs::path& dir) {
   std::ifstream in("/proc/self/mountinfo");
@@ -101,7 +130,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
           auto lock = PodLock::tryExclusive(pod.path);
           if (!lock && fs::exists(pod.path / "lock")) break;  // being prepared
           pods.move(pod, Dir::kGarbage);
-          destroy(pod, cleaner);
+          destroy(pods, pod, cleaner);
           r.removed.push_back(pod.uuid);
           break;
         }
@@ -110,7 +139,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
           auto lock = PodLock::tryExclusive(pod.path);
           if (!lock) break;  // being started by run-prepared
           pods.move(pod, Dir::kGarbage);
-          destroy(pod, cleaner);
+          destroy(pods, pod, cleaner);
           r.removed.push_back(pod.uuid);
           break;
         }
@@ -123,7 +152,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
           cleaner.cleanup(pod);
           if (options.gracePeriod.count() <= 0) {
             pods.move(pod, Dir::kGarbage);
-            destroy(pod, cleaner);
+            destroy(pods, pod, cleaner);
             r.removed.push_back(pod.uuid);
           }
           break;
@@ -134,14 +163,14 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
           cleaner.cleanup(pod);
           if (now - mtimeOf(pod.path) < options.gracePeriod) break;
           pods.move(pod, Dir::kGarbage);
-          destroy(pod, cleaner);
+          destroy(pods, pod, cleaner);
           r.removed.push_back(pod.uuid);
           break;
         }
         case Dir::kGarbage: {
           auto lock = PodLock::tryExclusive(pod.path);
           if (!lock && fs::exists(pod.path / "lock")) break;  // an rm is deleting it
-          destroy(pod, cleaner);
+          destroy(pods, pod, cleaner);
           r.removed.push_back(pod.uuid);
           break;
         }
@@ -150,6 +179,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
       r.problems.push_back("pod " + pod.uuid + ": " + describe(e, true));
     }
   }
+  releaseOrphanRanges(pods, r);
   return r;
 }
 
@@ -169,7 +199,7 @@ void remove(const Pods& pods, Pod pod, PodCleaner& cleaner) {
   }
   if (pod.dir == Dir::kRun || pod.dir == Dir::kExitedGarbage) cleaner.cleanup(pod);
   if (pod.dir != Dir::kGarbage) pods.move(pod, Dir::kGarbage);
-  destroy(pod, cleaner);
+  destroy(pods, pod, cleaner);
 }
 
 }  // namespace ferry::pod

@@ -120,11 +120,18 @@ struct GcResult {
   std::vector<std::string> problems;  // one line each; the pod stays for a later gc
 };
 
+// Also releases the ID range (--private-users) of every pod it deletes, and the ranges still
+// recorded for pods that exist in no state any more (a pod directory removed by hand).
 GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options);
 
 // Removes one exited, prepared or aborted pod now (Error{kInvalid} when it is running or being
 // prepared).
 void remove(const Pods& pods, Pod pod, PodCleaner& cleaner);
+
+// The registry of the pods' ID ranges (common/idmap.hpp): $dataDir/userns.
+std::filesystem::path idRangeRegistryDir(const std::filesystem::path& dataDir);
+// Forgets the ID range pod `uuid` holds, if any (its directory is gone).
+void releaseIdRange(const std::filesystem::path& dataDir, const std::string& uuid);
 
 // Mount points at or below dir in the caller's mount namespace (from /proc/self/mountinfo),
 // deepest first.

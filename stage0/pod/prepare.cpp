@@ -19,6 +19,7 @@
 #include "common/capabilities.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/idmap.hpp"
 #include "common/mds_client.hpp"
 #include "common/rlimits.hpp"
 #include "formats/appc/image_manifest.hpp"
@@ -637,6 +638,15 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
                   [](const AppBuild& b) { return needsDefaultHosts(b.image.tree); })) {
     stubHostsPath = writeEtc("etc/hosts", defaultHosts(ro.hostname));
   }
+  // --private-users: the pod's ID range, held from now until gc deletes the pod directory (its
+  // upper directories and empty volumes hold files of the range until then).
+  uint32_t idShift = 0;
+  if (req.privateUsers) {
+    idmap::RangeRegistry registry(idRangeRegistryDir(dataDir), idmap::HostIds::load());
+    idmap::IdRange range = registry.acquire(uuid, *req.privateUsers);
+    ro.privateUsers = PrivateUsersRange{range.hostStart(), range.hostStart(), range.count()};
+    idShift = range.hostStart();
+  }
   std::map<std::string, std::string> sources;
   for (const auto& v : pm.volumes) {
     if (const auto* h = std::get_if<appc::HostVolume>(&v.kind)) {
@@ -650,7 +660,16 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       makeDir(pod.path / "volumes");
       fs::path dir = pod.path / "volumes" / v.name.str();
       makeDir(dir, 0700);
-      if (::chown(dir.c_str(), e.uid.value_or(0), e.gid.value_or(0)) != 0) {
+      // The pod's own directory: in a user namespace, owned by the host IDs the pod's
+      // uid/gid map to.
+      uid_t uid = e.uid.value_or(0), gid = e.gid.value_or(0);
+      if (ro.privateUsers && (uid >= ro.privateUsers->count || gid >= ro.privateUsers->count)) {
+        throw Error(Errc::kInvalid, "volume " + quote(v.name.str()) + ": uid " +
+                                        std::to_string(uid) + "/gid " + std::to_string(gid) +
+                                        " is outside the pod's " +
+                                        std::to_string(ro.privateUsers->count) + " IDs");
+      }
+      if (::chown(dir.c_str(), uid + idShift, gid + idShift) != 0) {
         throwErrno("chown " + quote(dir.string()));
       }
       if (::chmod(dir.c_str(), e.modeBits()) != 0) throwErrno("chmod " + quote(dir.string()));
@@ -747,10 +766,12 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   try {
     fill(req, pods, pod, s1, out.report, sync);
   } catch (...) {
-    // Nothing is mounted yet: the half-prepared pod goes at once (gc would, later).
+    // Nothing is mounted yet: the half-prepared pod goes at once (gc would, later), and then
+    // its ID range.
     try {
       pods.move(pod, Dir::kGarbage);
       removeTree(pod.path);
+      if (req.privateUsers) releaseIdRange(dataDir, uuid);
     } catch (const std::exception&) {
     }
     throw;

@@ -40,6 +40,12 @@ json::Json RuntimeOptions::toJson() const {
     j["mds"] = nullptr;
   }
   j["podResources"] = podResources ? *podResources : json::Json(nullptr);
+  if (privateUsers) {
+    j["privateUsers"] = {
+        {"uid", privateUsers->uid}, {"gid", privateUsers->gid}, {"count", privateUsers->count}};
+  } else {
+    j["privateUsers"] = nullptr;
+  }
   json::Json apps = json::Json::array();
   for (const auto& a : this->apps) {
     apps.push_back({{"name", a.name},
@@ -79,6 +85,14 @@ RuntimeOptions RuntimeOptions::fromJson(const json::Json& j, std::string_view wh
   }
   if (j.contains("podResources") && !j["podResources"].is_null())
     o.podResources = j["podResources"];
+  if (j.contains("privateUsers") && !j["privateUsers"].is_null()) {
+    std::string p = w + ".privateUsers";
+    const auto& u = json::asObject(j["privateUsers"], p);
+    auto id = [&](const char* k, int64_t min) {
+      return static_cast<uint32_t>(json::asInt(need(u, k, p), p + "." + k, min, 4294967294LL));
+    };
+    o.privateUsers = PrivateUsersRange{id("uid", 1), id("gid", 1), id("count", 1)};
+  }
   const auto& apps = json::asArray(need(j, "apps", what), w + ".apps");
   for (size_t i = 0; i < apps.size(); ++i) {
     std::string p = json::index(w + ".apps", i);

@@ -25,6 +25,15 @@ struct MdsRegistration {
   uint16_t port = 0;
 };
 
+// The pod's user namespace (--private-users): its IDs 0…count-1 are host uids uid… and host
+// gids gid… (equal today; two starts let a later stage0 map groups apart).
+struct PrivateUsersRange {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t count = 0;
+  bool operator==(const PrivateUsersRange&) const = default;
+};
+
 struct RuntimeOptions {
   std::string uuid;
   std::string hostname;
@@ -37,6 +46,7 @@ struct RuntimeOptions {
   std::string init;
   std::optional<MdsRegistration> mds;
   std::optional<json::Json> podResources;
+  std::optional<PrivateUsersRange> privateUsers;  // null: the pod shares the host's IDs
   std::vector<RuntimeApp> apps;
 
   json::Json toJson() const;
