@@ -45,6 +45,17 @@ class TreeCopier {
     return quote((rel.empty() ? to_ : to_ / rel).string());
   }
 
+  bool shifting() const { return options_.idShift != 0; }
+  uid_t owner(uint32_t id) const {
+    if (!shifting()) return id;
+    return id < options_.idCount ? options_.idShift + id : 65534;
+  }
+  // Extended attributes that name host IDs or grant host privileges: not carried into a
+  // shifted copy.
+  bool skipXattr(const std::string& key) const {
+    return shifting() && (key == "security.capability" || key.rfind("system.posix_acl_", 0) == 0);
+  }
+
   void copyDir(int src, int dst, const std::string& rel) {
     int dup = ::fcntl(src, F_DUPFD_CLOEXEC, 0);
     if (dup < 0) throwErrno("duplicate a descriptor of " + srcName(rel));
@@ -74,6 +85,8 @@ class TreeCopier {
     if (::fstatat(srcDir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       throwErrno("stat " + srcName(rel));
     }
+    // A host device owned by the pod's range: never.
+    if (shifting() && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) return;
     if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
       auto [it, fresh] = links_.try_emplace({st.st_dev, st.st_ino}, rel);
       if (!fresh) {
@@ -107,7 +120,8 @@ class TreeCopier {
       if (::symlinkat(target.c_str(), dstDir, name.c_str()) != 0) {
         throwErrno("create link " + dstName(rel));
       }
-      if (::fchownat(dstDir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (::fchownat(dstDir, name.c_str(), owner(st.st_uid), owner(st.st_gid),
+                     AT_SYMLINK_NOFOLLOW) != 0) {
         throwErrno("chown " + dstName(rel));
       }
       copyXattrs(srcDir, dstDir, name, rel, true);
@@ -120,7 +134,8 @@ class TreeCopier {
       if (::mknodat(dstDir, name.c_str(), st.st_mode & (S_IFMT | 0700), st.st_rdev) != 0) {
         throwErrno("create node " + dstName(rel));
       }
-      if (::fchownat(dstDir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (::fchownat(dstDir, name.c_str(), owner(st.st_uid), owner(st.st_gid),
+                     AT_SYMLINK_NOFOLLOW) != 0) {
         throwErrno("chown " + dstName(rel));
       }
       if (::fchmodat(dstDir, name.c_str(), st.st_mode & 07777, 0) != 0) {
@@ -157,7 +172,9 @@ class TreeCopier {
   // Owner, mode, xattrs and times of a file or directory, through descriptors (the mode after
   // the owner: chown clears setuid/setgid).
   void finish(int dst, const std::string& rel, const struct stat& st, int src) {
-    if (::fchown(dst, st.st_uid, st.st_gid) != 0) throwErrno("chown " + dstName(rel));
+    if (::fchown(dst, owner(st.st_uid), owner(st.st_gid)) != 0) {
+      throwErrno("chown " + dstName(rel));
+    }
     if (::fchmod(dst, st.st_mode & 07777) != 0) throwErrno("chmod " + dstName(rel));
     copyXattrsFd(src, dst, rel);
     struct timespec times[2] = {st.st_atim, st.st_mtim};
@@ -180,6 +197,7 @@ class TreeCopier {
     for (size_t i = 0; i < static_cast<size_t>(n);) {
       std::string key = names.c_str() + i;
       i += key.size() + 1;
+      if (skipXattr(key)) continue;
       std::string value(65536, '\0');
       ssize_t v = ::fgetxattr(src, key.c_str(), value.data(), value.size());
       if (v < 0) {
@@ -202,6 +220,7 @@ class TreeCopier {
     for (size_t i = 0; i < static_cast<size_t>(n);) {
       std::string key = names.c_str() + i;
       i += key.size() + 1;
+      if (skipXattr(key)) continue;
       std::string value(65536, '\0');
       ssize_t v = ::lgetxattr(s.c_str(), key.c_str(), value.data(), value.size());
       if (v < 0 ||

@@ -13,8 +13,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "formats/oci/sysctl.hpp"
 #include "stage2/in_root.hpp"
 #include "stage2/mount_options.hpp"
@@ -75,6 +78,46 @@ constexpr std::pair<const char*, const char*> kDevLinks[] = {
 };
 
 std::string where(const std::string& destination) { return quote(destination); }
+
+// Decodes the octal escapes of /proc/self/mountinfo (\040 for a space, …).
+std::string unescapeMountinfo(std::string_view s) {
+  auto oct = [](char c) { return c >= '0' && c <= '7'; };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && oct(s[i + 1]) && oct(s[i + 2]) && oct(s[i + 3])) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Where a whole sysfs is mounted in this mount namespace, or "".
+std::string visibleSysfs() {
+  std::string text = readFile("/proc/self/mountinfo", 4 << 20);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    start = end + 1;
+    // id parent major:minor root mount-point options [optional…] - type source super-options
+    std::vector<std::string_view> f;
+    for (size_t pos = 0; pos <= line.size();) {
+      size_t next = line.find(' ', pos);
+      if (next == std::string_view::npos) next = line.size();
+      f.push_back(line.substr(pos, next - pos));
+      pos = next + 1;
+    }
+    size_t dash = 6;
+    while (dash < f.size() && f[dash] != "-") ++dash;
+    if (f.size() < 5 || dash + 1 >= f.size()) continue;
+    if (f[dash + 1] == "sysfs" && f[3] == "/") return unescapeMountinfo(f[4]);
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -171,7 +214,24 @@ void Rootfs::mount(const oci::Mount& m, const std::vector<oci::LinuxDevice>& dev
       std::string source = m.source.value_or(type);
       if (::mount(source.c_str(), fdPath(target.get()).c_str(), type.c_str(),
                   opts.flags & ~MS_REMOUNT, opts.data.empty() ? nullptr : opts.data.c_str()) != 0) {
-        throwErrno("mount");
+        // A user namespace that does not own the network namespace (a pod in one with
+        // --net=host) may not mount a sysfs: the one its mount namespace holds (the pod init's
+        // root has the host's /sys, read-only) is bound instead, as runc does rootless.
+        std::string visible;
+        if (errno != EPERM || type != "sysfs" || (visible = visibleSysfs()).empty()) {
+          throwErrno("mount");
+        }
+        if (::mount(visible.c_str(), fdPath(target.get()).c_str(), nullptr, MS_BIND | MS_REC,
+                    nullptr) != 0) {
+          throwErrno("bind the sysfs at " + quote(visible));
+        }
+        UniqueFd top = reopen();
+        unsigned long re = MS_REMOUNT | MS_BIND |
+                           (opts.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) |
+                           carriedFlags(top.get());
+        if (::mount(nullptr, fdPath(top.get()).c_str(), nullptr, re, nullptr) != 0) {
+          throwErrno("remount the bound sysfs with the options");
+        }
       }
     }
     for (unsigned long p : opts.propagation) {

@@ -2,12 +2,14 @@
 //
 // The app's process is found through its cgroup (the status file's pid is in the pod's PID
 // namespace; /proc/<pid>/status NSpid maps it to the host's). We join the app's cgroup and its
-// cgroup, IPC, UTS, network, PID and mount namespaces (the mount namespace last: it moves our
+// cgroup, IPC, UTS, network, PID and mount namespaces (with privateUsers, its user namespace
+// before them, as its root; the mount namespace last: it moves our
 // root into the app's), then fork, so the command is a member of the pod's PID namespace, and
 // the child becomes the app's process the way ferry-stage2 makes it (stage2::AppProcess: user
 // and groups resolved in the app's /etc, cwd, rlimits, capabilities, no_new_privs, seccomp,
 // process.env exactly) with the command as its argv.
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -119,6 +121,15 @@ int enterEntrypoint(const Args& args) {
   // record missing a hierarchy (this process would stay in its own cgroup there), end here.
   cgroup::requireDeviceRules(joined);
   joined.join(::getpid());
+  if (rt.privateUsers) {
+    // The pod's user namespace first: the others are its, and from here on this process holds
+    // no capability outside it. Then its root (host uid START), as the pod's first process is.
+    UniqueFd userns = openFile(procDir + "/ns/user", O_RDONLY);
+    if (::setns(userns.get(), CLONE_NEWUSER) != 0) throwErrno("join the pod's user namespace");
+    if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0) {
+      throwErrno("become the root of the pod's user namespace");
+    }
+  }
   const char* names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
   for (size_t i = 0; i < namespaces.size(); ++i) {
     if (::setns(namespaces[i].get(), 0) != 0) {

@@ -11,6 +11,7 @@
 #include "common/copy_tree.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 
 namespace ferry::stage1 {
 
@@ -72,6 +73,18 @@ RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree, bool ove
   removeTree(rootfs);
   copyTree(tree, rootfs);
   return RootfsKind::kCopy;
+}
+
+void mountIdmappedOverlay(const fs::path& appDir, int treeFd) {
+  fs::path lower = appDir / "lower";
+  userns::attachTree(treeFd, lower);
+  std::string options = "lowerdir=" + lower.string() + ",upperdir=" + (appDir / "upper").string() +
+                        ",workdir=" + (appDir / "work").string() + ",userxattr";
+  fs::path rootfs = appDir / "rootfs";
+  if (::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str()) != 0) {
+    throwErrno("mount the overlay of " + quote(rootfs.string()) + " in the pod's user namespace");
+  }
+  if (::umount2(lower.c_str(), MNT_DETACH) != 0) throwErrno("detach " + quote(lower.string()));
 }
 
 std::vector<fs::path> mountsUnder(const fs::path& dir) {

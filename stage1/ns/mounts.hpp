@@ -19,6 +19,15 @@ enum class RootfsKind { kOverlay, kCopy };
 RootfsKind mountAppRootfs(const std::filesystem::path& appDir, const std::filesystem::path& tree,
                           bool overlay = true);
 
+// In a pod with a user namespace (--private-users), in the pod's first process once it is the
+// namespace's root: attaches `treeFd` (the app's tree idmapped into the namespace, handed over
+// by the parent) at apps/<app>/lower, mounts apps/<app>/rootfs as an overlay over it with
+// apps/<app>/upper and work (made by the parent, owned by the namespace's root) and the option
+// userxattr (trusted.* xattrs are the host root's), then detaches the lower mount (overlayfs
+// keeps its own clone). `appDir` is relative to the working directory, the pod directory: the
+// namespace's root cannot walk the host path to it.
+void mountIdmappedOverlay(const std::filesystem::path& appDir, int treeFd);
+
 // Mount points at or under dir in the calling process's mount namespace, deepest first.
 std::vector<std::filesystem::path> mountsUnder(const std::filesystem::path& dir);
 

@@ -71,6 +71,19 @@ RuntimeOptions readRuntime(const fs::path& podDir) {
     if (const Json* r = o.find("podResources"); r != nullptr && !r->is_null()) {
       rt.podResources = resourcesFromJson(*r, "podResources");
     }
+    if (const Json* u = o.find("privateUsers"); u != nullptr && !u->is_null()) {
+      json::Object uo(*u, "privateUsers");
+      PrivateUsers pu;
+      pu.uid = static_cast<uint32_t>(uo.integer("uid", 1, 4294967294LL));
+      pu.gid = static_cast<uint32_t>(uo.integer("gid", 1, 4294967294LL));
+      pu.count = static_cast<uint32_t>(uo.integer("count", 1, 4294967294LL));
+      uo.ignoreRest();
+      if (uint64_t{pu.uid} + pu.count > 4294967295ULL ||
+          uint64_t{pu.gid} + pu.count > 4294967295ULL) {
+        json::fail("privateUsers", "the range reaches past the last host ID");
+      }
+      rt.privateUsers = pu;
+    }
     const Json& apps = json::asArray(o.require("apps"), "apps");
     if (apps.empty()) json::fail("apps", "a pod needs at least one app");
     for (size_t i = 0; i < apps.size(); ++i) {

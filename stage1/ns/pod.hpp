@@ -35,6 +35,14 @@ struct ResourcesConfig {
   std::vector<cgroup::DeviceRule> deviceRules;
 };
 
+// runtime.json's privateUsers (ABI §2): the pod's user namespace maps its IDs 0…count-1 to
+// host uids uid… and host gids gid….
+struct PrivateUsers {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t count = 0;
+};
+
 struct RuntimeOptions {
   std::string uuid;
   std::string hostname;
@@ -47,6 +55,7 @@ struct RuntimeOptions {
   std::string init;
   std::optional<MdsOptions> mds;
   ResourcesConfig podResources;
+  std::optional<PrivateUsers> privateUsers;
   std::vector<RuntimeApp> apps;
 };
 

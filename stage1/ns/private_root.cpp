@@ -54,6 +54,7 @@ struct Entry {
   bool dir = false;
   mode_t type = 0;
   dev_t rdev = 0;
+  bool handed = false;
 };
 
 // open_tree(2) with OPEN_TREE_CLONE: a detached copy of what is mounted at path (and below it
@@ -66,10 +67,14 @@ int cloneTree(const fs::path& path, bool recursive) {
 
 // Opens (kDevice) or copies (the others) a host path; nothing when it does not exist (what needs
 // it reports that, as it would without a private root).
-bool addEntry(std::vector<Entry>& out, const fs::path& path, Kind kind) {
+// `from`: where to take it (by default `path`); `handed`: a detached mount to use as it is.
+bool addEntry(std::vector<Entry>& out, const fs::path& path, Kind kind, const char* from = nullptr,
+              int handed = -1) {
   if (!path.is_absolute()) return false;
-  UniqueFd fd(kind == Kind::kDevice ? ::open(path.c_str(), O_PATH | O_CLOEXEC)
-                                    : cloneTree(path, kind == Kind::kTree));
+  const char* source = from != nullptr ? from : path.c_str();
+  UniqueFd fd(handed >= 0             ? ::fcntl(handed, F_DUPFD_CLOEXEC, 0)
+              : kind == Kind::kDevice ? ::open(source, O_PATH | O_CLOEXEC)
+                                      : cloneTree(source, kind == Kind::kTree));
   if (!fd) {
     if (errno == ENOENT || errno == ENOTDIR) return false;
     throwErrno("open " + quote(path.string()));
@@ -84,7 +89,8 @@ bool addEntry(std::vector<Entry>& out, const fs::path& path, Kind kind) {
   }
   // The fresh /proc replaces anything below it.
   if (under(at, "/proc")) return false;
-  Entry e{at, kind, std::move(fd), S_ISDIR(st.st_mode), st.st_mode & S_IFMT, st.st_rdev};
+  Entry e{at,         kind,       std::move(fd), S_ISDIR(st.st_mode), st.st_mode & S_IFMT,
+          st.st_rdev, handed >= 0};
   out.push_back(std::move(e));
   return true;
 }
@@ -190,10 +196,16 @@ PrivateRootPlan planPrivateRoot(const fs::path& podDir, const std::vector<Runtim
 void enterPrivateRoot(const PrivateRootPlan& plan) {
   // Everything is opened, and every tree copied, in the host's view first: the tmpfs then goes
   // over the pod directory.
+  // The pod directory is the working directory (a user namespace's root may not walk the host
+  // path to it).
   std::vector<Entry> entries;
-  addEntry(entries, plan.podDir, Kind::kTree);
-  for (const fs::path& p : plan.sources) addEntry(entries, p, Kind::kTree);
-  for (const fs::path& p : plan.binaries) addEntry(entries, p, Kind::kReadOnly);
+  addEntry(entries, plan.podDir, Kind::kTree, ".");
+  auto handed = [&](const fs::path& p) {
+    auto it = plan.handed.find(p);
+    return it == plan.handed.end() ? -1 : it->second;
+  };
+  for (const fs::path& p : plan.sources) addEntry(entries, p, Kind::kTree, nullptr, handed(p));
+  for (const fs::path& p : plan.binaries) addEntry(entries, p, Kind::kReadOnly, nullptr, handed(p));
   for (const fs::path& p : plan.cgroupMounts) addEntry(entries, p, Kind::kReadOnly);
   for (const fs::path& p : plan.cgroups) addEntry(entries, p, Kind::kPlain);
   for (const fs::path& p : plan.devices) {
@@ -217,11 +229,21 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.at < b.at; });
 
-  if (::mount("tmpfs", plan.podDir.c_str(), "tmpfs", MS_NOSUID, "mode=0755") != 0) {
-    throwErrno("mount the pod init's root (tmpfs)");
+  // A tmpfs over the pod directory (the working directory), made detached and then attached:
+  // its descriptor is the root, whatever a path walk to it would need.
+  UniqueFd fsFd(static_cast<int>(::syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC)));
+  if (!fsFd) throwErrno("create the pod init's root (tmpfs)");
+  if (::syscall(SYS_fsconfig, fsFd.get(), FSCONFIG_SET_STRING, "mode", "0755", 0) != 0 ||
+      ::syscall(SYS_fsconfig, fsFd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    throwErrno("create the pod init's root (tmpfs)");
   }
-  UniqueFd root(::open(plan.podDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) throwErrno("open the pod init's root");
+  UniqueFd root(
+      static_cast<int>(::syscall(SYS_fsmount, fsFd.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID)));
+  if (!root) throwErrno("mount the pod init's root (tmpfs)");
+  fsFd.reset();
+  if (::syscall(SYS_move_mount, root.get(), "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    throwErrno("mount the pod init's root (tmpfs) on " + quote(plan.podDir.string()));
+  }
   struct stat rootSt;
   if (::fstat(root.get(), &rootSt) != 0) throwErrno("stat the pod init's root");
   dev_t tmpfs = rootSt.st_dev;
@@ -241,8 +263,9 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
       case Kind::kReadOnly: {
         struct mount_attr attr = {};
         attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-        if (::syscall(SYS_mount_setattr, e.source.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) !=
-            0) {
+        // A handed mount is read-only already (the parent's own, which only it may change).
+        if (!e.handed && ::syscall(SYS_mount_setattr, e.source.get(), "", AT_EMPTY_PATH, &attr,
+                                   sizeof attr) != 0) {
           throwErrno("make " + quote(e.at.string()) + " read-only in the pod init's root");
         }
         UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, e.dir);
@@ -277,6 +300,25 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
     throwErrno("mount /proc in the pod init's root");
   }
   proc.reset();
+  if (plan.sysfs) {
+    // Read-only, as every app mounts its own (the kernel then lets those be read-only too).
+    UniqueFd sys = mountPoint(root.get(), tmpfs, kPrivateRootSysfs, true);
+    if (::mount("sysfs", fdPath(sys.get()).c_str(), "sysfs",
+                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+      throwErrno("mount a sysfs in the pod init's root");
+    }
+  } else if (plan.hostSysfs) {
+    UniqueFd tree(cloneTree("/sys", true));
+    if (!tree) throwErrno("clone the host's /sys");
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                  sizeof attr) != 0) {
+      throwErrno("make the host's /sys read-only in the pod init's root");
+    }
+    UniqueFd sys = mountPoint(root.get(), tmpfs, kPrivateRootSysfs, true);
+    attach(tree.get(), sys.get(), kPrivateRootSysfs);
+  }
   if (::mount(nullptr, fdPath(root.get()).c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID,
               nullptr) != 0) {
     throwErrno("make the pod init's root read-only");

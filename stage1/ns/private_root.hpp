@@ -15,11 +15,19 @@
 //   - /dev with the device nodes stage2 may have to bind when mknod is refused (the appc
 //     defaults and every app's linux.devices) and the terminal on stdin (interactive);
 //   - a fresh /proc of the pod's PID namespace.
+// In a pod with a user namespace (--private-users) the pod's first process builds it as the
+// namespace's root, which cannot walk host paths that only host root may: the pod directory is
+// taken from the working directory, and the parent hands over (`handed`) detached mounts of the
+// bind sources (idmapped) and of the binaries (read-only); a fresh sysfs of the pod's network
+// namespace is mounted read-only at /sysfs, because the kernel lets a user namespace mount a
+// sysfs (stage2 does, for each app) only where one is fully visible already (with --net=host,
+// the host's /sys bound read-only: stage2 binds it when the kernel refuses a sysfs).
 // The tmpfs is read-only once built. What a pod sees through /proc/1/root (with CAP_SYS_PTRACE)
 // or /proc/1/cwd is that tree, never the host's root.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <vector>
 
 #include "stage1/ns/pod.hpp"
@@ -34,7 +42,18 @@ struct PrivateRootPlan {
   std::vector<std::filesystem::path> cgroups;       // pod cgroup directories, bound
   std::vector<std::filesystem::path> devices;       // /dev/… nodes, recreated (or bound)
   bool terminal = false;                            // bind the terminal on stdin
+  // Detached mounts made by the parent, by host path (sources and binaries): used instead of
+  // cloning the path; they come with their attributes set.
+  std::map<std::filesystem::path, int> handed;
+  // A read-only sysfs at /sysfs: a fresh one of the pod's network namespace, or (hostSysfs,
+  // --net=host, whose network namespace is not the user namespace's to mount a sysfs of) the
+  // host's /sys bound recursively, which stage2 then binds for each app.
+  bool sysfs = false;
+  bool hostSysfs = false;
 };
+
+// Where enterPrivateRoot mounts the sysfs of plan.sysfs.
+inline constexpr const char* kPrivateRootSysfs = "/sysfs";
 
 // Reads every app's config.json (mounts, linux.devices). binaries and cgroups are the caller's.
 PrivateRootPlan planPrivateRoot(const std::filesystem::path& podDir,

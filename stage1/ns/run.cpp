@@ -18,7 +18,22 @@
 //   wait, forwarding SIGTERM/SIGINT/SIGHUP
 //   status fix-up, cgroups removed, exit
 // A failure in the child before exec comes back as one line on the report pipe.
+//
+// With a user namespace (runtime.json privateUsers, docs/private-users.md) the clone adds
+// CLONE_NEWUSER and the control pipe is a socket pair. Before the clone the parent lets the
+// namespace's root (host uid START) into what the init and stage2 use (sharePodDir); after it,
+// before the child does anything but wait:
+//   writes the child's uid_map/gid_map,      receives 'u', the kinds and the descriptors;
+//   makes each app's tree idmapped through   becomes the namespace's root (host uid START),
+//   the namespace (or copies it, owners      PDEATHSIG again (a change of credentials
+//   shifted, where it cannot be idmapped),   clears it), then as above: each app's overlay
+//   each bind source idmapped (nosuid,       over its handed tree (userxattr), the private
+//   nodev) and each binary read-only         root with the handed mounts and a sysfs
+//   'u' + descriptors (SCM_RIGHTS) ────────►
+// and chowns the cgroup.procs files the init writes (cgroups made after the clone).
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/mount.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -27,6 +42,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,9 +55,12 @@
 
 #include "common/cgroup.hpp"
 #include "common/cgroup_devices.hpp"
+#include "common/copy_tree.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/idmap.hpp"
 #include "common/mds_client.hpp"
+#include "common/userns.hpp"
 #include "stage1/ns/console.hpp"
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/mounts.hpp"
@@ -63,6 +82,78 @@ Pipe makePipe() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) throwErrno("create a pipe");
   return Pipe{UniqueFd(p[0]), UniqueFd(p[1])};
+}
+
+// A socket pair used as a pipe (read: the child's end), which can carry descriptors.
+Pipe makeSocketPipe() {
+  int p[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) != 0) {
+    throwErrno("create a socket pair");
+  }
+  return Pipe{UniqueFd(p[0]), UniqueFd(p[1])};
+}
+
+// What the parent hands the child of a pod with a user namespace: one message, 'u' then a kind
+// byte per app ('o': its idmapped tree follows, 'c': copied into its rootfs), per bind source
+// ('s': follows, '-': missing) and per binary ('b'); the descriptors in that order.
+constexpr size_t kMaxHanded = 250;  // SCM_MAX_FD is 253
+
+void sendHanded(int sock, const std::string& kinds, const std::vector<UniqueFd>& fds) {
+  if (fds.size() > kMaxHanded) {
+    throw Error(Errc::kLimit, "cannot hand " + std::to_string(fds.size()) +
+                                  " mounts to the pod's first process: at most " +
+                                  std::to_string(kMaxHanded));
+  }
+  iovec iov{const_cast<char*>(kinds.data()), kinds.size()};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * std::max<size_t>(fds.size(), 1)));
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    for (size_t i = 0; i < fds.size(); ++i) {
+      int raw = fds[i].get();
+      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &raw, sizeof raw);
+    }
+  }
+  ssize_t n;
+  do {
+    n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(kinds.size())) throwErrno("hand the mounts to the pod");
+}
+
+// The child's side; false when the parent is gone or sent something else.
+bool receiveHanded(int sock, std::string& kinds, std::vector<UniqueFd>& fds) {
+  char buf[4096];
+  iovec iov{buf, sizeof buf};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * kMaxHanded));
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 1 || buf[0] != 'u' || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) return false;
+  kinds.assign(buf + 1, static_cast<size_t>(n - 1));
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int raw;
+      std::memcpy(&raw, CMSG_DATA(c) + i * sizeof(int), sizeof raw);
+      fds.emplace_back(raw);
+    }
+  }
+  return true;
 }
 
 // With --debug, each line carries the milliseconds since run started: where a pod's start and
@@ -105,6 +196,7 @@ struct ChildPlan {
   std::vector<std::string> initProcs;  // pod/init's cgroup.procs files
   const Console* console = nullptr;    // the pod's stdio and session (console.hpp)
   PrivateRootPlan root;                // the init's own root (private_root.hpp)
+  bool userns = false;                 // privateUsers: wait for the handed mounts first
 };
 
 // Reads one byte from the parent; false when the parent is gone.
@@ -126,6 +218,18 @@ bool awaitGo(int fd) {
   try {
     // The parent lives as long as the pod: if it dies (kill -9), so does the pod.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
+    std::string kinds;
+    std::vector<UniqueFd> handed;
+    if (plan.userns) {
+      // Host uid 0 until the parent has written the maps: nothing but the wait.
+      if (!receiveHanded(ctl, kinds, handed)) ::_exit(kOwnFailure);
+      if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0) {
+        throwErrno("become the root of the pod's user namespace");
+      }
+      // The change of credentials cleared the parent-death signal. (A parent that died in
+      // between leaves the next wait with EOF.)
+      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
+    }
     if (int e = plan.console->applyInChild(); e != 0) throwErrno(e, "set up the pod's stdio");
     if (plan.privateNet) loopbackUp();
     if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
@@ -135,11 +239,36 @@ bool awaitGo(int fd) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
       throwErrno("make the pod's mounts private");
     }
-    for (const RuntimeApp& app : plan.apps) {
-      RootfsKind kind = mountAppRootfs(plan.podDir / "apps" / app.name, app.tree, plan.overlay);
-      debugLine(plan.debug, app.name + ": rootfs " +
-                                (kind == RootfsKind::kOverlay ? "overlay" : "copied") + " from " +
-                                app.tree.string());
+    PrivateRootPlan root = plan.root;
+    if (plan.userns) {
+      size_t next = 0, k = 0;
+      auto take = [&]() -> int {
+        if (next >= handed.size()) throw Error(Errc::kIo, "fewer mounts handed than announced");
+        return handed[next++].get();
+      };
+      for (const RuntimeApp& app : plan.apps) {
+        char kind = k < kinds.size() ? kinds[k++] : 0;
+        if (kind == 'o') {
+          mountIdmappedOverlay(fs::path("apps") / app.name, take());
+          debugLine(plan.debug, app.name + ": rootfs overlay over " + app.tree.string() +
+                                    " idmapped into the pod's user namespace");
+        } else if (kind != 'c') {
+          throw Error(Errc::kIo, "the parent handed no rootfs for app " + quote(app.name));
+        }
+      }
+      for (const fs::path& p : plan.root.sources) {
+        if (k < kinds.size() && kinds[k++] == 's') root.handed[p] = take();
+      }
+      for (const fs::path& p : plan.root.binaries) {
+        if (k < kinds.size() && kinds[k++] == 'b') root.handed[p] = take();
+      }
+    } else {
+      for (const RuntimeApp& app : plan.apps) {
+        RootfsKind kind = mountAppRootfs(plan.podDir / "apps" / app.name, app.tree, plan.overlay);
+        debugLine(plan.debug, app.name + ": rootfs " +
+                                  (kind == RootfsKind::kOverlay ? "overlay" : "copied") + " from " +
+                                  app.tree.string());
+      }
     }
     if (!awaitGo(ctl)) ::_exit(kOwnFailure);
     if (!plan.initProcs.empty()) {
@@ -158,7 +287,8 @@ bool awaitGo(int fd) {
     // holds the pod directory, the app cgroups and read-only ferry-init and ferry-stage2 at
     // their host paths, and nothing else of the host (private_root.hpp).
     debugLine(plan.debug, "the init's private root: building");
-    enterPrivateRoot(plan.root);
+    enterPrivateRoot(root);
+    handed.clear();
     debugLine(plan.debug, "the init's private root: pivoted into");
     if (!awaitGo(ctl)) ::_exit(kOwnFailure);
     // SIGTERM, SIGINT, SIGHUP and SIGCHLD stay blocked (as in the parent) across the exec: a
@@ -242,6 +372,150 @@ int waitForPod(pid_t pid, int sigFd, bool debug) {
   }
 }
 
+// --- a pod with a user namespace (the parent's side)
+
+// open_tree + mount_setattr(MOUNT_ATTR_IDMAP | attrs): a detached, idmapped clone of `path`, or
+// nothing when the kernel or the filesystem cannot idmap it (`why` says so).
+UniqueFd tryIdmappedTree(const fs::path& path, int usernsFd, uint64_t attrs, std::string& why) {
+  UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path.c_str(),
+                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+  if (!tree) throwErrno("clone the mount tree of " + quote(path.string()));
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_IDMAP | attrs;
+  attr.userns_fd = static_cast<uint64_t>(usernsFd);
+  if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                sizeof attr) == 0) {
+    return tree;
+  }
+  if (errno != EINVAL && errno != EOPNOTSUPP && errno != EPERM && errno != ENOSYS) {
+    throwErrno("idmap the mount of " + quote(path.string()));
+  }
+  why = "its filesystem (or one mounted under it) cannot be idmapped: " +
+        std::string(std::strerror(errno));
+  return UniqueFd();
+}
+
+// Owner, group and mode of a file of the pod directory, opened without following a symlink.
+void setOwnerMode(const fs::path& path, uid_t uid, gid_t gid, mode_t mode, bool optional = false) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) {
+    if (optional && errno == ENOENT) return;
+    throwErrno("open " + quote(path.string()));
+  }
+  if (::fchown(fd.get(), uid, gid) != 0) throwErrno("chown " + quote(path.string()));
+  if (::fchmod(fd.get(), mode) != 0) throwErrno("chmod " + quote(path.string()));
+}
+
+void makeOwnedDir(const fs::path& path, uid_t uid, gid_t gid, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+    throwErrno("create directory " + quote(path.string()));
+  }
+  setOwnerMode(path, uid, gid, mode);
+}
+
+// Before the clone: what the pod init and stage2 read becomes readable by the group of the
+// namespace's root (host gid START; no host user has it), what they write its own (status/,
+// logs/, each app's upper and work). The pod directory is 01730: the init creates `ready` in
+// it, and the sticky bit keeps every file it did not create out of its reach.
+void sharePodDir(const fs::path& podDir, const RuntimeOptions& rt, uid_t uid, gid_t gid) {
+  setOwnerMode(podDir, 0, gid, 01730);
+  for (const char* f : {"runtime.json", "cgroups.json"}) setOwnerMode(podDir / f, 0, gid, 0640);
+  for (const char* d : {"etc", "volumes"}) setOwnerMode(podDir / d, 0, gid, 0710, true);
+  for (const char* d : {"status", "logs"}) makeOwnedDir(podDir / d, uid, gid, 0700);
+  setOwnerMode(podDir / "apps", 0, gid, 0710);
+  for (const RuntimeApp& app : rt.apps) {
+    fs::path dir = podDir / "apps" / app.name;
+    setOwnerMode(dir, 0, gid, 0710);
+    setOwnerMode(dir / "config.json", 0, gid, 0640);
+    // The upper directory's mode is the mode of the app's "/" (overlayfs takes it from there).
+    makeOwnedDir(dir / "upper", uid, gid, 0755);
+    makeOwnedDir(dir / "work", uid, gid, 0700);
+    makeOwnedDir(dir / "lower", 0, 0, 0700);
+  }
+}
+
+// After the clone: the maps, then every mount the child needs from the host, handed over.
+void handToChild(pid_t pid, int sock, const ChildPlan& plan, const PrivateUsers& users,
+                 bool debug) {
+  idmap::IdRange range = idmap::IdRange::make(users.uid, users.count);
+  userns::mapIds(pid, range);
+  UniqueFd ns = openFile("/proc/" + std::to_string(pid) + "/ns/user", O_RDONLY);
+  debugLine(debug, "user namespace mapped: " + range.describe());
+  std::string kinds = "u";
+  std::vector<UniqueFd> fds;
+  for (const RuntimeApp& app : plan.apps) {
+    std::string why = "--no-overlay";
+    if (plan.overlay) {
+      UniqueFd tree = tryIdmappedTree(app.tree, ns.get(), 0, why);
+      if (tree) {
+        fds.push_back(std::move(tree));
+        kinds += 'o';
+        continue;
+      }
+    }
+    // A copy the pod owns: the store's tree is never chowned.
+    debugLine(debug, app.name + ": rootfs copied from " + app.tree.string() +
+                         ", owners shifted by " + std::to_string(users.uid) + " (" + why + ")");
+    fs::path rootfs = plan.podDir / "apps" / app.name / "rootfs";
+    removeTree(rootfs);
+    copyTree(app.tree, rootfs, {.idShift = users.uid, .idCount = users.count});
+    kinds += 'c';
+  }
+  for (const fs::path& p : plan.root.sources) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) {
+      if (errno != ENOENT && errno != ENOTDIR) throwErrno("stat " + quote(p.string()));
+      kinds += '-';
+      continue;
+    }
+    // The pod sees the owners it would see without a user namespace; files stored as uid 0
+    // are its root's to change (SECURITY.md).
+    std::string why;
+    UniqueFd tree = tryIdmappedTree(p, ns.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, why);
+    if (!tree) {
+      if (S_ISDIR(st.st_mode)) {
+        throw Error(Errc::kUnsupported, "not supported: sharing " + quote(p.string()) +
+                                            " with a pod in a user namespace: " + why);
+      }
+      // A file (the host's /etc/hosts or /etc/resolv.conf): as it is, read-only.
+      tree = UniqueFd(static_cast<int>(
+          ::syscall(SYS_open_tree, AT_FDCWD, p.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+      if (!tree) throwErrno("clone the mount of " + quote(p.string()));
+      mount_attr attr{};
+      attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+      if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+        throwErrno("make the mount of " + quote(p.string()) + " read-only");
+      }
+    }
+    fds.push_back(std::move(tree));
+    kinds += 's';
+  }
+  for (const fs::path& p : plan.root.binaries) {
+    UniqueFd tree(static_cast<int>(
+        ::syscall(SYS_open_tree, AT_FDCWD, p.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    if (!tree) throwErrno("clone the mount of " + quote(p.string()));
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+      throwErrno("make the mount of " + quote(p.string()) + " read-only");
+    }
+    fds.push_back(std::move(tree));
+    kinds += 'b';
+  }
+  sendHanded(sock, kinds, fds);
+  debugLine(debug, "mounts handed to the pod's first process: " + std::to_string(fds.size()));
+}
+
+// The files through which the init moves processes between the pod's cgroups; the directories
+// and every limit file stay host root's.
+void chownProcsFiles(const std::vector<const cgroup::Group*>& groups, uid_t uid, gid_t gid) {
+  for (const cgroup::Group* g : groups) {
+    for (const std::string& f : g->procsFiles()) {
+      if (::chown(f.c_str(), uid, gid) != 0) throwErrno("chown " + quote(f));
+    }
+  }
+}
+
 }  // namespace
 
 int runEntrypoint(const Args& args) {
@@ -298,6 +572,17 @@ int runEntrypoint(const Args& args) {
     plan.root.cgroups.push_back(m.dir);
   }
   plan.root.terminal = rt.interactive;
+  if (rt.privateUsers) {
+    if (rt.privateUsers->uid != rt.privateUsers->gid) {
+      throw Error(Errc::kUnsupported,
+                  "not supported: runtime.json privateUsers with different uid and gid starts");
+    }
+    plan.userns = true;
+    // With --net=host the network namespace is the host's: no sysfs of the pod's own.
+    plan.root.sysfs = plan.privateNet;
+    plan.root.hostSysfs = !plan.privateNet;
+    sharePodDir(podDir, rt, rt.privateUsers->uid, rt.privateUsers->gid);
+  }
 
   sigset_t set;
   ::sigemptyset(&set);
@@ -308,10 +593,13 @@ int runEntrypoint(const Args& args) {
   UniqueFd sigFd(::signalfd(-1, &set, SFD_CLOEXEC));
   if (!sigFd) throwErrno("create a signalfd");
 
-  Pipe ctl = makePipe();
+  Pipe ctl = plan.userns ? makeSocketPipe() : makePipe();
   Pipe report = makePipe();
   unsigned long cloneFlags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
   if (plan.privateNet) cloneFlags |= CLONE_NEWNET;
+  // Every other namespace is then owned by the user namespace: the pod's root may mount proc,
+  // sysfs, mqueue, devpts and tmpfs in them.
+  if (plan.userns) cloneFlags |= CLONE_NEWUSER;
   std::fflush(nullptr);
   pid_t pid = static_cast<pid_t>(
       ::syscall(SYS_clone, cloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -329,6 +617,14 @@ int runEntrypoint(const Args& args) {
   // of the planned cgroups exists.
   PodGuard guard(plannedPod);
   guard.setPid(pid);
+  if (plan.userns) {
+    try {
+      handToChild(pid, ctl.write.get(), plan, *rt.privateUsers, debug);
+    } catch (const std::exception&) {
+      ctl.write.reset();
+      throw;
+    }
+  }
   plannedPod.make();
   const cgroup::Group& pod = plannedPod;
   // Before any process joins: the pod's first process is in the pod cgroup from its first move,
@@ -342,6 +638,12 @@ int runEntrypoint(const Args& args) {
   for (const RuntimeApp& app : rt.apps)
     appGroups.push_back(pod.limitable().createChild(cgroup::appCgroupName(app.name)));
   debugLine(debug, "cgroups created in " + std::to_string(pod.members().size()) + " hierarchies");
+  if (plan.userns) {
+    cgroup::Group podLimitable = pod.limitable();
+    std::vector<const cgroup::Group*> movers = {&podLimitable, &initGroup};
+    for (const cgroup::Group& g : appGroups) movers.push_back(&g);
+    chownProcsFiles(movers, rt.privateUsers->uid, rt.privateUsers->gid);
+  }
 
   char c = 0;
   try {

@@ -6,6 +6,29 @@ source "$(dirname "${BASH_SOURCE[0]}")/../functional/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../functional/pods_lib.sh"
 : "${PROBES:?PROBES must point to the built probes (tests/escape/CMakeLists.txt)}"
 
+# ESCAPE_RUN_FLAGS: extra flags for every `run` and `prepare` of the suite (its second run,
+# `escape.userns.*`, passes --private-users): each test must hold unchanged with them. F adds
+# them after the command word; a test calling ferry itself adds "${escape_run_flags[@]}".
+escape_run_flags=()
+if [ -n "${ESCAPE_RUN_FLAGS:-}" ]; then
+  read -r -a escape_run_flags <<<"$ESCAPE_RUN_FLAGS"
+  F() {
+    local a args=() added=
+    for a in "$@"; do
+      args+=("$a")
+      if [ -z "$added" ] && { [ "$a" = run ] || [ "$a" = prepare ]; }; then
+        args+=("${escape_run_flags[@]}")
+        added=1
+      fi
+    done
+    "$FERRY" --dir "$D" --insecure-options=image "${args[@]}"
+  }
+fi
+
+# Whether the pods of this run are in a user namespace (a control that needs a host capability
+# in the pod then shows the opposite).
+escape_userns() { [[ " ${escape_run_flags[*]} " == *" --private-users"[\ =]* ]]; }
+
 escape_setup() {
   pods_test_setup
   [ -x "$PROBES/probe" ] || skip "the probes are not built ($PROBES)"

@@ -36,9 +36,17 @@ check_refused "--no-overlay"
 host_unchanged "Shocker"
 
 # Control: with CAP_DAC_READ_SEARCH the forged handle opens the root of the host file system that
-# holds the volume (ext4 and xfs use the handle layout the probe forges).
+# holds the volume (ext4 and xfs use the handle layout the probe forges); in a user namespace
+# (the suite's second run) the grant is the namespace's, and the handle stays refused.
 fstype=$(stat -f -c %T "$T/hostvol")
-if [ "$fstype" = ext2/ext3 ] || [ "$fstype" = xfs ]; then
+if escape_userns; then
+  # In a user namespace the capability is the namespace's: open_by_handle_at wants it in the
+  # host's, so even the grant leaves the handle refused (the wall --private-users adds).
+  run_pod "CAP_DAC_READ_SEARCH in a user namespace" "${vol[@]}" --hosts-entry 192.0.2.1=canary "$img" \
+    --caps-retain=CAP_DAC_READ_SEARCH,CAP_SYS_CHROOT
+  check_refused "CAP_DAC_READ_SEARCH granted, in a user namespace"
+  host_unchanged "Shocker with CAP_DAC_READ_SEARCH in a user namespace"
+elif [ "$fstype" = ext2/ext3 ] || [ "$fstype" = xfs ]; then
   run_pod "CAP_DAC_READ_SEARCH" "${vol[@]}" "$img" --caps-retain=CAP_DAC_READ_SEARCH,CAP_SYS_CHROOT
   root=$(df --output=target "$T/hostvol" | tail -1)
   line=$(grep -m1 '^ok open_by_handle_at: inode 2 of /vol' "$T/out") || { cat "$T/out" "$T/err" >&2; fail "control: no open_by_handle_at with CAP_DAC_READ_SEARCH"; }

@@ -55,7 +55,7 @@ works_as_a_terminal() { # WHAT STATUS
 }
 
 # --- run --interactive
-admin "run --interactive" "${FR[@]}" run --interactive "$img"
+admin "run --interactive" "${FR[@]}" run "${escape_run_flags[@]}" --interactive "$img"
 not_injected "run --interactive"
 ok "run --interactive: nothing the pod pushed with TIOCSTI/TIOCLINUX reaches the admin's terminal"
 works_as_a_terminal "run --interactive" 3
@@ -69,7 +69,7 @@ ok "the default seccomp filter refuses TIOCSTI and TIOCLINUX (high request bits 
 
 # --- enter
 sleeper=$(hostile_image sleeper '{"exec":["/bin/sh","-c","touch /tmp/up; sleep 300"],"user":"0","group":"0"}' "$tools")
-"${FR[@]}" run --uuid-file-save="$T/uuid" "$sleeper" >/dev/null 2>&1 &
+"${FR[@]}" run "${escape_run_flags[@]}" --uuid-file-save="$T/uuid" "$sleeper" >/dev/null 2>&1 &
 bg+=($!)
 wait_for "the pod to start" test -s "$T/uuid"
 uuid=$(cat "$T/uuid")
@@ -83,13 +83,13 @@ ok "enter: nothing pushed reaches the admin's terminal; the command has a tty of
 "${FR[@]}" status --wait=20s "$uuid" >/dev/null
 
 # --- a non-interactive pod: its apps must not reach the admin's terminal through /dev/tty
-admin "run" "${FR[@]}" run "$img" --exec /probe/tiocsti
+admin "run" "${FR[@]}" run "${escape_run_flags[@]}" "$img" --exec /probe/tiocsti
 not_injected "non-interactive run"
 grep -q '^denied tiocsti /dev/tty' "$T/out" || { cat "$T/out" >&2; fail "a non-interactive app opened /dev/tty"; }
 ok "a non-interactive pod has no controlling terminal: /dev/tty opens nothing of the admin's"
 
 # --- stdin not a terminal: no pty, and no terminal at all reaches the pod
-admin "run --interactive <pipe" sh -c 'echo piped-line | "$@"' sh "${FR[@]}" run --interactive "$img" \
+admin "run --interactive <pipe" sh -c 'echo piped-line | "$@"' sh "${FR[@]}" run "${escape_run_flags[@]}" --interactive "$img" \
   --exec /bin/sh -- -c 'for f in 0 1 2; do [ -t $f ] && echo "TTY-ON-$f"; done; /probe/tiocsti; cat; exit 5'
 not_injected "run --interactive with a pipe on stdin"
 if grep -q '^TTY-ON-' "$T/out"; then cat "$T/out" >&2; fail "a terminal reached the pod with stdin a pipe"; fi

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # --private-users (docs/private-users.md): the flag parses rkt's and nspawn's forms, and a stage1
-# whose descriptor lacks the feature "privateUsers" — today every stage1, the ns one included —
-# makes ferry refuse it in one line before any pod exists, rather than run the pod as host root.
+# whose descriptor lacks the feature "privateUsers" (a copy of the ns stage1 without it) makes
+# ferry refuse it in one line before any pod exists, rather than run the pod as host root.
 # stage0's range registry: prepare records the range in runtime.json and $dir/userns, empty
 # volumes are owned by it, refusals (host users, /etc/subuid, another pod's auto range) leave
-# nothing, and rm, gc and gc's sweep of vanished pods release it.
+# nothing, and rm, gc and gc's sweep of vanished pods release it. Pods on the ns stage1 in a
+# user namespace: root inside, the range outside (every process, upper files, --no-overlay
+# copies), the store's tree untouched, enter in the namespace, two pods apart, --net=host.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 pods_test_setup
@@ -16,16 +18,19 @@ no_pod_left() {
   [ ! -e "$D/userns" ] || fail "$1 recorded an ID range: $(ls "$D/userns")"
 }
 
+S1N=$T/stage1-lacks
+cp -a "$NS" "$S1N"
+jq -c 'del(.features.privateUsers)' "$NS/stage1.json" >"$S1N/stage1.json"
 refusal='ferry: not supported: stage1 "ns" does not offer --private-users'
 for form in --private-users --private-users=auto --private-users=655360:65536; do
   for cmd in run prepare; do
-    expect_status 254 F "$cmd" "$form" "$BB"
+    expect_status 254 F "$cmd" --stage1-path="$S1N" "$form" "$BB"
     [ "$(cat "$T/err")" = "$refusal" ] || fail "$cmd $form: $(cat "$T/err")"
     no_pod_left "$cmd $form"
   done
 done
 # The bare flag never takes the next word as its value: the image after it is still the image.
-expect_status 254 F run "$BB" --private-users --exec /bin/true
+expect_status 254 F run --stage1-path="$S1N" "$BB" --private-users --exec /bin/true
 [ "$(cat "$T/err")" = "$refusal" ] || fail "flag after the image: $(cat "$T/err")"
 no_pod_left "a bare --private-users after the image"
 ok "--private-users[=auto|UID:COUNT] on a stage1 without the feature: 254, one line, no pod"
@@ -106,6 +111,93 @@ u6=$(cat "$T/out")
 expect_status 0 F gc --expire-prepared=0s
 [ -z "$(ls "$D/userns" | grep -v '^lock$')" ] || fail "gc kept ranges: $(ls "$D/userns")"
 ok "rm, gc and the orphan sweep release the ranges; a released range is reused"
+
+# --- pods in a user namespace (the ns stage1 declares privateUsers)
+jq -e '.features.privateUsers == true' "$NS/stage1.json" >/dev/null || fail "the ns stage1 does not declare privateUsers"
+gc_pods
+# Every process in the pod's cgroups: its host uids and gids (real, effective, saved, fs).
+host_ids() {
+  local dir pid
+  dir=$(jq -r 'to_entries[0].value' "$D/pods/run/$1/cgroups.json")
+  for pid in $(find "$dir" -name cgroup.procs -exec cat {} + | sort -u); do
+    awk '/^(Uid|Gid):/ {print $2; print $3; print $4; print $5}' "/proc/$pid/status"
+  done
+}
+in_range() { # START COUNT: every line of stdin within
+  local id n=0
+  while read -r id; do
+    [ "$id" -ge "$1" ] && [ "$id" -lt $(($1 + $2)) ] || return 1
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ]
+}
+# start_bg NAME ARGS...: a pod in the background until its app prints "ready"; sets u.
+start_bg() {
+  local name=$1
+  shift
+  F run --uuid-file-save="$T/$name.u" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  bg+=($!)
+  wait_for "pod $name to start" grep -q '^ready$' "$T/$name.out"
+  u=$(cat "$T/$name.u")
+}
+stop_bg() { # UUID
+  F stop "$1" >/dev/null
+  F status --wait=20s "$1" >/dev/null
+}
+
+expect_status 0 F fetch "$BB"
+store_tree=$(find "$D/cas" -type d -name rootfs -path '*trees*' | head -1)
+[ -d "$store_tree" ] || fail "no tree in the store"
+treesum "$store_tree" >"$T/store.before"
+inpod='id -u; id -g; awk "{print \$1, \$2, \$3}" /proc/self/uid_map /proc/self/gid_map; grep -c " /dev/null " /proc/self/mountinfo; echo in-pod >/created; echo changed >>/etc/passwd; touch /bin/busybox'
+expect_status 0 F run --private-users --uuid-file-save="$T/u1" "$BB" --exec /bin/sh -- -c "$inpod"
+u1=$(cat "$T/u1")
+printf '0\n0\n0 524288 65536\n0 524288 65536\n1\n' | diff -u - "$T/out" >&2 ||
+  fail "in the pod: id, uid_map, gid_map, /dev/null a bind of the host's node (mknod is refused)"
+up=$D/pods/run/$u1/apps/busybox/upper
+for f in created etc/passwd bin/busybox; do
+  [ "$(stat -c %u:%g "$up/$f")" = "524288:524288" ] || fail "upper/$f is $(stat -c %u:%g "$up/$f")"
+done
+treesum "$store_tree" | diff -u "$T/store.before" - >&2 || fail "the store's tree changed"
+ok "in the pod: root, the range as its maps, /dev/null the host's node; its files in upper are START's; the store untouched"
+
+expect_status 0 F run --private-users=1000000:70000 --no-overlay --uuid-file-save="$T/u2" "$BB" --exec /bin/sh -- -c "$inpod"
+u2=$(cat "$T/u2")
+printf '0\n0\n0 1000000 70000\n0 1000000 70000\n1\n' | diff -u - "$T/out" >&2 || fail "--no-overlay, UID:COUNT: in the pod"
+rootfs=$D/pods/run/$u2/apps/busybox/rootfs
+[ "$(stat -c %u:%g "$rootfs" "$rootfs/bin/busybox" "$rootfs/created" | sort -u)" = "1000000:1000000" ] ||
+  fail "--no-overlay: the copy's owners: $(stat -c '%n %u:%g' "$rootfs" "$rootfs/bin/busybox" "$rootfs/created")"
+treesum "$store_tree" | diff -u "$T/store.before" - >&2 || fail "--no-overlay: the store's tree changed"
+ok "--no-overlay with UID:COUNT: a copy owned by the range, the store untouched"
+
+start_bg a --private-users "$BB" --exec /bin/sh -- -c 'echo ready; exec sleep 600'
+ua=$u
+start_bg b --private-users "$BB" --exec /bin/sh -- -c 'echo ready; exec sleep 600'
+ub=$u
+sa=$(jq -r '.privateUsers.uid' "$D/pods/run/$ua/runtime.json")
+sb=$(jq -r '.privateUsers.uid' "$D/pods/run/$ub/runtime.json")
+[ "$sa" != "$sb" ] && [ $((sa > sb ? sa - sb : sb - sa)) -ge 65536 ] || fail "two pods share IDs: $sa $sb"
+host_ids "$ua" | in_range "$sa" 65536 || fail "pod a's processes: $(host_ids "$ua" | sort -u | tr '\n' ' ')"
+host_ids "$ub" | in_range "$sb" 65536 || fail "pod b's processes: $(host_ids "$ub" | sort -u | tr '\n' ' ')"
+F enter "$ua" /bin/sh -c 'id -u; awk "{print \$2}" /proc/self/uid_map; echo entered; exec sleep 600' >"$T/enter.out" 2>&1 &
+bg+=($!)
+wait_for "the entered command" grep -q '^entered$' "$T/enter.out"
+[ "$(sed -n 1,2p "$T/enter.out" | tr '\n' ' ')" = "0 $sa " ] || fail "enter: $(cat "$T/enter.out")"
+n=$(host_ids "$ua" | wc -l)
+[ "$n" -ge 24 ] || fail "pod a with an entered command has $((n / 8)) processes"
+host_ids "$ua" | in_range "$sa" 65536 || fail "pod a with an entered command: $(host_ids "$ua" | sort -u | tr '\n' ' ')"
+ok "two pods at once: disjoint ranges, every process in its own; enter joins the user namespace as its root"
+
+stop_bg "$ua"
+stop_bg "$ub"
+[ -e "$D/userns/$ua" ] || fail "an exited pod's range was released before gc"
+expect_status 0 F gc --grace-period=0s
+for x in "$u1" "$u2" "$ua" "$ub"; do [ ! -e "$D/userns/$x" ] || fail "gc kept the range of $x"; done
+ok "gc releases the ranges of the pods it deletes"
+
+expect_status 0 F run --private-users --net=host "$BB" --exec /bin/sh -- -c 'id -u; cat /sys/kernel/uevent_seqnum >/dev/null && echo sys-readable; touch /sys/x 2>/dev/null || echo sys-ro'
+printf '0\nsys-readable\nsys-ro\n' | diff -u - "$T/out" >&2 || fail "--net=host: $(cat "$T/err")"
+ok "--net=host: the host's /sys, read-only"
 
 expect_status 0 F run --help
 grep -q -- '--private-users\[=auto|UID:COUNT\]' "$T/out" || fail "run --help: $(cat "$T/out")"

@@ -80,6 +80,49 @@ TEST(CopyTree, KeepsEveryKindOfEntryAndItsMetadata) {
   }
 }
 
+TEST(CopyTree, ShiftsOwnersIntoARangeAndLeavesHostDevicesAndPrivilegesBehind) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
+  TempDir dir(fs::temp_directory_path(), "ferry-copy-test-");
+  fs::path a = dir.path() / "a";
+  fs::create_directories(a / "sub");
+  writeFileAtomic(a / "sub/file", "content", 0640);
+  ASSERT_EQ(::chown((a / "sub/file").c_str(), 1000, 50), 0);
+  ASSERT_EQ(::chmod((a / "sub/file").c_str(), 04755), 0);
+  writeFileAtomic(a / "far", "x", 0644);
+  ASSERT_EQ(::chown((a / "far").c_str(), 70000, 0), 0);
+  fs::create_symlink("sub/file", a / "link");
+  ASSERT_EQ(::lchown((a / "link").c_str(), 7, 8), 0);
+  ASSERT_EQ(::mkfifo((a / "fifo").c_str(), 0600), 0);
+  ASSERT_EQ(::mknod((a / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+  ASSERT_EQ(::link((a / "null").c_str(), (a / "null2").c_str()), 0);
+  // A v2 file capability (CAP_NET_RAW, permitted), valid on the host, not in the copy.
+  const unsigned char cap[20] = {0, 0, 0, 2, 0, 0x20, 0, 0};
+  bool caps = ::setxattr((a / "sub/file").c_str(), "security.capability", cap, sizeof cap, 0) == 0;
+  bool xattrs = ::setxattr((a / "sub/file").c_str(), "user.ferry", "v", 1, 0) == 0;
+
+  fs::path b = dir.path() / "b";
+  copyTree(a, b, {.idShift = 600000, .idCount = 65536});
+
+  struct stat f = lstatOf(b / "sub/file");
+  EXPECT_EQ(f.st_uid, 601000u);
+  EXPECT_EQ(f.st_gid, 600050u);
+  EXPECT_EQ(f.st_mode & 07777, 04755u);
+  EXPECT_EQ(lstatOf(b).st_uid, 600000u);
+  EXPECT_EQ(lstatOf(b / "sub").st_gid, 600000u);
+  EXPECT_EQ(lstatOf(b / "far").st_uid, 65534u);  // outside the range: nobody
+  EXPECT_EQ(lstatOf(b / "far").st_gid, 600000u);
+  EXPECT_EQ(lstatOf(b / "link").st_uid, 600007u);
+  EXPECT_EQ(lstatOf(b / "fifo").st_uid, 600000u);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(b / "null")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(b / "null2")));
+  if (caps) {
+    EXPECT_LT(::getxattr((b / "sub/file").c_str(), "security.capability", nullptr, 0), 0);
+  }
+  if (xattrs) {
+    EXPECT_EQ(::getxattr((b / "sub/file").c_str(), "user.ferry", nullptr, 0), 1);
+  }
+}
+
 TEST(CopyTree, RefusesAnExistingDestination) {
   TempDir dir(fs::temp_directory_path(), "ferry-copy-test-");
   fs::create_directories(dir.path() / "a");

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# --private-users (docs/private-users.md, SECURITY.md "User namespaces"): whatever gets out of
+# a pod in a user namespace is an unprivileged host user of the pod's range, never root.
+#  - What a pod process is on the host: every process of a running pod (seen from the host's
+#    /proc, as the kernel checks it) has host uids and gids in the pod's range; the pod's root
+#    is START.
+#  - A pod process out of every other namespace of the pod (simulated: a process of the host's
+#    mount, PID, network… namespaces joining only the pod's user namespace as its root, as a
+#    kernel bug or a leaked descriptor would leave it) is handed the host's directories without
+#    idmapping: it reads no root-only file, writes no root-owned file, changes no owner, makes
+#    no device node, mounts nothing, signals no host process, and what it creates in a
+#    world-writable host directory is owned by START.
+#  - The same from inside the pod: a host directory given as a volume is idmapped, so the pod
+#    sees its owners, and the pod's files there are mapped back; a setuid binary on it does not
+#    give the pod's non-root user root (the volume is nosuid).
+source "$(dirname "$0")/escape_lib.sh"
+escape_setup
+command -v nsenter >/dev/null || skip "nsenter (util-linux) is not installed"
+jq -e '.features.privateUsers == true' "$NS/stage1.json" >/dev/null || fail "the ns stage1 does not offer --private-users"
+
+img=$(hostile_image userns '{"exec":["/bin/sh","-c","echo ready; exec sleep 600"],"user":"0","group":"0"}')
+start_pod a --private-users "$img"
+start=$(jq -r '.privateUsers.uid' "$D/pods/run/$u/runtime.json")
+count=$(jq -r '.privateUsers.count' "$D/pods/run/$u/runtime.json")
+[ "$start" -ge 524288 ] && [ "$count" -gt 0 ] || fail "the pod's range: $start:$count"
+init=$(cat "$D/pods/run/$u/pid")
+dir=$(jq -r 'to_entries[0].value' "$D/pods/run/$u/cgroups.json")
+pids=$(find "$dir" -name cgroup.procs -exec cat {} + | sort -u)
+[ "$(echo "$pids" | wc -w)" -ge 2 ] || fail "the pod has processes: $pids"
+for pid in $pids; do
+  while read -r key r e s f; do
+    for id in $r $e $s $f; do
+      [ "$id" -ge "$start" ] && [ "$id" -lt $((start + count)) ] ||
+        fail "pod process $pid ($(cat /proc/$pid/comm)) has host $key $id, outside $start:$count"
+    done
+  done < <(awk '/^(Uid|Gid):/' "/proc/$pid/status")
+done
+[ "$(awk '/^Uid:/ {print $3}' "/proc/$init/status")" = "$start" ] || fail "the pod init is not START"
+ok "every process of the pod has host uids and gids in $start:$count; the pod's root is $start"
+
+# A pod process out of the pod's other namespaces.
+mkdir -p "$T/open" "$T/rootonly"
+chmod 0711 "$T" # reachable by path, as /tmp is
+chmod 1777 "$T/open"
+chmod 0700 "$T/rootonly"
+echo secret >"$T/rootonly/secret"
+echo original >"$T/open/rootfile"
+chmod 0666 "$T/open/rootfile" # world-writable: a write succeeds for anyone, root or not
+echo original >"$T/rootowned"
+escaped() { nsenter --user --target "$init" --setuid 0 --setgid 0 -- "$@"; }
+escaped sh -c 'id -u' >"$T/id" 2>&1 || fail "nsenter: $(cat "$T/id")"
+[ "$(cat "$T/id")" = 0 ] || fail "the escaped process is not the pod's root: $(cat "$T/id")"
+attempt() { # WHAT CMD...: must fail
+  local what=$1
+  shift
+  if escaped "$@" >"$T/attempt" 2>&1; then fail "escaped pod root: $what succeeded: $(cat "$T/attempt")"; fi
+}
+attempt "read /etc/shadow" cat /etc/shadow
+attempt "read a 0700 root directory" cat "$T/rootonly/secret"
+attempt "write a root-owned file" sh -c "echo pwned >'$T/rootowned'"
+attempt "write the host's canary" sh -c "echo pwned >'$C/file'"
+attempt "chown a root file" chown 0:0 "$T/open/rootfile"
+attempt "chmod a root file" chmod 4755 "$T/open/rootfile"
+attempt "mknod a block device" mknod "$T/open/loop" b 7 0
+attempt "mount on the host" mount -t tmpfs none "$T/open"
+attempt "signal the host's PID 1" kill -0 1
+attempt "write a sysctl" sh -c 'echo 1 >/proc/sys/kernel/sysrq'
+escaped sh -c "echo made >'$T/open/made'" || fail "the escaped process cannot write a world-writable directory"
+[ "$(stat -c %u:%g "$T/open/made")" = "$start:$start" ] || fail "a file it made is owned by $(stat -c %u:%g "$T/open/made")"
+[ "$(cat "$T/rootowned")" = original ] || fail "a root-owned file changed"
+[ ! -e "$T/open/loop" ] || fail "a device node appeared"
+host_unchanged "a pod process out of the pod's namespaces"
+ok "out of the pod's other namespaces, the pod's root is host uid $start: no root file, owner, device, mount or signal"
+
+# A host volume: idmapped, nosuid. The pod's root sees root's files as its own (the caveat
+# SECURITY.md states); a setuid copy of the ids probe made there does not make uid 1000 root.
+mkdir -p "$T/vol"
+echo host >"$T/vol/host-file"
+chmod 0755 "$T/vol"
+chmod 0600 "$T/vol/host-file" # root's alone on the host: the pod's root reads it as its owner
+img2=$(hostile_image uvol '{"exec":["/bin/sh","-c","stat -c %u:%g /v/host-file; cat /v/host-file; echo pod >/v/pod-file; /bin/busybox cp /probe/ids /v/ids; /bin/busybox chmod 4755 /v/ids; /bin/busybox su -s /v/ids user"],"user":"0","group":"0","mountPoints":[{"name":"v","path":"/v"}]}')
+run_pod "host volume" --private-users --volume "v,kind=host,source=$T/vol" "$img2"
+[ "$st" = 0 ] || { cat "$T/out" "$T/err" >&2; fail "the host volume pod failed ($st)"; }
+sed -n 1,2p "$T/out" >"$T/got"
+printf '0:0\nhost\n' | diff -u - "$T/got" >&2 || fail "the pod does not see the volume's owners"
+[ "$(stat -c %u:%g "$T/vol/pod-file")" = "0:0" ] || fail "the pod's file in the volume is $(stat -c %u:%g "$T/vol/pod-file") on the host"
+grep -q '^ruid=1000 euid=1000 ' "$T/out" || { cat "$T/out" "$T/err" >&2; fail "a setuid binary on the volume gave uid 1000 another euid"; }
+host_unchanged "a host volume"
+ok "a host volume is idmapped (owners as on the host) and nosuid"
+echo "userns_escape: $checks checks passed"
