@@ -199,6 +199,25 @@ expect_status 0 F run --private-users --net=host "$BB" --exec /bin/sh -- -c 'id 
 printf '0\nsys-readable\nsys-ro\n' | diff -u - "$T/out" >&2 || fail "--net=host: $(cat "$T/err")"
 ok "--net=host: the host's /sys, read-only"
 
+# A data directory on a nosuid,nodev mount: the pod's mount namespace gets those flags locked
+# (it is less privileged than the host's), so every read-only remount stage2 makes there (a
+# read-only volume, the read-only root) must carry them or fail with EPERM.
+N=$T/nosuid
+mkdir -p "$N"
+mount -t tmpfs -o nosuid,nodev,mode=0700 tmpfs "$N"
+ro_pod() {
+  "$FERRY" --dir "$N/data" --insecure-options=image run --private-users --volume ro,kind=empty,readOnly=true \
+    "$BB" --mount volume=ro,target=/ro --readonly-rootfs --exec /bin/sh -- -c \
+    'touch /ro/x /y 2>/dev/null || echo ro-refused; grep " /ro " /proc/self/mountinfo | cut -d" " -f6'
+}
+rc=0
+ro_pod >"$T/out" 2>"$T/err" || rc=$?
+"$FERRY" --dir "$N/data" gc --grace-period=0s >/dev/null 2>&1 || true
+umount "$N"
+[ "$rc" = 0 ] || fail "read-only mounts on a nosuid,nodev data directory: $(cat "$T/err")"
+printf 'ro-refused\nro,nosuid,nodev,relatime\n' | diff -u - "$T/out" >&2 || fail "the read-only volume's flags"
+ok "read-only remounts in the pod keep the flags the kernel locked (nosuid, nodev)"
+
 expect_status 0 F run --help
 grep -q -- '--private-users\[=auto|UID:COUNT\]' "$T/out" || fail "run --help: $(cat "$T/out")"
 ok "run --help lists --private-users[=auto|UID:COUNT]"
