@@ -115,25 +115,14 @@ int main(int argc, char** argv) {
   Context ctx{{}, std::cout, std::cerr};
   try {
     // Global flags before the command.
+    OptionParser global("ferry [global flags] COMMAND", "");
+    addGlobalOptions(global, ctx.global);
     size_t i = 0;
-    std::vector<std::string> leading;
-    while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
-      if (args[i] == "--help" || args[i] == "-h") {
+    for (; i < args.size() && global.parseFlag(args, i); ++i) {
+      if (global.helpRequested()) {
         printOverview(ctx.out);
         return kExitOk;
       }
-      leading.push_back(args[i]);
-      // Value flags given as "--dir X" take the next word too.
-      if (args[i].find('=') == std::string::npos && args[i] != "--debug" && i + 1 < args.size()) {
-        leading.push_back(args[++i]);
-      }
-      ++i;
-    }
-    if (!leading.empty()) {
-      OptionParser global("ferry [global flags] COMMAND", "");
-      addGlobalOptions(global, ctx.global);
-      global.positionals(0, 0);
-      global.parse(leading);
     }
     std::vector<std::string> rest(args.begin() + static_cast<long>(i), args.end());
     if (rest.empty()) {

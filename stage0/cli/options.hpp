@@ -1,8 +1,14 @@
 // A small long-option parser for ferry's commands.
 //
-// Each command declares its options on an OptionParser and gets back the positional arguments.
-// Accepted forms: `--name=value`, `--name value`, `--flag`, `--flag=true|false`; `--` ends
-// options. Anything malformed throws UsageError, which the CLI turns into exit status 2.
+// Each command declares its flags on an OptionParser — one table per command, each entry saying
+// whether the flag takes a value (value), may take one (optionalValue) or takes none (flag) —
+// and gets back the positional arguments. Accepted forms: `--name=value`, `--name value` (value
+// flags only), `--flag`, `--flag=true|false`, `--opt` and `--opt=value`; `--` ends options.
+// Commands that interleave flags with words of their own (run's images, enter's command, the
+// global flags before a command) step through arguments with parseFlag, so every command knows
+// from the same table which words are flag values. Values and positional arguments must be
+// UTF-8. Anything malformed throws UsageError naming the flag, which the CLI turns into exit
+// status 2.
 #pragma once
 
 #include <functional>
@@ -26,6 +32,7 @@ class OptionParser {
   OptionParser(std::string usage, std::string summary, std::string details = {});
 
   void flag(std::string name, std::string help, bool* out);
+  void flag(std::string name, std::string help, std::function<void(bool)> set);
   void value(std::string name, std::string valueName, std::string help, std::string* out);
   void value(std::string name, std::string valueName, std::string help,
              std::function<void(std::string_view)> set);
@@ -41,6 +48,16 @@ class OptionParser {
     minPositionals_ = min;
     maxPositionals_ = max;
   }
+
+  // If args[i] is a flag ("--name…", "-h"), applies it — taking args[i+1] too when the flag
+  // needs a value given as a separate word — leaves i at its last word and returns true.
+  // Returns false for anything else: a positional word, "-", "--" or "---". Unknown flags
+  // throw UsageError; --help/-h sets helpRequested().
+  bool parseFlag(const std::vector<std::string>& args, size_t& i);
+  // Whether `name` (without "--") is a known flag and needs a value.
+  bool takesValue(std::string_view name) const;
+  // Checks that a positional argument is UTF-8 (JSON records hold every argument).
+  static void checkPositional(std::string_view word);
 
   // Parses args (without the command words). Returns the positional arguments.
   // Sets helpRequested() instead of throwing when --help/-h is seen.
@@ -61,6 +78,7 @@ class OptionParser {
     bool optionalValue = false;
   };
   const Option* lookup(std::string_view name) const;
+  void add(Option o);  // throws std::logic_error for a name declared before
 
   std::string usage_, summary_, details_;
   std::vector<Option> options_;

@@ -10,7 +10,8 @@
 namespace ferry::cli {
 
 int stopCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry stop [--force] UUID...", "Stop running pods.",
+  const std::string usage = "ferry stop [--force] --uuid-file=FILE | UUID...";
+  OptionParser p(usage, "Stop running pods.",
                  "Each app gets its stop signal (SIGTERM unless its image or run's --stop-signal\n"
                  "said otherwise), then SIGKILL after the grace period (run's --stop-timeout,\n"
                  "10s). --force sends SIGKILL at once. A pod that runs as a systemd service\n"
@@ -18,12 +19,14 @@ int stopCommand(Context& ctx, const std::vector<std::string>& args) {
   addGlobalOptions(p, ctx.global);
   bool force = false;
   p.flag("force", "kill every process of the pod now", &force);
-  p.positionals(1, -1);
+  UuidFile uuidFile;
+  uuidFile.declare(p);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  auto refs = uuidFile.podRefs(pos, usage);
   pod::Pods pods(ctx.global.dir);
   int rc = kExitOk;
-  for (const auto& ref : pos) {
+  for (const auto& ref : refs) {
     try {
       pod::Pod pd = pods.require(ref);
       pod::State s = pd.state();
@@ -52,15 +55,18 @@ int stopCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int rmCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry rm UUID...", "Remove exited or prepared pods now.");
+  const std::string usage = "ferry rm --uuid-file=FILE | UUID...";
+  OptionParser p(usage, "Remove exited or prepared pods now.");
   addGlobalOptions(p, ctx.global);
-  p.positionals(1, -1);
+  UuidFile uuidFile;
+  uuidFile.declare(p);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  auto refs = uuidFile.podRefs(pos, usage);
   pod::Pods pods(ctx.global.dir);
   pod::Stage1Cleaner cleaner(ctx.global.debug);
   int rc = kExitOk;
-  for (const auto& ref : pos) {
+  for (const auto& ref : refs) {
     try {
       pod::Pod pd = pods.require(ref);
       pod::remove(pods, pd, cleaner);
@@ -74,10 +80,13 @@ int rmCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int gcCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry gc [--grace-period=DURATION] [--expire-prepared=DURATION]",
-                 "Collect exited pods (after a grace period) and stale prepared ones.",
-                 "Exited pods are marked first and deleted on a later gc once the grace period\n"
-                 "(default 30m) is over; the stage1's gc entrypoint cleans what each left.");
+  OptionParser p(
+      "ferry gc [--grace-period=DURATION] [--expire-prepared=DURATION] [--mark-only]",
+      "Collect exited pods (after a grace period) and stale prepared ones.",
+      "Exited pods are marked first and deleted on a later gc once the grace period\n"
+      "(default 30m) is over; the stage1's gc entrypoint cleans what each left.\n"
+      "--mark-only marks exited pods (their exit time) and deletes nothing, as a unit's\n"
+      "ExecStopPost=ferry gc --mark-only does.");
   addGlobalOptions(p, ctx.global);
   pod::GcOptions o;
   p.value("grace-period", "DURATION", "how long exited pods are kept (30m)",
@@ -90,6 +99,7 @@ int gcCommand(Context& ctx, const std::vector<std::string>& args) {
             o.expirePrepared = std::chrono::duration_cast<std::chrono::seconds>(
                 parseDuration(v, "expire-prepared"));
           });
+  p.flag("mark-only", "only mark exited pods as garbage; delete nothing", &o.markOnly);
   p.positionals(0, 0);
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
@@ -102,36 +112,28 @@ int gcCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int enterCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry enter [--app NAME] UUID [CMD [ARG...]]",
-                 "Run a command (default /bin/sh) inside a running pod's app.");
+  const std::string usage = "ferry enter [--app NAME] --uuid-file=FILE | UUID [CMD [ARG...]]";
+  OptionParser p(usage, "Run a command (default /bin/sh) inside a running pod's app.");
   addGlobalOptions(p, ctx.global);
   std::string app;
   p.value("app", "NAME", "the app to enter (needed when the pod has several)", &app);
-  p.positionals(1, 1);
-  // Flags come before UUID; everything after UUID is the command.
-  std::vector<std::string> flags, cmd;
+  UuidFile uuidFile;
+  uuidFile.declare(p);
+  // Flags come before UUID (or --uuid-file); everything after UUID is the command.
+  std::vector<std::string> pos, cmd;
   size_t i = 0;
-  for (; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--") {
-      ++i;
-      break;
+  for (; i < args.size() && p.parseFlag(args, i); ++i) {
+    if (p.helpRequested()) {
+      ctx.out << p.helpText();
+      return kExitOk;
     }
-    if (a.size() > 1 && a[0] == '-') {
-      flags.push_back(a);
-      bool takesValue =
-          a == "--app" || a == "--dir" || a == "--format" || a == "--insecure-options";
-      if (takesValue && i + 1 < args.size()) flags.push_back(args[++i]);
-      continue;
-    }
-    break;
   }
-  if (i < args.size()) {
-    flags.push_back(args[i]);
-    cmd.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-  }
-  std::vector<std::string> pos;
-  if (!p.parseOrHelp(flags, ctx.out, &pos)) return kExitOk;
+  if (i < args.size() && args[i] == "--") ++i;
+  if (!uuidFile.path && i < args.size()) pos.push_back(args[i++]);
+  cmd.assign(args.begin() + static_cast<long>(std::min(i, args.size())), args.end());
+  for (const auto& w : pos) OptionParser::checkPositional(w);
+  for (const auto& w : cmd) OptionParser::checkPositional(w);
+  pos = uuidFile.podRefs(pos, usage);
   if (cmd.empty()) cmd = {"/bin/sh"};
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);

@@ -37,7 +37,8 @@ std::pair<std::string, std::string> keyValue(std::string_view s, std::string_vie
   return {std::string(s.substr(0, eq)), std::string(s.substr(eq + 1))};
 }
 
-// --set-env-file: NAME=VALUE per line; blank lines and lines starting with # are skipped.
+// --set-env-file: NAME=VALUE (or export NAME=VALUE) per line; blank lines and lines starting
+// with # are skipped.
 std::vector<std::pair<std::string, std::string>> envFile(std::string_view path) {
   std::string text = readFile(std::string(path), 1 << 20);
   std::vector<std::pair<std::string, std::string>> out;
@@ -50,6 +51,11 @@ std::vector<std::pair<std::string, std::string>> envFile(std::string_view path) 
     ++lineNo;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || line[0] == '#') continue;
+    // A shell's "export NAME=VALUE" (files written for sh and systemd's EnvironmentFile).
+    if (line.starts_with("export ") || line.starts_with("export\t")) {
+      line.remove_prefix(7);
+      while (!line.empty() && (line[0] == ' ' || line[0] == '\t')) line.remove_prefix(1);
+    }
     auto eq = line.find('=');
     if (eq == std::string_view::npos || eq == 0) {
       throw UsageError("--set-env-file: " + std::string(path) + ":" + std::to_string(lineNo) +
@@ -205,18 +211,51 @@ std::chrono::milliseconds parseDuration(std::string_view text, std::string_view 
   return std::chrono::milliseconds(total);
 }
 
+void UuidFile::declare(OptionParser& p) {
+  p.value("uuid-file", "FILE", "read the pod's UUID from FILE (run --uuid-file-save) instead",
+          [this](std::string_view v) {
+            if (v.empty()) throw UsageError("--uuid-file: want a file name");
+            path = std::string(v);
+          });
+}
+
+std::vector<std::string> UuidFile::podRefs(const std::vector<std::string>& positionals,
+                                           const std::string& usage) const {
+  if (!path) {
+    if (positionals.empty()) throw UsageError("no pod given; usage: " + usage);
+    return positionals;
+  }
+  if (!positionals.empty()) {
+    throw UsageError("--uuid-file " + quote(*path) + " and a UUID argument: give one of them");
+  }
+  std::string text;
+  try {
+    text = readFile(*path, 4096);
+  } catch (const std::exception& e) {
+    const auto* fe = dynamic_cast<const Error*>(&e);
+    throw Error(fe != nullptr ? fe->code() : Errc::kIo, "--uuid-file: " + describe(e, false));
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  if (text.empty() || text.find_first_of("\n \t") != std::string::npos) {
+    throw Error(Errc::kInvalid, "--uuid-file " + quote(*path) + ": want one pod UUID");
+  }
+  return {text};
+}
+
 void printWarnings(Context& ctx, const translate::Report& report) {
   for (const auto& l : report.items()) {
     ctx.err << "ferry: warning: " << l.field << ": " << l.detail << "\n";
   }
 }
 
-void addSystemdFlags(OptionParser& p, SystemdFlags& f, bool withUnit) {
+void addSystemdFlags(OptionParser& p, SystemdFlags& f, bool withUnit, const char* userFlag) {
   if (withUnit) {
     p.optionalValue("unit", "NAME",
                     "run the pod as a transient systemd service (default ferry-<uuid>.service)",
                     [&f](std::string_view v) { f.unit = std::string(v); });
-    p.flag("user", "with --unit: on the caller's user bus, not the system bus", &f.user);
+    p.flag(userFlag, "with --unit: on the caller's user bus, not the system bus", &f.user);
   }
   p.value("slice", "SLICE", "the systemd slice of the pod's unit (machine.slice)",
           [&f](std::string_view v) { f.slice = std::string(v); });
@@ -239,285 +278,267 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   if (const char* env = std::getenv("FERRY_NO_NEW_PRIVS_FOR"); env != nullptr && *env != '\0') {
     r.noNewPrivs = noNewPrivs(env, "FERRY_NO_NEW_PRIVS_FOR");
   }
-  // Groups: a new one starts at each image (a word that is not a flag nor a flag's value) and
-  // at "---"; "--" gives the rest of its "---" segment to the last image as arguments.
-  struct Group {
-    std::vector<std::string> flags;
-    std::vector<std::string> args;
+  // Segments: a new one starts at an image when the current one has an image or arguments
+  // already, and at "---"; "--" gives the rest of its "---" segment to the segment's image as
+  // arguments. App flags apply to the segment they are in; pod flags may come anywhere. The
+  // flag table below says which flags take a value, so a value is never taken for an image.
+  struct Segment {
+    pod::AppRequest app;
+    bool hasImage = false;
     bool afterSeparator = false;
+    bool readOnly = false;
+    bool nnp = false;
+    json::Json sysctls = json::Json::object();
   };
-  static const std::vector<std::string> kBoolFlags = {"--interactive",
-                                                      "--no-overlay",
-                                                      "--private-users",  // its value needs '='
-                                                      "--unit",           // idem
-                                                      "--user",
-                                                      "--inherit-env",
-                                                      "--mds-register",
-                                                      "--readonly-rootfs",
-                                                      "--no-new-privileges",
-                                                      "--debug",
-                                                      "--help",
-                                                      "-h"};
-  std::vector<Group> groups(1);
+  std::vector<Segment> segments(1);
+  // The app flags' setters write to the current (last) segment.
+  auto seg = [&segments]() -> Segment& { return segments.back(); };
+  OptionParser p(usage, summary,
+                 "Pod flags may come anywhere; app flags apply to the image of their\n"
+                 "segment (segments are separated by ---). Arguments after -- go to the app.");
+  addGlobalOptions(p, ctx.global);
+  // --- per pod
+  p.heading("Pod flags");
+  p.value("volume", "NAME,kind=host|empty,…", "a pod volume (repeatable)",
+          [&](std::string_view v) { r.volumes.push_back(parseVolume(v)); });
+  p.value("hostname", "NAME", "the pod's hostname", [&](std::string_view v) { r.hostname = v; });
+  p.value("dns", "IP|host|none", "a nameserver for the pod's /etc/resolv.conf (repeatable)",
+          [&](std::string_view v) { r.dns.servers.emplace_back(v); });
+  p.value("dns-search", "DOMAIN", "a search domain for /etc/resolv.conf (repeatable)",
+          [&](std::string_view v) { r.dns.search.emplace_back(v); });
+  p.value("dns-opt", "OPTION", "a resolver option for /etc/resolv.conf (repeatable)",
+          [&](std::string_view v) { r.dns.options.emplace_back(v); });
+  p.value("dns-domain", "DOMAIN", "the domain line of /etc/resolv.conf",
+          [&](std::string_view v) { r.dns.domain = std::string(v); });
+  p.value("hosts-entry", "IP=HOST|host", "an /etc/hosts entry (repeatable)",
+          [&](std::string_view v) { r.hostsEntries.emplace_back(v); });
+  p.flag("interactive", "give the (single) app the terminal", &r.interactive);
+  p.value("pod-manifest", "FILE", "run this appc pod manifest instead of images and flags",
+          [&](std::string_view v) { r.podManifest = std::string(v); });
+  p.value("uuid-file-save", "FILE", "write the pod's UUID to FILE",
+          [&](std::string_view v) { out.uuidFileSave = std::string(v); });
+  addSystemdFlags(p, out.systemd, true, "user-bus");
+  p.value("stage1-name", "NAME", "the stage1 to use, by name (default ns)",
+          [&](std::string_view v) { r.stage1Name = std::string(v); });
+  p.value("stage1-path", "DIR", "the stage1 to use: a directory holding stage1.json",
+          [&](std::string_view v) { r.stage1Path = std::string(v); });
+  p.flag("mds-register", "register the pod with the metadata service", &r.mdsRegister);
+  p.value("mds-socket", "PATH", "the metadata service's socket (/run/ferry/mds.sock)",
+          &r.mdsSocket);
+  p.value("set-env", "NAME=VALUE", "an environment variable for every app (repeatable)",
+          [&](std::string_view v) { r.setEnv.push_back(keyValue(v, "set-env")); });
+  p.value("set-env-file", "FILE", "--set-env for each NAME=VALUE line of FILE (# comments)",
+          [&](std::string_view v) {
+            for (auto& kv : envFile(v)) r.setEnv.push_back(std::move(kv));
+          });
+  p.flag("inherit-env", "give the apps ferry's environment, under their own", &r.inheritEnv);
+  p.flag("no-overlay", "copy each app's rootfs instead of an overlay over the store's tree",
+         &r.noOverlay);
+  p.optionalValue("private-users", "auto|UID:COUNT",
+                  "run the pod in a user namespace: its IDs 0… are host IDs from UID (auto: a "
+                  "free range of 65536)",
+                  [&](std::string_view v) {
+                    try {
+                      r.privateUsers = idmap::parsePrivateUsers(v.empty() ? "auto" : v);
+                    } catch (const Error& e) {
+                      throw UsageError(e.what());
+                    }
+                  });
+  p.optionalValue("net", "host|none|default", "the pod's network (a bare --net: default)",
+                  [&](std::string_view v) {
+                    if (v.empty()) v = "default";
+                    if (v != "host" && v != "none" && v != "default") {
+                      throw UsageError("--net: want host, none or default, not " + quote(v));
+                    }
+                    r.net = std::string(v);
+                  });
+  p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);
+  p.value("pod-memory", "QUANTITY", "memory limit of the whole pod (e.g. 256M)",
+          [&](std::string_view v) {
+            r.podIsolators.push_back(isolator("pod-memory", memoryIsolator(v)));
+          });
+  p.value(
+      "pod-cpu", "QUANTITY", "cpu limit of the whole pod in cores (e.g. 1500m)",
+      [&](std::string_view v) { r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator(v))); });
+  p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
+          [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
+  p.value("no-new-privs-for", "non-root|all|isolator",
+          "which apps get no_new_privs without asking (default: $FERRY_NO_NEW_PRIVS_FOR, "
+          "else non-root)",
+          [&](std::string_view v) { r.noNewPrivs = noNewPrivs(v, "--no-new-privs-for"); });
+  p.value("stop-timeout", "DURATION", "from the stop signals to SIGKILL (10s)",
+          [&](std::string_view v) {
+            auto ms = parseDuration(v, "stop-timeout").count();
+            if (ms % 1000 != 0 || ms > 86400000) {
+              throw UsageError("--stop-timeout: want whole seconds up to 24h, not " + quote(v));
+            }
+            r.stopTimeoutSeconds = static_cast<int>(ms / 1000);
+          });
+  // --- per app
+  p.heading("App flags (for the image of their segment)");
+  p.value("name", "NAME", "the app's name in the pod",
+          [&](std::string_view v) { seg().app.name = v; });
+  p.value("exec", "PATH", "the program to run instead of the image's",
+          [&](std::string_view v) { seg().app.exec = v; });
+  p.value("user", "USER", "user (name, number or /path)",
+          [&](std::string_view v) { seg().app.user = v; });
+  p.value("group", "GROUP", "group (name, number or /path)",
+          [&](std::string_view v) { seg().app.group = v; });
+  p.value("supplementary-gids", "GID,…", "supplementary groups", [&](std::string_view v) {
+    std::vector<uint32_t> gids;
+    for (const auto& g : splitComma(v)) {
+      try {
+        size_t used = 0;
+        unsigned long n = std::stoul(g, &used);
+        if (used != g.size() || n > UINT32_MAX) throw std::invalid_argument(g);
+        gids.push_back(static_cast<uint32_t>(n));
+      } catch (const std::exception&) {
+        throw UsageError("--supplementary-gids: not a number: " + quote(g));
+      }
+    }
+    seg().app.supplementaryGids = gids;
+  });
+  p.value("working-dir", "DIR", "the app's working directory",
+          [&](std::string_view v) { seg().app.workingDir = v; });
+  p.value("environment", "NAME=VALUE", "an environment variable of the app (repeatable)",
+          [&](std::string_view v) { seg().app.environment.push_back(keyValue(v, "environment")); });
+  p.value("user-annotation", "NAME=VALUE", "an annotation of the app (repeatable)",
+          [&](std::string_view v) {
+            auto kv = keyValue(v, "user-annotation");
+            if (kv.first.starts_with(translate::kReservedAnnotationPrefix)) {
+              throw UsageError("--user-annotation: " + quote(kv.first) + ": the prefix " +
+                               std::string(translate::kReservedAnnotationPrefix) +
+                               " is ferry's own");
+            }
+            seg().app.userAnnotations.push_back(std::move(kv));
+          });
+  p.value("user-label", "NAME=VALUE", "a label of the app (repeatable)",
+          [&](std::string_view v) { seg().app.userLabels.push_back(keyValue(v, "user-label")); });
+  p.value("mount", "volume=NAME,target=PATH", "mount a pod volume into the app (repeatable)",
+          [&](std::string_view v) {
+            pod::MountRequest m;
+            for (const auto& part : splitComma(v)) {
+              auto [k, val] = keyValue(part, "mount");
+              if (k == "volume") {
+                m.volume = val;
+              } else if (k == "target") {
+                m.target = val;
+              } else {
+                throw UsageError("--mount: unknown field " + quote(k));
+              }
+            }
+            if (m.volume.empty() || m.target.empty()) {
+              throw UsageError("--mount: want volume=NAME,target=PATH");
+            }
+            seg().app.mounts.push_back(m);
+          });
+  p.flag("readonly-rootfs", "mount the app's root filesystem read-only",
+         [&](bool v) { seg().readOnly = v; });
+  p.value("memory", "QUANTITY", "memory limit (e.g. 64M, 1Gi)", [&](std::string_view v) {
+    seg().app.isolators.push_back(isolator("memory", memoryIsolator(v)));
+  });
+  p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)", [&](std::string_view v) {
+    seg().app.isolators.push_back(isolator("cpu", cpuIsolator(v)));
+  });
+  p.value("oom-score-adjust", "N", "the app's oom_score_adj (-1000 to 1000)",
+          [&](std::string_view v) {
+            int n = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
+              throw UsageError("--oom-score-adjust: not a number: " + quote(v));
+            }
+            seg().app.isolators.push_back(
+                isolator("oom-score-adjust", {{"name", "os/linux/oom-score-adj"}, {"value", n}}));
+          });
+  p.value("pids-limit", "N|max", "how many tasks the app may have",
+          [&](std::string_view v) { seg().app.pidsLimit = pidsLimit("pids-limit", v); });
+  p.value("stop-signal", "SIGNAL",
+          "what a stop sends the app (the image's StopSignal, else SIGTERM)",
+          [&](std::string_view v) {
+            auto sig = parseSignal(v);
+            if (!sig) throw UsageError("--stop-signal: not a signal: " + quote(v));
+            seg().app.stopSignal = signalName(*sig);
+          });
+  p.value("caps-retain", "CAP,…", "keep only these capabilities", [&](std::string_view v) {
+    json::Json set = json::Json::array();
+    for (const auto& c : splitComma(v)) set.push_back(capName(c));
+    seg().app.isolators.push_back(isolator(
+        "caps-retain", {{"name", "os/linux/capabilities-retain-set"}, {"value", {{"set", set}}}}));
+  });
+  p.value("caps-remove", "CAP,…", "remove these capabilities", [&](std::string_view v) {
+    json::Json set = json::Json::array();
+    for (const auto& c : splitComma(v)) set.push_back(capName(c));
+    seg().app.isolators.push_back(isolator(
+        "caps-remove", {{"name", "os/linux/capabilities-remove-set"}, {"value", {{"set", set}}}}));
+  });
+  p.value("seccomp", "mode=retain|remove,[errno=E,]SYSCALL,…", "a seccomp filter",
+          [&](std::string_view v) { seg().app.isolators.push_back(parseSeccomp(v)); });
+  p.flag("no-new-privileges", "set no_new_privs for the app", [&](bool v) { seg().nnp = v; });
+  p.value("sysctl", "KEY=VALUE|KEY",
+          "set a namespaced sysctl, or let the image set KEY (KEY.* for a prefix; repeatable)",
+          [&](std::string_view v) {
+            auto eq = v.find('=');
+            std::string key(v.substr(0, eq));
+            if (key.empty()) throw UsageError("--sysctl: want KEY=VALUE or KEY, not " + quote(v));
+            seg().app.sysctlGrants.push_back(key);
+            if (eq != std::string_view::npos) {
+              if (key.back() == '*') {
+                throw UsageError("--sysctl " + quote(v) + ": a pattern takes no value");
+              }
+              seg().sysctls[key] = std::string(v.substr(eq + 1));
+            }
+          });
+  p.value("ulimit", "TYPE=SOFT[:HARD]", "a resource limit, e.g. nofile=1024:2048 (repeatable)",
+          [&](std::string_view v) {
+            try {
+              seg().app.ulimits.push_back(translate::Ulimit::parse(v));
+            } catch (const Error& e) {
+              throw UsageError("--ulimit: " + std::string(e.what()));
+            }
+          });
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "---") {
-      groups.push_back({{}, {}, true});
+      segments.emplace_back().afterSeparator = true;
     } else if (a == "--") {
-      for (++i; i < args.size() && args[i] != "---"; ++i) groups.back().args.push_back(args[i]);
-      --i;
-    } else if (a.size() > 1 && a[0] == '-') {
-      groups.back().flags.push_back(a);
-      bool takesValue = a.find('=') == std::string::npos &&
-                        std::find(kBoolFlags.begin(), kBoolFlags.end(), a) == kBoolFlags.end();
-      if (takesValue && i + 1 < args.size()) groups.back().flags.push_back(args[++i]);
-    } else {
-      // An image: the start of a new app, unless this group has none yet.
-      bool hasImage = false;
-      const auto& f = groups.back().flags;
-      for (size_t k = 0; k < f.size(); ++k) {
-        bool isValue =
-            k > 0 && f[k - 1].size() > 1 && f[k - 1][0] == '-' &&
-            f[k - 1].find('=') == std::string::npos &&
-            std::find(kBoolFlags.begin(), kBoolFlags.end(), f[k - 1]) == kBoolFlags.end();
-        if (!(f[k].size() > 1 && f[k][0] == '-') && !isValue) hasImage = true;
+      for (++i; i < args.size() && args[i] != "---"; ++i) {
+        OptionParser::checkPositional(args[i]);
+        seg().app.args.push_back(args[i]);
       }
-      if (hasImage || !groups.back().args.empty()) groups.push_back({});
-      groups.back().flags.push_back(a);
+      --i;
+    } else if (p.parseFlag(args, i)) {
+      if (p.helpRequested()) {
+        ctx.out << p.helpText();
+        return false;
+      }
+    } else {
+      OptionParser::checkPositional(a);
+      if (seg().hasImage || !seg().app.args.empty()) segments.emplace_back();
+      seg().app.image = a;
+      seg().hasImage = true;
     }
   }
-  for (size_t s = 0; s < groups.size(); ++s) {
-    std::vector<std::string> flags = groups[s].flags;
-    std::vector<std::string> appArgs = groups[s].args;
-    pod::AppRequest app;
-    bool readOnly = false, nnp = false, interactive = r.interactive, mds = r.mdsRegister;
-    json::Json sysctls = json::Json::object();
-    OptionParser p(usage, summary,
-                   "Pod flags may come anywhere; app flags apply to the image of their\n"
-                   "segment (segments are separated by ---). Arguments after -- go to the app.");
-    addGlobalOptions(p, ctx.global);
-    // --- per pod
-    p.heading("Pod flags");
-    p.value("volume", "NAME,kind=host|empty,…", "a pod volume (repeatable)",
-            [&](std::string_view v) { r.volumes.push_back(parseVolume(v)); });
-    p.value("hostname", "NAME", "the pod's hostname", [&](std::string_view v) { r.hostname = v; });
-    p.value("dns", "IP|host|none", "a nameserver for the pod's /etc/resolv.conf (repeatable)",
-            [&](std::string_view v) { r.dns.servers.emplace_back(v); });
-    p.value("dns-search", "DOMAIN", "a search domain for /etc/resolv.conf (repeatable)",
-            [&](std::string_view v) { r.dns.search.emplace_back(v); });
-    p.value("dns-opt", "OPTION", "a resolver option for /etc/resolv.conf (repeatable)",
-            [&](std::string_view v) { r.dns.options.emplace_back(v); });
-    p.value("dns-domain", "DOMAIN", "the domain line of /etc/resolv.conf",
-            [&](std::string_view v) { r.dns.domain = std::string(v); });
-    p.value("hosts-entry", "IP=HOST|host", "an /etc/hosts entry (repeatable)",
-            [&](std::string_view v) { r.hostsEntries.emplace_back(v); });
-    p.flag("interactive", "give the (single) app the terminal", &interactive);
-    p.value("pod-manifest", "FILE", "run this appc pod manifest instead of images and flags",
-            [&](std::string_view v) { r.podManifest = std::string(v); });
-    p.value("uuid-file-save", "FILE", "write the pod's UUID to FILE",
-            [&](std::string_view v) { out.uuidFileSave = std::string(v); });
-    addSystemdFlags(p, out.systemd, true);
-    p.value("stage1-name", "NAME", "the stage1 to use, by name (default ns)",
-            [&](std::string_view v) { r.stage1Name = std::string(v); });
-    p.value("stage1-path", "DIR", "the stage1 to use: a directory holding stage1.json",
-            [&](std::string_view v) { r.stage1Path = std::string(v); });
-    p.flag("mds-register", "register the pod with the metadata service", &mds);
-    p.value("mds-socket", "PATH", "the metadata service's socket (/run/ferry/mds.sock)",
-            &r.mdsSocket);
-    p.value("set-env", "NAME=VALUE", "an environment variable for every app (repeatable)",
-            [&](std::string_view v) { r.setEnv.push_back(keyValue(v, "set-env")); });
-    p.value("set-env-file", "FILE", "--set-env for each NAME=VALUE line of FILE (# comments)",
-            [&](std::string_view v) {
-              for (auto& kv : envFile(v)) r.setEnv.push_back(std::move(kv));
-            });
-    p.flag("inherit-env", "give the apps ferry's environment, under their own", &r.inheritEnv);
-    p.flag("no-overlay", "copy each app's rootfs instead of an overlay over the store's tree",
-           &r.noOverlay);
-    p.optionalValue("private-users", "auto|UID:COUNT",
-                    "run the pod in a user namespace: its IDs 0… are host IDs from UID (auto: a "
-                    "free range of 65536)",
-                    [&](std::string_view v) {
-                      try {
-                        r.privateUsers = idmap::parsePrivateUsers(v.empty() ? "auto" : v);
-                      } catch (const Error& e) {
-                        throw UsageError(e.what());
-                      }
-                    });
-    p.value("net", "host|none|default", "the pod's network", [&](std::string_view v) {
-      if (v != "host" && v != "none" && v != "default") {
-        throw UsageError("--net: want host, none or default, not " + quote(v));
-      }
-      r.net = std::string(v);
-    });
-    p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)",
-            &policy);
-    p.value("pod-memory", "QUANTITY", "memory limit of the whole pod (e.g. 256M)",
-            [&](std::string_view v) {
-              r.podIsolators.push_back(isolator("pod-memory", memoryIsolator(v)));
-            });
-    p.value(
-        "pod-cpu", "QUANTITY", "cpu limit of the whole pod in cores (e.g. 1500m)",
-        [&](std::string_view v) { r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator(v))); });
-    p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
-            [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
-    p.value("no-new-privs-for", "non-root|all|isolator",
-            "which apps get no_new_privs without asking (default: $FERRY_NO_NEW_PRIVS_FOR, "
-            "else non-root)",
-            [&](std::string_view v) { r.noNewPrivs = noNewPrivs(v, "--no-new-privs-for"); });
-    p.value("stop-timeout", "DURATION", "from the stop signals to SIGKILL (10s)",
-            [&](std::string_view v) {
-              auto ms = parseDuration(v, "stop-timeout").count();
-              if (ms % 1000 != 0 || ms > 86400000) {
-                throw UsageError("--stop-timeout: want whole seconds up to 24h, not " + quote(v));
-              }
-              r.stopTimeoutSeconds = static_cast<int>(ms / 1000);
-            });
-    // --- per app
-    p.heading("App flags (for the image of their segment)");
-    p.value("name", "NAME", "the app's name in the pod", [&](std::string_view v) { app.name = v; });
-    p.value("exec", "PATH", "the program to run instead of the image's",
-            [&](std::string_view v) { app.exec = v; });
-    p.value("user", "USER", "user (name, number or /path)",
-            [&](std::string_view v) { app.user = v; });
-    p.value("group", "GROUP", "group (name, number or /path)",
-            [&](std::string_view v) { app.group = v; });
-    p.value("supplementary-gids", "GID,…", "supplementary groups", [&](std::string_view v) {
-      std::vector<uint32_t> gids;
-      for (const auto& g : splitComma(v)) {
-        try {
-          size_t used = 0;
-          unsigned long n = std::stoul(g, &used);
-          if (used != g.size() || n > UINT32_MAX) throw std::invalid_argument(g);
-          gids.push_back(static_cast<uint32_t>(n));
-        } catch (const std::exception&) {
-          throw UsageError("--supplementary-gids: not a number: " + quote(g));
-        }
-      }
-      app.supplementaryGids = gids;
-    });
-    p.value("working-dir", "DIR", "the app's working directory",
-            [&](std::string_view v) { app.workingDir = v; });
-    p.value("environment", "NAME=VALUE", "an environment variable of the app (repeatable)",
-            [&](std::string_view v) { app.environment.push_back(keyValue(v, "environment")); });
-    p.value("user-annotation", "NAME=VALUE", "an annotation of the app (repeatable)",
-            [&](std::string_view v) {
-              auto kv = keyValue(v, "user-annotation");
-              if (kv.first.starts_with(translate::kReservedAnnotationPrefix)) {
-                throw UsageError("--user-annotation: " + quote(kv.first) + ": the prefix " +
-                                 std::string(translate::kReservedAnnotationPrefix) +
-                                 " is ferry's own");
-              }
-              app.userAnnotations.push_back(std::move(kv));
-            });
-    p.value("user-label", "NAME=VALUE", "a label of the app (repeatable)",
-            [&](std::string_view v) { app.userLabels.push_back(keyValue(v, "user-label")); });
-    p.value("mount", "volume=NAME,target=PATH", "mount a pod volume into the app (repeatable)",
-            [&](std::string_view v) {
-              pod::MountRequest m;
-              for (const auto& part : splitComma(v)) {
-                auto [k, val] = keyValue(part, "mount");
-                if (k == "volume") {
-                  m.volume = val;
-                } else if (k == "target") {
-                  m.target = val;
-                } else {
-                  throw UsageError("--mount: unknown field " + quote(k));
-                }
-              }
-              if (m.volume.empty() || m.target.empty()) {
-                throw UsageError("--mount: want volume=NAME,target=PATH");
-              }
-              app.mounts.push_back(m);
-            });
-    p.flag("readonly-rootfs", "mount the app's root filesystem read-only", &readOnly);
-    p.value("memory", "QUANTITY", "memory limit (e.g. 64M, 1Gi)", [&](std::string_view v) {
-      app.isolators.push_back(isolator("memory", memoryIsolator(v)));
-    });
-    p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)",
-            [&](std::string_view v) { app.isolators.push_back(isolator("cpu", cpuIsolator(v))); });
-    p.value("oom-score-adjust", "N", "the app's oom_score_adj (-1000 to 1000)",
-            [&](std::string_view v) {
-              int n = 0;
-              auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-              if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
-                throw UsageError("--oom-score-adjust: not a number: " + quote(v));
-              }
-              app.isolators.push_back(
-                  isolator("oom-score-adjust", {{"name", "os/linux/oom-score-adj"}, {"value", n}}));
-            });
-    p.value("pids-limit", "N|max", "how many tasks the app may have",
-            [&](std::string_view v) { app.pidsLimit = pidsLimit("pids-limit", v); });
-    p.value("stop-signal", "SIGNAL",
-            "what a stop sends the app (the image's StopSignal, else SIGTERM)",
-            [&](std::string_view v) {
-              auto sig = parseSignal(v);
-              if (!sig) throw UsageError("--stop-signal: not a signal: " + quote(v));
-              app.stopSignal = signalName(*sig);
-            });
-    p.value("caps-retain", "CAP,…", "keep only these capabilities", [&](std::string_view v) {
-      json::Json set = json::Json::array();
-      for (const auto& c : splitComma(v)) set.push_back(capName(c));
-      app.isolators.push_back(isolator("caps-retain", {{"name", "os/linux/capabilities-retain-set"},
-                                                       {"value", {{"set", set}}}}));
-    });
-    p.value("caps-remove", "CAP,…", "remove these capabilities", [&](std::string_view v) {
-      json::Json set = json::Json::array();
-      for (const auto& c : splitComma(v)) set.push_back(capName(c));
-      app.isolators.push_back(isolator("caps-remove", {{"name", "os/linux/capabilities-remove-set"},
-                                                       {"value", {{"set", set}}}}));
-    });
-    p.value("seccomp", "mode=retain|remove,[errno=E,]SYSCALL,…", "a seccomp filter",
-            [&](std::string_view v) { app.isolators.push_back(parseSeccomp(v)); });
-    p.flag("no-new-privileges", "set no_new_privs for the app", &nnp);
-    p.value("sysctl", "KEY=VALUE|KEY",
-            "set a namespaced sysctl, or let the image set KEY (KEY.* for a prefix; repeatable)",
-            [&](std::string_view v) {
-              auto eq = v.find('=');
-              std::string key(v.substr(0, eq));
-              if (key.empty()) throw UsageError("--sysctl: want KEY=VALUE or KEY, not " + quote(v));
-              app.sysctlGrants.push_back(key);
-              if (eq != std::string_view::npos) {
-                if (key.back() == '*') {
-                  throw UsageError("--sysctl " + quote(v) + ": a pattern takes no value");
-                }
-                sysctls[key] = std::string(v.substr(eq + 1));
-              }
-            });
-    p.value("ulimit", "TYPE=SOFT[:HARD]", "a resource limit, e.g. nofile=1024:2048 (repeatable)",
-            [&](std::string_view v) {
-              try {
-                app.ulimits.push_back(translate::Ulimit::parse(v));
-              } catch (const Error& e) {
-                throw UsageError("--ulimit: " + std::string(e.what()));
-              }
-            });
-    p.positionals(0, 1);
-    std::vector<std::string> pos;
-    if (!p.parseOrHelp(flags, ctx.out, &pos)) return false;
-    r.interactive = interactive;
-    r.mdsRegister = mds;
-    if (readOnly) app.readOnlyRootfs = true;
-    if (!sysctls.empty()) {
-      app.isolators.push_back(isolator("sysctl", {{"name", "os/unix/sysctl"}, {"value", sysctls}}));
+  for (auto& sg : segments) {
+    pod::AppRequest& app = sg.app;
+    if (sg.readOnly) app.readOnlyRootfs = true;
+    if (!sg.sysctls.empty()) {
+      app.isolators.push_back(
+          isolator("sysctl", {{"name", "os/unix/sysctl"}, {"value", sg.sysctls}}));
     }
-    if (nnp) {
+    if (sg.nnp) {
       app.isolators.push_back(
           isolator("no-new-privileges", {{"name", "os/linux/no-new-privileges"}, {"value", true}}));
     }
-    app.args = appArgs;
-    if (pos.empty()) {
+    if (!sg.hasImage) {
       bool any = app.name || app.exec || app.user || app.group || app.workingDir ||
                  !app.environment.empty() || !app.mounts.empty() || !app.isolators.empty() ||
-                 readOnly || app.supplementaryGids || !app.args.empty() || !app.ulimits.empty() ||
-                 !app.userAnnotations.empty() || !app.userLabels.empty() || app.pidsLimit ||
-                 app.stopSignal || !app.sysctlGrants.empty();
+                 sg.readOnly || app.supplementaryGids || !app.args.empty() ||
+                 !app.ulimits.empty() || !app.userAnnotations.empty() || !app.userLabels.empty() ||
+                 app.pidsLimit || app.stopSignal || !app.sysctlGrants.empty();
       if (any) throw UsageError("app flags without an image; usage: " + usage);
-      if (groups[s].afterSeparator) {
-        throw UsageError("--- must be followed by an image; usage: " + usage);
-      }
+      if (sg.afterSeparator) throw UsageError("--- must be followed by an image; usage: " + usage);
       continue;
     }
-    app.image = pos[0];
     r.apps.push_back(std::move(app));
   }
   if (r.apps.empty() && !r.podManifest) throw UsageError("no image given; usage: " + usage);

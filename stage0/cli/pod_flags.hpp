@@ -27,8 +27,10 @@ struct SystemdFlags {
   }
 };
 
-// Declares SystemdFlags' options on a parser; `withUnit`: --unit and --user too.
-void addSystemdFlags(OptionParser& p, SystemdFlags& f, bool withUnit);
+// Declares SystemdFlags' options on a parser; `withUnit`: --unit and the user-bus flag too,
+// named userFlag (run and prepare: --user-bus, since their --user is the app's user as in rkt).
+void addSystemdFlags(OptionParser& p, SystemdFlags& f, bool withUnit,
+                     const char* userFlag = "user");
 
 struct RunFlags {
   pod::PodRequest request;
@@ -47,5 +49,15 @@ std::chrono::milliseconds parseDuration(std::string_view text, std::string_view 
 void printWarnings(Context& ctx, const translate::Report& report);
 
 fetch::FetchOptions fetchOptions(const GlobalOptions& g, std::string_view pullPolicy);
+
+// rkt's --uuid-file=FILE (the file run/prepare --uuid-file-save wrote): the pod to act on
+// instead of UUID arguments. Declares the flag on p; podRefs then returns the file's UUID or the
+// positional arguments (exactly one of the two, else a usage error naming the flag).
+struct UuidFile {
+  std::optional<std::string> path;
+  void declare(OptionParser& p);
+  std::vector<std::string> podRefs(const std::vector<std::string>& positionals,
+                                   const std::string& usage) const;
+};
 
 }  // namespace ferry::cli

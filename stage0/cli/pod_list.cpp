@@ -82,28 +82,28 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int statusCommand(Context& ctx, const std::vector<std::string>& argsIn) {
-  OptionParser p("ferry status [--wait[=DURATION]] UUID",
-                 "Print a pod's state, pid, times and each app's exit status.",
+int statusCommand(Context& ctx, const std::vector<std::string>& args) {
+  const std::string usage = "ferry status [--wait[=DURATION]] --uuid-file=FILE | UUID";
+  OptionParser p(usage, "Print a pod's state, pid, times and each app's exit status.",
                  "--wait waits until the pod has exited (for at most DURATION: 30s, 5m, …);\n"
                  "exit status 254 when it has not by then.");
   addGlobalOptions(p, ctx.global);
   std::optional<std::chrono::milliseconds> wait;
   bool waitForever = false;
-  p.value("wait", "DURATION", "wait until the pod exited", [&](std::string_view v) {
-    if (v == "forever") {
+  p.optionalValue("wait", "DURATION", "wait until the pod exited", [&](std::string_view v) {
+    if (v.empty() || v == "forever") {
       waitForever = true;
     } else {
       wait = parseDuration(v, "wait");
     }
   });
-  p.positionals(1, 1);
-  std::vector<std::string> args;
-  for (const auto& a : argsIn) args.push_back(a == "--wait" ? "--wait=forever" : a);
+  UuidFile uuidFile;
+  uuidFile.declare(p);
+  p.positionals(0, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
-  pod::Pod pd = pods.require(pos[0]);
+  pod::Pod pd = pods.require(uuidFile.podRefs(pos, usage)[0]);
   if (wait || waitForever) {
     auto deadline = std::chrono::steady_clock::now() + wait.value_or(std::chrono::milliseconds(0));
     while (true) {

@@ -11,21 +11,24 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "stage0/cli/command.hpp"
+#include "stage0/cli/pod_flags.hpp"
 #include "stage0/pod/info.hpp"
 
 namespace ferry::cli {
 
 int catManifestCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry cat-manifest [--pretty-print=false] UUID",
-                 "Print a pod's reified appc pod manifest.");
+  const std::string usage = "ferry cat-manifest [--pretty-print=false] --uuid-file=FILE | UUID";
+  OptionParser p(usage, "Print a pod's reified appc pod manifest.");
   addGlobalOptions(p, ctx.global);
   bool pretty = true;
   p.flag("pretty-print", "indent the JSON (default true)", &pretty);
-  p.positionals(1, 1);
+  UuidFile uuidFile;
+  uuidFile.declare(p);
+  p.positionals(0, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
-  pod::Pod pd = pods.require(pos[0]);
+  pod::Pod pd = pods.require(uuidFile.podRefs(pos, usage)[0]);
   std::filesystem::path f = pd.path / "pod";
   std::error_code ec;
   if (!std::filesystem::exists(f, ec)) {
@@ -88,8 +91,8 @@ class LogTail {
 }  // namespace
 
 int logsCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry logs [--app NAME] [--follow] UUID",
-                 "Print what a pod's apps wrote to stdout and stderr.",
+  const std::string usage = "ferry logs [--app NAME] [--follow] --uuid-file=FILE | UUID";
+  OptionParser p(usage, "Print what a pod's apps wrote to stdout and stderr.",
                  "With several apps and no --app, each line is prefixed by [app].\n"
                  "--follow keeps printing what a running pod's apps write until the pod exits.");
   addGlobalOptions(p, ctx.global);
@@ -97,11 +100,13 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   bool follow = false;
   p.value("app", "NAME", "only this app", &app);
   p.flag("follow", "follow a running pod's output until it exits", &follow);
-  p.positionals(1, 1);
+  UuidFile uuidFile;
+  uuidFile.declare(p);
+  p.positionals(0, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   pod::Pods pods(ctx.global.dir);
-  pod::Pod pd = pods.require(pos[0]);
+  pod::Pod pd = pods.require(uuidFile.podRefs(pos, usage)[0]);
   pod::PodInfo info = pod::inspect(pd);
   std::vector<std::string> names;
   for (const auto& a : info.apps) {

@@ -6,6 +6,7 @@
 #include "common/fs.hpp"
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
+#include "stage0/pod/stage1.hpp"
 #include "stage0/systemd/pod_unit.hpp"
 
 namespace ferry::cli {
@@ -18,6 +19,24 @@ constexpr const char* kPrepareUsage =
     "ferry prepare [pod flags] IMAGE [app flags] [-- ARG...] [--- IMAGE ...]...";
 
 constexpr const char* kStartUsage = "ferry start --unit[=NAME] [--user] [--slice=SLICE] UUID";
+
+// --uuid-file-save: a pod whose UUID cannot be saved is removed again (nothing changed).
+void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::PreparedPod& prepared) {
+  if (!path) return;
+  try {
+    writeFileAtomic(*path, prepared.pod.uuid + "\n");
+  } catch (const std::exception& e) {
+    prepared.lock.unlock();
+    try {
+      pod::Pods pods(ctx.global.dir);
+      pod::Stage1Cleaner cleaner(ctx.global.debug);
+      pod::remove(pods, prepared.pod, cleaner);
+    } catch (const std::exception& again) {
+      ctx.err << "ferry: " << describe(again, ctx.global.debug) << "\n";
+    }
+    throw Error(Errc::kIo, "--uuid-file-save: " + describe(e, false));
+  }
+}
 
 // With the systemd cgroup driver the pod's cgroups are a unit's: a scope made now unless this
 // process runs in the pod's service already (stage0/systemd/pod_unit.hpp).
@@ -32,7 +51,7 @@ constexpr const char* kStartUsage = "ferry start --unit[=NAME] [--user] [--slice
 }
 
 void checkUnitFlags(const SystemdFlags& sd) {
-  if (sd.user && !sd.unit) throw UsageError("--user goes with --unit");
+  if (sd.user && !sd.unit) throw UsageError("--user-bus goes with --unit");
   if (sd.unit && sd.cgroupDriver == systemd::CgroupDriver::kCgroupfs) {
     throw UsageError("--unit: a pod in a unit has the unit's cgroups (--cgroup-driver=systemd)");
   }
@@ -65,14 +84,14 @@ int runCommand(Context& ctx, const std::vector<std::string>& args) {
   if (f.systemd.unit) {
     pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kPrepared);
     printWarnings(ctx, prepared.report);
-    if (f.uuidFileSave) writeFileAtomic(*f.uuidFileSave, prepared.pod.uuid + "\n");
+    saveUuid(ctx, f.uuidFileSave, prepared);
     prepared.stage1.checkCanRun();
     return startService(ctx, prepared.pod, f.systemd);
   }
   cgroup::startMoveWarmUp();  // the stage1's cgroup moves come in a few milliseconds
   pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kRun);
   printWarnings(ctx, prepared.report);
-  if (f.uuidFileSave) writeFileAtomic(*f.uuidFileSave, prepared.pod.uuid + "\n");
+  saveUuid(ctx, f.uuidFileSave, prepared);
   startPod(ctx, prepared.stage1, prepared.pod, prepared.lock, f.systemd);
 }
 
@@ -85,7 +104,7 @@ int prepareCommand(Context& ctx, const std::vector<std::string>& args) {
   }
   pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kPrepared);
   printWarnings(ctx, prepared.report);
-  if (f.uuidFileSave) writeFileAtomic(*f.uuidFileSave, prepared.pod.uuid + "\n");
+  saveUuid(ctx, f.uuidFileSave, prepared);
   ctx.out << prepared.pod.uuid << "\n";
   return kExitOk;
 }

@@ -119,6 +119,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
   GcResult r;
   auto now = Clock::now();
   for (Pod pod : pods.list()) {
+    if (options.markOnly && pod.dir != Dir::kRun) continue;
     try {
       switch (pod.dir) {
         case Dir::kEmbryo:
@@ -150,7 +151,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
           touch(pod.path);
           r.marked.push_back(pod.uuid);
           cleaner.cleanup(pod);
-          if (options.gracePeriod.count() <= 0) {
+          if (options.gracePeriod.count() <= 0 && !options.markOnly) {
             pods.move(pod, Dir::kGarbage);
             destroy(pods, pod, cleaner);
             r.removed.push_back(pod.uuid);

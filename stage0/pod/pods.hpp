@@ -101,6 +101,9 @@ class Pods {
 struct GcOptions {
   std::chrono::seconds gracePeriod{30 * 60};
   std::chrono::seconds expirePrepared{24 * 60 * 60};
+  // rkt's --mark-only: exited pods are marked (moved to exited-garbage, their exit time
+  // recorded) and cleaned up by their stage1; nothing is deleted.
+  bool markOnly = false;
 };
 
 // Undoes what a stage1 left behind for a pod (mounts, cgroups): its gc entrypoint.

@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,6 +100,35 @@ int stopTimeout(std::string_view text, const std::string& what) {
   return v;
 }
 
+// A regular file of an image's rendered tree, its path resolved as if the tree were "/"
+// (openat2 RESOLVE_IN_ROOT: an /etc symlink to /etc stays in the image); nullopt when absent or
+// not a regular file.
+std::optional<std::string> readInTree(const std::string& tree, const char* rel) {
+  UniqueFd root(::open(tree.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throwErrno("open " + quote(tree));
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), rel, &how, sizeof how)));
+  if (!fd) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  if (st.st_size > (4 << 20)) {
+    throw Error(Errc::kLimit, "cannot read " + quote(tree + "/" + rel) + ": larger than 4 MiB");
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throwErrno("read " + quote(tree + "/" + rel));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  return text;
+}
+
 std::optional<std::string> keptStopSignal(const appc::ImageManifest& m, const std::string& id) {
   auto kept = m.annotations.get(translate::keys::kOciConfig);
   if (!kept) return std::nullopt;
@@ -147,14 +178,8 @@ ResolvedImage resolveImage(store::Store& store, const std::string& imageId, tran
   id.name = identifierFor(*rec);
   if (!rec->tags.empty()) id.version = rec->tags.front();
   translate::UserDatabase users;
-  auto readOpt = [&](const char* rel) -> std::optional<std::string> {
-    fs::path p = fs::path(tree) / rel;
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-    return readFile(p, 4 << 20);
-  };
-  users.passwd = readOpt("etc/passwd");
-  users.group = readOpt("etc/group");
+  users.passwd = readInTree(tree, "etc/passwd");
+  users.group = readInTree(tree, "etc/group");
   translate::Report r;
   appc::ImageManifest manifest = translate::ociToAci(config, id, users, r);
   for (const auto& l : r.items()) {
@@ -327,15 +352,41 @@ appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::s
     a.exec = {*req.exec};
     a.exec.insert(a.exec.end(), req.args.begin(), req.args.end());
   } else if (!req.args.empty()) {
-    if (a.exec.empty()) {
+    // Arguments after -- follow the image's exec (as rkt), except that an OCI image's Cmd —
+    // recorded by the conversion, the tail of exec — gives way to them while its Entrypoint
+    // stays (as Docker and podman).
+    if (auto cmd = img.manifest.annotations.get(translate::keys::kOciCmd)) {
+      std::vector<std::string> tail;
+      try {
+        tail = json::parse(*cmd, "annotation").get<std::vector<std::string>>();
+      } catch (const std::exception&) {
+        tail.clear();
+      }
+      if (tail.size() <= a.exec.size() &&
+          std::equal(tail.begin(), tail.end(), a.exec.end() - static_cast<long>(tail.size()))) {
+        a.exec.resize(a.exec.size() - tail.size());
+      }
+    }
+    if (a.exec.empty() && !img.manifest.app) {
       throw Error(Errc::kUsage, "app " + quote(appName) +
                                     ": the image has no exec to pass arguments to; use --exec");
     }
-    a.exec.resize(1);
     a.exec.insert(a.exec.end(), req.args.begin(), req.args.end());
   }
   if (req.user) a.user = *req.user;
-  if (req.group) a.group = *req.group;
+  if (req.group) {
+    a.group = *req.group;
+  } else if (req.user) {
+    // --user without --group: the user's primary group in the image's /etc/passwd, else 0 (as
+    // Docker and podman); a /path user takes the path's group too. Never the image's group.
+    if (req.user->starts_with("/")) {
+      a.group = *req.user;
+    } else {
+      auto passwd = readInTree(img.tree, "etc/passwd");
+      auto entry = passwd ? translate::lookupUser(*passwd, *req.user) : std::nullopt;
+      a.group = entry ? std::to_string(entry->gid) : "0";
+    }
+  }
   if (a.user.empty()) a.user = "0";
   if (a.group.empty()) a.group = "0";
   if (req.supplementaryGids) a.supplementaryGIDs = *req.supplementaryGids;

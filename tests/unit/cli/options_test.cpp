@@ -64,6 +64,78 @@ TEST(Options, UsageErrors) {
   }
 }
 
+TEST(Options, ParseFlagStepsThroughFlagsAndTheirValuesOnly) {
+  Parsed p;
+  bool opt = false;
+  OptionParser o = parser(p);
+  o.optionalValue("net", "host|none", "maybe a value", [&opt](std::string_view) { opt = true; });
+  std::vector<std::string> args{"--on", "--name", "img", "--net", "img2", "--", "---", "-", "x"};
+  size_t i = 0;
+  EXPECT_TRUE(o.parseFlag(args, i));  // --on: no value
+  EXPECT_EQ(i, 0u);
+  i = 1;
+  EXPECT_TRUE(o.parseFlag(args, i));  // --name takes "img"
+  EXPECT_EQ(i, 2u);
+  EXPECT_EQ(p.name, "img");
+  i = 3;
+  EXPECT_TRUE(o.parseFlag(args, i));  // a bare --net never takes "img2"
+  EXPECT_EQ(i, 3u);
+  EXPECT_TRUE(opt);
+  for (size_t k : {4u, 5u, 6u, 7u, 8u}) {
+    size_t j = k;
+    EXPECT_FALSE(o.parseFlag(args, j)) << args[k];
+    EXPECT_EQ(j, k);
+  }
+  EXPECT_TRUE(o.takesValue("name"));
+  EXPECT_FALSE(o.takesValue("on"));
+  EXPECT_FALSE(o.takesValue("net"));
+  EXPECT_FALSE(o.takesValue("nope"));
+  std::vector<std::string> unknown{"-x"};
+  i = 0;
+  EXPECT_THROW(o.parseFlag(unknown, i), UsageError);
+}
+
+TEST(Options, ValuesAndArgumentsMustBeUtf8) {
+  for (std::vector<std::string> bad :
+       std::vector<std::vector<std::string>>{{"--name=a\xff"
+                                              "b",
+                                              "a"},
+                                             {"--name", "\xc3", "a"},
+                                             {"\xed\xa0\x80"},                    // a surrogate
+                                             {"\xc0\xaf"},                        // overlong "/"
+                                             {"a", "--", "\xf4\x90\x80\x80"}}) {  // above U+10FFFF
+    Parsed p;
+    OptionParser o = parser(p);
+    EXPECT_THROW(o.parse(bad), UsageError) << bad[0];
+  }
+  Parsed p;
+  OptionParser o = parser(p);
+  EXPECT_EQ(o.parse({"--name=\xc3\xa9t\xc3\xa9", "\xe2\x80\xa6\xf0\x9f\x9a\xa2"}),
+            std::vector<std::string>{"\xe2\x80\xa6\xf0\x9f\x9a\xa2"});
+  EXPECT_EQ(p.name, "\xc3\xa9t\xc3\xa9");
+  try {
+    Parsed q;
+    OptionParser o2 = parser(q);
+    o2.parse({"--name=\xff", "a"});
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "--name: the value is not UTF-8");
+  }
+  try {
+    Parsed q;
+    OptionParser o2 = parser(q);
+    o2.parse({"--on=maybe", "a"});
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "--on: want true or false, not \"maybe\"");
+  }
+}
+
+TEST(Options, AFlagDeclaredTwiceIsAProgrammingError) {
+  Parsed p;
+  OptionParser o = parser(p);
+  EXPECT_THROW(o.flag("name", "again", &p.on), std::logic_error);
+  EXPECT_THROW(o.optionalValue("on", "X", "again", [](std::string_view) {}), std::logic_error);
+}
+
 TEST(Options, HelpIsPrintedNotParsed) {
   Parsed p;
   OptionParser o = parser(p);

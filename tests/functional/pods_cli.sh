@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# `ferry run` as a user coming from rkt and podman types it (issue 13): which words are flag
+# values (the parser's flag table: a bare --net or --private-users never takes the image), and
+# what arguments after -- do (appended to an ACI's exec as rkt; an OCI image's Cmd replaced, its
+# Entrypoint kept, as Docker and podman).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
+pods_test_setup
+command -v umoci >/dev/null || skip "umoci is not installed (dist/setup)"
+
+# --- the flag table: a bare optional-value flag leaves the next word alone.
+expect_status 0 F run --net "$BB"
+grep -qx hi "$T/out" || fail "run --net IMAGE: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "$BB" --net
+grep -qx hi "$T/out" || fail "run IMAGE --net: $(cat "$T/out" "$T/err")"
+expect_status 0 F run --net=host "$BB"
+expect_status 2 F run --net=bogus "$BB"
+grep -q -- '--net' "$T/err" || fail "--net=bogus: $(cat "$T/err")"
+# Value flags still take the next word; flags between two images belong to the first.
+expect_status 0 F run --hostname h1 "$BB" --name one --readonly-rootfs --exec /bin/busybox \
+  -- hostname --- "$BB" --name two --exec /bin/busybox -- echo two
+grep -qx '\[one\] h1' "$T/out" && grep -qx '\[two\] two' "$T/out" || fail "two apps: $(cat "$T/out")"
+expect_status 0 F run "$BB" --name first --readonly-rootfs "$BB" --name second
+grep -qx '\[first\] hi' "$T/out" && grep -qx '\[second\] hi' "$T/out" ||
+  fail "an image after an image starts an app: $(cat "$T/out")"
+ok "a bare --net takes no value; value flags take the next word; app flags follow their image"
+
+# A value flag at the end, a flag value that is not UTF-8: usage errors naming the flag.
+expect_status 2 F run "$BB" --name
+one_line "--name at the end"
+grep -q -- '--name needs a value' "$T/err" || fail "--name at the end: $(cat "$T/err")"
+expect_status 2 F run "$BB" --name "$(printf 'a\xffb')"
+one_line "non-UTF-8 --name"
+grep -q -- '--name: the value is not UTF-8' "$T/err" || fail "non-UTF-8 --name: $(cat "$T/err")"
+expect_status 2 F run "$BB" -- "$(printf '\xc3')"
+one_line "non-UTF-8 argument"
+grep -q 'not UTF-8' "$T/err" || fail "non-UTF-8 argument: $(cat "$T/err")"
+ok "a missing value and a non-UTF-8 value or argument: one line, exit 2"
+
+# --- arguments after --: an ACI's exec /bin/sh -c "echo hi" gets them appended ($0 here).
+expect_status 0 F run "$BB" -- extra
+grep -qx hi "$T/out" || fail "ACI exec with appended args: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "$BB" --exec /bin/busybox -- echo a b
+grep -qx 'a b' "$T/out" || fail "--exec with args: $(cat "$T/out")"
+# An OCI image with Entrypoint [/bin/echo, ep:] and Cmd [default]: the args replace Cmd only.
+cp -a "$FIXTURES/oci" "$T/oci"
+umoci config --image "$T/oci:v1" --tag ep --config.entrypoint /bin/echo --config.entrypoint ep: \
+  --config.cmd default --config.user 0
+expect_status 0 F run "oci:$T/oci:ep"
+grep -qx 'ep: default' "$T/out" || fail "OCI Entrypoint + Cmd: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "oci:$T/oci:ep" -- a b
+grep -qx 'ep: a b' "$T/out" || fail "OCI args replace Cmd, keep Entrypoint: $(cat "$T/out" "$T/err")"
+# Cmd only (no Entrypoint): the args are the whole command, as docker run IMAGE CMD.
+umoci config --image "$T/oci:v1" --tag cmd --clear=config.entrypoint --config.cmd /bin/false \
+  --config.user 0
+expect_status 0 F run "oci:$T/oci:cmd" -- /bin/echo from-args
+grep -qx 'from-args' "$T/out" || fail "OCI Cmd only: $(cat "$T/out" "$T/err")"
+ok "arguments after -- follow an ACI's exec; an OCI image's Cmd gives way, its Entrypoint stays"
+
+# --- --user without --group: the user's primary group (the OCI fixture runs as app, 1000:1000).
+expect_status 0 F run "$OCI" --user 0 --exec /bin/id
+grep -q '^uid=0(root) gid=0(root)' "$T/out" || fail "--user 0: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "$OCI" --user daemon --exec /bin/id
+grep -q '^uid=1(daemon) gid=1(daemon)' "$T/out" || fail "--user daemon: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "$OCI" --user 0 --group 50 --exec /bin/id
+grep -q '^uid=0(root) gid=50(staff)' "$T/out" || fail "--user 0 --group 50: $(cat "$T/out" "$T/err")"
+ok "--user without --group takes the user's primary group, not the image's"
+
+# --- --set-env-file with a shell's export lines.
+printf 'export C=3\nexport\tD=4\nE=5\n' >"$T/env"
+expect_status 0 F run --set-env-file="$T/env" "$BB" --exec /bin/sh -- -c 'echo "C=$C D=$D E=$E"'
+grep -qx 'C=3 D=4 E=5' "$T/out" || fail "export lines: $(cat "$T/out" "$T/err")"
+ok "--set-env-file takes export NAME=VALUE lines"
+
+# --- --uuid-file-save to a path that cannot be written: one line, no pod left behind.
+pods_before=$(find "$D/pods" -mindepth 2 -maxdepth 2 | wc -l)
+for cmd in run prepare; do
+  expect_status 254 F "$cmd" --uuid-file-save="$T/no-such-dir/app.uuid" "$BB"
+  one_line "$cmd --uuid-file-save to a missing directory"
+  grep -q -- '--uuid-file-save' "$T/err" && grep -q 'no-such-dir' "$T/err" ||
+    fail "$cmd --uuid-file-save error: $(cat "$T/err")"
+  [ "$(find "$D/pods" -mindepth 2 -maxdepth 2 | wc -l)" -eq "$pods_before" ] ||
+    fail "$cmd --uuid-file-save to a bad path left a pod: $(ls -R "$D/pods")"
+done
+(cd "$T" && expect_status 0 F prepare --uuid-file-save=bare.uuid "$BB")
+[ "$(cat "$T/bare.uuid")" = "$(cat "$T/out")" ] || fail "--uuid-file-save to a bare file name"
+ok "--uuid-file-save to a bad path: one line, no pod left; a bare file name works"
+
+# --- rkt's unit file with s/rkt/ferry/ (rkt's Documentation/using-rkt-with-systemd.md):
+#   ExecStart=ferry run --uuid-file-save=%t/app.uuid IMAGE
+#   ExecStop=ferry stop --uuid-file=%t/app.uuid
+#   ExecStopPost=ferry gc --mark-only
+# and the other commands a script drives by the same file.
+U=$T/run/app.uuid
+mkdir -p "$T/run"
+F run --uuid-file-save="$U" "$BB" --exec /bin/sh -- -c 'echo started; exec sleep 600' \
+  >"$T/unit.out" 2>&1 &
+bg+=($!)
+wait_for "the pod's uuid file" test -s "$U"
+uuid=$(cat "$U")
+wait_for "the pod to run" sh -c "'$FERRY' --dir '$D' status --uuid-file='$U' | grep -qx state=running"
+expect_status 0 F cat-manifest --uuid-file="$U"
+jq -e '.acKind == "PodManifest"' "$T/out" >/dev/null || fail "cat-manifest --uuid-file: $(cat "$T/out")"
+wait_for "the app's log" sh -c "'$FERRY' --dir '$D' logs --uuid-file='$U' | grep -qx started"
+expect_status 0 F enter --uuid-file="$U" /bin/busybox echo entered
+grep -qx entered "$T/out" || fail "enter --uuid-file: $(cat "$T/out" "$T/err")"
+expect_status 2 F status --uuid-file="$U" "$uuid"
+one_line "--uuid-file and a UUID"
+expect_status 254 F status --uuid-file="$T/run/missing.uuid"
+one_line "a missing --uuid-file"
+grep -q 'missing.uuid' "$T/err" || fail "missing --uuid-file not named: $(cat "$T/err")"
+expect_status 0 F stop --uuid-file="$U"
+grep -qx "$uuid" "$T/out" || fail "stop --uuid-file printed $(cat "$T/out")"
+wait_for "the pod to exit" sh -c "'$FERRY' --dir '$D' status --uuid-file='$U' | grep -qx exited=true"
+expect_status 0 F gc --mark-only
+grep -qx "Moved pod $uuid to garbage" "$T/out" || fail "gc --mark-only: $(cat "$T/out")"
+[ -d "$D/pods/exited-garbage/$uuid" ] || fail "gc --mark-only did not mark the pod"
+expect_status 0 F gc --mark-only --grace-period=0s
+[ -d "$D/pods/exited-garbage/$uuid" ] || fail "gc --mark-only --grace-period=0s deleted the pod"
+expect_status 0 F status --uuid-file="$U"
+grep -qx 'state=exited garbage' "$T/out" || fail "status after mark: $(cat "$T/out")"
+expect_status 0 F rm --uuid-file="$U"
+grep -qx "$uuid" "$T/out" || fail "rm --uuid-file printed $(cat "$T/out")"
+[ ! -e "$D/pods/exited-garbage/$uuid" ] || fail "rm --uuid-file left the pod"
+ok "rkt's unit file and scripts: --uuid-file on status, cat-manifest, logs, enter, stop, rm; gc --mark-only marks and deletes nothing"
+
+echo "$checks passed, 0 failed"
