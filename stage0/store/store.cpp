@@ -44,12 +44,20 @@ BlobRole parseRole(std::string_view s) {
   throw Error(Errc::kInvalid, "unknown blob role " + quote(s) + " in the image index");
 }
 
-void setWal(sql::Db& db) {
-  {
-    sql::Stmt q(db, "PRAGMA journal_mode", "read the journal mode");
-    if (q.step() && q.text(0) == "wal") return;
-  }
-  // Switching needs a moment alone with the database; busy_timeout covers it.
+bool isWal(sql::Db& db) {
+  sql::Stmt q(db, "PRAGMA journal_mode", "read the journal mode");
+  return q.step() && q.text(0) == "wal";
+}
+
+// The first use of a store switches its index to WAL, once. Two processes switching at once
+// deadlock inside SQLite (each holds a shared lock and wants the exclusive one), and SQLite
+// then returns SQLITE_BUSY without calling the busy handler: the switch happens under the
+// store's exclusive flock, so only one process makes it and the others find it made. Later
+// opens see "wal" and take no lock.
+void setWal(sql::Db& db, FileLock& lock) {
+  if (isWal(db)) return;
+  LockHold hold(lock, LockHold::Mode::kExclusive);
+  if (isWal(db)) return;
   sql::Stmt s(db, "PRAGMA journal_mode = WAL", "switch to write-ahead logging");
   if (!s.step() || s.text(0) != "wal") {
     throw Error(Errc::kIo, "cannot switch the image index " + quote(db.path()) + " to WAL");
@@ -195,7 +203,7 @@ Store Store::open(const fs::path& dir) {
     }
     auto lock = std::make_unique<FileLock>(cas / "lock");
     auto db = std::make_unique<sql::Db>(cas / "index.db", kBusyTimeoutMs);
-    setWal(*db);
+    setWal(*db, *lock);
     // synchronous=NORMAL: in WAL mode a commit is not fsynced, only checkpoints are. The index
     // stays consistent after a crash of ferry or of the machine (a power loss may forget the
     // last commits: their blobs are then unreferenced and gc takes them), and a pod start does

@@ -2,6 +2,8 @@
 #include "stage0/store/store.hpp"
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <unordered_map>
 
@@ -45,6 +47,60 @@ TEST_F(StoreTest, OpenCreatesLayoutAndReopens) {
   Store s = Store::open(dir);
   ASSERT_TRUE(s.findImage(id));
   EXPECT_EQ(s.listImages().size(), 1u);
+}
+
+// The first use of a store under concurrency (issue 13 item 5): processes released at once by
+// a pipe all open the same fresh store, round after round. Two at once switching its index to
+// WAL made SQLite return "database is locked" without calling the busy handler.
+TEST_F(StoreTest, FirstUseIsSafeUnderConcurrency) {
+  constexpr int kRounds = 40;
+  constexpr int kProcs = 24;
+  int failedRounds = 0;
+  std::string firstError;
+  for (int round = 0; round < kRounds; ++round) {
+    fs::path d = tmp.path() / ("fresh-" + std::to_string(round));
+    int go[2], report[2];
+    ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+    std::vector<pid_t> pids;
+    for (int i = 0; i < kProcs; ++i) {
+      pid_t pid = ::fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        ::close(go[1]);
+        char c;
+        while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        std::string msg;
+        try {
+          Store st = Store::open(d);
+          (void)st.listImages();
+        } catch (const std::exception& e) {
+          msg = std::string(e.what()) + "\n";
+        }
+        if (!msg.empty() && ::write(report[1], msg.data(), msg.size()) < 0) ::_exit(2);
+        ::_exit(msg.empty() ? 0 : 1);
+      }
+      pids.push_back(pid);
+    }
+    ::close(go[0]);
+    ::close(report[1]);
+    ::close(go[1]);  // releases every child at once
+    bool failed = false;
+    for (pid_t pid : pids) {
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = true;
+    }
+    char buf[4096];
+    ssize_t n = ::read(report[0], buf, sizeof buf);
+    ::close(report[0]);
+    if (failed) {
+      ++failedRounds;
+      if (firstError.empty() && n > 0) firstError.assign(buf, static_cast<size_t>(n));
+    }
+  }
+  EXPECT_EQ(failedRounds, 0) << "rounds with a failed first use, e.g.: " << firstError;
 }
 
 TEST_F(StoreTest, MigratesAnOlderSchema) {
