@@ -37,6 +37,15 @@ bool validId(std::string_view id) {
   return true;
 }
 
+bool validOriginal(std::string_view d) {
+  size_t colon = d.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == d.size()) return false;
+  for (char c : d.substr(colon + 1)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return d.find_first_of(" \n") == std::string_view::npos;
+}
+
 }  // namespace
 
 AciFileCache::AciFileCache(fs::path dir) : dir_(std::move(dir)) {}
@@ -48,7 +57,7 @@ fs::path AciFileCache::entryPath(const struct stat& st) const {
   return dir_ / name;
 }
 
-std::optional<std::string> AciFileCache::lookup(const struct stat& st) const {
+std::optional<AciFileCache::Entry> AciFileCache::lookup(const struct stat& st) const {
   if (!S_ISREG(st.st_mode)) return std::nullopt;
   std::string text;
   try {
@@ -56,19 +65,26 @@ std::optional<std::string> AciFileCache::lookup(const struct stat& st) const {
   } catch (const std::exception&) {
     return std::nullopt;  // no entry (or an unreadable one): read the file
   }
-  // "IDENTITY\nID\n": the whole identity must match, field for field.
+  // "IDENTITY\nID\nORIGINAL\n": the whole identity must match, field for field.
   std::string want = identity(st) + "\n";
   if (!text.starts_with(want)) return std::nullopt;
-  std::string id = text.substr(want.size());
-  if (!id.ends_with("\n")) return std::nullopt;
-  id.pop_back();
-  if (!validId(id)) return std::nullopt;
-  return id;
+  std::istringstream rest(text.substr(want.size()));
+  Entry e;
+  std::string extra;
+  if (!std::getline(rest, e.imageId) || !std::getline(rest, e.original) || rest.eof() ||
+      std::getline(rest, extra)) {
+    return std::nullopt;
+  }
+  if (!validId(e.imageId) || !validOriginal(e.original)) return std::nullopt;
+  return e;
 }
 
 bool AciFileCache::record(const struct stat& before, const struct stat& after,
-                          const struct timespec& clockBefore, const std::string& imageId) const {
-  if (!S_ISREG(before.st_mode) || !sameIdentity(before, after) || !validId(imageId)) return false;
+                          const struct timespec& clockBefore, const Entry& entry) const {
+  if (!S_ISREG(before.st_mode) || !sameIdentity(before, after) || !validId(entry.imageId) ||
+      !validOriginal(entry.original)) {
+    return false;
+  }
   // The change time must be clearly older than the moment the identity was taken.
   auto ns = [](const struct timespec& t) {
     return static_cast<__int128>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
@@ -77,7 +93,8 @@ bool AciFileCache::record(const struct stat& before, const struct stat& after,
   if (ns(before.st_ctim) + window >= ns(clockBefore)) return false;
   try {
     makePrivateDir(dir_);
-    writeFileAtomic(entryPath(before), identity(before) + "\n" + imageId + "\n", 0600,
+    writeFileAtomic(entryPath(before),
+                    identity(before) + "\n" + entry.imageId + "\n" + entry.original + "\n", 0600,
                     Sync::kAtomic);
   } catch (const std::exception&) {
     return false;

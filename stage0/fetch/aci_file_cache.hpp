@@ -35,15 +35,22 @@ class AciFileCache {
   // `dir` is cas/aci-files (created 0700 on the first record).
   explicit AciFileCache(std::filesystem::path dir);
 
-  // The image ID recorded for a file with exactly this identity, or nullopt.
-  std::optional<std::string> lookup(const struct stat& st) const;
+  struct Entry {
+    std::string imageId;
+    // The digest of the file's bytes: the store keeps the file last fetched as the image's
+    // original (for a byte-identical export), so a hit also needs the image to keep this one.
+    std::string original;
+  };
 
-  // Records `imageId` for the file when `before` and `after` (fstat of the descriptor that was
+  // What was recorded for a file with exactly this identity, or nullopt.
+  std::optional<Entry> lookup(const struct stat& st) const;
+
+  // Records `entry` for the file when `before` and `after` (fstat of the descriptor that was
   // read, taken before and after reading it) are the same identity and its change time is more
   // than kRacyWindow before `clockBefore` (CLOCK_REALTIME read before `before`). Returns whether
   // it recorded. Failures to write are ignored: the cache only saves time.
   bool record(const struct stat& before, const struct stat& after,
-              const struct timespec& clockBefore, const std::string& imageId) const;
+              const struct timespec& clockBefore, const Entry& entry) const;
 
  private:
   std::filesystem::path entryPath(const struct stat& st) const;

@@ -22,6 +22,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The digest of the file an ACI image keeps as fetched (empty when none).
+std::string originalOf(const store::ImageRecord& r) {
+  for (const store::BlobRef& b : r.blobs) {
+    if (b.role == store::BlobRole::kOriginal) return b.digest.str();
+  }
+  return "";
+}
+
 class LocalAciFetcher : public Fetcher {
  public:
   bool accepts(const ImageArg& arg) const override {
@@ -45,9 +53,12 @@ class LocalAciFetcher : public Fetcher {
     struct stat before;
     if (::fstat(fd.get(), &before) != 0) throwErrno("stat " + quote(path.string()));
     if (ctx.options.policy != PullPolicy::kUpdate) {
-      if (std::optional<std::string> id = cache.lookup(before)) {
-        std::optional<store::ImageRecord> r = ctx.store.findImage(*id);
-        if (r && r->id == *id && r->kind == store::ImageKind::kAci) return *id;
+      if (std::optional<AciFileCache::Entry> e = cache.lookup(before)) {
+        std::optional<store::ImageRecord> r = ctx.store.findImage(e->imageId);
+        if (r && r->id == e->imageId && r->kind == store::ImageKind::kAci &&
+            originalOf(*r) == e->original) {
+          return r->id;
+        }
       }
     }
     int dup = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
@@ -55,7 +66,11 @@ class LocalAciFetcher : public Fetcher {
     UniqueFd read(dup);
     std::string id = AppcSession(ctx).fetchLocal(path, std::move(fd));
     struct stat after;
-    if (::fstat(read.get(), &after) == 0) cache.record(before, after, clockBefore, id);
+    if (::fstat(read.get(), &after) == 0) {
+      if (std::optional<store::ImageRecord> r = ctx.store.findImage(id)) {
+        cache.record(before, after, clockBefore, {id, originalOf(*r)});
+      }
+    }
     return id;
   }
 };

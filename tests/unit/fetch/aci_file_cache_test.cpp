@@ -18,6 +18,14 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kId = "sha512-" + std::string(128, 'a');
+const std::string kOriginal = "sha512:" + std::string(128, 'b');
+const AciFileCache::Entry kEntry{kId, kOriginal};
+
+std::optional<std::string> idOf(const std::optional<AciFileCache::Entry>& e) {
+  if (!e) return std::nullopt;
+  EXPECT_EQ(e->original, kOriginal);
+  return e->imageId;
+}
 
 struct stat statOf(const fs::path& p) {
   struct stat st;
@@ -48,7 +56,7 @@ class AciFileCacheTest : public ::testing::Test {
   // Records the file as it is now; returns its identity.
   struct stat recordNow(const AciFileCache& cache) {
     struct stat st = statOf(file_);
-    EXPECT_TRUE(cache.record(st, st, later(st), kId));
+    EXPECT_TRUE(cache.record(st, st, later(st), kEntry));
     return st;
   }
 
@@ -58,9 +66,9 @@ class AciFileCacheTest : public ::testing::Test {
 
 TEST_F(AciFileCacheTest, AnUnchangedFileMatches) {
   AciFileCache cache(dir_ / "cache");
-  EXPECT_EQ(cache.lookup(statOf(file_)), std::nullopt);
+  EXPECT_EQ(idOf(cache.lookup(statOf(file_))), std::nullopt);
   recordNow(cache);
-  EXPECT_EQ(cache.lookup(statOf(file_)), kId);
+  EXPECT_EQ(idOf(cache.lookup(statOf(file_))), kId);
   struct stat st;
   ASSERT_EQ(::stat((dir_ / "cache").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
@@ -71,7 +79,7 @@ TEST_F(AciFileCacheTest, ATouchedFileIsReadAgain) {
   struct stat old = recordNow(cache);
   struct timespec t[2] = {{old.st_mtim.tv_sec + 5, 0}, {old.st_mtim.tv_sec + 5, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, file_.c_str(), t, 0), 0);
-  EXPECT_EQ(cache.lookup(statOf(file_)), std::nullopt);
+  EXPECT_EQ(idOf(cache.lookup(statOf(file_))), std::nullopt);
 }
 
 TEST_F(AciFileCacheTest, ARewriteOfTheSameSizeWithItsTimesPutBackIsReadAgain) {
@@ -91,7 +99,7 @@ TEST_F(AciFileCacheTest, ARewriteOfTheSameSizeWithItsTimesPutBackIsReadAgain) {
   ASSERT_EQ(now.st_size, old.st_size);
   ASSERT_EQ(now.st_mtim.tv_sec, old.st_mtim.tv_sec);
   ASSERT_EQ(now.st_mtim.tv_nsec, old.st_mtim.tv_nsec);
-  EXPECT_EQ(cache.lookup(now), std::nullopt);
+  EXPECT_EQ(idOf(cache.lookup(now)), std::nullopt);
 }
 
 TEST_F(AciFileCacheTest, AFileRenamedOverThePathIsReadAgain) {
@@ -102,7 +110,7 @@ TEST_F(AciFileCacheTest, AFileRenamedOverThePathIsReadAgain) {
   struct timespec t[2] = {old.st_atim, old.st_mtim};
   ASSERT_EQ(::utimensat(AT_FDCWD, other.c_str(), t, 0), 0);
   ASSERT_EQ(::rename(other.c_str(), file_.c_str()), 0);
-  EXPECT_EQ(cache.lookup(statOf(file_)), std::nullopt);
+  EXPECT_EQ(idOf(cache.lookup(statOf(file_))), std::nullopt);
 }
 
 TEST_F(AciFileCacheTest, AFileChangedDuringTheReadIsNotRecorded) {
@@ -111,9 +119,9 @@ TEST_F(AciFileCacheTest, AFileChangedDuringTheReadIsNotRecorded) {
   ::usleep(20'000);
   writeFileAtomic(file_, "FEDCBA9876543210");  // another inode
   struct stat after = statOf(file_);
-  EXPECT_FALSE(cache.record(before, after, later(after), kId));
-  EXPECT_EQ(cache.lookup(before), std::nullopt);
-  EXPECT_EQ(cache.lookup(after), std::nullopt);
+  EXPECT_FALSE(cache.record(before, after, later(after), kEntry));
+  EXPECT_EQ(idOf(cache.lookup(before)), std::nullopt);
+  EXPECT_EQ(idOf(cache.lookup(after)), std::nullopt);
 }
 
 TEST_F(AciFileCacheTest, ARecentlyChangedFileIsNotRecorded) {
@@ -123,9 +131,9 @@ TEST_F(AciFileCacheTest, ARecentlyChangedFileIsNotRecorded) {
   struct stat st = statOf(file_);
   struct timespec justAfter = st.st_ctim;
   justAfter.tv_sec += AciFileCache::kRacyWindow.count() - 1;
-  EXPECT_FALSE(cache.record(st, st, justAfter, kId));
-  EXPECT_FALSE(cache.record(st, st, st.st_ctim, kId));
-  EXPECT_EQ(cache.lookup(st), std::nullopt);
+  EXPECT_FALSE(cache.record(st, st, justAfter, kEntry));
+  EXPECT_FALSE(cache.record(st, st, st.st_ctim, kEntry));
+  EXPECT_EQ(idOf(cache.lookup(st)), std::nullopt);
 }
 
 TEST_F(AciFileCacheTest, AnEntryForAnotherIdentityOrACorruptEntryNeverMatches) {
@@ -133,17 +141,17 @@ TEST_F(AciFileCacheTest, AnEntryForAnotherIdentityOrACorruptEntryNeverMatches) {
   struct stat st = recordNow(cache);
   struct stat other = st;
   other.st_size += 1;
-  EXPECT_EQ(cache.lookup(other), std::nullopt);
+  EXPECT_EQ(idOf(cache.lookup(other)), std::nullopt);
   other = st;
   other.st_ctim.tv_nsec ^= 1;
-  EXPECT_EQ(cache.lookup(other), std::nullopt);
+  EXPECT_EQ(idOf(cache.lookup(other)), std::nullopt);
   // A truncated or garbled entry is a miss, not an error.
   for (const auto& e : fs::directory_iterator(dir_ / "cache")) {
     std::string text = readFile(e.path());
     writeFileAtomic(e.path(), text.substr(0, text.size() - 10), 0600);
   }
-  EXPECT_EQ(cache.lookup(st), std::nullopt);
-  EXPECT_FALSE(cache.record(st, st, later(st), "sha512-short"));
+  EXPECT_EQ(idOf(cache.lookup(st)), std::nullopt);
+  EXPECT_FALSE(cache.record(st, st, later(st), {"sha512-short", kOriginal}));
 }
 
 }  // namespace
