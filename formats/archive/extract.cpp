@@ -72,7 +72,7 @@ Extractor::~Extractor() {
 
 void Extractor::rollback() noexcept {
   if (mode_ != Target::kFresh) return;
-  cachedFd_.reset();
+  forgetDirs();
   root_.reset();
   std::error_code ec;
   if (createdRoot_) {
@@ -94,20 +94,39 @@ Error Extractor::error(Errc code, std::string_view entry, std::string_view cause
   return Error(code, m);
 }
 
+namespace {
+constexpr size_t kDirCacheSize = 64;
+
+UniqueFd dupFd(int fd) {
+  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) throwErrno("duplicate descriptor");
+  return UniqueFd(d);
+}
+}  // namespace
+
+void Extractor::cacheDir(std::string_view path, int fd) {
+  if (dirCache_.size() >= kDirCacheSize) dirCache_.clear();
+  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d >= 0) dirCache_.insert_or_assign(std::string(path), UniqueFd(d));
+}
+
 UniqueFd Extractor::openDir(std::string_view path, bool create, std::string_view entry) {
-  if (path.empty()) {
-    int fd = ::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) throwErrno("duplicate descriptor");
-    return UniqueFd(fd);
-  }
-  if (cachedFd_ && cachedPath_ == path) {
-    int fd = ::fcntl(cachedFd_.get(), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) throwErrno("duplicate descriptor");
-    return UniqueFd(fd);
-  }
-  UniqueFd cur;
-  int curFd = root_.get();
+  if (path.empty()) return dupFd(root_.get());
+  // Start from the deepest directory on the way that is already open (the cache only holds
+  // directories reached without symlinks, and is emptied whenever anything is removed).
   size_t i = 0;
+  int curFd = root_.get();
+  UniqueFd cur;
+  for (std::string_view p = path; !p.empty(); p = parentPath(p)) {
+    auto it = dirCache_.find(p);
+    if (it != dirCache_.end()) {
+      if (p.size() == path.size()) return dupFd(it->second.get());
+      cur = dupFd(it->second.get());  // owned: caching below may empty the cache
+      curFd = cur.get();
+      i = p.size() + 1;
+      break;
+    }
+  }
   while (i < path.size()) {
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
@@ -138,19 +157,14 @@ UniqueFd Extractor::openDir(std::string_view path, bool create, std::string_view
     }
     cur = UniqueFd(fd);
     curFd = fd;
+    cacheDir(sofar, fd);
     i = j + 1;
-  }
-  int dup = ::fcntl(cur.get(), F_DUPFD_CLOEXEC, 0);
-  if (dup >= 0) {
-    cachedFd_ = UniqueFd(dup);
-    cachedPath_ = std::string(path);
   }
   return cur;
 }
 
 void Extractor::removeAt(int dirfd, const std::string& name, std::string_view entry) {
-  cachedFd_.reset();
-  cachedPath_.clear();
+  forgetDirs();
   struct stat st;
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return;
@@ -279,11 +293,27 @@ void Extractor::add(const Entry& in, Reader& data) {
 
   UniqueFd parent = openDir(parentPath(*rel), true, path);
   std::string name(baseName(*rel));
-  struct stat st;
-  bool exists = ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (exists && !(in.type == Type::kDir && S_ISDIR(st.st_mode))) {
-    removeAt(parent.get(), name, path);
-    exists = false;
+  constexpr int kCreateFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd created;
+  if (in.type == Type::kFile) {
+    // Most files are new: create first, and look at what is there only when that fails
+    // (O_EXCL never follows a symlink, it fails on any existing name).
+    int raw = ::openat(parent.get(), name.c_str(), kCreateFlags, 0600);
+    if (raw >= 0) {
+      created = UniqueFd(raw);
+    } else if (errno != EEXIST) {
+      int err = errno;
+      throw error(Errc::kIo, path, "cannot create file: " + errnoText(err));
+    }
+  }
+  bool exists = false;
+  if (!created) {
+    struct stat st;
+    exists = ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && !(in.type == Type::kDir && S_ISDIR(st.st_mode))) {
+      removeAt(parent.get(), name, path);
+      exists = false;
+    }
   }
   struct timespec times[2] = {toTimespec(in.mtimeSec, in.mtimeNsec),
                               toTimespec(in.mtimeSec, in.mtimeNsec)};
@@ -294,10 +324,12 @@ void Extractor::add(const Entry& in, Reader& data) {
 
   switch (in.type) {
     case Type::kFile: {
-      int raw = ::openat(parent.get(), name.c_str(),
-                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (raw < 0) throw fail("create file");
-      UniqueFd fd(raw);
+      if (!created) {
+        int raw = ::openat(parent.get(), name.c_str(), kCreateFlags, 0600);
+        if (raw < 0) throw fail("create file");
+        created = UniqueFd(raw);
+      }
+      UniqueFd fd = std::move(created);
       uint64_t written = 0;
       for (;;) {
         std::string_view chunk = data.readChunk();
@@ -319,6 +351,7 @@ void Extractor::add(const Entry& in, Reader& data) {
       int raw = ::openat(parent.get(), name.c_str(), kDirFlags);
       if (raw < 0) throw fail("open directory");
       UniqueFd fd(raw);
+      cacheDir(*rel, fd.get());  // its entries usually follow
       if (owners_ && ::fchown(fd.get(), in.uid, in.gid) != 0) throw fail("chown");
       applyXattrs(fd.get(), in);
       dirs_[*rel] = DirMeta{in.mode & 07777, in.mtimeSec, in.mtimeNsec};
@@ -395,7 +428,7 @@ ExtractStats Extractor::commit() {
     }
   }
   committed_ = true;
-  cachedFd_.reset();
+  forgetDirs();
   return stats_;
 }
 

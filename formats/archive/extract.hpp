@@ -115,8 +115,11 @@ class Extractor {
     uint32_t nsec;
   };
   std::map<std::string, DirMeta> dirs_;  // applied at commit, deepest first
-  std::string cachedPath_;               // last parent directory opened, and its descriptor
-  UniqueFd cachedFd_;
+  // Directories opened (component by component, without symlinks) and their descriptors, so
+  // that the next entry below one starts there; emptied whenever anything is removed.
+  std::map<std::string, UniqueFd, std::less<>> dirCache_;
+  void cacheDir(std::string_view path, int fd);
+  void forgetDirs() { dirCache_.clear(); }
 };
 
 // Extracts every entry of `reader` into `target` (Extractor::Target::kFresh), then drains the
