@@ -11,10 +11,12 @@
 #include <optional>
 #include <string>
 
+#include "stage1/common/keys.hpp"
+
 namespace ferry::stage2 {
 
-inline constexpr std::string_view kAppNameAnnotation = "dev.ferry.app.name";
-inline constexpr std::string_view kEventAnnotationPrefix = "dev.ferry.event.";
+inline constexpr std::string_view kAppNameAnnotation = keys::kAppName;
+inline constexpr std::string_view kEventAnnotationPrefix = keys::kEventPrefix;
 
 struct Options {
   std::optional<std::string> event;  // "pre-start" | "post-stop"

@@ -15,11 +15,12 @@
 #include <vector>
 
 #include "formats/oci/runtime_spec.hpp"
+#include "stage1/common/keys.hpp"
 
 namespace ferry::stage2 {
 
-inline constexpr std::string_view kUserAnnotation = "dev.ferry.user";
-inline constexpr std::string_view kGroupAnnotation = "dev.ferry.group";
+inline constexpr std::string_view kUserAnnotation = keys::kUser;
+inline constexpr std::string_view kGroupAnnotation = keys::kGroup;
 
 struct PasswdEntry {
   std::string name;

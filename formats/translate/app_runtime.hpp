@@ -22,6 +22,7 @@
 #include "formats/oci/runtime_spec.hpp"
 #include "formats/translate/privileges.hpp"
 #include "formats/translate/report.hpp"
+#include "stage1/common/keys.hpp"
 
 namespace ferry::translate {
 
@@ -77,20 +78,20 @@ std::optional<uint32_t> errnoNumber(std::string_view name);
 // Annotation keys of config.json that stage2 reads (ABI §3).
 // config.json annotations under this prefix are ferry's (runtime_keys): an app's
 // userAnnotations may not use it.
-inline constexpr std::string_view kReservedAnnotationPrefix = "dev.ferry.";
+inline constexpr std::string_view kReservedAnnotationPrefix = keys::kReserved;
 
 namespace runtime_keys {
-inline constexpr std::string_view kAppName = "dev.ferry.app.name";
-inline constexpr std::string_view kUser = "dev.ferry.user";
-inline constexpr std::string_view kGroup = "dev.ferry.group";
-inline constexpr std::string_view kPreStart = "dev.ferry.event.pre-start";
-inline constexpr std::string_view kPostStop = "dev.ferry.event.post-stop";
+inline constexpr std::string_view kAppName = keys::kAppName;
+inline constexpr std::string_view kUser = keys::kUser;
+inline constexpr std::string_view kGroup = keys::kGroup;
+inline constexpr std::string_view kPreStart = keys::kPreStart;
+inline constexpr std::string_view kPostStop = keys::kPostStop;
 // The signal a stop sends the app ("SIGQUIT"), from the app annotation of the same name in the
 // pod manifest (the image's OCI StopSignal, or --stop-signal). Default SIGTERM.
-inline constexpr std::string_view kStopSignal = "dev.ferry.stop-signal";
+inline constexpr std::string_view kStopSignal = keys::kStopSignal;
 // A JSON array of "NAME=VALUE" the app's environment cannot hold (appc refuses the name) but
 // its OCI image sets: set after the app's environment, before the pod's.
-inline constexpr std::string_view kExtraEnvironment = "dev.ferry.environment";
+inline constexpr std::string_view kExtraEnvironment = keys::kEnvironment;
 }  // namespace runtime_keys
 
 }  // namespace ferry::translate

@@ -21,10 +21,11 @@
 
 #include "formats/appc/labels.hpp"
 #include "formats/oci/runtime_spec.hpp"
+#include "stage1/common/keys.hpp"
 
 namespace ferry::translate {
 
-inline constexpr std::string_view kUlimitAnnotationPrefix = "dev.ferry.ulimit.";
+inline constexpr std::string_view kUlimitAnnotationPrefix = keys::kUlimitPrefix;
 inline constexpr uint64_t kUnlimited = UINT64_MAX;  // RLIM_INFINITY
 
 struct Ulimit {
@@ -51,7 +52,7 @@ const std::vector<std::string>& ulimitTypes();
 std::vector<oci::Rlimit> rlimitsFromAnnotations(const appc::Annotations& annotations,
                                                 std::string_view path);
 
-inline constexpr std::string_view kPidsLimitAnnotation = "dev.ferry.pids-limit";
+inline constexpr std::string_view kPidsLimitAnnotation = keys::kPidsLimit;
 inline constexpr int64_t kPidsMax = -1;  // OCI's pids.limit for "no limit"
 
 // "N" (N ≥ 1), "max", "unlimited" or "-1" (kPidsMax). Throws Error{kInvalid} otherwise.

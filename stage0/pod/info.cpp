@@ -23,7 +23,7 @@ json::Json PodInfo::toJson() const {
   for (const auto& a : this->apps) {
     AppStatus none;
     none.name = a.name;
-    json::Json o = a.status ? a.status->toJson() : none.toJson();
+    json::Json o = statusToJson(a.status ? *a.status : none);
     o["imageName"] = a.imageName;
     o["imageId"] = a.imageId;
     apps.push_back(o);

@@ -34,6 +34,7 @@
 #include "stage0/pod/etc_files.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/store/store.hpp"
+#include "stage1/common/keys.hpp"
 
 namespace ferry::pod {
 
@@ -88,7 +89,7 @@ struct ResolvedImage {
   std::optional<std::string> stopSignal;
 };
 
-constexpr std::string_view kStopTimeoutAnnotation = "dev.ferry.stop-timeout";
+constexpr std::string_view kStopTimeoutAnnotation = keys::kStopTimeout;
 
 // Seconds, 0 to a day (what the pod init accepts).
 int stopTimeout(std::string_view text, const std::string& what) {

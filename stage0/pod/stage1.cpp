@@ -47,50 +47,8 @@ std::vector<char*> argvOf(std::vector<std::string>& args) {
 }  // namespace
 
 Stage1 Stage1::load(const fs::path& dir) {
-  fs::path file = dir / "stage1.json";
-  std::string what = quote(file.string());
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
-    throw Error(Errc::kNotFound,
-                "no stage1 at " + quote(dir.string()) + ": " + what + " does not exist");
-  }
-  json::Json j = json::parse(readFile(file, 1 << 20), file.string());
   Stage1 s;
-  s.dir_ = fs::canonical(dir);
-  try {
-    json::asObject(j, "");
-    if (!j.contains("name")) json::fail("name", "missing");
-    s.name_ = json::asString(j["name"], "name");
-    if (!j.contains("interfaceVersion")) json::fail("interfaceVersion", "missing");
-    s.version_ = static_cast<int>(json::asInt(j["interfaceVersion"], "interfaceVersion", 0, 1000));
-    if (s.version_ != kStage1InterfaceVersion) {
-      throw Error(Errc::kUnsupported, "interfaceVersion: " + std::to_string(s.version_) +
-                                          " is not supported (ferry " + "speaks version " +
-                                          std::to_string(kStage1InterfaceVersion) + ")");
-    }
-    if (!j.contains("entrypoints")) json::fail("entrypoints", "missing");
-    const auto& eps = json::asObject(j["entrypoints"], "entrypoints");
-    for (const auto& [k, v] : eps.items()) {
-      std::string path = json::child("entrypoints", k);
-      const std::string& rel = json::asString(v, path);
-      fs::path p = fs::path(rel).lexically_normal();
-      if (rel.empty() || p.is_absolute() || *p.begin() == "..") {
-        json::fail(path, "must be a relative path inside the stage1 directory");
-      }
-      if (::access((s.dir_ / p).c_str(), X_OK) != 0) {
-        json::fail(path, quote((s.dir_ / p).string()) + " is not executable");
-      }
-      s.entrypoints_[k] = p.string();
-    }
-    for (const char* required : {"run", "gc"}) {
-      if (!s.entrypoints_.contains(required)) {
-        json::fail(json::child("entrypoints", required), "missing");
-      }
-    }
-    if (j.contains("features")) s.features_ = json::asObject(j["features"], "features");
-  } catch (const Error& e) {
-    throw Error(e.code(), "invalid stage1 " + what + ": " + e.what());
-  }
+  s.d_ = stage1::Descriptor::load(dir);
   return s;
 }
 
@@ -120,61 +78,42 @@ Stage1 Stage1::resolve(const std::optional<fs::path>& path,
                                    "); give one with --stage1-path");
 }
 
-bool Stage1::hasEntrypoint(std::string_view name) const { return entrypoints_.contains(name); }
+bool Stage1::hasEntrypoint(std::string_view name) const { return d_.hasEntrypoint(name); }
 
 fs::path Stage1::entrypoint(std::string_view name) const {
-  auto it = entrypoints_.find(name);
-  if (it == entrypoints_.end()) {
-    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(name_) + " has no " +
+  auto it = d_.entrypoints.find(name);
+  if (it == d_.entrypoints.end()) {
+    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(d_.name) + " has no " +
                                         std::string(name) + " entrypoint");
   }
-  return dir_ / it->second;
+  return d_.dir / it->second;
 }
 
-bool Stage1::supportsNet(std::string_view mode) const {
-  auto it = features_.find("net");
-  if (it == features_.end() || !it->is_array()) return false;
-  for (const auto& m : *it) {
-    if (m.is_string() && m.get<std::string>() == mode) return true;
-  }
-  return false;
-}
+bool Stage1::supportsNet(std::string_view mode) const { return d_.supportsNet(mode); }
 
-bool Stage1::supportsInteractive() const {
-  auto it = features_.find("interactive");
-  return it != features_.end() && it->is_boolean() && it->get<bool>();
-}
+bool Stage1::supportsInteractive() const { return d_.feature(stage1::feature::kInteractive); }
 
-bool Stage1::supportsMds() const {
-  auto it = features_.find("mds");
-  return it != features_.end() && it->is_boolean() && it->get<bool>();
-}
+bool Stage1::supportsMds() const { return d_.feature(stage1::feature::kMds); }
 
-bool Stage1::supportsPrivateUsers() const {
-  auto it = features_.find("privateUsers");
-  return it != features_.end() && it->is_boolean() && it->get<bool>();
-}
+bool Stage1::supportsPrivateUsers() const { return d_.feature(stage1::feature::kPrivateUsers); }
 
-bool Stage1::needsRoot() const {
-  auto it = features_.find("root");
-  return it != features_.end() && it->is_boolean() && it->get<bool>();
-}
+bool Stage1::needsRoot() const { return d_.feature(stage1::feature::kRoot); }
 
 void Stage1::checkCanRun() const {
   uid_t euid = ::geteuid();
   if (needsRoot() && euid != 0) {
-    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(name_) +
+    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(d_.name) +
                                         " runs pods as root only (ferry runs as uid " +
                                         std::to_string(euid) + ")");
   }
 }
 
 std::optional<std::string> Stage1::installedName() const {
-  std::string n = dir_.filename().string();
+  std::string n = d_.dir.filename().string();
   for (const auto& d : searchDirs()) {
     std::error_code ec;
     fs::path candidate = fs::canonical(d / n, ec);
-    if (!ec && candidate == dir_) return n;
+    if (!ec && candidate == d_.dir) return n;
   }
   return std::nullopt;
 }
@@ -194,8 +133,9 @@ std::string Stage1::identity() const {
         std::to_string(st.st_ctim.tv_sec) + '.' + std::to_string(st.st_ctim.tv_nsec) + '\n';
     h.update(line);
   };
-  add("stage1.json", dir_ / "stage1.json");
-  for (const auto& [name, rel] : entrypoints_) add("entrypoints." + name + "=" + rel, dir_ / rel);
+  add("stage1.json", d_.dir / stage1::kDescriptorFile);
+  for (const auto& [name, rel] : d_.entrypoints)
+    add("entrypoints." + name + "=" + rel, d_.dir / rel);
   return "sha256:" + h.finishHex();
 }
 

@@ -18,10 +18,12 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "stage0/pod/pods.hpp"
+#include "stage1/common/abi.hpp"
+#include "stage1/common/descriptor.hpp"
 
 namespace ferry::pod {
 
-inline constexpr int kStage1InterfaceVersion = 1;
+inline constexpr int kStage1InterfaceVersion = stage1::kInterfaceVersion;
 inline constexpr std::string_view kDefaultStage1 = "ns";
 
 class Stage1 {
@@ -38,10 +40,11 @@ class Stage1 {
                         const std::optional<std::string>& name);
   static std::vector<std::filesystem::path> searchDirs();
 
-  const std::filesystem::path& dir() const { return dir_; }
-  const std::string& name() const { return name_; }
-  int interfaceVersion() const { return version_; }
-  const json::Json& features() const { return features_; }
+  const std::filesystem::path& dir() const { return d_.dir; }
+  const std::string& name() const { return d_.name; }
+  int interfaceVersion() const { return d_.interfaceVersion; }
+  const json::Json& features() const { return d_.features; }
+  const stage1::Descriptor& descriptor() const { return d_; }
 
   bool hasEntrypoint(std::string_view name) const;
   // The name it is found by in searchDirs() when it is installed there (its directory's name).
@@ -66,11 +69,7 @@ class Stage1 {
   void checkCanRun() const;
 
  private:
-  std::filesystem::path dir_;
-  std::string name_;
-  int version_ = 0;
-  std::map<std::string, std::string, std::less<>> entrypoints_;
-  json::Json features_ = json::Json::object();
+  stage1::Descriptor d_;  // stage1/common/descriptor.hpp
 };
 
 // Which stage1 a pod was prepared with, in the pod directory's file "stage1-ref" (stage0's

@@ -25,9 +25,10 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "formats/oci/runtime_spec.hpp"
+#include "stage1/common/pod_files.hpp"
+#include "stage1/common/runtime.hpp"
 #include "stage1/ns/enter_terminal.hpp"
 #include "stage1/ns/entrypoints.hpp"
-#include "stage1/ns/pod.hpp"
 #include "stage2/app_process.hpp"
 
 namespace ferry::stage1 {
@@ -81,14 +82,9 @@ pid_t findApp(const fs::path& podDir, const cgroup::Group& app, const std::strin
 
 int enterEntrypoint(const Args& args) {
   fs::path podDir = currentPodDir();
-  RuntimeOptions rt = readRuntime(podDir);
-  if (rt.uuid != args.uuid) {
-    throw Error(Errc::kInvalid,
-                "--uuid " + args.uuid + " is not this pod's (runtime.json: " + rt.uuid + ")");
-  }
-  bool known = false;
-  for (const auto& a : rt.apps) known = known || a.name == args.app;
-  if (!known) throw Error(Errc::kNotFound, "the pod has no app " + quote(args.app));
+  RuntimeOptions rt = RuntimeOptions::read(podDir);
+  rt.checkUuid(args.uuid);
+  if (!rt.hasApp(args.app)) throw Error(Errc::kNotFound, "the pod has no app " + quote(args.app));
   auto pod = readCgroupsJson(podDir, args.uuid);
   if (!pod)
     throw Error(Errc::kNotFound, "cannot enter the pod: it has no cgroups.json (not started)");

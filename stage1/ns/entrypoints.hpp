@@ -1,40 +1,27 @@
-// The ns stage1's entrypoints (stage1/ABI.md §4), each a function behind a thin main:
+// The ns stage1's entrypoints (stage1/ABI.md §4), each a function behind a thin main
+// (stage1/common/entrypoint.hpp):
 //   run   — cgroups, namespaces, app rootfs mounts, the pod init as PID 1, pid/exit files;
 //   stop  — SIGTERM to the pod init (its grace period), or --force: kill the pod's cgroups;
 //   enter — a command in an app's namespaces, root, environment and user;
 //   gc    — undo what outlives the pod's processes (processes, cgroups, mounts); idempotent.
-// Each returns its exit status; failures print one line on stderr and return 254.
 #pragma once
 
-#include <string>
-#include <string_view>
-#include <vector>
+#include "stage1/common/entrypoint.hpp"
 
 namespace ferry::stage1 {
 
-inline constexpr int kOwnFailure = 254;
-inline constexpr int kUsageFailure = 2;
-
-struct Args {
-  std::string uuid;
-  int lockFd = -1;
-  bool debug = false;
-  bool force = false;
-  std::string app;
-  std::vector<std::string> command;
+// run, for the ns flavor and the fly flavor (stage1/fly): the same pod, the same cgroups and
+// pod init, only which namespaces the pod gets differs.
+struct RunFlavor {
+  // fly: the host's namespaces but a mount namespace of the pod's own (the apps' own mount
+  // namespaces below it, made by ferry-stage2, as always).
+  bool hostNamespaces = false;
 };
-
-// Parses `--uuid U [--lock-fd N] [--debug] [--force] [--app A] [-- CMD…]`; which options an
-// entrypoint accepts is its own check. Throws Error{kUsage}.
-Args parseArgs(int argc, char** argv, std::string_view entrypoint);
-
+int runPod(const Args& args, const RunFlavor& flavor);
 int runEntrypoint(const Args& args);
+int flyRunEntrypoint(const Args& args);
 int stopEntrypoint(const Args& args);
 int enterEntrypoint(const Args& args);
 int gcEntrypoint(const Args& args);
-
-// Runs one entrypoint as a program: parses, calls, prints an error as
-// "ferry-stage1 <entrypoint>: <message>" (the whole chain with --debug).
-int entrypointMain(int argc, char** argv, std::string_view entrypoint, int (*fn)(const Args&));
 
 }  // namespace ferry::stage1

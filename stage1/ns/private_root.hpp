@@ -30,7 +30,7 @@
 #include <map>
 #include <vector>
 
-#include "stage1/ns/pod.hpp"
+#include "stage1/common/runtime.hpp"
 
 namespace ferry::stage1 {
 

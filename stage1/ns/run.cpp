@@ -61,10 +61,15 @@
 #include "common/idmap.hpp"
 #include "common/mds_client.hpp"
 #include "common/userns.hpp"
+#include "stage1/common/descriptor.hpp"
+#include "stage1/common/mounts.hpp"
+#include "stage1/common/net.hpp"
+#include "stage1/common/pod_files.hpp"
+#include "stage1/common/resources.hpp"
+#include "stage1/common/runtime.hpp"
+#include "stage1/common/status.hpp"
 #include "stage1/ns/console.hpp"
 #include "stage1/ns/entrypoints.hpp"
-#include "stage1/ns/mounts.hpp"
-#include "stage1/ns/pod.hpp"
 #include "stage1/ns/private_root.hpp"
 
 namespace ferry::stage1 {
@@ -173,22 +178,12 @@ fs::path selfDir() {
   return exe.parent_path();
 }
 
-// ioctl(SIOCSIFFLAGS) rather than netlink: one interface, one flag.
-void loopbackUp() {
-  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!sock) throwErrno("create a socket to bring the loopback up");
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) throwErrno("read the flags of lo");
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) throwErrno("bring lo up");
-}
-
 // What the child needs, prepared before the clone.
 struct ChildPlan {
   fs::path podDir;
   fs::path init;
   std::string hostname;
+  bool privateUts = true;  // fly: the host's UTS namespace, whose hostname is not the pod's
   bool privateNet = true;
   bool overlay = true;
   bool debug = false;
@@ -232,7 +227,8 @@ bool awaitGo(int fd) {
     }
     if (int e = plan.console->applyInChild(); e != 0) throwErrno(e, "set up the pod's stdio");
     if (plan.privateNet) loopbackUp();
-    if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
+    if (plan.privateUts && !plan.hostname.empty() &&
+        ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
       throwErrno("set the hostname to " + quote(plan.hostname));
     }
     // Nothing mounted from here on propagates to the host.
@@ -518,21 +514,17 @@ void chownProcsFiles(const std::vector<const cgroup::Group*>& groups, uid_t uid,
 
 }  // namespace
 
-int runEntrypoint(const Args& args) {
+int runPod(const Args& args, const RunFlavor& flavor) {
   debugLine(false, "");  // starts the clock
   fs::path podDir = currentPodDir();
-  RuntimeOptions rt = readRuntime(podDir);
+  RuntimeOptions rt = RuntimeOptions::read(podDir);
   bool debug = args.debug || rt.debug;
-  if (rt.uuid != args.uuid) {
-    throw Error(Errc::kInvalid,
-                "--uuid " + args.uuid + " is not this pod's (runtime.json: " + rt.uuid + ")");
-  }
+  rt.checkUuid(args.uuid);
+  // What this stage1's descriptor does not offer (a --net mode, more apps than maxApps, …).
+  refuseUnsupported(ownDescriptor(), rt);
   // The lock stays held for the pod's life: by this process, and by the init (which marks it
   // close-on-exec for the apps), so a pod whose stage1 was killed still reads as running.
-  int flags = ::fcntl(args.lockFd, F_GETFD);
-  if (flags < 0)
-    throw Error(Errc::kUsage, "--lock-fd " + std::to_string(args.lockFd) + ": not open");
-  ::fcntl(args.lockFd, F_SETFD, flags & ~FD_CLOEXEC);
+  keepLockFd(args.lockFd);
 
   ChildPlan plan;
   plan.podDir = podDir;
@@ -542,7 +534,8 @@ int runEntrypoint(const Args& args) {
   // The path the init sees as its own (/proc/self/exe), beside which it finds ferry-stage2.
   plan.init = fs::canonical(plan.init);
   plan.hostname = rt.hostname;
-  plan.privateNet = rt.net != "host";
+  plan.privateUts = !flavor.hostNamespaces;
+  plan.privateNet = rt.net != "host" && !flavor.hostNamespaces;
   plan.overlay = !rt.noOverlay;
   plan.debug = debug;
   plan.apps = rt.apps;
@@ -552,7 +545,8 @@ int runEntrypoint(const Args& args) {
   // Every limit and device rule is read (and refused if unsupported) before anything is created.
   std::vector<AppCgroupConfig> appConfigs;
   for (const RuntimeApp& app : rt.apps) appConfigs.push_back(appCgroupConfig(podDir, app.name));
-  cgroup::DevicePolicy devices = podDevicePolicy(rt, appConfigs);
+  ResourcesConfig podResources = podResourcesOf(podDir, rt);
+  cgroup::DevicePolicy devices = podDevicePolicy(podResources, appConfigs);
 
   // cgroups.json names the cgroups before they exist, so that gc finds whatever a crash leaves.
   cgroup::Layout layout = cgroup::Layout::detect();
@@ -595,7 +589,8 @@ int runEntrypoint(const Args& args) {
 
   Pipe ctl = plan.userns ? makeSocketPipe() : makePipe();
   Pipe report = makePipe();
-  unsigned long cloneFlags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+  unsigned long cloneFlags = CLONE_NEWNS;
+  if (!flavor.hostNamespaces) cloneFlags |= CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
   if (plan.privateNet) cloneFlags |= CLONE_NEWNET;
   // Every other namespace is then owned by the user namespace: the pod's root may mount proc,
   // sysfs, mqueue, devpts and tmpfs in them.
@@ -632,7 +627,7 @@ int runEntrypoint(const Args& args) {
   cgroup::applyDevicePolicy(pod, devices);
   debugLine(debug, "device rules in place (" + std::to_string(devices.entries().size()) +
                        " allowed entries)");
-  pod.apply(rt.podResources.limits);
+  pod.apply(podResources.limits);
   cgroup::Group initGroup = pod.limitable().createChild(cgroup::kInitCgroupName);
   std::vector<cgroup::Group> appGroups;
   for (const RuntimeApp& app : rt.apps)
@@ -683,7 +678,7 @@ int runEntrypoint(const Args& args) {
   }
   // Nothing of a running pod outlives a reboot, so its files are written without fsync (the
   // start would wait for the disk otherwise): atomic for readers is all they need.
-  writeFileAtomic(podDir / "pid", std::to_string(pid) + "\n", 0600, Sync::kAtomic);
+  writePidFile(podDir, pid);
   debugLine(debug, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid));
 
   int code = console.proxies()
@@ -710,9 +705,13 @@ int runEntrypoint(const Args& args) {
     // The pod has ended; gc removes what is left.
     std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
   }
-  writeFileAtomic(podDir / "exit", std::to_string(code) + "\n", 0600, Sync::kAtomic);
+  writeExitFile(podDir, code);
   debugLine(debug, "cgroups removed, exit written");
   return code;
 }
+
+int runEntrypoint(const Args& args) { return runPod(args, RunFlavor{}); }
+
+int flyRunEntrypoint(const Args& args) { return runPod(args, RunFlavor{true}); }
 
 }  // namespace ferry::stage1

@@ -7,9 +7,11 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "stage1/common/mounts.hpp"
+#include "stage1/common/pod_files.hpp"
+#include "stage1/common/runtime.hpp"
+#include "stage1/common/status.hpp"
 #include "stage1/ns/entrypoints.hpp"
-#include "stage1/ns/mounts.hpp"
-#include "stage1/ns/pod.hpp"
 
 namespace ferry::stage1 {
 
@@ -17,25 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A recorded pid is the pod's init only while that process sits in the pod's cgroup: a pid file
-// outliving its pod must never make us signal an unrelated process that reused the number.
-bool isPodProcess(pid_t pid, const std::string& uuid) {
-  std::string text;
-  try {
-    text = readFile("/proc/" + std::to_string(pid) + "/cgroup");
-  } catch (const std::exception&) {
-    return false;  // gone
-  }
-  return text.find("/" + podCgroupName(uuid) + "/") != std::string::npos ||
-         text.find("/" + podCgroupName(uuid) + "\n") != std::string::npos;
-}
-
 void checkUuid(const fs::path& podDir, const Args& args) {
-  RuntimeOptions rt = readRuntime(podDir);
-  if (rt.uuid != args.uuid) {
-    throw Error(Errc::kInvalid,
-                "--uuid " + args.uuid + " is not this pod's (runtime.json: " + rt.uuid + ")");
-  }
+  RuntimeOptions::read(podDir).checkUuid(args.uuid);
 }
 
 }  // namespace

@@ -22,6 +22,9 @@
 
 #include "common/cgroup.hpp"
 #include "common/signals.hpp"
+#include "stage1/common/keys.hpp"
+#include "stage1/common/runtime.hpp"
+#include "stage1/common/status.hpp"
 #include "stage2/init/json_lite.hpp"
 #include "stage2/init/log_stream.hpp"
 
@@ -29,6 +32,8 @@ namespace ferry::init {
 
 namespace {
 
+using stage1::nowNs;
+namespace rf = stage1::runtime_field;
 constexpr int kOwnFailure = 254;
 
 void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -43,12 +48,6 @@ void say(const char* fmt, ...) {
                                                          sizeof buf - static_cast<size_t>(n) - 2);
   buf[len++] = '\n';
   writeFully(2, buf, len);
-}
-
-int64_t nowNs() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 // Every file of the pod directory is opened relative to the directory's descriptor and never
@@ -69,28 +68,6 @@ std::optional<std::string> slurp(int dirFd, const std::string& path) {
     }
     out.append(buf, static_cast<size_t>(n));
   }
-}
-
-// A temp file, then names swapped: a reader sees the old status or the new one. Replacing a
-// file with rename(2) makes ext4 write the new one out at once (auto_da_alloc) and, on a
-// discard mount, wait for the old one's blocks to be discarded; exchanging the two names and
-// unlinking the old version (written moments ago, still without blocks) does neither.
-// The temp file is always a new file (O_EXCL after an unlink: neither a symlink nor a hard link
-// left in its place is written through).
-bool writeAtomic(int dirFd, const std::string& name, const std::string& data) {
-  std::string tmp = name + ".tmp";
-  ::unlinkat(dirFd, tmp.c_str(), 0);
-  int fd = ::openat(dirFd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
-  bool ok = writeFully(fd, data.data(), data.size());
-  ok = ::close(fd) == 0 && ok;
-  if (!ok) return false;
-  if (::renameat2(dirFd, tmp.c_str(), dirFd, name.c_str(), RENAME_EXCHANGE) == 0) {
-    ::unlinkat(dirFd, tmp.c_str(), 0);
-    return true;
-  }
-  // The first version (nothing to exchange with), or a filesystem without RENAME_EXCHANGE.
-  return ::renameat(dirFd, tmp.c_str(), dirFd, name.c_str()) == 0;
 }
 
 // The pod's exit code for one wait status: the code, or 128 + the signal.
@@ -194,17 +171,17 @@ bool PodInit::load() {
     say("cannot read \"%s\": not a JSON object", runtimePath.c_str());
     return false;
   }
-  const JsonValue* apps = runtime->get("apps");
+  const JsonValue* apps = runtime->get(rf::kApps);
   if (apps == nullptr || !apps->isArray() || apps->items.empty()) {
     say("\"%s\": apps: missing or empty", runtimePath.c_str());
     return false;
   }
-  if (const JsonValue* v = runtime->get("interactive")) interactive_ = v->boolean;
-  if (const JsonValue* v = runtime->get("debug")) debug_ = v->boolean;
-  if (const JsonValue* v = runtime->get("stopTimeoutSeconds"); v && v->asInt()) {
+  if (const JsonValue* v = runtime->get(rf::kInteractive)) interactive_ = v->boolean;
+  if (const JsonValue* v = runtime->get(rf::kDebug)) debug_ = v->boolean;
+  if (const JsonValue* v = runtime->get(rf::kStopTimeoutSeconds); v && v->asInt()) {
     graceSeconds_ = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(*v->asInt(), 86400)));
   }
-  if (const JsonValue* v = runtime->get("stage2"); v && v->isString()) stage2_ = v->text;
+  if (const JsonValue* v = runtime->get(rf::kStage2); v && v->isString()) stage2_ = v->text;
   if (stage2_.empty()) {
     // The stage1 ships ferry-stage2 next to the init.
     char self[4096];
@@ -240,7 +217,7 @@ bool PodInit::load() {
   }
 
   for (const JsonValue& a : apps->items) {
-    const JsonValue* name = a.get("name");
+    const JsonValue* name = a.get(rf::kAppName);
     if (name == nullptr || !name->isString() || name->text.empty() ||
         name->text.find("..") != std::string::npos) {
       say("\"%s\": apps: an app without a valid name", runtimePath.c_str());
@@ -259,9 +236,9 @@ bool PodInit::load() {
     if (auto config = slurp(podFd_, "apps/" + app->name + "/config.json")) {
       if (auto doc = parseJson(*config)) {
         if (const JsonValue* ann = doc->get("annotations")) {
-          app->preStart = ann->get("dev.ferry.event.pre-start") != nullptr;
-          app->postStop = ann->get("dev.ferry.event.post-stop") != nullptr;
-          if (const JsonValue* v = ann->get("dev.ferry.stop-signal"); v && v->isString()) {
+          app->preStart = ann->get(keys::kPreStart) != nullptr;
+          app->postStop = ann->get(keys::kPostStop) != nullptr;
+          if (const JsonValue* v = ann->get(keys::kStopSignal); v && v->isString()) {
             auto sig = parseSignal(v->text);
             if (!sig) {
               say("\"%s/config.json\": annotations[dev.ferry.stop-signal]: not a signal: %s",
@@ -481,26 +458,17 @@ void PodInit::armTimer(int seconds) {
 
 void PodInit::writeStatus(const App& app) {
   static const char* kStates[] = {"created", "running", "exited"};
-  std::string s = "{\"name\":";
-  appendJsonString(s, app.name);
-  s += ",\"state\":\"";
-  s += kStates[static_cast<int>(app.state)];
-  s += "\",\"pid\":";
-  s += app.pid > 0 ? std::to_string(app.pid) : "null";
-  s += ",\"createdAt\":" + std::to_string(app.createdAt);
-  s += ",\"startedAt\":" + (app.startedAt ? std::to_string(app.startedAt) : "null");
-  s += ",\"finishedAt\":" + (app.finishedAt ? std::to_string(app.finishedAt) : "null");
-  s += ",\"exitCode\":" + (app.exitCode ? std::to_string(*app.exitCode) : "null");
-  s += ",\"signal\":";
-  if (app.signal) {
-    appendJsonString(s, signalName(*app.signal));
-  } else {
-    s += "null";
-  }
-  s += ",\"oomKilled\":";
-  s += app.oomKilled ? "true" : "false";
-  s += "}\n";
-  if (!writeAtomic(statusFd_, app.name + ".json", s)) {
+  stage1::AppStatus status;
+  status.name = app.name;
+  status.state = kStates[static_cast<int>(app.state)];
+  if (app.pid > 0) status.pid = app.pid;
+  status.createdAt = app.createdAt;
+  if (app.startedAt) status.startedAt = app.startedAt;
+  if (app.finishedAt) status.finishedAt = app.finishedAt;
+  status.exitCode = app.exitCode;
+  if (app.signal) status.signal = signalName(*app.signal);
+  status.oomKilled = app.oomKilled;
+  if (!stage1::writeStatusAt(statusFd_, status)) {
     say("cannot write \"%s/status/%s.json\": %s", podDir_.c_str(), app.name.c_str(),
         std::strerror(errno));
   }

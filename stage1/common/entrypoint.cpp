@@ -1,3 +1,6 @@
+#include "stage1/common/entrypoint.hpp"
+
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -8,7 +11,6 @@
 
 #include "common/error.hpp"
 #include "common/sealed_exec.hpp"
-#include "stage1/ns/entrypoints.hpp"
 
 namespace ferry::stage1 {
 
@@ -85,6 +87,12 @@ int entrypointMain(int argc, char** argv, std::string_view entrypoint, int (*fn)
     std::fprintf(stderr, "%s%s\n", prefix.c_str(), describe(e, debug).c_str());
     return kOwnFailure;
   }
+}
+
+void keepLockFd(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0) throw Error(Errc::kUsage, "--lock-fd " + std::to_string(fd) + ": not open");
+  ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
 }
 
 }  // namespace ferry::stage1

@@ -1,4 +1,4 @@
-#include "stage1/ns/mounts.hpp"
+#include "stage1/common/mounts.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
