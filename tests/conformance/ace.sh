@@ -11,6 +11,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../functional/services/lib.sh"
 : "${ACE_DIR:?ACE_DIR must hold the ACIs built by build-ace.sh}"
 [ "$(id -u)" = 0 ] || skip "needs root to run pods"
+# FERRY_STAGE1 (conformance.ace.<flavor>): the stage1 flavor the pod runs on.
+stage1=()
+case ${FERRY_STAGE1:-} in
+  "") ;;
+  fly) skip "not on the fly stage1: the validator's pod has two apps (main and sidekick), fly runs one" ;;
+  *) stage1=(--stage1-name="$FERRY_STAGE1") ;;
+esac
 for typ in main sidekick; do
   [ -f "$ACE_DIR/ace-validator-$typ.aci" ] || fail "no $ACE_DIR/ace-validator-$typ.aci (run build-ace.sh)"
 done
@@ -22,7 +29,7 @@ dir=$T/ferry
 # At exit, before $T is removed: collect the pod (its mounts and cgroups), like a user would.
 _svc_stops+=("$(printf '%q --dir %q gc --grace-period=0s' "$FERRY" "$dir")")
 set +e
-"$FERRY" --dir "$dir" --insecure-options=image run --mds-register --mds-socket "$MDS_SOCKET" \
+"$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register --mds-socket "$MDS_SOCKET" \
   --volume database,kind=empty \
   "$ACE_DIR/ace-validator-main.aci" "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out" 2>"$T/err"
 status=$?

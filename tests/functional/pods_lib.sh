@@ -36,14 +36,16 @@ one_line() { # WHAT
   [ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "$1: want one line on stderr"; }
 }
 
-# The start of a pod test on the ns stage1: skips what this machine cannot run; sets NS (the
-# stage1), D (the data directory), BB and OCI (fixture images) and bg (background pids); F runs
-# ferry on D. At exit: running pods stopped, background jobs killed, pods collected, $T removed.
+# The start of a pod test on the ns stage1 (or FERRY_STAGE1's: use_stage1_flavor): skips what
+# this machine cannot run; sets NS (the stage1), D (the data directory), BB and OCI (fixture
+# images) and bg (background pids); F runs ferry on D. At exit: running pods stopped, background
+# jobs killed, pods collected, $T removed.
 pods_test_setup() {
   [ "$(id -u)" -eq 0 ] || skip "the ns stage1 needs root"
   command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
-  NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
-  [ -f "$NS/stage1.json" ] && [ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 is not built ($NS)"
+  NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/${FERRY_STAGE1:-ns}
+  [ -f "$NS/stage1.json" ] && [ -x "$NS/bin/ferry-stage2" ] || skip "the ${FERRY_STAGE1:-ns} stage1 is not built ($NS)"
+  [ -z "${FERRY_STAGE1:-}" ] || use_stage1_flavor
   D=$T/data
   BB=$FIXTURES/bb.aci
   OCI=oci:$FIXTURES/oci:v1
@@ -57,4 +59,46 @@ pods_cleanup() {
   for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   gc_pods
   rm -rf "$T"
+}
+
+# FERRY_STAGE1 (ctest's functional.<flavor>.*, escape.<flavor>.* and conformance.ace.<flavor>
+# entries): the stage1 flavor every `run` and `prepare` of the test uses. FERRY becomes a wrapper
+# in $T that adds --stage1-name=FLAVOR after the subcommand (unless the test names a stage1
+# itself) and, for fly, whose pods share the host's network, --net=host where the test gives no
+# --net; stop, enter, status and gc use the stage1 recorded at prepare.
+use_stage1_flavor() {
+  case $FERRY_STAGE1 in
+    nspawn) command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is not installed (dist/setup)" ;;
+  esac
+  echo "# stage1: $FERRY_STAGE1"
+  {
+    echo '#!/bin/bash'
+    printf 'real=%q flavor=%q\n' "$FERRY" "$FERRY_STAGE1"
+    cat <<'WRAPPER'
+named=0 net=0 out=()
+for a in "$@"; do
+  case $a in
+    --stage1-name | --stage1-name=* | --stage1-path | --stage1-path=*) named=1 ;;
+    --net | --net=*) net=1 ;;
+  esac
+done
+for a in "$@"; do
+  out+=("$a")
+  if [ "$named" = 0 ] && { [ "$a" = run ] || [ "$a" = prepare ]; }; then
+    out+=("--stage1-name=$flavor")
+    if [ "$flavor" = fly ] && [ "$net" = 0 ]; then out+=(--net=host); fi
+    named=1
+  fi
+done
+exec "$real" "${out[@]}"
+WRAPPER
+  } >"$T/ferry-$FERRY_STAGE1"
+  chmod +x "$T/ferry-$FERRY_STAGE1"
+  FERRY=$T/ferry-$FERRY_STAGE1
+}
+
+# skip_on_stage1 FLAVOR REASON: on that flavor (FERRY_STAGE1) the test does not apply: skips,
+# printing why.
+skip_on_stage1() {
+  if [ "${FERRY_STAGE1:-ns}" = "$1" ]; then skip "not on the $1 stage1: $2"; fi
 }

@@ -1,0 +1,543 @@
+// The nspawn stage1's run entrypoint.
+//
+//   run (this process, outside the pod)            child                     systemd-nspawn
+//   runtime.json, the stage1's own features
+//   cgroups.json; the pod cgroup, its device
+//   rules and limits, init + app cgroups
+//   (delegated: no process ever sits in the pod
+//   cgroup where the init and apps have theirs)
+//   the container's root directory: nspawn/root
+//   fork ─────────────────────────────────────────► PDEATHSIG SIGTERM; stdio
+//                                                   and session (console.hpp);
+//                                                   joins pod/init (pod where
+//                                                   no children); own mount
+//                                                   namespace, private; app
+//                                                   rootfs mounts; exec ──────► payload/ and
+//   waits for the pod's PID 1 (the process of the                               supervisor/
+//   init cgroup whose innermost pid is 1): pid                                  below pod/init;
+//   waits for systemd-nspawn, forwarding SIGTERM,                               PID 1 = ferry-init
+//   SIGINT and SIGHUP to the pod init
+//   status fix-up, cgroups removed (nspawn's below init), nspawn's
+//   leftovers in /run removed, exit
+// The root holds, at their host paths: the pod directory (recursively, with the rootfs
+// mounts), each bind source of the apps' config.json mounts, ferry-init and ferry-stage2
+// read-only, every cgroup hierarchy read-only with the pod's limitable cgroups writable on top,
+// and the extra device nodes the apps' linux.devices name; nspawn adds /proc, /sys (read-only),
+// /dev with the default nodes, /run and /tmp. The root directory itself is read-only.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+#include "common/cgroup.hpp"
+#include "common/cgroup_devices.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/mds_client.hpp"
+#include "stage1/common/descriptor.hpp"
+#include "stage1/common/mounts.hpp"
+#include "stage1/common/net.hpp"
+#include "stage1/common/pod_files.hpp"
+#include "stage1/common/resources.hpp"
+#include "stage1/common/runtime.hpp"
+#include "stage1/common/status.hpp"
+#include "stage1/ns/console.hpp"
+#include "stage1/ns/private_root.hpp"
+#include "stage1/nspawn/entrypoints.hpp"
+
+namespace ferry::stage1 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kNspawnState = "/run/systemd/nspawn";
+
+void debugLine(bool debug, const std::string& line) {
+  static const auto start = std::chrono::steady_clock::now();
+  if (!debug) return;
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "ferry-stage1 run: [%7.2f ms] %s\n", ms, line.c_str());
+}
+
+fs::path selfDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
+  return exe.parent_path();
+}
+
+fs::path findNspawn() {
+  for (const char* p : {"/usr/bin/systemd-nspawn", "/bin/systemd-nspawn"}) {
+    if (::access(p, X_OK) == 0) return p;
+  }
+  throw Error(Errc::kUnsupported,
+              "not supported: the nspawn stage1 needs systemd-nspawn (Debian: systemd-container)");
+}
+
+// machined runs where systemd is the init (sd_booted(): /run/systemd/system exists).
+bool systemdIsInit() { return ::access("/run/systemd/system", F_OK) == 0; }
+
+// nspawn's --bind takes SRC[:DST[:OPTIONS]]: a path holding ':' cannot be said.
+std::string bindPath(const fs::path& p) {
+  if (p.string().find(':') != std::string::npos) {
+    throw Error(
+        Errc::kUnsupported,
+        "not supported: the nspawn stage1 cannot bind a path holding ':': " + quote(p.string()));
+  }
+  return p.string();
+}
+
+// A mount point for `at` inside the root: its parents as directories, itself a directory or an
+// empty file like the source.
+void makeMountPoint(const fs::path& root, const fs::path& at, bool dir) {
+  fs::path target = root / at.relative_path();
+  std::error_code ec;
+  fs::create_directories(dir ? target : target.parent_path(), ec);
+  if (ec) throwErrno(ec.value(), "create " + quote(target.string()));
+  if (!dir) {
+    UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) throwErrno("create " + quote(target.string()));
+  }
+}
+
+bool isDirectory(const fs::path& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The host pid of the pod's PID 1: a process of `group` whose innermost pid is 1 (NSpid).
+std::optional<pid_t> findPodInit(const cgroup::Group& group) {
+  for (pid_t pid : group.pids()) {
+    std::string status;
+    try {
+      status = readFile("/proc/" + std::to_string(pid) + "/status", 1 << 16);
+    } catch (const std::exception&) {
+      continue;
+    }
+    size_t at = status.find("\nNSpid:");
+    if (at == std::string::npos) continue;
+    size_t end = status.find('\n', at + 1);
+    std::istringstream fields(status.substr(at + 7, end - at - 7));
+    std::vector<long> ids;
+    long v;
+    while (fields >> v) ids.push_back(v);
+    if (ids.size() >= 2 && ids.back() == 1) return static_cast<pid_t>(ids.front());
+  }
+  return std::nullopt;
+}
+
+class NspawnRun {
+ public:
+  explicit NspawnRun(const Args& args) : args_(args) {}
+
+  ~NspawnRun() {
+    if (released_) return;
+    // A failure before the pod ran: systemd-nspawn gets SIGTERM (never SIGKILL: its container
+    // would survive it) and is waited for; then the cgroups go.
+    if (child_ > 0) {
+      ::kill(child_, SIGTERM);
+      int status;
+      while (::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    try {
+      if (made_) pod_.remove();
+      removeNspawnLeftovers(rt_.uuid);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+    }
+  }
+
+  // runtime.json, --uuid, the lock, and what this stage1's descriptor says it can do.
+  void readPod() {
+    podDir_ = currentPodDir();
+    rt_ = RuntimeOptions::read(podDir_);
+    debug_ = args_.debug || rt_.debug;
+    rt_.checkUuid(args_.uuid);
+    Descriptor own = ownDescriptor();
+    refuseUnsupported(own, rt_);
+    nspawn_ = findNspawn();
+    keepLockFd(args_.lockFd);
+    init_ = rt_.init.empty() ? selfDir() / "ferry-init" : fs::path(rt_.init);
+    if (::access(init_.c_str(), X_OK) != 0)
+      throwErrno("execute the pod init " + quote(init_.string()));
+    init_ = fs::canonical(init_);
+    stage2_ = rt_.stage2.empty() ? init_.parent_path() / "ferry-stage2" : fs::path(rt_.stage2);
+  }
+
+  // The same cgroups as the ns stage1 (every limit and device rule read, and refused if
+  // unsupported, before anything is created; cgroups.json first), delegated at once: the init
+  // and systemd-nspawn go straight into pod/init.
+  void makeCgroups() {
+    std::vector<AppCgroupConfig> appConfigs;
+    for (const RuntimeApp& app : rt_.apps) appConfigs.push_back(appCgroupConfig(podDir_, app.name));
+    ResourcesConfig podResources = podResourcesOf(podDir_, rt_);
+    cgroup::DevicePolicy devices = podDevicePolicy(podResources, appConfigs);
+    cgroup::Layout layout = cgroup::Layout::detect();
+    pod_ = cgroup::Group::place(layout, podCgroupName(rt_.uuid));
+    writeCgroupsJson(podDir_, pod_);
+    made_ = true;
+    pod_.make();
+    cgroup::applyDevicePolicy(pod_, devices);
+    pod_.apply(podResources.limits);
+    initGroup_ = pod_.limitable().createChild(cgroup::kInitCgroupName);
+    for (const RuntimeApp& app : rt_.apps)
+      appGroups_.push_back(pod_.limitable().createChild(cgroup::appCgroupName(app.name)));
+    pod_.delegate();
+    for (size_t i = 0; i < appGroups_.size(); ++i) appGroups_[i].apply(appConfigs[i].limits);
+    // Where the child goes: pod/init where the init has its cgroup, the pod cgroup elsewhere.
+    cgroup::Group limitable = pod_.limitable();
+    for (const cgroup::Member& m : pod_.members()) {
+      bool hasInit = false;
+      for (const cgroup::Member& l : limitable.members()) hasInit = hasInit || l.dir == m.dir;
+      cgroup::Group one({m});
+      for (const auto& f : (hasInit ? one.child(cgroup::kInitCgroupName) : one).procsFiles()) {
+        joinFiles_.push_back(f);
+      }
+    }
+    debugLine(debug_, "cgroups created in " + std::to_string(pod_.members().size()) +
+                          " hierarchies, device rules in place");
+  }
+
+  // nspawn/root in the pod directory, and systemd-nspawn's command line.
+  void planContainer() {
+    PrivateRootPlan plan = planPrivateRoot(podDir_, rt_.apps);
+    root_ = podDir_ / "nspawn" / "root";
+    std::error_code ec;
+    fs::create_directories(root_, ec);
+    if (ec) throwErrno(ec.value(), "create " + quote(root_.string()));
+    ::chmod((podDir_ / "nspawn").c_str(), 0700);
+    // What systemd-nspawn mounts itself, and /usr, by which it recognises an OS tree.
+    for (const char* d :
+         {"usr", "proc", "sys", "sys/fs/cgroup", "dev", "run", "tmp", "etc", "var", "root"}) {
+      makeMountPoint(root_, fs::path("/") / d, true);
+    }
+    std::vector<std::string> a = {nspawn_.string(),
+                                  "--quiet",
+                                  systemdIsInit() ? "--register=yes" : "--register=no",
+                                  "--keep-unit",
+                                  "--directory=" + root_.string(),
+                                  "--read-only",
+                                  "--machine=" + nspawnMachineName(rt_.uuid),
+                                  "--timezone=off",
+                                  "--resolv-conf=off",
+                                  "--link-journal=no",
+                                  "--capability=all",
+                                  "--kill-signal=SIGTERM",
+                                  "--console=pipe",
+                                  "--chdir=" + bindPath(podDir_)};
+    if (!rt_.hostname.empty()) a.push_back("--hostname=" + rt_.hostname);
+    // The network namespace is the child's own (loopback up, the metadata service's listener
+    // in it before the pod starts): nspawn joins it.
+    if (rt_.net != "host") a.push_back("--network-namespace-path=/proc/self/ns/net");
+    auto bind = [&](const fs::path& p, bool readOnly) {
+      bool dir = isDirectory(p);
+      makeMountPoint(root_, p, dir);
+      a.push_back((readOnly ? "--bind-ro=" : "--bind=") + bindPath(p));
+    };
+    bind(podDir_, false);
+    bind(init_, true);
+    bind(stage2_, true);
+    for (const fs::path& src : plan.sources) {
+      if (src == podDir_ || src.string().starts_with(podDir_.string() + "/")) continue;
+      bind(src, false);
+    }
+    // Every hierarchy read-only (the cgroup mount tree as the host has it), the pod's cgroups
+    // where the init moves its children writable.
+    a.push_back("--bind-ro=/sys/fs/cgroup");
+    cgroup::Group limitable = pod_.limitable();
+    for (const cgroup::Member& m : limitable.members()) {
+      a.push_back("--bind=" + bindPath(m.dir));
+    }
+    // Device nodes the apps name beyond nspawn's own /dev (stage2 binds them when mknod is
+    // refused).
+    for (const fs::path& d : plan.devices) {
+      static const char* kOwn[] = {"/dev/null",    "/dev/zero", "/dev/full",    "/dev/random",
+                                   "/dev/urandom", "/dev/tty",  "/dev/console", "/dev/ptmx"};
+      bool own = false;
+      for (const char* o : kOwn) own = own || d == o;
+      std::error_code e2;
+      if (!own && fs::exists(d, e2)) a.push_back("--bind=" + bindPath(d));
+    }
+    a.push_back("--");
+    a.push_back(init_.string());
+    argv_ = std::move(a);
+    if (debug_) {
+      std::string line;
+      for (const auto& s : argv_) line += (line.empty() ? "" : " ") + s;
+      debugLine(true, "container: " + line);
+    }
+  }
+
+  void blockSignals() {
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
+    ::signal(SIGPIPE, SIG_IGN);
+    sigFd_ = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigFd_) throwErrno("create a signalfd");
+  }
+
+  // The child: cgroups, a mount namespace with the apps' rootfs, systemd-nspawn.
+  void startContainer() {
+    console_.emplace(false);
+    std::vector<const char*> files;
+    for (const auto& f : joinFiles_) files.push_back(f.c_str());
+    std::vector<char*> argv;
+    for (auto& s : argv_) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    int report[2], ctl[2];
+    if (::pipe2(report, O_CLOEXEC) != 0 || ::pipe2(ctl, O_CLOEXEC) != 0) {
+      throwErrno("create a pipe");
+    }
+    std::fflush(nullptr);
+    child_ = ::fork();
+    if (child_ < 0) throwErrno("fork");
+    if (child_ == 0) {
+      ::close(report[0]);
+      ::close(ctl[1]);
+      childMain(files, argv, report[1], ctl[0]);
+    }
+    ::close(report[1]);
+    ::close(ctl[0]);
+    UniqueFd ctlWrite(ctl[1]);
+    console_->afterClone();
+    // With the metadata service: 'N' once the child's network namespace is up; the pod's
+    // listener goes to the service before the pod starts (ABI §6).
+    char c = 0;
+    ssize_t got;
+    do {
+      got = ::read(report[0], &c, 1);
+    } while (got < 0 && errno == EINTR);
+    std::string failure;
+    if (got == 1 && c == 'N') {
+      try {
+        UniqueFd netns = openFile("/proc/" + std::to_string(child_) + "/ns/net", O_RDONLY);
+        UniqueFd listener = mds::listenInNetns(netns.get(), rt_.mds->port);
+        mdsConnection_ = mds::registerPod(
+            rt_.mds->socket, mds::registrationFromPodDir(podDir_, rt_.uuid, rt_.mds->token),
+            listener.get());
+        debugLine(debug_,
+                  "registered with the metadata service at " + quote(rt_.mds->socket.string()));
+      } catch (const std::exception&) {
+        ::close(report[0]);
+        throw;  // the child sees EOF on its control pipe and ends
+      }
+      if (::write(ctlWrite.get(), "g", 1) != 1) throwErrno("signal the child");
+    } else if (got == 1) {
+      failure += c;
+    }
+    char buf[512];
+    for (;;) {
+      ssize_t n = ::read(report[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      failure.append(buf, static_cast<size_t>(n));
+    }
+    ::close(report[0]);
+    if (!failure.empty()) throw Error(Errc::kIo, failure);
+    debugLine(debug_, "systemd-nspawn started: pid " + std::to_string(child_));
+  }
+
+  // Until the pod's PID 1 exists (then `pid`), or systemd-nspawn ended without one.
+  bool awaitInit() {
+    cgroup::Group initGroup = initGroup_;
+    for (int i = 0; i < 30000; ++i) {
+      if (auto pid = findPodInit(initGroup)) {
+        initPid_ = *pid;
+        writePidFile(podDir_, initPid_);
+        debugLine(debug_, "pod init started: pid " + std::to_string(initPid_));
+        return true;
+      }
+      int status;
+      pid_t got = ::waitpid(child_, &status, WNOHANG);
+      if (got == child_) {
+        child_ = 0;
+        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return false;
+      }
+      drainSignals();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    throw Error(Errc::kIo, "the pod init did not start within 30 s");
+  }
+
+  // Waits for systemd-nspawn; the signals run gets go to the pod init (SIGTERM: its stop).
+  void waitForEnd() {
+    while (child_ > 0) {
+      int status;
+      pid_t got = ::waitpid(child_, &status, 0);
+      if (got == child_) {
+        child_ = 0;
+        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      if (got < 0 && errno != EINTR) throwErrno("wait for systemd-nspawn");
+      drainSignals();
+    }
+    debugLine(debug_, "systemd-nspawn exited: " + std::to_string(code_));
+  }
+
+  // Unregistered, status fixed up, cgroups removed, exit written; the pod's exit code.
+  int finish() {
+    released_ = true;
+    if (mdsConnection_) {
+      try {
+        mds::unregisterPod(std::move(mdsConnection_));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+      }
+    }
+    size_t fixed = finalizeStatus(podDir_, pod_);
+    // systemd-nspawn exits 1 when its payload was killed by a signal: the init, which handles
+    // every other signal the host can send it, was SIGKILLed, and left apps running.
+    if (code_ == 1 && fixed > 0) code_ = 128 + SIGKILL;
+    try {
+      for (const cgroup::Group& g : appGroups_) g.remove();
+      initGroup_.remove();  // nspawn's payload/ and supervisor/ with it
+      pod_.remove();
+      removeNspawnLeftovers(rt_.uuid);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+    }
+    writeExitFile(podDir_, code_);
+    debugLine(debug_, "cgroups removed, exit written");
+    return code_;
+  }
+
+ private:
+  [[noreturn]] void childMain(const std::vector<const char*>& files, std::vector<char*>& argv,
+                              int report, int ctl) noexcept {
+    auto fail = [&](const std::string& message) {
+      [[maybe_unused]] ssize_t n = ::write(report, message.data(), message.size());
+      ::_exit(kOwnFailure);
+    };
+    try {
+      // If run dies, systemd-nspawn stops the pod as on `stop` (its --kill-signal).
+      if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) throwErrno("set the parent-death signal");
+      sigset_t none;
+      ::sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      if (int e = console_->applyInChild(); e != 0) throwErrno(e, "set up the pod's stdio");
+      size_t failed = 0;
+      if (int e = cgroup::joinProcs(files.data(), files.size(), &failed); e != 0) {
+        throwErrno(e, "join cgroup " + quote(files[failed]));
+      }
+      if (rt_.net != "host") {
+        if (::unshare(CLONE_NEWNET) != 0) throwErrno("create a network namespace");
+        loopbackUp();
+      }
+      if (rt_.mds) {
+        char c = 0;
+        if (::write(report, "N", 1) != 1 || ::read(ctl, &c, 1) != 1 || c != 'g')
+          ::_exit(kOwnFailure);
+      }
+      if (::unshare(CLONE_NEWNS) != 0) throwErrno("create a mount namespace");
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+        throwErrno("make the pod's mounts private");
+      }
+      for (const RuntimeApp& app : rt_.apps) {
+        mountAppRootfs(podDir_ / "apps" / app.name, app.tree, !rt_.noOverlay);
+      }
+      // systemd-nspawn's own state (its propagation directory for the machine, its locks) in a
+      // tmpfs of this mount namespace: nothing of it lands on the host, which may not have /run
+      // on a tmpfs (nspawn then refuses to remove the directory it made).
+      std::error_code ec;
+      fs::create_directories(kNspawnState, ec);
+      ::mount("tmpfs", kNspawnState, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755");
+      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
+      ::execve(argv[0], argv.data(), const_cast<char* const*>(envp));
+      throwErrno("execute " + quote(argv[0]));
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+    ::_exit(kOwnFailure);
+  }
+
+  void drainSignals() {
+    signalfd_siginfo si;
+    while (::read(sigFd_.get(), &si, sizeof si) == sizeof si) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) continue;
+      if (initPid_ > 0 && isPodProcess(initPid_, rt_.uuid)) {
+        debugLine(debug_, "forwarding signal " + std::to_string(sig) + " to the pod init");
+        ::kill(initPid_, sig);
+      } else if (child_ > 0 && sig == SIGTERM) {
+        ::kill(child_, SIGTERM);  // before the init exists: nspawn ends the container
+      }
+    }
+  }
+
+  const Args& args_;
+  fs::path podDir_;
+  RuntimeOptions rt_;
+  bool debug_ = false;
+  fs::path nspawn_, init_, stage2_, root_;
+  cgroup::Group pod_, initGroup_;
+  std::vector<cgroup::Group> appGroups_;
+  std::vector<std::string> joinFiles_;
+  std::vector<std::string> argv_;
+  std::optional<Console> console_;
+  UniqueFd sigFd_;
+  UniqueFd mdsConnection_;
+  pid_t child_ = 0;
+  pid_t initPid_ = 0;
+  int code_ = kOwnFailure;
+  bool made_ = false;
+  bool released_ = false;
+};
+
+}  // namespace
+
+std::string nspawnMachineName(const std::string& uuid) { return "ferry-" + uuid; }
+
+void removeNspawnLeftovers(const std::string& uuid) {
+  if (uuid.empty() || uuid.find('/') != std::string::npos) return;
+  fs::path dir = fs::path("/run/systemd/nspawn/propagate") / nspawnMachineName(uuid);
+  std::error_code ec;
+  if (fs::symlink_status(dir, ec).type() == fs::file_type::directory) fs::remove_all(dir, ec);
+}
+
+std::vector<pid_t> nspawnProcesses(const std::vector<pid_t>& pids) {
+  std::vector<pid_t> out;
+  for (pid_t pid : pids) {
+    std::string comm;
+    try {
+      comm = readFile("/proc/" + std::to_string(pid) + "/comm", 256);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (comm == "systemd-nspawn\n") out.push_back(pid);
+  }
+  return out;
+}
+
+int nspawnRunEntrypoint(const Args& args) {
+  debugLine(false, "");  // starts the clock
+  NspawnRun run(args);
+  run.readPod();
+  run.makeCgroups();
+  run.planContainer();
+  run.blockSignals();
+  run.startContainer();
+  if (run.awaitInit()) run.waitForEnd();
+  return run.finish();
+}
+
+}  // namespace ferry::stage1
