@@ -344,14 +344,31 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
                       throw UsageError(e.what());
                     }
                   });
-  p.optionalValue("net", "host|none|default", "the pod's network (a bare --net: default)",
+  p.optionalValue("net", "default|default-restricted|host|none|NAME[:K=V;…][,…]|all",
+                  "the pod's networks (repeatable; a bare --net is default; none when not given)",
                   [&](std::string_view v) {
-                    if (v.empty()) v = "default";
-                    if (v != "host" && v != "none" && v != "default") {
-                      throw UsageError("--net: want host, none or default, not " + quote(v));
+                    try {
+                      r.net.add(v);
+                    } catch (const Error& e) {
+                      throw UsageError(e.what());
                     }
-                    r.net = std::string(v);
                   });
+  p.value("port", "NAME:[HOSTIP:]HOSTPORT",
+          "forward a host port to the image's port NAME (repeatable)", [&](std::string_view v) {
+            try {
+              r.ports.push_back(net::parsePort(v));
+            } catch (const Error& e) {
+              throw UsageError(e.what());
+            }
+          });
+  p.value("publish", "[HOSTIP:]HOSTPORT:PODPORT[/tcp|udp]",
+          "forward a host port to a port of the pod (repeatable)", [&](std::string_view v) {
+            try {
+              r.ports.push_back(net::parsePublish(v));
+            } catch (const Error& e) {
+              throw UsageError(e.what());
+            }
+          });
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);
   p.value("pod-memory", "QUANTITY", "memory limit of the whole pod (e.g. 256M)",
           [&](std::string_view v) {

@@ -65,18 +65,19 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << json::dump(out, true) << "\n";
     return kExitOk;
   }
-  if (!noLegend) ctx.out << "UUID\tAPP\tIMAGE NAME\tSTATE\tCREATED\tSTARTED\tUNIT\n";
+  if (!noLegend) ctx.out << "UUID\tAPP\tIMAGE NAME\tSTATE\tCREATED\tSTARTED\tUNIT\tNETWORKS\n";
   for (const auto& i : infos) {
     std::string uuid = full ? i.uuid : i.uuid.substr(0, 8);
     std::string state(pod::stateName(i.state));
     if (i.apps.empty()) {
       ctx.out << uuid << "\t-\t-\t" << state << "\t" << timeText(i.createdAt) << "\t"
-              << timeText(i.startedAt) << "\t" << i.unit.value_or("-") << "\n";
+              << timeText(i.startedAt) << "\t" << i.unit.value_or("-") << "\t" << i.networksText()
+              << "\n";
     }
     for (const auto& a : i.apps) {
       ctx.out << uuid << "\t" << a.name << "\t" << (a.imageName.empty() ? a.imageId : a.imageName)
               << "\t" << state << "\t" << timeText(i.createdAt) << "\t" << timeText(i.startedAt)
-              << "\t" << i.unit.value_or("-") << "\n";
+              << "\t" << i.unit.value_or("-") << "\t" << i.networksText() << "\n";
     }
   }
   return kExitOk;
@@ -130,6 +131,7 @@ int statusCommand(Context& ctx, const std::vector<std::string>& args) {
   if (i.finishedAt) ctx.out << "finished=" << timeText(i.finishedAt) << "\n";
   if (i.pid) ctx.out << "pid=" << *i.pid << "\n";
   if (i.unit) ctx.out << "unit=" << *i.unit << "\n";
+  ctx.out << "networks=" << i.networksText() << "\n";
   ctx.out << "exited=" << (finished(i.state) ? "true" : "false") << "\n";
   if (i.exitCode) ctx.out << "exit=" << *i.exitCode << "\n";
   for (const auto& a : i.apps) {

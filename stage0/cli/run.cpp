@@ -1,11 +1,19 @@
 // `ferry run`, `ferry prepare`, `ferry run-prepared`: prepare a pod (stage0/pod/prepare.hpp) and
 // hand it to its stage1, whose exit status becomes ferry's.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <iostream>
 
 #include "common/cgroup.hpp"
 #include "common/fs.hpp"
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
+#include "stage0/net/pod_network.hpp"
 #include "stage0/pod/stage1.hpp"
 #include "stage0/systemd/pod_unit.hpp"
 
@@ -38,6 +46,65 @@ void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::Prepare
   }
 }
 
+// A pod on CNI networks: stage0 attaches it, runs the stage1 as its child (which dies with
+// ferry: PR_SET_PDEATHSIG) and detaches it once the stage1 is over, while it still holds the
+// pod's lock — a pod reads as exited only when its networks are gone. Signals sent to ferry
+// are passed on (those of the terminal reach the stage1 directly, as its process group's).
+[[noreturn]] void startNetworkedPod(Context& ctx, pod::Stage1& s1, pod::Pod& p,
+                                    pod::PodLock& lock) {
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    ::sigaddset(&set, sig);
+  }
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
+  UniqueFd sigFd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!sigFd) throwErrno("create a signalfd");
+  net::setUp(p.path, p.uuid, ctx.global.debug);
+  ctx.out.flush();
+  ctx.err.flush();
+  pid_t parent = ::getpid();
+  pid_t child = ::fork();
+  if (child < 0) {
+    int e = errno;
+    net::tearDown(p.path, p.uuid);
+    throwErrno(e, "fork for the stage1");
+  }
+  if (child == 0) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(254);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    try {
+      pod::execRun(s1, p, lock, ctx.global.debug);
+    } catch (const std::exception& e) {
+      std::cerr << "ferry: " << describe(e, ctx.global.debug) << std::endl;
+    }
+    ::_exit(254);
+  }
+  int code = 254;
+  for (;;) {
+    int status = 0;
+    pid_t got = ::waitpid(child, &status, WNOHANG);
+    if (got == child) {
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    signalfd_siginfo si{};
+    if (::read(sigFd.get(), &si, sizeof si) != sizeof si) continue;
+    int sig = static_cast<int>(si.ssi_signo);
+    // A terminal's signal went to the whole process group, the stage1 included.
+    if (sig != SIGCHLD && si.ssi_code != SI_KERNEL) ::kill(child, sig);
+  }
+  try {
+    net::tearDown(p.path, p.uuid);
+  } catch (const std::exception& e) {
+    // gc tries again (the pod's namespace stays for it).
+    std::cerr << "ferry: " << describe(e, ctx.global.debug) << "; 'ferry gc' tries again\n";
+  }
+  lock.unlock();
+  std::cout.flush();
+  ::_exit(code);
+}
+
 // With the systemd cgroup driver the pod's cgroups are a unit's: a scope made now unless this
 // process runs in the pod's service already (stage0/systemd/pod_unit.hpp).
 [[noreturn]] void startPod(Context& ctx, pod::Stage1& s1, pod::Pod& p, pod::PodLock& lock,
@@ -45,6 +112,7 @@ void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::Prepare
   if (sd.driver() == systemd::CgroupDriver::kSystemd) {
     systemd::enterPodUnit(p, sd.slice, ctx.global.debug);
   }
+  if (net::hasNetworks(p.path)) startNetworkedPod(ctx, s1, p, lock);
   ctx.out.flush();
   ctx.err.flush();
   pod::execRun(s1, p, lock, ctx.global.debug);
@@ -92,7 +160,20 @@ int runCommand(Context& ctx, const std::vector<std::string>& args) {
   pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kRun);
   printWarnings(ctx, prepared.report);
   saveUuid(ctx, f.uuidFileSave, prepared);
-  startPod(ctx, prepared.stage1, prepared.pod, prepared.lock, f.systemd);
+  try {
+    startPod(ctx, prepared.stage1, prepared.pod, prepared.lock, f.systemd);
+  } catch (...) {
+    // The pod never ran (its networks could not be attached, say): nothing of it stays.
+    try {
+      pod::Pods pods(ctx.global.dir);
+      if (pod::mountsBelow(prepared.pod.path).empty()) {
+        pods.move(prepared.pod, pod::Dir::kGarbage);
+        removeTree(prepared.pod.path);
+      }
+    } catch (const std::exception&) {
+    }
+    throw;
+  }
 }
 
 int prepareCommand(Context& ctx, const std::vector<std::string>& args) {

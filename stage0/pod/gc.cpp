@@ -17,6 +17,7 @@
 
 #include "common/error.hpp"
 #include "common/idmap.hpp"
+#include "stage0/net/pod_network.hpp"
 #include "stage0/pod/pods.hpp"
 
 namespace ferry::pod {
@@ -53,10 +54,19 @@ void touch(const fs::path& p) {
   }
 }
 
+// What a pod left outside its processes: its networks first (CNI DEL needs the pod's network
+// namespace, which the stage1's gc would unmount), then what the stage1 made. A pod whose
+// networks cannot be detached is left for the next gc, its namespace kept.
+void cleanUp(const Pod& pod, PodCleaner& cleaner) {
+  net::tearDown(pod.path, pod.uuid);
+  cleaner.cleanup(pod);
+}
+
 fs::path dataDirOf(const Pods& pods) { return pods.root().parent_path(); }
 
 // Deletes a pod in garbage/ whose lock the caller holds, then its ID range.
 void destroy(const Pods& pods, const Pod& pod, PodCleaner& cleaner) {
+  net::tearDown(pod.path, pod.uuid);
   if (!mountsBelow(pod.path).empty()) cleaner.cleanup(pod);
   auto left = mountsBelow(pod.path);
   if (!left.empty()) {
@@ -150,7 +160,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
           pods.move(pod, Dir::kExitedGarbage);
           touch(pod.path);
           r.marked.push_back(pod.uuid);
-          cleaner.cleanup(pod);
+          cleanUp(pod, cleaner);
           if (options.gracePeriod.count() <= 0 && !options.markOnly) {
             pods.move(pod, Dir::kGarbage);
             destroy(pods, pod, cleaner);
@@ -161,7 +171,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
         case Dir::kExitedGarbage: {
           auto lock = PodLock::tryExclusive(pod.path);
           if (!lock) break;  // another gc or rm is at it
-          cleaner.cleanup(pod);
+          cleanUp(pod, cleaner);
           if (now - mtimeOf(pod.path) < options.gracePeriod) break;
           pods.move(pod, Dir::kGarbage);
           destroy(pods, pod, cleaner);
@@ -198,7 +208,7 @@ void remove(const Pods& pods, Pod pod, PodCleaner& cleaner) {
                                     std::string(stateName(pod.state())) +
                                     (pod.dir == Dir::kRun ? "; stop it first" : ""));
   }
-  if (pod.dir == Dir::kRun || pod.dir == Dir::kExitedGarbage) cleaner.cleanup(pod);
+  if (pod.dir == Dir::kRun || pod.dir == Dir::kExitedGarbage) cleanUp(pod, cleaner);
   if (pod.dir != Dir::kGarbage) pods.move(pod, Dir::kGarbage);
   destroy(pods, pod, cleaner);
 }

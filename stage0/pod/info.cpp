@@ -29,7 +29,24 @@ json::Json PodInfo::toJson() const {
     apps.push_back(o);
   }
   j["apps"] = apps;
+  json::Json nets = json::Json::array();
+  if (net == "host" || net == "none") nets.push_back({{"name", net}});
+  for (const auto& n : networks) {
+    nets.push_back({{"name", n.name}, {"ifName", n.ifName}, {"addresses", n.addresses}});
+  }
+  j["networks"] = nets;
   return j;
+}
+
+std::string PodInfo::networksText() const {
+  if (net == "host" || net == "none") return net;
+  std::string out;
+  for (const auto& n : networks) {
+    std::string one = n.name;
+    if (!n.addresses.empty()) one += ":" + n.addresses.front();
+    out += (out.empty() ? "" : ",") + one;
+  }
+  return out.empty() ? "-" : out;
 }
 
 PodInfo inspect(const Pod& pod) {
@@ -55,6 +72,8 @@ PodInfo inspect(const Pod& pod) {
   }
   if (!fs::exists(d / "runtime.json", ec)) return info;
   RuntimeOptions ro = RuntimeOptions::read(d);
+  info.net = ro.net == "default" ? "none" : ro.net;
+  if (info.net == "netns") info.networks = net::networkStatus(d);
   std::optional<appc::PodManifest> pm;
   if (fs::exists(d / "pod", ec))
     pm = appc::PodManifest::parse(readFile(d / "pod"), (d / "pod").string());

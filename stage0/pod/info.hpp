@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/json.hpp"
+#include "stage0/net/pod_network.hpp"
 #include "stage0/pod/pods.hpp"
 #include "stage0/pod/runtime_options.hpp"
 
@@ -28,8 +29,13 @@ struct PodInfo {
   std::optional<int64_t> finishedAt;
   std::optional<std::string> unit;  // the systemd unit it runs in (the `unit` record)
   std::vector<PodAppInfo> apps;
+  std::string net;  // runtime.json's: "host", "none" or "netns" (CNI networks); "" unknown
+  std::vector<net::NetworkStatus> networks;
 
   json::Json toJson() const;
+  // NETWORKS of `ferry list`, networks= of `ferry status`: "default:172.16.28.2/24,…" (a name
+  // alone when not attached), "host", "none", or "-".
+  std::string networksText() const;
 };
 
 // Best effort on files a pod being prepared may not have yet.

@@ -31,6 +31,7 @@
 #include "formats/translate/keys.hpp"
 #include "formats/translate/oci_to_aci.hpp"
 #include "formats/translate/ulimit.hpp"
+#include "stage0/net/pod_network.hpp"
 #include "stage0/pod/etc_files.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/store/store.hpp"
@@ -525,7 +526,7 @@ json::Json resourcesJson(const oci::LinuxResources& r) {
 
 // Writes everything of the pod directory (in prepare/).
 void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1& s1,
-          translate::Report& report, Sync sync) {
+          net::NetPlan netPlan, translate::Report& report, Sync sync) {
   const std::string& uuid = pod.uuid;
   fs::path dataDir = pods.root().parent_path();
   fs::path runDir = pods.pathOf(Dir::kRun, uuid);  // where the pod's files are when it runs
@@ -650,7 +651,38 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   RuntimeOptions ro;
   ro.uuid = uuid;
   ro.hostname = req.hostname.value_or("ferry-" + uuid.substr(0, 8));
-  ro.net = req.net;
+  bool hostNet = req.net.mode == net::NetSpec::Mode::kHost;
+  if (req.net.mode == net::NetSpec::Mode::kCni) {
+    ro.net = "netns";
+    ro.netns = net::netnsPath(runDir).string();
+  } else {
+    ro.net = hostNet ? "host" : "none";
+  }
+  // --port NAME: the port the image of an app declares under that name (appc: the pod
+  // manifest's ports).
+  for (auto& p : netPlan.ports) {
+    if (p.name.empty()) continue;
+    const appc::Port* found = nullptr;
+    for (const auto& b : builds) {
+      if (!b.app.app) continue;
+      for (const auto& ap : b.app.app->ports) {
+        if (ap.name.str() == p.name) found = &ap;
+      }
+    }
+    if (found == nullptr) {
+      throw Error(Errc::kUsage, "--port " + quote(p.name) + ": no app of the pod declares a port " +
+                                    "of that name");
+    }
+    p.podPort = found->port;
+    p.protocol = found->protocol.empty() ? "tcp" : found->protocol;
+    if (p.protocol != "tcp" && p.protocol != "udp") {
+      throw Error(Errc::kUnsupported, "not supported: --port " + quote(p.name) + ": protocol " +
+                                          quote(p.protocol) + " (tcp and udp are)");
+    }
+    appc::ExposedPort ep{appc::AcName::parse(p.name), p.hostPort, std::nullopt, std::nullopt};
+    if (!p.hostIp.empty()) ep.hostIP = p.hostIp;
+    pm.ports.push_back(ep);
+  }
   ro.interactive = req.interactive;
   ro.noOverlay = req.noOverlay;
   ro.debug = req.debug;
@@ -661,7 +693,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   std::optional<std::string> metadataUrl;
   if (req.mdsRegister) {
     // With --net=host the port is on the host's loopback, shared with every other pod.
-    uint16_t port = req.net == "host" ? freeLoopbackPort() : req.mdsPort;
+    uint16_t port = hostNet ? freeLoopbackPort() : req.mdsPort;
     ro.mds = MdsRegistration{req.mdsSocket, mds::newToken(), port};
     metadataUrl = mds::metadataUrl(port, ro.mds->token);
   }
@@ -678,6 +710,12 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     return (runDir / rel).string();
   };
   EtcFile resolv = resolvConf(req.dns);
+  if (auto dns = netPlan.declaredDns();
+      dns && req.dns.servers.empty() && resolv.kind == EtcFile::Kind::kImage) {
+    // rkt's: without --dns, the DNS of the pod's network (rewritten at start from the result).
+    resolv = {EtcFile::Kind::kGenerated, net::resolvConfFromDns(*dns)};
+    netPlan.resolvConf = true;
+  }
   if (resolv.kind == EtcFile::Kind::kHost) resolvPath = "/etc/resolv.conf";
   if (resolv.kind == EtcFile::Kind::kGenerated) {
     resolvPath = writeEtc("etc/resolv.conf", resolv.content);
@@ -748,7 +786,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     if (!hostsPath && needsDefaultHosts(b.image.tree)) in.hostsFile = stubHostsPath;
     in.resolvConf = resolvPath;
     in.interactive = req.interactive;
-    in.hostNetwork = req.net == "host";
+    in.hostNetwork = hostNet;
     in.noNewPrivs = req.noNewPrivs;
     in.insecure = req.insecure;
     if (req.insecure.capabilities) in.allCapabilities = boundingCapabilities();
@@ -762,6 +800,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     ro.apps.push_back(
         {b.app.name.str(), b.image.record.id, b.image.tree, b.app.readOnlyRootFS.value_or(false)});
   }
+  if (req.net.mode == net::NetSpec::Mode::kCni) net::writePlan(pod.path, netPlan, sync);
   writeFileAtomic(pod.path / "pod", pm.str(true) + "\n", 0600, sync);
   writeFileAtomic(pod.path / "runtime.json", json::dump(ro.toJson(), true) + "\n", 0600, sync);
   recordPodStage1(s1, pod.path, sync);
@@ -778,10 +817,17 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   fs::path dataDir = fs::absolute(dataDirIn).lexically_normal();
   Stage1 s1 = Stage1::resolve(req.stage1Path, req.stage1Name);
   if (finalDir == Dir::kRun) s1.checkCanRun();
-  if (!s1.supportsNet(req.net)) {
-    throw Error(Errc::kUnsupported,
-                "not supported: stage1 " + quote(s1.name()) + " does not offer --net=" + req.net);
+  // What the stage1 must do with the pod's network (runtime.json "net"): keep the host's, make
+  // a private one, or join the one stage0 makes for the CNI networks.
+  std::string netMode = req.net.mode == net::NetSpec::Mode::kHost   ? "host"
+                        : req.net.mode == net::NetSpec::Mode::kNone ? "none"
+                                                                    : "netns";
+  if (!s1.supportsNet(netMode)) {
+    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(s1.name()) +
+                                        " does not offer --net=" + req.net.text());
   }
+  // Every network's configuration read and checked before a pod exists.
+  net::NetPlan netPlan = net::planNetworks(req.net, req.ports, dataDir);
   if (req.interactive && !s1.supportsInteractive()) {
     throw Error(Errc::kUnsupported,
                 "not supported: stage1 " + quote(s1.name()) + " does not offer --interactive");
@@ -816,7 +862,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
 
   PreparedPod out{pod, PodLock(), s1, {}};
   try {
-    fill(req, pods, pod, s1, out.report, sync);
+    fill(req, pods, pod, s1, netPlan, out.report, sync);
   } catch (...) {
     // Nothing is mounted yet: the half-prepared pod goes at once (gc would, later), and then
     // its ID range.

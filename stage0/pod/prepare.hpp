@@ -25,6 +25,7 @@
 #include "formats/translate/report.hpp"
 #include "formats/translate/ulimit.hpp"
 #include "stage0/fetch/fetch.hpp"
+#include "stage0/net/networks.hpp"
 #include "stage0/pod/etc_files.hpp"
 #include "stage0/pod/pods.hpp"
 #include "stage0/pod/stage1.hpp"
@@ -84,7 +85,10 @@ struct PodRequest {
   // feature privateUsers takes it, and none has it yet.
   std::optional<idmap::PrivateUsers> privateUsers;
   bool inheritEnv = false;  // --inherit-env: ferry's environment under every app's
-  std::string net = "default";
+  // --net (stage0/net/networks.hpp); not given: a private namespace with loopback only.
+  net::NetSpec net;
+  // --port NAME:[HOSTIP:]HOSTPORT (the image's port NAME), --publish HOSTPORT:PODPORT[/proto].
+  std::vector<net::PortRequest> ports;
   std::vector<std::pair<std::string, std::string>> setEnv;
   std::optional<std::filesystem::path> stage1Path;
   std::optional<std::string> stage1Name;

@@ -17,6 +17,7 @@ Json RuntimeOptions::toJson() const {
   j[k(f::kUuid)] = uuid;
   j[k(f::kHostname)] = hostname;
   j[k(f::kNet)] = net;
+  if (netns) j[k(f::kNetns)] = *netns;
   j[k(f::kInteractive)] = interactive;
   j[k(f::kNoOverlay)] = noOverlay;
   j[k(f::kStopTimeoutSeconds)] = stopTimeoutSeconds;
@@ -59,6 +60,12 @@ RuntimeOptions RuntimeOptions::fromJson(const Json& doc, std::string_view what) 
     rt.uuid = o.string(f::kUuid);
     rt.hostname = o.optString(f::kHostname).value_or("");
     rt.net = o.optString(f::kNet).value_or("default");
+    if (rt.net == "netns") {
+      rt.netns = o.optString(f::kNetns);
+      if (!rt.netns || rt.netns->empty() || (*rt.netns)[0] != '/') {
+        json::fail(f::kNetns, "net is \"netns\": an absolute path is required");
+      }
+    }
     rt.interactive = o.optBool(f::kInteractive).value_or(false);
     rt.noOverlay = o.optBool(f::kNoOverlay).value_or(false);
     rt.debug = o.optBool(f::kDebug).value_or(false);

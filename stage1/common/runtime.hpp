@@ -20,6 +20,7 @@ inline constexpr std::string_view kVersion = "ferryRuntimeVersion";
 inline constexpr std::string_view kUuid = "uuid";
 inline constexpr std::string_view kHostname = "hostname";
 inline constexpr std::string_view kNet = "net";
+inline constexpr std::string_view kNetns = "netns";
 inline constexpr std::string_view kInteractive = "interactive";
 inline constexpr std::string_view kNoOverlay = "noOverlay";
 inline constexpr std::string_view kStopTimeoutSeconds = "stopTimeoutSeconds";
@@ -65,6 +66,9 @@ struct RuntimeOptions {
   std::string uuid;
   std::string hostname;
   std::string net = "default";  // which modes a stage1 takes: its descriptor's features.net
+  // net "netns": the namespace stage0 made and attached to the pod's CNI networks, which the
+  // stage1 joins (ABI §2 "netns"); an absolute path.
+  std::optional<std::string> netns;
   bool interactive = false;
   bool noOverlay = false;  // --no-overlay: each app's rootfs is a copy of its tree
   int64_t stopTimeoutSeconds = kDefaultStopTimeoutSeconds;

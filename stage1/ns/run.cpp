@@ -185,6 +185,7 @@ struct ChildPlan {
   std::string hostname;
   bool privateUts = true;  // fly: the host's UTS namespace, whose hostname is not the pod's
   bool privateNet = true;
+  int netnsFd = -1;  // the namespace stage0 made (runtime.json "netns"), joined before anything
   bool overlay = true;
   bool debug = false;
   std::vector<RuntimeApp> apps;
@@ -536,6 +537,21 @@ int runPod(const Args& args, const RunFlavor& flavor) {
   plan.hostname = rt.hostname;
   plan.privateUts = !flavor.hostNamespaces;
   plan.privateNet = rt.net != "host" && !flavor.hostNamespaces;
+  // The pod's own network namespace, made by stage0 (ABI §2 "netns"): never the host's.
+  UniqueFd netns;
+  if (rt.net == "netns") {
+    netns = openFile(*rt.netns, O_RDONLY);
+    struct stat mine {
+    }, theirs{};
+    if (::stat("/proc/self/ns/net", &mine) != 0 || ::fstat(netns.get(), &theirs) != 0) {
+      throwErrno("stat the network namespaces");
+    }
+    if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino) {
+      throw Error(Errc::kSecurity, "runtime.json netns " + quote(*rt.netns) +
+                                       " is the host's network namespace (that is net \"host\")");
+    }
+    plan.netnsFd = netns.get();
+  }
   plan.overlay = !rt.noOverlay;
   plan.debug = debug;
   plan.apps = rt.apps;
@@ -591,13 +607,27 @@ int runPod(const Args& args, const RunFlavor& flavor) {
   Pipe report = makePipe();
   unsigned long cloneFlags = CLONE_NEWNS;
   if (!flavor.hostNamespaces) cloneFlags |= CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-  if (plan.privateNet) cloneFlags |= CLONE_NEWNET;
+  if (plan.privateNet && plan.netnsFd < 0) cloneFlags |= CLONE_NEWNET;
+  // The namespace stage0 made: this process joins it for the clone, so that the child is born in
+  // it (a child in a user namespace of its own could not join a namespace of the host's), and
+  // returns to its own right after.
+  UniqueFd ownNetns;
+  if (plan.netnsFd >= 0) {
+    ownNetns = openFile("/proc/thread-self/ns/net", O_RDONLY);
+    if (::setns(plan.netnsFd, CLONE_NEWNET) != 0) throwErrno("join the pod's network namespace");
+  }
   // Every other namespace is then owned by the user namespace: the pod's root may mount proc,
   // sysfs, mqueue, devpts and tmpfs in them.
   if (plan.userns) cloneFlags |= CLONE_NEWUSER;
   std::fflush(nullptr);
   pid_t pid = static_cast<pid_t>(
       ::syscall(SYS_clone, cloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (pid != 0 && ownNetns && ::setns(ownNetns.get(), CLONE_NEWNET) != 0) {
+    // Never go on in the pod's network namespace.
+    std::perror("ferry-stage1 run: cannot return to its own network namespace");
+    if (pid > 0) ::kill(pid, SIGKILL);
+    ::_exit(kOwnFailure);
+  }
   if (pid < 0) throwErrno("create the pod's namespaces (clone)");
   if (pid > 0) debugLine(debug, "namespaces created: pid " + std::to_string(pid));
   if (pid == 0) {
