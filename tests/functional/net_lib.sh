@@ -38,16 +38,18 @@ net_cleanup() {
   for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   gc_pods
   for p in "${nets[@]}"; do umount "$p" 2>/dev/null || true; done
+  ip link del ferrytest-br 2>/dev/null || true
   rm -rf "$T"
 }
 
-# Everything a pod's networks could leave behind, sorted: veths, bridges, iptables rules and
-# chains (the portmap plugin's shared chains, made once per host, excepted), IPAM leases,
-# network namespace mounts under $D.
+# Everything a pod's networks could leave behind: veths, bridges, iptables rules and chains, IPAM
+# leases, network namespace mounts under $D. What a network keeps between its pods by design is
+# left out: the bridge plugin's bridge (ferrytest-br, removed at cleanup), the portmap plugin's
+# shared chains.
 leftovers() (
   set +o pipefail
   ip -o link show type veth | grep -v ferrytest | awk -F': ' '{print "veth " $2}' | sed 's/@.*//'
-  ip -o link show type bridge | awk -F': ' '{print "bridge " $2}'
+  ip -o link show type bridge | grep -v ferrytest | awk -F': ' '{print "bridge " $2}'
   iptables-save | grep -E '^(:|-A )' |
     grep -vE '^:(PREROUTING|INPUT|OUTPUT|POSTROUTING|FORWARD) |^:CNI-HOSTPORT-(DNAT|MASQ|SETMARK) |^-A (PREROUTING|OUTPUT) -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT$|CNI portfwd' |
     sed 's/^/rule /'

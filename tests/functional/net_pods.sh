@@ -36,7 +36,7 @@ ok "stop: the networks are torn down before the pod reads as exited"
 # --- pod to host, NAT out to another host, default-restricted, none
 "$NET_PROBE" serve tcp 18500 >"$T/hostsrv.out" &
 bg+=($!)
-in_host out "$NET_PROBE" serve tcp 18501 >"$T/outsrv.out" &
+nsenter --net="$T/ns-out" "$NET_PROBE" serve tcp 18501 >"$T/outsrv.out" &  # $! is the probe
 bg+=($!)
 wait_for "the test servers" sh -c "grep -q listening '$T/hostsrv.out' && grep -q listening '$T/outsrv.out'"
 gw='$(ip route | sed -n "s/^default via \([0-9.]*\).*/\1/p")'

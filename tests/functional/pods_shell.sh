@@ -25,7 +25,7 @@ state_of() { F status "$1" | sed -n 's/^state=//p'; }
 expect_status 2 F run
 expect_status 2 F run --frobnicate "$BB"
 expect_status 2 F run "${R[@]}" "$BB" --- 
-expect_status 2 F run --net=bogus "$BB"
+expect_status 2 F run --net=no/such "$BB"
 expect_status 2 F status
 expect_status 2 F run "${R[@]}" --volume "x,kind=weird" "$BB"
 expect_status 2 F run "${R[@]}" --seccomp "mode=maybe,mkdir" "$BB"
