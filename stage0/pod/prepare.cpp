@@ -840,6 +840,12 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
     throw Error(Errc::kUnsupported,
                 "not supported: stage1 " + quote(s1.name()) + " does not offer --private-users");
   }
+  if (req.privateUsers && req.net.mode == net::NetSpec::Mode::kCni) {
+    // stage0 makes the network namespace in the host's user namespace: the pod's root could not
+    // mount its sysfs nor configure it.
+    throw Error(Errc::kUnsupported, "not supported: --private-users with --net=" + req.net.text() +
+                                        " (CNI networks); use --net=none or host");
+  }
   if (req.apps.empty() && !req.podManifest) throw Error(Errc::kUsage, "no image to run");
   // Usage errors before anything is fetched (fill() writes the files).
   resolvConf(req.dns);

@@ -227,7 +227,9 @@ bool awaitGo(int fd) {
       if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
     }
     if (int e = plan.console->applyInChild(); e != 0) throwErrno(e, "set up the pod's stdio");
-    if (plan.privateNet) loopbackUp();
+    // A namespace stage0 made has its loopback up already (and may belong to a user namespace
+    // this process has no capability over).
+    if (plan.privateNet && plan.netnsFd < 0) loopbackUp();
     if (plan.privateUts && !plan.hostname.empty() &&
         ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
       throwErrno("set the hostname to " + quote(plan.hostname));

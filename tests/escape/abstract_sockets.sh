@@ -27,7 +27,10 @@ wait_for "the host listener" grep -q listening "$T/listener.out"
 grep -q "^ok connect to @$name: host-secret" "$T/out" || { cat "$T/out" >&2; fail "the host cannot reach its own listener"; }
 
 img=$(hostile_image abstract "{\"exec\":[\"/probe/sys\",\"abstract\",\"$name\"],\"user\":\"0\",\"group\":\"0\"}")
-for net in default none; do
+nets=(default none)
+# CNI networks are not offered with --private-users (the suite's second run).
+[[ "${ESCAPE_RUN_FLAGS:-}" == *private-users* ]] && nets=(none)
+for net in "${nets[@]}"; do
   run_pod "--net=$net" --net=$net "$img"
   grep -q "^denied connect to @$name" "$T/out" || { cat "$T/out" "$T/err" >&2; fail "--net=$net: the pod reached the host's abstract socket"; }
   ok "--net=$net: the host's abstract socket is out of reach ($(sed 's/.*(//; s/)$//' "$T/out"))"
