@@ -24,12 +24,15 @@
 // read-only, every cgroup hierarchy read-only with the pod's limitable cgroups writable on top,
 // and the extra device nodes the apps' linux.devices name; nspawn adds /proc, /sys (read-only),
 // /dev with the default nodes, /run and /tmp. The root directory itself is read-only.
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +40,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <system_error>
@@ -65,6 +69,55 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kNspawnState = "/run/systemd/nspawn";
+
+// systemd-nspawn remounts the container's /sys/fs/cgroup read-only with MS_REMOUNT alone (no
+// MS_BIND) when it finds a mount there, as it does with the host's tree bound in (its own tmpfs
+// otherwise): that changes the superblock, and a bind of the host's tmpfs shares the host's,
+// which then turned read-only in every namespace (crun could no longer create its cgroups).
+// Where /sys/fs/cgroup is a tmpfs, this mount namespace gets one of its own holding the same
+// mounts (each entry's tree cloned) and symlinks: nspawn's remount stays in it. A cgroup2 root
+// nspawn leaves as it is.
+void privateCgroupRoot() {
+  constexpr const char* kRoot = "/sys/fs/cgroup";
+  struct statfs sfs;
+  if (::statfs(kRoot, &sfs) != 0) throwErrno("stat " + quote(kRoot));
+  if (sfs.f_type != TMPFS_MAGIC) return;
+  UniqueFd tree(::open_tree(AT_FDCWD, kRoot, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  if (!tree) throwErrno("clone the mount tree of " + quote(kRoot));
+  UniqueFd dir(::openat(tree.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throwErrno("open " + quote(kRoot));
+  if (::mount("tmpfs", kRoot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") != 0) {
+    throwErrno("mount a tmpfs at " + quote(kRoot));
+  }
+  DIR* d = ::fdopendir(dir.release());
+  if (d == nullptr) throwErrno("read " + quote(kRoot));
+  std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string target = std::string(kRoot) + "/" + name;
+    struct stat st;
+    if (::fstatat(tree.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      throwErrno("stat " + quote(target));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      char buf[PATH_MAX];
+      ssize_t n = ::readlinkat(tree.get(), name.c_str(), buf, sizeof buf - 1);
+      if (n < 0) throwErrno("read the link " + quote(target));
+      buf[n] = 0;
+      if (::symlink(buf, target.c_str()) != 0) throwErrno("create the link " + quote(target));
+    } else if (S_ISDIR(st.st_mode)) {
+      UniqueFd sub(
+          ::open_tree(tree.get(), name.c_str(),
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW));
+      if (!sub) throwErrno("clone the mount tree of " + quote(target));
+      if (::mkdir(target.c_str(), 0755) != 0) throwErrno("create " + quote(target));
+      if (::move_mount(sub.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+        throwErrno("attach a mount at " + quote(target));
+      }
+    }
+  }
+}
 
 void debugLine(bool debug, const std::string& line) {
   static const auto start = std::chrono::steady_clock::now();
@@ -455,6 +508,7 @@ class NspawnRun {
       for (const RuntimeApp& app : rt_.apps) {
         mountAppRootfs(podDir_ / "apps" / app.name, app.tree, !rt_.noOverlay);
       }
+      privateCgroupRoot();
       // systemd-nspawn's own state (its propagation directory for the machine, its locks) in a
       // tmpfs of this mount namespace: nothing of it lands on the host, which may not have /run
       // on a tmpfs (nspawn then refuses to remove the directory it made).
