@@ -5,6 +5,7 @@
 #include "stage0/cli/command.hpp"
 #include "stage0/pod/pods.hpp"
 #include "stage0/pod/runtime_options.hpp"
+#include "stage0/pod/stage1.hpp"
 #include "stage0/store/store.hpp"
 
 namespace ferry::cli {
@@ -32,7 +33,8 @@ std::chrono::seconds parseDuration(std::string_view v) {
   }
 }
 
-// The trees pods still use: apps[].tree of every pod directory that has a runtime.json, in any
+// The trees pods still use: apps[].tree (and the stage1's tree) of every pod directory that has
+// a runtime.json, in any
 // state (a prepared pod runs later; an exited one can be inspected until `ferry gc` or `ferry rm`
 // removes it). Called under the store's exclusive lock: a ferry prepare holds it shared from
 // rendering the tree until runtime.json is written. States are listed in their forward order,
@@ -45,6 +47,8 @@ std::vector<std::filesystem::path> treesOfPods(const std::filesystem::path& data
     if (!std::filesystem::exists(p.path / "runtime.json", ec)) continue;
     try {
       for (const auto& a : pod::RuntimeOptions::read(p.path).apps) trees.emplace_back(a.tree);
+      // A stage1 image's tree, which the pod's gc, stop and enter run.
+      if (auto s1 = pod::recordedStage1Path(p.path)) trees.push_back(*s1);
     } catch (const std::exception& e) {
       // Gone (the pod was deleted meanwhile) or unreadable: such a pod cannot run.
       if (std::filesystem::exists(p.path / "runtime.json", ec)) {

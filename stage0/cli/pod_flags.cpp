@@ -318,10 +318,18 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   p.value("uuid-file-save", "FILE", "write the pod's UUID to FILE",
           [&](std::string_view v) { out.uuidFileSave = std::string(v); });
   addSystemdFlags(p, out.systemd, true, "user-bus");
-  p.value("stage1-name", "NAME", "the stage1 to use, by name (default ns)",
-          [&](std::string_view v) { r.stage1Name = std::string(v); });
-  p.value("stage1-path", "DIR", "the stage1 to use: a directory holding stage1.json",
-          [&](std::string_view v) { r.stage1Path = std::string(v); });
+  p.value("stage1-name", "NAME[:VERSION]",
+          "the stage1: installed beside ferry (default ns), else an image of that name",
+          [&](std::string_view v) { pod::chooseStage1(r.stage1, pod::Stage1Flag::kName, v); });
+  p.value("stage1-path", "FILE.aci|DIR",
+          "the stage1: an image file, or a directory holding stage1.json",
+          [&](std::string_view v) { pod::chooseStage1(r.stage1, pod::Stage1Flag::kPath, v); });
+  p.value("stage1-url", "URL", "the stage1: an image at an http(s)://, file:// or docker:// URL",
+          [&](std::string_view v) { pod::chooseStage1(r.stage1, pod::Stage1Flag::kUrl, v); });
+  p.value("stage1-hash", "ID", "the stage1: an image in the store, by ID",
+          [&](std::string_view v) { pod::chooseStage1(r.stage1, pod::Stage1Flag::kHash, v); });
+  p.value("stage1-from-dir", "FILE", "the stage1: an image file of ferry's stage1 images directory",
+          [&](std::string_view v) { pod::chooseStage1(r.stage1, pod::Stage1Flag::kFromDir, v); });
   p.flag("mds-register", "register the pod with the metadata service", &r.mdsRegister);
   p.value("mds-socket", "PATH", "the metadata service's socket (/run/ferry/mds.sock)",
           &r.mdsSocket);

@@ -29,6 +29,7 @@
 #include "stage0/pod/etc_files.hpp"
 #include "stage0/pod/pods.hpp"
 #include "stage0/pod/stage1.hpp"
+#include "stage0/pod/stage1_choice.hpp"
 
 namespace ferry::pod {
 
@@ -90,8 +91,8 @@ struct PodRequest {
   // --port NAME:[HOSTIP:]HOSTPORT (the image's port NAME), --publish HOSTPORT:PODPORT[/proto].
   std::vector<net::PortRequest> ports;
   std::vector<std::pair<std::string, std::string>> setEnv;
-  std::optional<std::filesystem::path> stage1Path;
-  std::optional<std::string> stage1Name;
+  // --stage1-name, -path, -url, -hash, -from-dir (at most one; none: the configured default).
+  std::optional<Stage1Choice> stage1;
   bool mdsRegister = false;
   std::string mdsSocket = "/run/ferry/mds.sock";
   uint16_t mdsPort = 2375;

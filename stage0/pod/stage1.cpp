@@ -61,6 +61,26 @@ std::vector<fs::path> Stage1::searchDirs() {
           (bin / ".." / "lib" / "ferry" / "stage1").lexically_normal()};
 }
 
+std::vector<fs::path> Stage1::imageDirs() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  fs::path bin = exe.parent_path();
+  return {(bin / ".." / "libexec" / "ferry" / "stage1-images").lexically_normal(),
+          (bin / ".." / "lib" / "ferry" / "stage1-images").lexically_normal()};
+}
+
+std::optional<Stage1> Stage1::findInstalled(std::string_view n) {
+  if (n.empty() || n.find('/') != std::string_view::npos || n == "." || n == "..") {
+    return std::nullopt;
+  }
+  for (const auto& d : searchDirs()) {
+    std::error_code ec;
+    if (fs::is_regular_file(d / n / "stage1.json", ec)) return load(d / n);
+  }
+  return std::nullopt;
+}
+
 Stage1 Stage1::resolve(const std::optional<fs::path>& path,
                        const std::optional<std::string>& name) {
   if (path) return load(fs::absolute(*path));
@@ -68,14 +88,27 @@ Stage1 Stage1::resolve(const std::optional<fs::path>& path,
   if (n.empty() || n.find('/') != std::string::npos || n == "." || n == "..") {
     throw Error(Errc::kUsage, "--stage1-name: " + quote(n) + " is not a stage1 name");
   }
+  if (auto s1 = findInstalled(n)) return std::move(*s1);
   std::string tried;
-  for (const auto& d : searchDirs()) {
-    std::error_code ec;
-    if (fs::is_regular_file(d / n / "stage1.json", ec)) return load(d / n);
-    tried += (tried.empty() ? "" : ", ") + quote((d / n).string());
-  }
+  for (const auto& d : searchDirs()) tried += (tried.empty() ? "" : ", ") + quote((d / n).string());
   throw Error(Errc::kNotFound, "no stage1 named " + quote(n) + " (looked in " + tried +
                                    "); give one with --stage1-path");
+}
+
+Stage1 Stage1::fromImage(const fs::path& rootfs, const std::string& imageId) {
+  std::error_code ec;
+  if (!fs::is_regular_file(rootfs / "stage1.json", ec)) {
+    throw Error(Errc::kInvalid,
+                "image " + imageId + " is not a stage1: its rootfs has no stage1.json");
+  }
+  Stage1 s;
+  try {
+    s = load(rootfs);
+  } catch (const Error& e) {
+    throw Error(e.code(), "image " + imageId + " is not a usable stage1: " + e.what());
+  }
+  s.image_ = imageId;
+  return s;
 }
 
 bool Stage1::hasEntrypoint(std::string_view name) const { return d_.hasEntrypoint(name); }
@@ -147,13 +180,23 @@ constexpr const char* kStage1Ref = "stage1-ref";
 
 void recordPodStage1(const Stage1& s1, const fs::path& podDir, Sync sync) {
   json::Json ref = json::Json::object();
-  if (auto name = s1.installedName()) {
+  if (auto name = s1.installedName(); name && !s1.image()) {
     ref["name"] = *name;
   } else {
+    if (s1.image()) ref["image"] = *s1.image();
     ref["path"] = s1.dir().string();
     ref["identity"] = s1.identity();
   }
   writeFileAtomic(podDir / kStage1Ref, json::dump(ref) + "\n", 0600, sync);
+}
+
+std::optional<fs::path> recordedStage1Path(const fs::path& podDir) {
+  fs::path file = podDir / kStage1Ref;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::nullopt;
+  json::Json ref = json::parse(readFile(file, 1 << 16), file.string());
+  if (!ref.is_object() || !ref.contains("path") || !ref["path"].is_string()) return std::nullopt;
+  return fs::path(ref["path"].get<std::string>());
 }
 
 Stage1 podStage1(const Pod& pod) {
@@ -191,6 +234,7 @@ Stage1 podStage1(const Pod& pod) {
       throw Error(Errc::kNotFound, refused + quote(dir.string()) + " is gone");
     }
     Stage1 s1 = Stage1::load(dir);
+    if (ref.contains("image")) s1.image_ = json::asString(ref["image"], "image");
     if (s1.identity() != identity) {
       throw Error(Errc::kInvalid, refused + "the stage1 at " + quote(dir.string()) +
                                       " changed since the pod was prepared");

@@ -39,12 +39,23 @@ class Stage1 {
   static Stage1 resolve(const std::optional<std::filesystem::path>& path,
                         const std::optional<std::string>& name);
   static std::vector<std::filesystem::path> searchDirs();
+  // The stage1 installed beside ferry under that name (searchDirs), if any.
+  static std::optional<Stage1> findInstalled(std::string_view name);
+  // Where the build and an install put the stage1 images (ACIs) of the flavors they ship:
+  // <dir of the ferry binary>/../libexec/ferry/stage1-images, then …/lib/ferry/stage1-images
+  // (--stage1-from-dir; files there are as trusted as ferry itself).
+  static std::vector<std::filesystem::path> imageDirs();
+  // A stage1 image rendered by the store: its tree (trees/<key>/rootfs) is the stage1
+  // directory. Errors say the image is not a stage1.
+  static Stage1 fromImage(const std::filesystem::path& rootfs, const std::string& imageId);
 
   const std::filesystem::path& dir() const { return d_.dir; }
   const std::string& name() const { return d_.name; }
   int interfaceVersion() const { return d_.interfaceVersion; }
   const json::Json& features() const { return d_.features; }
   const stage1::Descriptor& descriptor() const { return d_; }
+  // The store's image ID when the stage1 came from an image (fromImage).
+  const std::optional<std::string>& image() const { return image_; }
 
   bool hasEntrypoint(std::string_view name) const;
   // The name it is found by in searchDirs() when it is installed there (its directory's name).
@@ -69,7 +80,9 @@ class Stage1 {
   void checkCanRun() const;
 
  private:
+  friend Stage1 podStage1(const Pod& pod);
   stage1::Descriptor d_;  // stage1/common/descriptor.hpp
+  std::optional<std::string> image_;
 };
 
 // Which stage1 a pod was prepared with, in the pod directory's file "stage1-ref" (stage0's
@@ -80,7 +93,14 @@ class Stage1 {
 //   {"path":"/abs/dir","identity":"sha256:…"} a --stage1-path one: used only while its
 //                                            stage1.json and entrypoint files are the very
 //                                            files they were, unchanged (Stage1::identity)
+//   {"image":"sha512-…","path":"/abs/cas/trees/<key>/rootfs","identity":"sha256:…"}
+//                                            a stage1 image: its tree in the store, by path and
+//                                            identity as above (`image` says where it came from)
 void recordPodStage1(const Stage1& s1, const std::filesystem::path& podDir, Sync sync);
+
+// The directory a pod's stage1-ref names by path (none for an installed stage1): what image gc
+// keeps for the pod when it is a tree of the store.
+std::optional<std::filesystem::path> recordedStage1Path(const std::filesystem::path& podDir);
 
 // The stage1 of an existing pod, from its stage1-ref (a pod of an older ferry, which has none:
 // its `stage1` link, only when that is an installed stage1). Error{kNotFound} when the stage1
