@@ -69,7 +69,9 @@ DirConfig readDir(const fs::path& dir) {
   DirConfig out;
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return out;
+    // EACCES: a user who cannot reach the directory (not root: no stage1 that needs root runs
+    // for it anyway) has no configuration there.
+    if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) return out;
     throwErrno("stat " + quote(dir.string()));
   }
   if (!S_ISDIR(st.st_mode)) return out;
