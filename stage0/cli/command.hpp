@@ -90,5 +90,6 @@ int gcCommand(Context& ctx, const std::vector<std::string>& args);
 int enterCommand(Context& ctx, const std::vector<std::string>& args);
 int catManifestCommand(Context& ctx, const std::vector<std::string>& args);
 int logsCommand(Context& ctx, const std::vector<std::string>& args);
+int benchCommand(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace ferry::cli

@@ -35,6 +35,7 @@ const std::vector<Command>& commands() {
       {{"enter"}, "run a command inside a running pod", enterCommand},
       {{"cat-manifest"}, "print a pod's manifest", catManifestCommand},
       {{"logs"}, "print a pod's app output", logsCommand},
+      {{"bench"}, "run the same pod on several stage1s: cost and measured isolation", benchCommand},
       {{"trust"}, "trust OpenPGP keys to sign appc images (ferry's own trust store)", trustCommand},
       {{"metadata-service"},
        "run the appc metadata service for pods started with --mds-register",
