@@ -188,7 +188,8 @@ int benchCommand(Context& ctx, const std::vector<std::string>& args) {
     return kExitOk;
   }
 
-  constexpr int kLabel = 28, kCol = 26;
+  constexpr int kLabel = 28;
+  int kCol = 12;  // the widest cell and two spaces: a long measured value never runs into the next
   auto row = [&](const std::string& label, const std::vector<std::string>& cells) {
     ctx.out << std::left << std::setw(kLabel) << label;
     for (size_t k = 0; k < cells.size(); ++k) {
@@ -205,19 +206,26 @@ int benchCommand(Context& ctx, const std::vector<std::string>& args) {
     total.push_back(r.error.empty() ? statsText(fg.total, 1) : "-");
     memory.push_back(r.error.empty() ? statsText(fg.memory, 0) : "-");
   }
+  std::vector<std::vector<std::pair<std::string, std::string>>> lists;
+  for (const auto& r : results) {
+    if (r.probe && host) {
+      lists.push_back(bench::checklist(*r.probe, *host));
+    } else {
+      lists.emplace_back();
+    }
+  }
+  for (const auto* column : {&names, &first, &total, &memory}) {
+    for (const auto& c : *column) kCol = std::max(kCol, static_cast<int>(c.size()) + 2);
+  }
+  for (const auto& l : lists) {
+    for (const auto& [label, value] : l) kCol = std::max(kCol, static_cast<int>(value.size()) + 2);
+  }
   ctx.out << o.runs << " run" << (o.runs == 1 ? "" : "s") << " per stage1; median (min-max)\n";
   row("stage1", names);
   row("first output, ms", first);
   row("total run, ms", total);
   row("supervision memory, KiB", memory);
   ctx.out << "isolation, measured in the pod:\n";
-  std::vector<std::vector<std::pair<std::string, std::string>>> lists;
-  for (const auto& r : results) {
-    if (r.probe && host)
-      lists.push_back(bench::checklist(*r.probe, *host));
-    else
-      lists.emplace_back();
-  }
   size_t rows = 0;
   for (const auto& l : lists) rows = std::max(rows, l.size());
   for (size_t k = 0; k < rows; ++k) {
@@ -234,8 +242,9 @@ int benchCommand(Context& ctx, const std::vector<std::string>& args) {
     row("  " + label, cells);
   }
   for (const auto& r : results) {
-    if (!r.error.empty()) ctx.out << r.stage1 << ": cannot run the pod: " << r.error << "\n";
-    if (!r.probe)
+    if (!r.error.empty()) {
+      ctx.out << r.stage1 << ": cannot run the pod: " << r.error << "\n";
+    } else if (!r.probe)
       ctx.out << r.stage1 << ": no checklist: " << r.probeError << "\n";
     else if (!host)
       ctx.out << r.stage1 << ": no checklist: the probe cannot run on the host: " << hostError
