@@ -1,0 +1,28 @@
+// The kvm stage1 (stage1/ABI.md §4 "kvm"): one QEMU virtual machine per pod.
+//   run   — the share (virtiofsd, or QEMU's 9p), QEMU booting the flavor's guest kernel and
+//           initramfs, whose /init runs ferry's pod init; the channel relayed (stage1/kvm/run.cpp);
+//   stop  — SIGTERM to the run process, which sends it to the pod init over the channel;
+//           --force: SIGKILL to QEMU;
+//   enter — a command in a running app, over the channel (the ns stage1's enter, in the guest);
+//   gc    — kills a QEMU or virtiofsd left (every process working in the pod's kvm/), fixes the
+//           status files, removes the sockets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "stage1/common/entrypoint.hpp"
+
+namespace ferry::stage1 {
+
+int kvmRunEntrypoint(const Args& args);
+int kvmStopEntrypoint(const Args& args);
+int kvmGcEntrypoint(const Args& args);
+
+// The host's processes whose working directory is `dir` (QEMU and virtiofsd work in the pod's
+// kvm/ directory).
+std::vector<pid_t> processesWorkingIn(const std::filesystem::path& dir);
+
+}  // namespace ferry::stage1

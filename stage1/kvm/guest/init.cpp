@@ -1,0 +1,397 @@
+// The kvm stage1's guest /init (stage1/ABI.md §4 "kvm"): PID 1 of the pod's virtual machine,
+// a static program in the initramfs beside the kernel modules it loads. No shell, no udev.
+//   1. /dev, /proc, /sys; the modules in /modules, in the order of their names (finit_module);
+//   2. the channel port (virtio-serial, named kChannelName): a kHello frame;
+//   3. the share of the host (virtiofs, or 9p with ferry.fs=9p) at /root: a read-only tree
+//      holding the pod directory at its host path (its status/, logs/, app rootfs and volumes
+//      writable), the apps' bind sources, ferry-init and ferry-stage2;
+//   4. the pod directory of the guest: a tmpfs at its path holding the share's runtime.json,
+//      pod, apps/, status/, logs/, etc/ and volumes/ (bound), and the guest's own cgroups.json
+//      and pid (what the host's pod directory holds for the host is never the guest's to
+//      write: stage1-ref, lock, pid, exit, cgroups.json);
+//   5. cgroup2 with the pod cgroup, its device rules and limits, init/ and app-<name>/ (as the
+//      ns stage1 makes them), the hostname, lo up; the root moved onto /;
+//   6. ferry-init in new PID and mount namespaces (a fresh /proc), its stdout and stderr
+//      relayed to the host as frames; kSignal frames are signals for it; `ready` relayed;
+//   7. when it ends: kExit with its status, sync, power off.
+// Anything that fails before the pod init runs is one kFailure line, then power off.
+#include <fcntl.h>
+#include <linux/reboot.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/cgroup.hpp"
+#include "common/cgroup_devices.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "stage1/common/abi.hpp"
+#include "stage1/common/net.hpp"
+#include "stage1/common/pod_files.hpp"
+#include "stage1/common/resources.hpp"
+#include "stage1/common/runtime.hpp"
+#include "stage1/kvm/channel.hpp"
+
+namespace fs = std::filesystem;
+using namespace ferry;
+using ferry::kvm::FrameType;
+
+namespace {
+
+int channel = -1;
+
+void say(const std::string& line) {
+  std::string l = "ferry-kvm-init: " + line + "\n";
+  [[maybe_unused]] ssize_t n = ::write(2, l.data(), l.size());
+}
+
+[[noreturn]] void powerOff() {
+  ::sync();
+  ::reboot(RB_POWER_OFF);
+  for (;;) ::pause();
+}
+
+[[noreturn]] void fail(const std::string& line) {
+  say(line);
+  if (channel >= 0) kvm::writeFrame(channel, FrameType::kFailure, 0, line);
+  powerOff();
+}
+
+void mountOrThrow(const char* src, const fs::path& dst, const char* type, unsigned long flags,
+                  const char* data = nullptr) {
+  std::error_code ec;
+  fs::create_directories(dst, ec);
+  if (::mount(src, dst.c_str(), type, flags, data) != 0) {
+    throwErrno(std::string("mount ") + (type ? type : src) + " on " + quote(dst.string()));
+  }
+}
+
+std::string unhex(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+// ferry.KEY=VALUE words of the kernel command line.
+std::map<std::string, std::string> kernelParams() {
+  std::map<std::string, std::string> out;
+  std::ifstream in("/proc/cmdline");
+  std::string word;
+  while (in >> word) {
+    if (word.rfind("ferry.", 0) != 0) continue;
+    size_t eq = word.find('=');
+    if (eq == std::string::npos) continue;
+    out[word.substr(6, eq - 6)] = word.substr(eq + 1);
+  }
+  return out;
+}
+
+void loadModules() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator("/modules")) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    UniqueFd fd(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throwErrno("open " + quote(f.string()));
+    if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0 && errno != EEXIST) {
+      throwErrno("load module " + quote(f.string()));
+    }
+  }
+}
+
+// The virtio-serial port named kChannelName (devtmpfs makes /dev/vportNpM once the driver
+// found it: waits up to 20 s).
+int openChannel() {
+  for (int i = 0; i < 2000; ++i) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/sys/class/virtio-ports", ec)) {
+      std::ifstream in(e.path() / "name");
+      std::string name;
+      std::getline(in, name);
+      if (name != kvm::kChannelName) continue;
+      fs::path dev = fs::path("/dev") / e.path().filename();
+      int fd = ::open(dev.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY);
+      if (fd >= 0) return fd;
+    }
+    ::usleep(10000);
+  }
+  throw Error(Errc::kNotFound, "cannot find the channel port " + std::string(kvm::kChannelName));
+}
+
+// The guest's pod directory: a tmpfs at `pod` holding the share's entries the pod init and
+// stage2 read or write, bound from the share (mounted under /root).
+void makePodDir(const fs::path& root, const fs::path& pod) {
+  fs::path src = "/podsrc";
+  mountOrThrow((root / pod.relative_path()).c_str(), src, nullptr, MS_BIND | MS_REC);
+  fs::path dst = root / pod.relative_path();
+  mountOrThrow("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700");
+  for (const char* name : {"runtime.json", "pod", "apps", "status", "logs", "etc", "volumes"}) {
+    struct stat st;
+    if (::lstat((src / name).c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      fs::create_directory(dst / name);
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd f(::open((dst / name).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    } else {
+      continue;
+    }
+    mountOrThrow((src / name).c_str(), dst / name, nullptr, MS_BIND | MS_REC);
+  }
+  ::umount2(src.c_str(), MNT_DETACH);
+}
+
+struct Cgroups {
+  cgroup::Group pod, init;
+  std::vector<std::string> joinFiles;
+};
+
+// The ns stage1's cgroups, in the guest's cgroup2: the pod cgroup with its device rules and
+// limits, init/ and app-<name>/ with theirs; cgroups.json in the guest's pod directory.
+Cgroups makeCgroups(const fs::path& podDir, const stage1::RuntimeOptions& rt) {
+  std::vector<stage1::AppCgroupConfig> appConfigs;
+  for (const auto& app : rt.apps) appConfigs.push_back(stage1::appCgroupConfig(podDir, app.name));
+  stage1::ResourcesConfig podResources = stage1::podResourcesOf(podDir, rt);
+  cgroup::DevicePolicy devices = stage1::podDevicePolicy(podResources, appConfigs);
+  cgroup::Layout layout = cgroup::Layout::detect();
+  Cgroups c;
+  c.pod = cgroup::Group::place(layout, stage1::podCgroupName(rt.uuid));
+  stage1::writeCgroupsJson(podDir, c.pod);
+  c.pod.make();
+  cgroup::applyDevicePolicy(c.pod, devices);
+  c.pod.apply(podResources.limits);
+  c.init = c.pod.limitable().createChild(cgroup::kInitCgroupName);
+  std::vector<cgroup::Group> apps;
+  for (const auto& app : rt.apps) {
+    apps.push_back(c.pod.limitable().createChild(cgroup::appCgroupName(app.name)));
+  }
+  c.pod.delegate();
+  for (size_t i = 0; i < apps.size(); ++i) apps[i].apply(appConfigs[i].limits);
+  c.joinFiles = c.init.procsFiles();
+  return c;
+}
+
+struct Child {
+  pid_t pid = -1;
+  int out = -1, err = -1;
+};
+
+// ferry-init in new PID and mount namespaces, in the init cgroup, in the pod directory, with an
+// empty environment.
+Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg) {
+  int out[2], err[2], report[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
+      ::pipe2(report, O_CLOEXEC) != 0) {
+    throwErrno("create a pipe");
+  }
+  std::vector<const char*> files;
+  for (const auto& f : cg.joinFiles) files.push_back(f.c_str());
+  std::fflush(nullptr);
+  pid_t pid = static_cast<pid_t>(
+      ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, 0));
+  if (pid < 0) throwErrno("clone the pod init");
+  if (pid == 0) {
+    auto die = [&](const char* what) {
+      int e = errno;
+      char msg[256];
+      int n = std::snprintf(msg, sizeof msg, "cannot %s: %s", what, std::strerror(e));
+      [[maybe_unused]] ssize_t w = ::write(report[1], msg, static_cast<size_t>(n));
+      ::_exit(stage1::kOwnFailure);
+    };
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    size_t failed = 0;
+    if (cgroup::joinProcs(files.data(), files.size(), &failed) != 0) die("join the init cgroup");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("make / private");
+    ::umount2("/proc", MNT_DETACH);
+    if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+      die("mount /proc");
+    }
+    if (::chdir(podDir.c_str()) != 0) die("enter the pod directory");
+    if (::setsid() < 0) die("create a session");
+    int null = ::open("/dev/null", O_RDONLY);
+    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0) {
+      die("set up stdio");
+    }
+    const char* argv[] = {"ferry-init", nullptr};
+    const char* envp[] = {nullptr};
+    ::execve(init.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+    die("execute the pod init");
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  ::close(report[1]);
+  std::string failure;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(report[0], buf, sizeof buf)) > 0) failure.append(buf, static_cast<size_t>(n));
+  ::close(report[0]);
+  if (!failure.empty()) throw Error(Errc::kIo, failure);
+  return Child{pid, out[0], err[0]};
+}
+
+int statusCode(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Relays until the pod init ended and its output was read; returns its exit code.
+int relay(const fs::path& podDir, Child child) {
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, SIGCHLD);
+  int sfd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) throwErrno("create a signalfd");
+  kvm::FrameReader reader;
+  bool ready = false, ended = false, channelOpen = true;
+  int code = stage1::kOwnFailure;
+  for (;;) {
+    if (!ready) {
+      struct stat st;
+      if (::stat((podDir / "ready").c_str(), &st) == 0) {
+        ready = true;
+        kvm::writeFrame(channel, FrameType::kReady, 0, "");
+      }
+    }
+    if (ended && child.out < 0 && child.err < 0) break;
+    pollfd p[4] = {{child.out, POLLIN, 0},
+                   {child.err, POLLIN, 0},
+                   {channelOpen ? channel : -1, POLLIN, 0},
+                   {sfd, POLLIN, 0}};
+    int n = ::poll(p, 4, ready ? (ended ? 2000 : -1) : 50);
+    if (n < 0 && errno != EINTR) throwErrno("poll");
+    if (n == 0 && ended) break;  // the pipes' last writers outlive the init: not waited for
+    for (int i = 0; i < 2; ++i) {
+      int& fd = i == 0 ? child.out : child.err;
+      if (fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[16384];
+      ssize_t got = ::read(fd, buf, sizeof buf);
+      if (got > 0) {
+        kvm::writeFrame(channel, i == 0 ? FrameType::kStdout : FrameType::kStderr, 0,
+                        std::string_view(buf, static_cast<size_t>(got)));
+      } else if (got == 0 || errno != EINTR) {
+        ::close(fd);
+        fd = -1;
+      }
+    }
+    if (channelOpen && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      long got = reader.fill(channel);
+      if (got == 0) channelOpen = false;
+      while (auto f = reader.next()) {
+        if (f->type == FrameType::kSignal && !ended) {
+          int sig = std::atoi(f->data.c_str());
+          if (sig > 0 && sig < 65) ::kill(child.pid, sig);
+        }
+      }
+      if (reader.bad()) channelOpen = false;
+    }
+    if (p[3].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == sizeof si) {
+      }
+      int status;
+      pid_t got;
+      while ((got = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        if (got == child.pid) {
+          code = statusCode(status);
+          ended = true;
+        }
+      }
+    }
+  }
+  return code;
+}
+
+int guestMain() {
+  ::mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+  ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  ::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  try {
+    loadModules();
+    channel = openChannel();
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  std::string uptime;
+  {
+    std::ifstream in("/proc/uptime");
+    in >> uptime;
+  }
+  kvm::writeFrame(channel, FrameType::kHello, 0, uptime);
+  auto params = kernelParams();
+  if (params.count("probe")) powerOff();
+  try {
+    fs::path pod = unhex(params["pod"]);
+    fs::path init = unhex(params["init"]);
+    if (!pod.is_absolute() || !init.is_absolute()) {
+      throw Error(Errc::kInvalid, "the kernel command line names no pod directory or init");
+    }
+    fs::path root = "/root";
+    if (params["fs"] == "9p") {
+      mountOrThrow("ferry", root, "9p", MS_NOSUID | MS_NODEV,
+                   "trans=virtio,version=9p2000.L,msize=512000,cache=mmap");
+    } else {
+      mountOrThrow("ferry", root, "virtiofs", MS_NOSUID | MS_NODEV);
+    }
+    makePodDir(root, pod);
+    mountOrThrow("proc", root / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    mountOrThrow("sysfs", root / "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    mountOrThrow("cgroup2", root / "sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "nsdelegate");
+    mountOrThrow("devtmpfs", root / "dev", "devtmpfs", MS_NOSUID, "mode=0755");
+    if (::chdir(root.c_str()) != 0) throwErrno("enter the new root");
+    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throwErrno("move the root onto /");
+    if (::chroot(".") != 0 || ::chdir("/") != 0) throwErrno("change root");
+    {
+      std::ofstream c("/sys/fs/cgroup/cgroup.subtree_control");
+      c << "+cpu +memory +pids";
+    }
+    stage1::RuntimeOptions rt = stage1::RuntimeOptions::read(pod);
+    if (!rt.hostname.empty() && ::sethostname(rt.hostname.data(), rt.hostname.size()) != 0) {
+      throwErrno("set the hostname");
+    }
+    stage1::loopbackUp();
+    Cgroups cg = makeCgroups(pod, rt);
+    Child child = startPodInit(pod, init, cg);
+    stage1::writePidFile(pod, child.pid);
+    int code = relay(pod, child);
+    kvm::writeFrame(channel, FrameType::kExit, 0, std::to_string(code));
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  powerOff();
+}
+
+}  // namespace
+
+int main() {
+  if (::getpid() != 1) {
+    std::fprintf(stderr, "ferry-kvm-init: runs as the guest's PID 1 only\n");
+    return 2;
+  }
+  guestMain();
+}

@@ -1,0 +1,619 @@
+// The kvm stage1's run entrypoint: one QEMU virtual machine per pod.
+//
+//   run (this process, cwd = the pod directory)     child (its own mount namespace)
+//   runtime.json, the flavor's features, the guest,
+//   the accelerator, the VM's size; kvm/ (0700);
+//   the channel's socket kvm/channel.sock listening
+//   fork ───────────────────────────────────────────► PDEATHSIG SIGKILL; mounts private;
+//                                                     the apps' rootfs (overlay or copy);
+//                                                     the share: a read-only tmpfs at
+//                                                     kvm/root holding the pod directory
+//                                                     (read-only; status/, logs/, the
+//                                                     rootfs and volumes writable; kvm/
+//                                                     hidden), the bind sources, ferry-init
+//                                                     and ferry-stage2 (read-only);
+//                                                     virtiofsd on it (its child); exec QEMU
+//   `pid` = QEMU; the guest's channel connection and its hello within the boot timeout;
+//   frames: the pod init's stdout/stderr to ours, `ready`, the exit code; SIGTERM, SIGINT,
+//   SIGHUP → kSignal frames (a guest that does not end within the stop timeout + a margin is
+//   killed); QEMU's end; what is left of virtiofsd reaped (run is their subreaper); status
+//   fix-up, sockets removed, exit.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <system_error>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/json.hpp"
+#include "stage1/common/descriptor.hpp"
+#include "stage1/common/mounts.hpp"
+#include "stage1/common/pod_files.hpp"
+#include "stage1/common/runtime.hpp"
+#include "stage1/common/status.hpp"
+#include "stage1/kvm/channel.hpp"
+#include "stage1/kvm/entrypoints.hpp"
+#include "stage1/kvm/vm.hpp"
+
+namespace ferry::stage1 {
+
+namespace fs = std::filesystem;
+using ferry::kvm::FrameType;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// After a stop request the guest has the pod's stop timeout and this much more (TCG is slow
+// under load) before it is killed.
+constexpr int kStopSlackSeconds = 60;
+// After the pod's exit code, QEMU has this long to power off.
+constexpr int kPowerOffSeconds = 30;
+
+void debugLine(bool debug, const std::string& line) {
+  static const auto start = Clock::now();
+  if (!debug) return;
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  std::fprintf(stderr, "ferry-stage1 run: [%9.2f ms] %s\n", ms, line.c_str());
+}
+
+fs::path selfDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
+  return exe.parent_path();
+}
+
+int64_t envSeconds(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  long long n = std::strtoll(v, &end, 10);
+  if (*end != '\0' || n <= 0) {
+    throw Error(Errc::kInvalid, std::string("cannot read ") + name + ": not a positive number");
+  }
+  return n;
+}
+
+bool under(const fs::path& p, const fs::path& dir) {
+  std::string s = p.lexically_normal().string(), d = dir.string();
+  return s == d || s.starts_with(d + "/");
+}
+
+// Every bind source of the apps' config.json mounts, with whether every use of it is read-only.
+std::map<fs::path, bool> bindSources(const fs::path& podDir, const std::vector<RuntimeApp>& apps) {
+  std::map<fs::path, bool> out;
+  for (const RuntimeApp& app : apps) {
+    fs::path file = podDir / "apps" / app.name / "config.json";
+    json::Json doc = json::parse(readFile(file, 16 << 20), file.string());
+    if (!doc.is_object() || !doc.contains("mounts") || !doc["mounts"].is_array()) continue;
+    for (const json::Json& m : doc["mounts"]) {
+      if (!m.is_object() || !m.contains("source") || !m["source"].is_string()) continue;
+      bool bind = m.value("type", "") == "bind", ro = false;
+      if (m.contains("options") && m["options"].is_array()) {
+        for (const auto& o : m["options"]) {
+          if (!o.is_string()) continue;
+          bind = bind || o == "bind" || o == "rbind";
+          ro = ro || o == "ro";
+        }
+      }
+      fs::path source = fs::path(m["source"].get<std::string>()).lexically_normal();
+      if (!bind || !source.is_absolute()) continue;
+      auto [it, fresh] = out.emplace(source, ro);
+      if (!fresh) it->second = it->second && ro;
+    }
+  }
+  return out;
+}
+
+void mountOrThrow(const char* src, const fs::path& dst, const char* type, unsigned long flags,
+                  const char* data = nullptr) {
+  if (::mount(src, dst.c_str(), type, flags, data) != 0) {
+    throwErrno(std::string("mount ") + (src ? quote(src) : std::string("")) + " on " +
+               quote(dst.string()));
+  }
+}
+
+// A mount point in the share's tmpfs for `src` (a directory, or an empty file).
+fs::path mountPointFor(const fs::path& root, const fs::path& src) {
+  fs::path at = root / src.relative_path();
+  struct stat st;
+  if (::stat(src.c_str(), &st) != 0) throwErrno("stat " + quote(src.string()));
+  std::error_code ec;
+  fs::create_directories(S_ISDIR(st.st_mode) ? at : at.parent_path(), ec);
+  if (ec) throwErrno(ec.value(), "create " + quote(at.string()));
+  if (!S_ISDIR(st.st_mode)) {
+    UniqueFd fd(::open(at.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) throwErrno("create " + quote(at.string()));
+  }
+  return at;
+}
+
+void bindInto(const fs::path& root, const fs::path& src, bool readOnly, bool recursive) {
+  fs::path at = mountPointFor(root, src);
+  mountOrThrow(src.c_str(), at, nullptr, MS_BIND | (recursive ? MS_REC : 0));
+  if (readOnly) {
+    mountOrThrow(nullptr, at, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV);
+  }
+}
+
+class KvmRun {
+ public:
+  explicit KvmRun(const Args& args) : args_(args) {}
+
+  ~KvmRun() {
+    if (released_) return;
+    if (qemu_ > 0) {
+      ::kill(qemu_, SIGKILL);
+      ::waitpid(qemu_, nullptr, 0);
+    }
+    reapAll(0);
+    removeSockets();
+  }
+
+  void readPod() {
+    podDir_ = currentPodDir();
+    rt_ = RuntimeOptions::read(podDir_);
+    debug_ = args_.debug || rt_.debug;
+    rt_.checkUuid(args_.uuid);
+    Descriptor own = ownDescriptor();
+    refuseUnsupported(own, rt_);
+    keepLockFd(args_.lockFd);
+    guest_ = kvm::Guest::find(own.dir);
+    qemuPath_ = kvm::findQemu();
+    virtiofsd_ = kvm::findVirtiofsd();
+    init_ = rt_.init.empty() ? selfDir() / "ferry-init" : fs::path(rt_.init);
+    if (::access(init_.c_str(), X_OK) != 0) {
+      throwErrno("execute the pod init " + quote(init_.string()));
+    }
+    init_ = fs::canonical(init_);
+    stage2_ = rt_.stage2.empty() ? init_.parent_path() / "ferry-stage2" : fs::path(rt_.stage2);
+    stage2_ = fs::canonical(stage2_);
+    sources_ = bindSources(podDir_, rt_.apps);
+    bootTimeout_ = static_cast<int>(envSeconds("FERRY_KVM_BOOT_TIMEOUT", 300));
+  }
+
+  // The accelerator, the VM's size and QEMU's command line; kvm/ and the channel's socket.
+  void planVm() {
+    kvm::QemuPlan plan;
+    plan.accel = kvm::chooseAccel(guest_, debug_);
+    plan.size = kvm::vmSize(podDir_, rt_);
+    plan.guest = guest_;
+    plan.name = "ferry-" + rt_.uuid;
+    plan.virtiofs = virtiofsd_.has_value();
+    state_ = podDir_ / kvm::kStateDir;
+    plan.shareRoot = state_ / kvm::kShareRoot;
+    plan.append =
+        std::string("console=ttyS0 panic=-1 rdinit=/init tsc=reliable no_timer_check") +
+        " mitigations=off cgroup_no_v1=all " + (debug_ ? "loglevel=7" : "loglevel=1 quiet") +
+        " ferry.fs=" + (plan.virtiofs ? "virtiofs" : "9p") +
+        " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string());
+    argv_ = kvm::qemuArgv(qemuPath_, plan);
+    debugLine(debug_, "VM: accel " + plan.accel + ", " + std::to_string(plan.size.memoryMiB) +
+                          " MiB, " + std::to_string(plan.size.cpus) + " vCPUs, share " +
+                          (plan.virtiofs ? "virtiofs" : "9p"));
+    makePrivateDir(state_);
+    removeSockets();
+    std::error_code ec;
+    fs::create_directories(state_ / kvm::kShareRoot, ec);
+    if (ec) throwErrno(ec.value(), "create " + quote((state_ / kvm::kShareRoot).string()));
+    writeFileAtomic(state_ / kvm::kRunPid, std::to_string(::getpid()) + "\n", 0600, Sync::kAtomic);
+    listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!listener_) throwErrno("create the channel's socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string rel = std::string(kvm::kStateDir) + "/" + kvm::kChannelSocket;  // cwd: the pod
+    std::strncpy(addr.sun_path, rel.c_str(), sizeof addr.sun_path - 1);
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_.get(), 1) != 0) {
+      throwErrno("listen on " + quote((state_ / kvm::kChannelSocket).string()));
+    }
+  }
+
+  void blockSignals() {
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
+    ::signal(SIGPIPE, SIG_IGN);
+    sigFd_ = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigFd_) throwErrno("create a signalfd");
+    // virtiofsd is QEMU's child: when QEMU ends, it comes to us.
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) throwErrno("become a subreaper");
+  }
+
+  void startVm() {
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) throwErrno("create a pipe");
+    std::fflush(nullptr);
+    qemu_ = ::fork();
+    if (qemu_ < 0) throwErrno("fork");
+    if (qemu_ == 0) {
+      ::close(report[0]);
+      childMain(report[1]);
+    }
+    ::close(report[1]);
+    std::string failure;
+    char buf[512];
+    for (;;) {
+      ssize_t n = ::read(report[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      failure.append(buf, static_cast<size_t>(n));
+    }
+    ::close(report[0]);
+    if (!failure.empty()) throw Error(Errc::kIo, failure);
+    writePidFile(podDir_, qemu_);
+    started_ = Clock::now();
+    debugLine(debug_, "QEMU started: pid " + std::to_string(qemu_));
+  }
+
+  // Until QEMU ended (and the guest's exit code, if it sent one, is known).
+  void supervise() {
+    ferry::kvm::FrameReader reader;
+    deadline_ = started_ + std::chrono::seconds(bootTimeout_);
+    deadlineWhat_ = "the guest did not boot within " + std::to_string(bootTimeout_) + " s";
+    while (qemu_ > 0) {
+      pollfd p[2] = {{-1, POLLIN, 0}, {sigFd_.get(), POLLIN, 0}};
+      if (!channelDone_) p[0].fd = conn_ ? conn_.get() : listener_.get();
+      int timeout = -1;
+      if (deadline_ != kNever) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+        timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
+      }
+      int n = ::poll(p, 2, timeout);
+      if (n < 0 && errno != EINTR) throwErrno("poll");
+      if (n == 0 && deadline_ != kNever && Clock::now() >= deadline_) {
+        std::fprintf(stderr, "ferry-stage1 run: %s: killed\n", deadlineWhat_.c_str());
+        killed_ = true;
+        bootFailed_ = !hello_;
+        ::kill(qemu_, SIGKILL);
+        deadline_ = kNever;
+        continue;
+      }
+      if (!channelDone_ && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (!conn_) {
+          conn_ = UniqueFd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        } else {
+          long got = reader.fill(conn_.get());
+          if (got == 0 || (got < 0 && errno != EAGAIN)) channelDone_ = true;
+          while (auto f = reader.next()) {
+            handleFrame(*f);
+          }
+          if (reader.bad()) {
+            std::fprintf(stderr, "ferry-stage1 run: the guest sent a malformed frame\n");
+            channelDone_ = true;
+          }
+        }
+      }
+      if (p[1].revents & POLLIN) drainSignals();
+    }
+  }
+
+  int finish() {
+    released_ = true;
+    int code;
+    if (exitCode_) {
+      code = *exitCode_;
+    } else if (bootFailed_) {
+      code = kOwnFailure;
+    } else if (WIFSIGNALED(qemuStatus_)) {
+      // Killed (stop --force, a hung guest): as on ns, a pod killed by SIGKILL reads 137.
+      code = 128 + WTERMSIG(qemuStatus_);
+      if (!killed_ && WTERMSIG(qemuStatus_) != SIGKILL) code = kOwnFailure;
+    } else {
+      code = kOwnFailure;
+      if (failure_.empty()) {
+        std::fprintf(stderr,
+                     "ferry-stage1 run: the guest ended without the pod's exit status (QEMU "
+                     "exited %d); its console: %s\n",
+                     WIFEXITED(qemuStatus_) ? WEXITSTATUS(qemuStatus_) : -1,
+                     quote((state_ / kvm::kConsole).string()).c_str());
+        printTail(state_ / kvm::kConsole);
+      }
+    }
+    reapAll(2);
+    finalizeStatus(podDir_, std::nullopt);
+    removeSockets();
+    writeExitFile(podDir_, code);
+    debugLine(debug_, "pod ended: " + std::to_string(code));
+    return code;
+  }
+
+ private:
+  void handleFrame(const ferry::kvm::Frame& f) {
+    switch (f.type) {
+      case FrameType::kHello:
+        hello_ = true;
+        debugLine(debug_, "the guest's /init runs (guest uptime " + f.data + " s)");
+        deadline_ = kNever;
+        if (stopAsked_) sendSignal(SIGTERM);
+        break;
+      case FrameType::kStdout:
+        writeOut(1, f.data);
+        break;
+      case FrameType::kStderr:
+        writeOut(2, f.data);
+        break;
+      case FrameType::kReady:
+        writeFileAtomic(podDir_ / podfile::kReady, "", 0600, Sync::kAtomic);
+        debugLine(debug_, "every app started");
+        break;
+      case FrameType::kExit: {
+        char* end = nullptr;
+        long code = std::strtol(f.data.c_str(), &end, 10);
+        if (*end == '\0' && code >= 0 && code < 256) exitCode_ = static_cast<int>(code);
+        deadline_ = Clock::now() + std::chrono::seconds(kPowerOffSeconds);
+        deadlineWhat_ =
+            "the guest did not power off within " + std::to_string(kPowerOffSeconds) + " s";
+        debugLine(debug_, "the pod init exited: " + f.data);
+        break;
+      }
+      case FrameType::kFailure:
+        failure_ = f.data;
+        std::fprintf(stderr, "ferry-stage1 run: the guest: %s\n", f.data.c_str());
+        break;
+      default:
+        break;
+    }
+  }
+
+  void sendSignal(int sig) {
+    if (!conn_ || channelDone_) return;
+    ferry::kvm::writeFrame(conn_.get(), FrameType::kSignal, 0, std::to_string(sig));
+    if (sig == SIGTERM && !exitCode_) {
+      int64_t grace = rt_.stopTimeoutSeconds + kStopSlackSeconds;
+      deadline_ = Clock::now() + std::chrono::seconds(grace);
+      deadlineWhat_ = "the guest did not stop within " + std::to_string(grace) + " s";
+    }
+  }
+
+  void drainSignals() {
+    signalfd_siginfo si;
+    while (::read(sigFd_.get(), &si, sizeof si) == sizeof si) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) {
+        int status;
+        pid_t got;
+        while ((got = ::waitpid(-1, &status, WNOHANG)) > 0) {
+          if (got == qemu_) {
+            qemu_ = 0;
+            qemuStatus_ = status;
+            debugLine(debug_, "QEMU ended");
+          }
+        }
+        continue;
+      }
+      debugLine(debug_, "forwarding signal " + std::to_string(sig) + " to the pod init");
+      if (sig == SIGTERM) stopAsked_ = true;
+      sendSignal(sig);
+    }
+  }
+
+  void writeOut(int fd, const std::string& data) {
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // nobody reads our output: the pod's logs still have it
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+  }
+
+  void printTail(const fs::path& file) {
+    std::string text;
+    try {
+      text = readFile(file, 1 << 20);
+    } catch (const std::exception&) {
+      return;
+    }
+    size_t at = text.size();
+    for (int lines = 0; at > 0 && lines < 20; ++lines) {
+      at = text.rfind('\n', at - 1);
+      if (at == std::string::npos) {
+        at = 0;
+        break;
+      }
+    }
+    std::fprintf(stderr, "%s\n", text.substr(at).c_str());
+  }
+
+  // Every child left (virtiofsd after QEMU): waited for `seconds`, then killed.
+  void reapAll(int seconds) {
+    auto until = Clock::now() + std::chrono::seconds(seconds);
+    for (;;) {
+      int status;
+      pid_t got = ::waitpid(-1, &status, WNOHANG);
+      if (got < 0) return;  // no child left
+      if (got > 0) continue;
+      if (Clock::now() >= until) {
+        for (const auto& e : fs::directory_iterator("/proc")) {
+          pid_t pid = static_cast<pid_t>(std::atoi(e.path().filename().c_str()));
+          if (pid <= 0) continue;
+          std::string stat;
+          try {
+            stat = readFile(e.path() / "stat", 4096);
+          } catch (const std::exception&) {
+            continue;
+          }
+          size_t close = stat.rfind(')');
+          if (close == std::string::npos) continue;
+          int ppid = 0;
+          std::sscanf(stat.c_str() + close + 2, "%*c %d", &ppid);
+          if (ppid == ::getpid()) ::kill(pid, SIGKILL);
+        }
+        while (::waitpid(-1, &status, 0) > 0) {
+        }
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  void removeSockets() {
+    if (state_.empty()) return;
+    for (const char* s : {kvm::kChannelSocket, kvm::kFsSocket}) ::unlink((state_ / s).c_str());
+  }
+
+  // The child: the share in a mount namespace of its own, virtiofsd, then QEMU.
+  [[noreturn]] void childMain(int report) noexcept {
+    try {
+      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
+      sigset_t none;
+      ::sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      if (::setsid() < 0) throwErrno("create a session");
+      if (::unshare(CLONE_NEWNS) != 0) throwErrno("create a mount namespace");
+      mountOrThrow(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
+      for (const RuntimeApp& app : rt_.apps) {
+        mountAppRootfs(podDir_ / "apps" / app.name, app.tree, !rt_.noOverlay);
+      }
+      fs::path root = state_ / kvm::kShareRoot;
+      mountOrThrow("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m");
+      for (const char* d : {"proc", "sys", "dev"}) fs::create_directory(root / d);
+      // The pod directory, read-only and without its mounts; then what the guest writes.
+      fs::path pod = mountPointFor(root, podDir_);
+      mountOrThrow(podDir_.c_str(), pod, nullptr, MS_BIND);
+      mountOrThrow(nullptr, pod, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV);
+      for (const char* d : {"status", "logs"}) bindInto(root, podDir_ / d, false, false);
+      for (const RuntimeApp& app : rt_.apps) {
+        bindInto(root, podDir_ / "apps" / app.name / "rootfs", false, true);
+      }
+      for (const auto& [src, readOnly] : sources_) {
+        if (under(src, podDir_)) {
+          if (under(src, podDir_ / "volumes")) bindInto(root, src, readOnly, true);
+          continue;  // etc/hosts, etc/resolv.conf: read-only with the pod directory
+        }
+        if (src == "/") throw Error(Errc::kSecurity, "cannot share the host's / with a pod");
+        bindInto(root, src, readOnly, true);
+      }
+      bindInto(root, init_, true, false);
+      bindInto(root, stage2_, true, false);
+      // The flavor's own state is not the guest's to see.
+      mountOrThrow("tmpfs", pod / kvm::kStateDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
+                   "mode=0700,size=4k");
+      mountOrThrow(nullptr, root, nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                   "mode=0755,size=1m");
+      ::umask(077);  // QEMU's console and logs: root's alone
+      if (::chdir(state_.c_str()) != 0) throwErrno("enter " + quote(state_.string()));
+      UniqueFd log(::open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+      UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      if (!log || !null) throwErrno("open QEMU's log");
+      if (virtiofsd_) startVirtiofsd(root);
+      std::vector<char*> argv;
+      for (auto& s : argv_) argv.push_back(s.data());
+      argv.push_back(nullptr);
+      if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {
+        throwErrno("set up QEMU's stdio");
+      }
+      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
+      ::execve(argv[0], argv.data(), const_cast<char* const*>(envp));
+      throwErrno("execute " + quote(argv[0]));
+    } catch (const std::exception& e) {
+      std::string m = e.what();
+      [[maybe_unused]] ssize_t n = ::write(report, m.data(), m.size());
+    }
+    ::_exit(kOwnFailure);
+  }
+
+  // virtiofsd on the share (sandboxed in namespaces of its own, pivoted into it), its socket in
+  // the current directory; returns once the socket is there.
+  void startVirtiofsd(const fs::path& root) {
+    pid_t pid = ::fork();
+    if (pid < 0) throwErrno("fork");
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int log =
+          ::open("virtiofsd.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+      int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (log < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) {
+        ::_exit(127);
+      }
+      std::string src = "source=" + root.string();
+      std::string sock = std::string("--socket-path=") + kvm::kFsSocket;
+      const char* argv[] = {virtiofsd_->c_str(),
+                            sock.c_str(),
+                            "-o",
+                            src.c_str(),
+                            "-o",
+                            "cache=auto",
+                            "-o",
+                            "xattr",
+                            "-o",
+                            "sandbox=namespace",
+                            nullptr};
+      const char* envp[] = {nullptr};
+      ::execve(argv[0], const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 20000; ++i) {
+      struct stat st;
+      if (::stat(kvm::kFsSocket, &st) == 0 && S_ISSOCK(st.st_mode)) return;
+      int status;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        std::string log;
+        try {
+          log = readFile("virtiofsd.log", 4096);
+        } catch (const std::exception&) {
+        }
+        throw Error(Errc::kIo, "virtiofsd ended before it listened: " + log);
+      }
+      ::usleep(1000);
+    }
+    throw Error(Errc::kIo, "virtiofsd did not listen within 20 s");
+  }
+
+  const Args& args_;
+  fs::path podDir_, state_;
+  RuntimeOptions rt_;
+  bool debug_ = false;
+  kvm::Guest guest_;
+  fs::path qemuPath_, init_, stage2_;
+  std::optional<fs::path> virtiofsd_;
+  std::map<fs::path, bool> sources_;
+  std::vector<std::string> argv_;
+  int bootTimeout_ = 300;
+  UniqueFd listener_, conn_, sigFd_;
+  pid_t qemu_ = 0;
+  int qemuStatus_ = 0;
+  static constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point started_, deadline_ = kNever;
+  std::string deadlineWhat_;
+  std::optional<int> exitCode_;
+  std::string failure_;
+  bool hello_ = false, bootFailed_ = false;
+  bool channelDone_ = false, stopAsked_ = false, killed_ = false, released_ = false;
+};
+
+}  // namespace
+
+int kvmRunEntrypoint(const Args& args) {
+  debugLine(false, "");  // starts the clock
+  KvmRun run(args);
+  run.readPod();
+  run.planVm();
+  run.blockSignals();
+  run.startVm();
+  run.supervise();
+  return run.finish();
+}
+
+}  // namespace ferry::stage1

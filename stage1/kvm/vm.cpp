@@ -1,0 +1,310 @@
+#include "stage1/kvm/vm.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "stage1/common/resources.hpp"
+#include "stage1/kvm/channel.hpp"
+
+namespace ferry::stage1::kvm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kMiB = 1024 * 1024;
+
+int64_t envNumber(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  long long n = std::strtoll(v, &end, 10);
+  if (*end != '\0' || n <= 0) {
+    throw Error(Errc::kInvalid,
+                std::string("cannot read ") + name + ": not a positive number: " + quote(v));
+  }
+  return n;
+}
+
+// How many CPUs a quota/period pair asks for, rounded up; nullopt without a quota.
+std::optional<int> cpusOf(const cgroup::Resources& r) {
+  if (!r.cpuQuota || *r.cpuQuota <= 0) return std::nullopt;
+  uint64_t period = r.cpuPeriod.value_or(100000);
+  if (period == 0) return std::nullopt;
+  return static_cast<int>((static_cast<uint64_t>(*r.cpuQuota) + period - 1) / period);
+}
+
+}  // namespace
+
+Guest Guest::find(const fs::path& stage1Dir) {
+  Guest g{stage1Dir / "guest" / "vmlinux", stage1Dir / "guest" / "initrd"};
+  if (::access(g.kernel.c_str(), R_OK) == 0 && ::access(g.initrd.c_str(), R_OK) == 0) return g;
+  std::string why;
+  try {
+    why = readFile(stage1Dir / "guest" / "MISSING", 4096);
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+  } catch (const std::exception&) {
+  }
+  throw Error(Errc::kUnsupported,
+              "not supported: the kvm stage1 has no guest kernel and "
+              "initramfs in " +
+                  quote((stage1Dir / "guest").string()) + (why.empty() ? "" : ": " + why));
+}
+
+fs::path findQemu() {
+  for (const char* p : {"/usr/bin/qemu-system-x86_64", "/usr/local/bin/qemu-system-x86_64"}) {
+    if (::access(p, X_OK) == 0) return p;
+  }
+  throw Error(Errc::kUnsupported,
+              "not supported: the kvm stage1 needs qemu-system-x86_64 (Debian: qemu-system-x86)");
+}
+
+std::optional<fs::path> findVirtiofsd() {
+  if (const char* v = std::getenv("FERRY_KVM_VIRTIOFSD"); v != nullptr && *v != '\0') {
+    if (std::string(v) == "none") return std::nullopt;
+    return fs::path(v);
+  }
+  for (const char* p : {"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"}) {
+    if (::access(p, X_OK) == 0) return fs::path(p);
+  }
+  return std::nullopt;
+}
+
+std::string hex(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+VmSize vmSize(const fs::path& podDir, const RuntimeOptions& rt) {
+  ResourcesConfig pod = podResourcesOf(podDir, rt);
+  std::vector<cgroup::Resources> apps;
+  for (const RuntimeApp& app : rt.apps) apps.push_back(appCgroupConfig(podDir, app.name).limits);
+  VmSize size;
+  int64_t memory = envNumber("FERRY_KVM_MEMORY", 512) * kMiB;
+  if (pod.limits.memoryLimit && *pod.limits.memoryLimit > 0) {
+    memory = *pod.limits.memoryLimit;
+  } else if (!apps.empty() && std::all_of(apps.begin(), apps.end(), [](const auto& r) {
+               return r.memoryLimit && *r.memoryLimit > 0;
+             })) {
+    memory = 0;
+    for (const auto& r : apps) memory += *r.memoryLimit;
+  }
+  size.memoryMiB = (memory + kMiB - 1) / kMiB + kMemoryOverheadMiB;
+  if (auto c = cpusOf(pod.limits)) {
+    size.cpus = *c;
+  } else {
+    for (const auto& r : apps) size.cpus = std::max(size.cpus, cpusOf(r).value_or(1));
+  }
+  long host = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (host > 0) size.cpus = std::min<int>(size.cpus, static_cast<int>(host));
+  size.cpus = std::max(size.cpus, 1);
+  return size;
+}
+
+std::vector<std::string> qemuArgv(const fs::path& qemu, const QemuPlan& p) {
+  std::string mem = std::to_string(p.size.memoryMiB);
+  std::vector<std::string> a = {
+      qemu.string(),
+      "-name",
+      p.name,
+      "-nodefaults",
+      "-no-user-config",
+      "-display",
+      "none",
+      "-no-reboot",
+      "-accel",
+      p.accel,
+      "-cpu",
+      p.accel == "kvm" ? "host" : "max",
+      "-m",
+      mem + "M",
+      "-smp",
+      std::to_string(p.size.cpus),
+      "-kernel",
+      p.guest.kernel.string(),
+      "-initrd",
+      p.guest.initrd.string(),
+      "-append",
+      p.append,
+      "-serial",
+      std::string("file:") + kConsole,
+      "-device",
+      "virtio-serial-pci,id=vs",
+      "-chardev",
+      std::string("socket,id=ch,path=") + kChannelSocket,
+      "-device",
+      std::string("virtserialport,bus=vs.0,chardev=ch,name=") + ferry::kvm::kChannelName};
+  if (p.share && p.virtiofs) {
+    // vhost-user needs the guest's memory shared with virtiofsd.
+    a.insert(a.end(), {"-object", "memory-backend-memfd,id=mem,size=" + mem + "M,share=on", "-numa",
+                       "node,memdev=mem", "-chardev", std::string("socket,id=fs,path=") + kFsSocket,
+                       "-device", std::string("vhost-user-fs-pci,chardev=fs,tag=") + kShareTag});
+  } else if (p.share) {
+    std::string path = p.shareRoot.string();
+    if (path.find(',') != std::string::npos) {
+      throw Error(Errc::kUnsupported,
+                  "not supported: a 9p share of a path holding ',': " + quote(path));
+    }
+    a.insert(a.end(), {"-virtfs", "local,path=" + path + ",mount_tag=" + kShareTag +
+                                      ",security_model=passthrough,multidevs=remap"});
+  }
+  return a;
+}
+
+namespace {
+
+// Boots the guest in probe mode under `accel`; true when its /init said hello in time.
+bool probe(const Guest& guest, const std::string& accel, int timeoutSeconds) {
+  char tmpl[] = "/tmp/ferry-kvm-probe.XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) throwErrno("create a temporary directory");
+  fs::path dir = tmpl;
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = (dir / kChannelSocket).string();
+  if (path.size() >= sizeof addr.sun_path) return false;
+  std::copy(path.begin(), path.end(), addr.sun_path);
+  if (!listener || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener.get(), 1) != 0) {
+    throwErrno("listen on " + quote(path));
+  }
+  QemuPlan plan;
+  plan.accel = accel;
+  plan.size = VmSize{kMemoryOverheadMiB + 64, 1};
+  plan.guest = guest;
+  plan.name = "ferry-kvm-probe";
+  plan.append = "console=ttyS0 loglevel=1 panic=-1 rdinit=/init quiet ferry.probe=1";
+  plan.share = false;
+  std::vector<std::string> argv = qemuArgv(findQemu(), plan);
+  std::vector<char*> cargv;
+  for (auto& s : argv) cargv.push_back(s.data());
+  cargv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) throwErrno("fork");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int null = ::open("/dev/null", O_RDWR);
+    if (::chdir(dir.c_str()) != 0 || null < 0) ::_exit(127);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execv(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  bool hello = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+  UniqueFd conn;
+  ferry::kvm::FrameReader reader;
+  while (!hello && std::chrono::steady_clock::now() < deadline) {
+    int status;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      break;
+    }
+    pollfd p{conn ? conn.get() : listener.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    if (!conn) {
+      conn = UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      continue;
+    }
+    if (reader.fill(conn.get()) <= 0) break;
+    while (auto f = reader.next()) hello = hello || f->type == ferry::kvm::FrameType::kHello;
+  }
+  if (pid > 0) {
+    // A probe that said hello powers off by itself; anything else is killed.
+    for (int i = 0; hello && i < 200; ++i) {
+      int status;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  return hello;
+}
+
+}  // namespace
+
+std::string chooseAccel(const Guest& guest, bool debug) {
+  const char* v = std::getenv("FERRY_KVM_ACCEL");
+  std::string want = v != nullptr && *v != '\0' ? v : "auto";
+  if (want != "kvm" && want != "tcg" && want != "auto") {
+    throw Error(Errc::kInvalid,
+                "cannot read FERRY_KVM_ACCEL: " + quote(want) + " is not kvm, tcg or auto");
+  }
+  if (want == "tcg") return want;
+  UniqueFd kvm(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+  if (want == "kvm") {
+    if (!kvm) throwErrno("use KVM: open \"/dev/kvm\"");
+    return want;
+  }
+  if (!kvm) {
+    if (debug) std::fprintf(stderr, "ferry-stage1 run: no /dev/kvm: TCG\n");
+    return "tcg";
+  }
+  // A probe per boot of the host and per guest kernel.
+  struct stat st {};
+  ::stat(guest.kernel.c_str(), &st);
+  std::string bootId;
+  try {
+    bootId = readFile("/proc/sys/kernel/random/boot_id", 256);
+  } catch (const std::exception&) {
+  }
+  fs::path record =
+      "/run/ferry/kvm-accel-" + hex(std::to_string(std::hash<std::string>{}(
+                                    bootId + guest.kernel.string() + std::to_string(st.st_ino) +
+                                    ":" + std::to_string(st.st_mtim.tv_sec))));
+  try {
+    std::string known = readFile(record, 16);
+    if (known == "kvm" || known == "tcg") return known;
+  } catch (const std::exception&) {
+  }
+  int timeout = static_cast<int>(envNumber("FERRY_KVM_PROBE_TIMEOUT", 30));
+  std::string accel = probe(guest, "kvm", timeout) ? "kvm" : "tcg";
+  if (debug) {
+    std::fprintf(stderr, "ferry-stage1 run: a guest under KVM %s: %s\n",
+                 accel == "kvm" ? "booted" : "did not boot", accel.c_str());
+  }
+  std::error_code ec;
+  fs::create_directories(record.parent_path(), ec);
+  try {
+    writeFileAtomic(record, accel, 0600, Sync::kAtomic);
+  } catch (const std::exception&) {
+  }
+  return accel;
+}
+
+}  // namespace ferry::stage1::kvm

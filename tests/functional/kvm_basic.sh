@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The kvm stage1 (stage1/ABI.md §4 "kvm"): a pod is a QEMU virtual machine with its own kernel
+# (the guest's release, not the host's), the app's stdout and stderr apart on ours, its exit
+# code as the pod's, status/list/logs from the files the guest's pod init wrote through the
+# share, the app's writes in its upper directory on the host, the hostname; a guest that does
+# not boot in time is killed and reported; what the flavor cannot do is refused in one line;
+# gc leaves no process, socket or mount.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
+source "$(dirname "$0")/kvm_lib.sh"
+kvm_test_setup
+
+F fetch "$BB" >/dev/null
+kvm_leftovers >"$T/before"
+
+# One pod: output, exit code, a separate kernel.
+set +e
+F run --uuid-file-save="$T/u" "$BB" --exec /bin/sh -- -c \
+  'echo out-line; echo err-line >&2; echo "kernel $(uname -r)"; echo "host $(hostname)";
+   echo written >/from-guest; exit 3' >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 3 ] || { cat "$T/out" "$T/err" >&2; fail "the pod exited $rc, want 3"; }
+ok "the pod's exit code is the app's (3)"
+u=$(cat "$T/u")
+grep -qx out-line "$T/out" || fail "stdout lacks the app's line: $(cat "$T/out")"
+grep -qx err-line "$T/err" || fail "stderr lacks the app's line: $(cat "$T/err")"
+! grep -q err-line "$T/out" || fail "stderr's line on stdout"
+ok "stdout and stderr relayed apart"
+release=$(kvm_guest_release)
+grep -qx "kernel $release" "$T/out" || fail "want the guest's kernel $release: $(grep kernel "$T/out")"
+[ "$release" != "$(uname -r)" ] || skip "the host runs the guest's kernel: cannot tell them apart"
+ok "the app runs on the guest's kernel ($release), not the host's ($(uname -r))"
+hn=$(jq -r .hostname "$D/pods/run/$u/runtime.json")
+grep -qx "host $hn" "$T/out" || fail "want hostname $hn: $(grep host "$T/out")"
+ok "the pod's hostname"
+
+# status, list, logs: what the guest's pod init wrote, through the share.
+expect_status 0 F status "$u"
+grep -qx exit=3 "$T/out" && grep -qx state=exited "$T/out" && grep -qx app-busybox=3 "$T/out" ||
+  fail "status: $(cat "$T/out")"
+expect_status 0 F status --format=json "$u"
+[ "$(jq -r '.apps[0].exitCode // .apps.busybox.exitCode // empty' "$T/out" 2>/dev/null || true)" = 3 ] ||
+  jq -e '.. | objects | select(.exitCode? == 3)' "$T/out" >/dev/null || fail "status json: $(cat "$T/out")"
+expect_status 0 F list --no-legend --full
+grep -q "^$u	busybox	.*	exited	" "$T/out" || fail "list: $(cat "$T/out")"
+ok "status and list show the pod exited 3"
+grep -qx out-line "$D/pods/run/$u/logs/busybox.log" || fail "the log lacks the output"
+[ -f "$D/pods/run/$u/ready" ] || fail "no ready file"
+[ "$(cat "$D/pods/run/$u/apps/busybox/upper/from-guest")" = written ] ||
+  fail "the app's write is not in its upper directory"
+ok "the pod init's log, ready and the app's writes are on the host"
+[ "$(stat -c %a "$D/pods/run/$u/kvm")" = 700 ] || fail "kvm/ is not 0700"
+[ -z "$(find "$D/pods/run/$u/kvm" -perm /077 -type f)" ] ||
+  fail "files others may read: $(find "$D/pods/run/$u/kvm" -perm /077 -type f)"
+ok "the flavor's state is root's alone"
+
+# A guest that does not say hello in time is killed and reported.
+set +e
+FERRY_KVM_BOOT_TIMEOUT=1 F run --uuid-file-save="$T/u2" "$BB" --exec /bin/true >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 254 ] || fail "a guest under a 1 s boot timeout: exit $rc, want 254"
+grep -q "did not boot within 1 s: killed" "$T/err" || fail "not reported: $(cat "$T/err")"
+ok "a guest that does not boot in time is killed and reported"
+
+# What the flavor does not offer: one line, before a pod runs.
+expect_status 254 env FERRY_KVM_ACCEL=bogus "$FERRY" --dir "$D" --insecure-options=image run "$BB" --exec /bin/true
+grep -q "FERRY_KVM_ACCEL" "$T/err" && one_line "a bad FERRY_KVM_ACCEL"
+if [ ! -e /dev/kvm ]; then
+  expect_status 254 env FERRY_KVM_ACCEL=kvm "$FERRY" --dir "$D" --insecure-options=image run "$BB" --exec /bin/true
+  grep -q '/dev/kvm' "$T/err" && one_line "KVM without /dev/kvm"
+fi
+set +e
+F run --net=host "$BB" --exec /bin/true >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && grep -q "not supported" "$T/err" || fail "--net=host: $rc $(cat "$T/err")"
+ok "refused: a bad accelerator, KVM without /dev/kvm, --net=host"
+
+F gc --grace-period=0s >/dev/null
+kvm_leftovers >"$T/after"
+diff "$T/before" "$T/after" >&2 || fail "gc left something"
+[ -z "$(find "$D/pods" -mindepth 2 -maxdepth 2)" ] || fail "pods left: $(find "$D/pods" -mindepth 2 -maxdepth 2)"
+ok "gc leaves no process, socket or mount"
+echo "# $checks checks"
