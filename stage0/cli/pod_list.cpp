@@ -131,7 +131,7 @@ int statusCommand(Context& ctx, const std::vector<std::string>& args) {
   if (i.finishedAt) ctx.out << "finished=" << timeText(i.finishedAt) << "\n";
   if (i.pid) ctx.out << "pid=" << *i.pid << "\n";
   if (i.unit) ctx.out << "unit=" << *i.unit << "\n";
-  ctx.out << "networks=" << i.networksText() << "\n";
+  ctx.out << "networks=" << i.networksText(true) << "\n";
   ctx.out << "exited=" << (finished(i.state) ? "true" : "false") << "\n";
   if (i.exitCode) ctx.out << "exit=" << *i.exitCode << "\n";
   for (const auto& a : i.apps) {

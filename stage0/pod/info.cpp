@@ -38,13 +38,18 @@ json::Json PodInfo::toJson() const {
   return j;
 }
 
-std::string PodInfo::networksText() const {
+std::string PodInfo::networksText(bool everyAddress) const {
   if (net == "host" || net == "none") return net;
   std::string out;
+  auto add = [&out](const std::string& one) { out += (out.empty() ? "" : ",") + one; };
   for (const auto& n : networks) {
-    std::string one = n.name;
-    if (!n.addresses.empty()) one += ":" + n.addresses.front();
-    out += (out.empty() ? "" : ",") + one;
+    if (n.addresses.empty()) {
+      add(n.name);
+    } else if (!everyAddress) {
+      add(n.name + ":" + n.addresses.front());
+    } else {
+      for (const auto& a : n.addresses) add(n.name + ":" + a);
+    }
   }
   return out.empty() ? "-" : out;
 }

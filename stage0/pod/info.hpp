@@ -33,9 +33,10 @@ struct PodInfo {
   std::vector<net::NetworkStatus> networks;
 
   json::Json toJson() const;
-  // NETWORKS of `ferry list`, networks= of `ferry status`: "default:172.16.28.2/24,…" (a name
-  // alone when not attached), "host", "none", or "-".
-  std::string networksText() const;
+  // NETWORKS of `ferry list` (the first address of each network) and networks= of `ferry status`
+  // (every address, NAME:ADDRESS each: a dual-stack network appears twice):
+  // "default:172.16.28.2/24,…" (a name alone when not attached), "host", "none", or "-".
+  std::string networksText(bool everyAddress = false) const;
 };
 
 // Best effort on files a pod being prepared may not have yet.

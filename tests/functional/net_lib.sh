@@ -42,17 +42,21 @@ net_cleanup() {
   rm -rf "$T"
 }
 
-# Everything a pod's networks could leave behind: veths, bridges, iptables rules and chains, IPAM
-# leases, network namespace mounts under $D. What a network keeps between its pods by design is
+# Everything a pod's networks could leave behind: veths, bridges, iptables and ip6tables rules and
+# chains, IPAM leases, network namespace mounts under $D. What a network keeps between its pods by design is
 # left out: the bridge plugin's bridge (ferrytest-br, removed at cleanup), the portmap plugin's
 # shared chains.
 leftovers() (
   set +o pipefail
   ip -o link show type veth | grep -v ferrytest | awk -F': ' '{print "veth " $2}' | sed 's/@.*//'
   ip -o link show type bridge | grep -v ferrytest | awk -F': ' '{print "bridge " $2}'
-  iptables-save | grep -E '^(:|-A )' |
-    grep -vE '^:(PREROUTING|INPUT|OUTPUT|POSTROUTING|FORWARD) |^:CNI-HOSTPORT-(DNAT|MASQ|SETMARK) |^-A (PREROUTING|OUTPUT) -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT$|CNI portfwd' |
-    sed 's/^/rule /'
+  local save
+  for save in iptables-save ip6tables-save; do
+    command -v "$save" >/dev/null || continue
+    "$save" | grep -E '^(:|-A )' |
+      grep -vE '^:(PREROUTING|INPUT|OUTPUT|POSTROUTING|FORWARD) |^:CNI-HOSTPORT-(DNAT|MASQ|SETMARK) |^-A (PREROUTING|OUTPUT) -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT$|CNI portfwd' |
+      sed "s/^/rule ${save%%-save} /"
+  done
   find /var/lib/cni/networks -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null | sed 's/^/lease /'
   grep -F " $D/" /proc/self/mountinfo | awk '{print "mount " $5}'
 )
