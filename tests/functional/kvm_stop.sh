@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Stopping a pod on the kvm stage1: `ferry stop` reaches the app in the guest (SIGTERM through
+# the channel to the pod init) and the pod ends with the app's code; `stop --force` kills QEMU
+# (the pod reads 137, its running app exited by SIGKILL); after `kill -9` of the run entrypoint
+# QEMU and virtiofsd die with it and gc leaves no process, socket or mount. Each pod's QEMU and
+# virtiofsd are counted while it runs, so "nothing left" is not vacuous.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pods_lib.sh"
+source "$(dirname "$0")/kvm_lib.sh"
+kvm_test_setup
+
+F fetch "$BB" >/dev/null
+kvm_leftovers >"$T/before"
+waiter='trap "echo got-term; exit 0" TERM; echo up; while :; do /bin/busybox sleep 0.1; done'
+
+# start_pod NAME: `ferry run` of the waiter in the background until it said "up"; $u, $run_pid.
+start_pod() {
+  rm -f "$T/$1.u"
+  F run --uuid-file-save="$T/$1.u" "$BB" --exec /bin/sh -- -c "$waiter" >"$T/$1.out" 2>"$T/$1.err" &
+  run_pid=$!
+  bg+=($run_pid)
+  local i
+  for i in $(seq 1 3000); do
+    grep -qx up "$T/$1.out" 2>/dev/null && break
+    kill -0 "$run_pid" 2>/dev/null || { cat "$T/$1.err" >&2; fail "$1: the pod ended before it was up"; }
+    sleep 0.1
+  done
+  grep -qx up "$T/$1.out" || fail "$1: not up within 300 s"
+  u=$(cat "$T/$1.u")
+}
+wait_run() { # WANT WHAT
+  set +e
+  wait "$run_pid"
+  local rc=$?
+  set -e
+  [ "$rc" -eq "$1" ] || fail "$2: the pod exited $rc, want $1: $(cat "$T/$2.out" "$T/$2.err")"
+}
+running_processes() { kvm_leftovers | awk '$1 == "processes" {print $2}'; }
+
+start_pod graceful
+expect_status 0 F status "$u"
+grep -qx state=running "$T/out" || fail "status while it runs: $(cat "$T/out")"
+n=$(running_processes)
+[ "$n" -ge 2 ] || fail "want QEMU and virtiofsd working in the pod directory, found $n processes"
+ok "a running pod: status running, QEMU and virtiofsd ($n processes in its directory)"
+expect_status 0 F stop "$u"
+wait_run 0 graceful
+grep -qx got-term "$T/graceful.out" || fail "the app did not get SIGTERM: $(cat "$T/graceful.out")"
+expect_status 0 F status "$u"
+grep -qx exit=0 "$T/out" && grep -qx app-busybox=0 "$T/out" || fail "status: $(cat "$T/out")"
+ok "ferry stop: the app in the guest got SIGTERM, the pod exited 0"
+
+start_pod force
+expect_status 0 F stop --force "$u"
+wait_run 137 force
+! grep -q got-term "$T/force.out" || fail "--force sent SIGTERM"
+jq -e '.state == "exited" and .signal == "SIGKILL"' "$D/pods/run/$u/status/busybox.json" >/dev/null ||
+  fail "the app's status: $(cat "$D/pods/run/$u/status/busybox.json")"
+ok "ferry stop --force: QEMU killed, the pod reads 137, the app exited by SIGKILL"
+
+start_pod crash
+kill -KILL "$(cat "$D/pods/run/$u/kvm/run.pid")"
+set +e
+wait "$run_pid"
+set -e
+for i in $(seq 1 100); do [ "$(running_processes)" = 0 ] && break; sleep 0.1; done
+[ "$(running_processes)" = 0 ] || fail "QEMU or virtiofsd outlived kill -9 of run: $(kvm_leftovers)"
+ok "kill -9 of the run entrypoint: QEMU and virtiofsd end with it"
+
+F gc --grace-period=0s >/dev/null
+kvm_leftovers >"$T/after"
+diff "$T/before" "$T/after" >&2 || fail "gc left something"
+[ -z "$(find "$D/pods" -mindepth 2 -maxdepth 2)" ] || fail "pods left: $(find "$D/pods" -mindepth 2 -maxdepth 2)"
+ok "gc after a killed pod leaves no process, socket or mount"
+echo "# $checks checks"
