@@ -67,6 +67,15 @@ host_unchanged() {
   fi
 }
 
+# The host's mount points, sorted, without those of the suite's other tests, which run in
+# parallel and mount under their own temporary directories (net tests' namespace files, pods'
+# netns): what a pod of this test could leave on the host shows, the neighbours' churn does not.
+host_mount_points() {
+  local tmp=${TMPDIR:-/tmp}
+  awk '{print $5}' /proc/self/mountinfo | awk -v own="$T" -v tmp="$tmp/ferry-" \
+    'index($0, own) == 1 || index($0, tmp) != 1' | sort
+}
+
 # run_pod WHAT ARGS...: `F run ARGS`, stdout in $T/out, stderr in $T/err, status in $st; never
 # fails by itself.
 run_pod() {
