@@ -19,6 +19,7 @@ namespace ferry::stage1 {
 
 int kvmRunEntrypoint(const Args& args);
 int kvmStopEntrypoint(const Args& args);
+int kvmEnterEntrypoint(const Args& args);
 int kvmGcEntrypoint(const Args& args);
 
 // The host's processes whose working directory is `dir` (QEMU and virtiofsd work in the pod's

@@ -153,6 +153,26 @@ void bindInto(const fs::path& root, const fs::path& src, bool readOnly, bool rec
   }
 }
 
+// A listening unix socket at `rel` (relative to the working directory: the pod directory).
+UniqueFd listenAt(const std::string& rel, const fs::path& shown) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) throwErrno("create a socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, rel.c_str(), sizeof addr.sun_path - 1);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd.get(), 16) != 0) {
+    throwErrno("listen on " + quote(shown.string()));
+  }
+  return fd;
+}
+
+// An enter entrypoint connected to enter.sock: its frames go to the guest as session `id`.
+struct EnterClient {
+  UniqueFd conn;
+  ferry::kvm::FrameReader reader;
+};
+
 class KvmRun {
  public:
   explicit KvmRun(const Args& args) : args_(args) {}
@@ -186,6 +206,7 @@ class KvmRun {
     stage2_ = rt_.stage2.empty() ? init_.parent_path() / "ferry-stage2" : fs::path(rt_.stage2);
     stage2_ = fs::canonical(stage2_);
     sources_ = bindSources(podDir_, rt_.apps);
+    guestEnter_ = own.dir / "bin" / kvm::kGuestEnter;
     bootTimeout_ = static_cast<int>(envSeconds("FERRY_KVM_BOOT_TIMEOUT", 300));
   }
 
@@ -203,7 +224,8 @@ class KvmRun {
         std::string("console=ttyS0 panic=-1 rdinit=/init tsc=reliable no_timer_check") +
         " mitigations=off cgroup_no_v1=all " + (debug_ ? "loglevel=7" : "loglevel=1 quiet") +
         " ferry.fs=" + (plan.virtiofs ? "virtiofs" : "9p") +
-        " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string());
+        " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string()) +
+        " ferry.enter=" + kvm::hex(guestEnter_.string());
     argv_ = kvm::qemuArgv(qemuPath_, plan);
     debugLine(debug_, "VM: accel " + plan.accel + ", " + std::to_string(plan.size.memoryMiB) +
                           " MiB, " + std::to_string(plan.size.cpus) + " vCPUs, share " +
@@ -214,16 +236,9 @@ class KvmRun {
     fs::create_directories(state_ / kvm::kShareRoot, ec);
     if (ec) throwErrno(ec.value(), "create " + quote((state_ / kvm::kShareRoot).string()));
     writeFileAtomic(state_ / kvm::kRunPid, std::to_string(::getpid()) + "\n", 0600, Sync::kAtomic);
-    listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!listener_) throwErrno("create the channel's socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::string rel = std::string(kvm::kStateDir) + "/" + kvm::kChannelSocket;  // cwd: the pod
-    std::strncpy(addr.sun_path, rel.c_str(), sizeof addr.sun_path - 1);
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listener_.get(), 1) != 0) {
-      throwErrno("listen on " + quote((state_ / kvm::kChannelSocket).string()));
-    }
+    std::string dir = std::string(kvm::kStateDir) + "/";
+    listener_ = listenAt(dir + kvm::kChannelSocket, state_ / kvm::kChannelSocket);
+    enterListener_ = listenAt(dir + kvm::kEnterSocket, state_ / kvm::kEnterSocket);
   }
 
   void blockSignals() {
@@ -270,14 +285,20 @@ class KvmRun {
     deadline_ = started_ + std::chrono::seconds(bootTimeout_);
     deadlineWhat_ = "the guest did not boot within " + std::to_string(bootTimeout_) + " s";
     while (qemu_ > 0) {
-      pollfd p[2] = {{-1, POLLIN, 0}, {sigFd_.get(), POLLIN, 0}};
+      std::vector<pollfd> p = {
+          {-1, POLLIN, 0}, {sigFd_.get(), POLLIN, 0}, {enterListener_.get(), POLLIN, 0}};
       if (!channelDone_) p[0].fd = conn_ ? conn_.get() : listener_.get();
+      std::vector<uint32_t> ids;
+      for (auto& [id, c] : clients_) {
+        p.push_back({c.conn.get(), POLLIN, 0});
+        ids.push_back(id);
+      }
       int timeout = -1;
       if (deadline_ != kNever) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
         timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
       }
-      int n = ::poll(p, 2, timeout);
+      int n = ::poll(p.data(), p.size(), timeout);
       if (n < 0 && errno != EINTR) throwErrno("poll");
       if (n == 0 && deadline_ != kNever && Clock::now() >= deadline_) {
         std::fprintf(stderr, "ferry-stage1 run: %s: killed\n", deadlineWhat_.c_str());
@@ -301,6 +322,10 @@ class KvmRun {
             channelDone_ = true;
           }
         }
+      }
+      if (p[2].revents & POLLIN) acceptEnter();
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (p[3 + i].revents & (POLLIN | POLLHUP | POLLERR)) readEnter(ids[i]);
       }
       if (p[1].revents & POLLIN) drainSignals();
     }
@@ -365,12 +390,60 @@ class KvmRun {
         debugLine(debug_, "the pod init exited: " + f.data);
         break;
       }
+      case FrameType::kEnterStdout:
+      case FrameType::kEnterStderr:
+      case FrameType::kEnterExit:
+        if (auto it = clients_.find(f.session); it != clients_.end()) {
+          ferry::kvm::writeFrame(it->second.conn.get(), f.type, 0, f.data);
+          if (f.type == FrameType::kEnterExit) clients_.erase(it);
+        }
+        break;
       case FrameType::kFailure:
         failure_ = f.data;
         std::fprintf(stderr, "ferry-stage1 run: the guest: %s\n", f.data.c_str());
         break;
       default:
         break;
+    }
+  }
+
+  void acceptEnter() {
+    for (;;) {
+      UniqueFd c(::accept4(enterListener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+      if (!c) return;
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      if (::getsockopt(c.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
+        continue;  // kvm/ is root's alone: nobody else gets here anyway
+      }
+      if (channelDone_ || !conn_) {
+        ferry::kvm::writeFrame(c.get(), FrameType::kEnterStderr, 0,
+                               "cannot enter the pod: its guest is not running\n");
+        ferry::kvm::writeFrame(c.get(), FrameType::kEnterExit, 0, std::to_string(kOwnFailure));
+        continue;
+      }
+      clients_[nextSession_++].conn = std::move(c);
+    }
+  }
+
+  // A frame of an enter client goes to the guest under its session; its end ends the session's
+  // input.
+  void readEnter(uint32_t id) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    EnterClient& c = it->second;
+    long got = c.reader.fill(c.conn.get());
+    if (got < 0 && errno == EAGAIN) return;
+    while (auto f = c.reader.next()) {
+      if (f->type == FrameType::kEnterStart || f->type == FrameType::kEnterStdin) {
+        if (conn_ && !channelDone_) ferry::kvm::writeFrame(conn_.get(), f->type, id, f->data);
+      }
+    }
+    if (got <= 0 || c.reader.bad()) {
+      if (conn_ && !channelDone_) {
+        ferry::kvm::writeFrame(conn_.get(), FrameType::kEnterStdin, id, "");
+      }
+      clients_.erase(it);
     }
   }
 
@@ -470,7 +543,9 @@ class KvmRun {
 
   void removeSockets() {
     if (state_.empty()) return;
-    for (const char* s : {kvm::kChannelSocket, kvm::kFsSocket}) ::unlink((state_ / s).c_str());
+    for (const char* s : {kvm::kChannelSocket, kvm::kFsSocket, kvm::kEnterSocket}) {
+      ::unlink((state_ / s).c_str());
+    }
   }
 
   // The child: the share in a mount namespace of its own, virtiofsd, then QEMU.
@@ -507,6 +582,7 @@ class KvmRun {
       }
       bindInto(root, init_, true, false);
       bindInto(root, stage2_, true, false);
+      if (::access(guestEnter_.c_str(), X_OK) == 0) bindInto(root, guestEnter_, true, false);
       // The flavor's own state is not the guest's to see.
       mountOrThrow("tmpfs", pod / kvm::kStateDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
                    "mode=0700,size=4k");
@@ -586,12 +662,14 @@ class KvmRun {
   RuntimeOptions rt_;
   bool debug_ = false;
   kvm::Guest guest_;
-  fs::path qemuPath_, init_, stage2_;
+  fs::path qemuPath_, init_, stage2_, guestEnter_;
   std::optional<fs::path> virtiofsd_;
   std::map<fs::path, bool> sources_;
   std::vector<std::string> argv_;
   int bootTimeout_ = 300;
-  UniqueFd listener_, conn_, sigFd_;
+  UniqueFd listener_, conn_, sigFd_, enterListener_;
+  std::map<uint32_t, EnterClient> clients_;
+  uint32_t nextSession_ = 1;
   pid_t qemu_ = 0;
   int qemuStatus_ = 0;
   static constexpr Clock::time_point kNever = Clock::time_point::max();

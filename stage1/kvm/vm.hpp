@@ -18,6 +18,9 @@ inline constexpr const char* kStateDir = "kvm";
 // In kStateDir (relative names: QEMU and virtiofsd run there, and a unix socket path is short).
 inline constexpr const char* kChannelSocket = "channel.sock";
 inline constexpr const char* kFsSocket = "fs.sock";
+inline constexpr const char* kEnterSocket = "enter.sock";  // enter's sessions, relayed by run
+// In the flavor's bin/: the ns stage1's enter entrypoint, which the guest runs for enter.
+inline constexpr const char* kGuestEnter = "guest-enter";
 inline constexpr const char* kConsole = "console";
 inline constexpr const char* kRunPid = "run.pid";
 inline constexpr const char* kShareRoot = "root";

@@ -36,6 +36,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@
 #include "common/cgroup_devices.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json.hpp"
 #include "stage1/common/abi.hpp"
 #include "stage1/common/net.hpp"
 #include "stage1/common/pod_files.hpp"
@@ -220,6 +222,7 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
     size_t failed = 0;
     if (cgroup::joinProcs(files.data(), files.size(), &failed) != 0) die("join the init cgroup");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("make / private");
@@ -254,6 +257,83 @@ int statusCode(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// An enter session (kEnterStart … kEnterExit): the flavor's guest-enter (the ns stage1's enter
+// entrypoint) in the pod directory, its stdio on pipes relayed as frames.
+struct Session {
+  pid_t pid = -1;
+  int in = -1, out = -1, err = -1;
+  std::optional<int> code;
+};
+
+std::string uuid;
+fs::path guestEnter;
+
+void startSession(std::map<uint32_t, Session>& sessions, uint32_t id, const std::string& request,
+                  const fs::path& podDir) {
+  std::vector<std::string> args = {"enter", "--uuid", uuid};
+  try {
+    json::Json r = json::parse(request, "the enter request");
+    args.insert(args.end(), {"--app", r.at("app").get<std::string>(), "--"});
+    for (const auto& a : r.at("argv")) args.push_back(a.get<std::string>());
+  } catch (const std::exception& e) {
+    kvm::writeFrame(channel, FrameType::kEnterStderr, id,
+                    std::string("ferry-kvm-init: ") + e.what() + "\n");
+    kvm::writeFrame(channel, FrameType::kEnterExit, id, std::to_string(stage1::kOwnFailure));
+    return;
+  }
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    kvm::writeFrame(channel, FrameType::kEnterExit, id, std::to_string(stage1::kOwnFailure));
+    return;
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::setsid();
+    if (::chdir(podDir.c_str()) != 0 || ::dup2(in[0], 0) < 0 || ::dup2(out[1], 1) < 0 ||
+        ::dup2(err[1], 2) < 0) {
+      ::_exit(stage1::kOwnFailure);
+    }
+    const char* envp[] = {nullptr};
+    ::execve(guestEnter.c_str(), argv.data(), const_cast<char* const*>(envp));
+    ::_exit(stage1::kOwnFailure);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (pid < 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    ::close(err[0]);
+    kvm::writeFrame(channel, FrameType::kEnterExit, id, std::to_string(stage1::kOwnFailure));
+    return;
+  }
+  sessions[id] = Session{pid, in[1], out[0], err[0], std::nullopt};
+}
+
+// A session whose process ended and whose output was read (or is not waited for: what its
+// children still write is dropped) ends with kEnterExit.
+void endSessions(std::map<uint32_t, Session>& sessions, bool force) {
+  for (auto it = sessions.begin(); it != sessions.end();) {
+    Session& s = it->second;
+    if (!s.code || (!force && (s.out >= 0 || s.err >= 0))) {
+      ++it;
+      continue;
+    }
+    for (int fd : {s.in, s.out, s.err}) {
+      if (fd >= 0) ::close(fd);
+    }
+    kvm::writeFrame(channel, FrameType::kEnterExit, it->first, std::to_string(*s.code));
+    it = sessions.erase(it);
+  }
+}
+
 // Relays until the pod init ended and its output was read; returns its exit code.
 int relay(const fs::path& podDir, Child child) {
   sigset_t set;
@@ -262,8 +342,19 @@ int relay(const fs::path& podDir, Child child) {
   int sfd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) throwErrno("create a signalfd");
   kvm::FrameReader reader;
+  std::map<uint32_t, Session> sessions;
   bool ready = false, ended = false, channelOpen = true;
   int code = stage1::kOwnFailure;
+  auto forward = [&](int& fd, FrameType type, uint32_t session) {
+    char buf[16384];
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got > 0) {
+      kvm::writeFrame(channel, type, session, std::string_view(buf, static_cast<size_t>(got)));
+    } else if (got == 0 || errno != EINTR) {
+      ::close(fd);
+      fd = -1;
+    }
+  };
   for (;;) {
     if (!ready) {
       struct stat st;
@@ -273,33 +364,53 @@ int relay(const fs::path& podDir, Child child) {
       }
     }
     if (ended && child.out < 0 && child.err < 0) break;
-    pollfd p[4] = {{child.out, POLLIN, 0},
-                   {child.err, POLLIN, 0},
-                   {channelOpen ? channel : -1, POLLIN, 0},
-                   {sfd, POLLIN, 0}};
-    int n = ::poll(p, 4, ready ? (ended ? 2000 : -1) : 50);
+    std::vector<pollfd> p = {{child.out, POLLIN, 0},
+                             {child.err, POLLIN, 0},
+                             {channelOpen ? channel : -1, POLLIN, 0},
+                             {sfd, POLLIN, 0}};
+    std::vector<std::pair<uint32_t, int>> which;  // session, 0 out / 1 err
+    for (auto& [id, sess] : sessions) {
+      p.push_back({sess.out, POLLIN, 0});
+      which.emplace_back(id, 0);
+      p.push_back({sess.err, POLLIN, 0});
+      which.emplace_back(id, 1);
+    }
+    int n = ::poll(p.data(), p.size(), ready ? (ended ? 2000 : -1) : 50);
     if (n < 0 && errno != EINTR) throwErrno("poll");
     if (n == 0 && ended) break;  // the pipes' last writers outlive the init: not waited for
-    for (int i = 0; i < 2; ++i) {
-      int& fd = i == 0 ? child.out : child.err;
-      if (fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[16384];
-      ssize_t got = ::read(fd, buf, sizeof buf);
-      if (got > 0) {
-        kvm::writeFrame(channel, i == 0 ? FrameType::kStdout : FrameType::kStderr, 0,
-                        std::string_view(buf, static_cast<size_t>(got)));
-      } else if (got == 0 || errno != EINTR) {
-        ::close(fd);
-        fd = -1;
+    constexpr short kIn = POLLIN | POLLHUP | POLLERR;
+    if (child.out >= 0 && (p[0].revents & kIn)) forward(child.out, FrameType::kStdout, 0);
+    if (child.err >= 0 && (p[1].revents & kIn)) forward(child.err, FrameType::kStderr, 0);
+    for (size_t i = 0; i < which.size(); ++i) {
+      if (!(p[4 + i].revents & kIn)) continue;
+      auto it = sessions.find(which[i].first);
+      if (it == sessions.end()) continue;
+      int& fd = which[i].second == 0 ? it->second.out : it->second.err;
+      if (fd >= 0) {
+        forward(fd, which[i].second == 0 ? FrameType::kEnterStdout : FrameType::kEnterStderr,
+                it->first);
       }
     }
-    if (channelOpen && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+    if (channelOpen && (p[2].revents & kIn)) {
       long got = reader.fill(channel);
       if (got == 0) channelOpen = false;
       while (auto f = reader.next()) {
         if (f->type == FrameType::kSignal && !ended) {
           int sig = std::atoi(f->data.c_str());
           if (sig > 0 && sig < 65) ::kill(child.pid, sig);
+        } else if (f->type == FrameType::kEnterStart && f->session != 0 &&
+                   !sessions.count(f->session)) {
+          startSession(sessions, f->session, f->data, podDir);
+        } else if (f->type == FrameType::kEnterStdin) {
+          auto it = sessions.find(f->session);
+          if (it == sessions.end() || it->second.in < 0) continue;
+          if (f->data.empty()) {
+            ::close(it->second.in);
+            it->second.in = -1;
+          } else if (::write(it->second.in, f->data.data(), f->data.size()) < 0) {
+            ::close(it->second.in);
+            it->second.in = -1;
+          }
         }
       }
       if (reader.bad()) channelOpen = false;
@@ -315,9 +426,17 @@ int relay(const fs::path& podDir, Child child) {
           code = statusCode(status);
           ended = true;
         }
+        for (auto& [id, sess] : sessions) {
+          if (sess.pid == got) sess.code = statusCode(status);
+        }
       }
     }
+    endSessions(sessions, false);
   }
+  for (auto& [id, sess] : sessions) {
+    if (!sess.code) sess.code = stage1::kOwnFailure;
+  }
+  endSessions(sessions, true);
   return code;
 }
 
@@ -347,6 +466,7 @@ int guestMain() {
   try {
     fs::path pod = unhex(params["pod"]);
     fs::path init = unhex(params["init"]);
+    guestEnter = unhex(params["enter"]);
     if (!pod.is_absolute() || !init.is_absolute()) {
       throw Error(Errc::kInvalid, "the kernel command line names no pod directory or init");
     }
@@ -371,6 +491,7 @@ int guestMain() {
       c << "+cpu +memory +pids";
     }
     stage1::RuntimeOptions rt = stage1::RuntimeOptions::read(pod);
+    uuid = rt.uuid;
     if (!rt.hostname.empty() && ::sethostname(rt.hostname.data(), rt.hostname.size()) != 0) {
       throwErrno("set the hostname");
     }
