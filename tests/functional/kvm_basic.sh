@@ -55,6 +55,13 @@ ok "the pod init's log, ready and the app's writes are on the host"
   fail "files others may read: $(find "$D/pods/run/$u/kvm" -perm /077 -type f)"
 ok "the flavor's state is root's alone"
 
+# The flavor packed as a stage1 image (stage1-images/stage1-kvm.aci, guest included) runs the
+# same pod from the image's tree.
+expect_status 0 "$FERRY_REAL" --dir "$D" --insecure-options=image run --stage1-from-dir=stage1-kvm.aci \
+  "$BB" --exec /bin/sh -- -c 'echo "kernel $(uname -r)"'
+grep -qx "kernel $release" "$T/out" || fail "the stage1 image's pod: $(cat "$T/out" "$T/err")"
+ok "the kvm stage1 image runs a pod in its guest"
+
 # A guest that does not say hello in time is killed and reported.
 set +e
 FERRY_KVM_BOOT_TIMEOUT=1 F run --uuid-file-save="$T/u2" "$BB" --exec /bin/true >"$T/out" 2>"$T/err"

@@ -5,6 +5,7 @@
 # Like pods_test_setup, on the kvm stage1 (FERRY wraps run/prepare with --stage1-name=kvm).
 kvm_test_setup() {
   FERRY_STAGE1=kvm
+  FERRY_REAL=$FERRY  # without the wrapper's --stage1-name
   # The build always assembles the flavor (its guest only where the machine has a kernel).
   local dir
   dir=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/kvm
