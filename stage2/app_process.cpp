@@ -49,11 +49,13 @@ void resetSignals() {
 // (RESOLVE_IN_ROOT: ".." and absolute symlinks stay in; RESOLVE_NO_MAGICLINKS: /proc links
 // refused), and where it landed is checked: getcwd(3) says ENOENT ("(unreachable)") for a
 // directory outside the process's root.
-void enterWorkingDirectory(const std::string& cwd) {
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+// (The socket-activation descriptors below `firstClosed` stay: sockets, never a directory to
+// change into or resolve from.)
+void enterWorkingDirectory(const std::string& cwd, unsigned firstClosed) {
+  if (syscall(SYS_close_range, firstClosed, ~0U, 0U) != 0) {
     // Before Linux 5.9: close them one by one.
     long max = sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < (max > 0 ? max : 1024); ++fd) close(fd);
+    for (int fd = static_cast<int>(firstClosed); fd < (max > 0 ? max : 1024); ++fd) close(fd);
   }
   std::string what = "change to the working directory " + quote(cwd);
   UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -96,6 +98,20 @@ AppProcess::AppProcess(const oci::RuntimeSpec& spec) : spec_(spec) {
 
 AppProcess::~AppProcess() = default;
 
+void AppProcess::passListenFds(unsigned count, std::string names) {
+  for (unsigned i = 0; i < count; ++i) {
+    struct stat st;
+    int fd = static_cast<int>(3 + i);
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+      throw Error(Errc::kSecurity, "cannot pass descriptor " + std::to_string(fd) +
+                                       " to the app: LISTEN_FDS=" + std::to_string(count) +
+                                       " but it is not a socket");
+    }
+  }
+  listenFds_ = count;
+  listenFdNames_ = std::move(names);
+}
+
 void AppProcess::exec(std::vector<std::string> argv) {
   const oci::Process& process = *spec_.process;
   if (argv.empty()) throw Error(Errc::kInvalid, "the command to run is empty");
@@ -107,7 +123,7 @@ void AppProcess::exec(std::vector<std::string> argv) {
     if (!root) throwErrno("open the app's root");
     creds = resolveCredentials(spec_, root.get());
   }
-  enterWorkingDirectory(process.cwd);
+  enterWorkingDirectory(process.cwd, 3 + listenFds_);
   applyRlimits(process.rlimits);
   if (process.oomScoreAdj) {
     // Lowering it needs CAP_SYS_RESOURCE: do it while still root.
@@ -148,8 +164,18 @@ void AppProcess::exec(std::vector<std::string> argv) {
   resetSignals();
   std::string path = envValue(process.env, "PATH").value_or(std::string(kDefaultPath));
   std::string exe = findExecutable(argv[0], path);
-  closeExtraFdsOnExec();
-  std::vector<std::string> env = process.env;
+  closeExtraFdsOnExec(3 + listenFds_);
+  std::vector<std::string> env;
+  for (const auto& e : process.env) {
+    bool listenVar = e.starts_with("LISTEN_FDS=") || e.starts_with("LISTEN_PID=") ||
+                     e.starts_with("LISTEN_FDNAMES=");
+    if (!(listenFds_ > 0 && listenVar)) env.push_back(e);
+  }
+  if (listenFds_ > 0) {
+    env.push_back("LISTEN_FDS=" + std::to_string(listenFds_));
+    env.push_back("LISTEN_PID=" + std::to_string(getpid()));
+    env.push_back("LISTEN_FDNAMES=" + listenFdNames_);
+  }
   std::vector<char*> cargv = cArgv(argv);
   std::vector<char*> cenv = cArgv(env);
 

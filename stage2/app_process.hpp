@@ -29,6 +29,12 @@ class AppProcess {
   AppProcess& operator=(const AppProcess&) = delete;
   ~AppProcess();
 
+  // Socket activation (stage1/ABI.md §5 "systemd"): the `count` descriptors at 3, 4, … are the
+  // app's (each must be a socket), named `names` (LISTEN_FDNAMES); exec keeps them open and sets
+  // LISTEN_FDS, LISTEN_PID (the app's pid) and LISTEN_FDNAMES. Every other descriptor above
+  // stderr is closed as ever.
+  void passListenFds(unsigned count, std::string names);
+
   // Runs argv as the app; "/" must be the app's root. Returns only by throwing.
   [[noreturn]] void exec(std::vector<std::string> argv);
 
@@ -37,6 +43,8 @@ class AppProcess {
   bool haveCaps_;
   CapabilitySets caps_;
   std::unique_ptr<SeccompFilter> seccomp_;
+  unsigned listenFds_ = 0;
+  std::string listenFdNames_;
 };
 
 }  // namespace ferry::stage2

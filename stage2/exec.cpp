@@ -97,15 +97,15 @@ std::string findExecutable(const std::string& argv0, std::string_view path) {
                                    strerror(firstError));
 }
 
-void closeExtraFdsOnExec() {
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+void closeExtraFdsOnExec(unsigned first) {
+  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
   // Before Linux 5.11: walk /proc/self/fd.
   DIR* d = opendir("/proc/self/fd");
   if (d == nullptr) return;
   int self = dirfd(d);
   while (struct dirent* e = readdir(d)) {
     int fd = atoi(e->d_name);
-    if (fd > 2 && fd != self) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fd >= static_cast<int>(first) && fd != self) fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
   closedir(d);
 }

@@ -32,6 +32,7 @@ std::optional<std::string> envValue(const std::vector<std::string>& env, std::st
 std::string findExecutable(const std::string& argv0, std::string_view path);
 
 // Marks every descriptor above stderr close-on-exec (close_range; a loop on old kernels).
-void closeExtraFdsOnExec();
+// Every descriptor from `first` up is marked close-on-exec.
+void closeExtraFdsOnExec(unsigned first = 3);
 
 }  // namespace ferry::stage2

@@ -2,7 +2,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -21,6 +23,11 @@ int main(int argc, char** argv) {
       ferry::throwErrno("make the process non-dumpable");
     ferry::reexecSealed("ferry-stage2", argv, environ);
     ferry::stage2::Options options = ferry::stage2::parseArgs(argc, argv);
+    // Set by the pod init alone (it runs ferry-stage2 with no other environment).
+    if (const char* n = std::getenv("LISTEN_FDS"); n != nullptr && !options.event) {
+      options.listenFds = static_cast<unsigned>(std::clamp(std::atoi(n), 0, 1024));
+      if (const char* names = std::getenv("LISTEN_FDNAMES")) options.listenFdNames = names;
+    }
     app = options.bundle.filename().string();
     return ferry::stage2::run(options, app);
   } catch (const ferry::Error& e) {

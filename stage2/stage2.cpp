@@ -108,6 +108,9 @@ int run(const Options& options, std::string& app) {
 
   // Everything that can be checked is checked before the first change to the system.
   AppProcess appProcess(spec);
+  if (options.listenFds > 0 && !options.event) {
+    appProcess.passListenFds(options.listenFds, options.listenFdNames);
+  }
   const std::vector<oci::LinuxDevice> noDevices;
   const std::vector<oci::LinuxDevice>& devices =
       spec.linuxConfig ? spec.linuxConfig->devices : noDevices;

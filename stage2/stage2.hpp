@@ -21,6 +21,10 @@ inline constexpr std::string_view kEventAnnotationPrefix = keys::kEventPrefix;
 struct Options {
   std::optional<std::string> event;  // "pre-start" | "post-stop"
   std::filesystem::path bundle;
+  // From the pod init's environment (ABI §5 "systemd"): the app's socket-activation descriptors
+  // at 3, 4, …; never for an event handler.
+  unsigned listenFds = 0;
+  std::string listenFdNames;
 };
 
 // `ferry-stage2 [--event pre-start|post-stop] BUNDLE`; throws Error{kUsage}.

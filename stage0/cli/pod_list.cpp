@@ -84,11 +84,24 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int statusCommand(Context& ctx, const std::vector<std::string>& args) {
-  const std::string usage = "ferry status [--wait[=DURATION]] --uuid-file=FILE | UUID";
+  const std::string usage =
+      "ferry status [--wait[=DURATION]] [--wait-ready[=DURATION]] --uuid-file=FILE | UUID";
   OptionParser p(usage, "Print a pod's state, pid, times and each app's exit status.",
                  "--wait waits until the pod has exited (for at most DURATION: 30s, 5m, …);\n"
-                 "exit status 254 when it has not by then.");
+                 "exit status 254 when it has not by then. --wait-ready waits until the pod is\n"
+                 "ready: every app started, and every app whose image has the annotation\n"
+                 "appc.io/executor/supports-systemd-notify said READY=1 (sd_notify); 254 when\n"
+                 "the pod ended first or the time is over.");
   addGlobalOptions(p, ctx.global);
+  std::optional<std::chrono::milliseconds> waitReady;
+  bool waitReadyForever = false;
+  p.optionalValue("wait-ready", "DURATION", "wait until the pod is ready", [&](std::string_view v) {
+    if (v.empty() || v == "forever") {
+      waitReadyForever = true;
+    } else {
+      waitReady = parseDuration(v, "wait-ready");
+    }
+  });
   std::optional<std::chrono::milliseconds> wait;
   bool waitForever = false;
   p.optionalValue("wait", "DURATION", "wait until the pod exited", [&](std::string_view v) {
@@ -116,6 +129,28 @@ int statusCommand(Context& ctx, const std::vector<std::string>& args) {
       if (!waitForever && std::chrono::steady_clock::now() >= deadline) {
         throw Error(Errc::kLimit, "pod " + pd.uuid + " is still " + std::string(pod::stateName(s)) +
                                       " after --wait");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  if (waitReady || waitReadyForever) {
+    auto deadline =
+        std::chrono::steady_clock::now() + waitReady.value_or(std::chrono::milliseconds(0));
+    std::error_code ec;
+    while (true) {
+      auto again = pods.find(pd.uuid);
+      if (!again)
+        throw Error(Errc::kInvalid, "pod " + pd.uuid + " was removed before it was ready");
+      pd = *again;
+      pod::State s = pd.state();
+      if (s == pod::State::kRunning && std::filesystem::exists(pd.path / "ready", ec)) break;
+      if (finished(s)) {
+        throw Error(Errc::kInvalid, "pod " + pd.uuid + " is " + std::string(pod::stateName(s)) +
+                                        ": it ended before it was ready");
+      }
+      if (!waitReadyForever && std::chrono::steady_clock::now() >= deadline) {
+        throw Error(Errc::kLimit, "pod " + pd.uuid + " is not ready after --wait-ready (it is " +
+                                      std::string(pod::stateName(s)) + ")");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -91,6 +91,8 @@ struct ResolvedImage {
 };
 
 constexpr std::string_view kStopTimeoutAnnotation = keys::kStopTimeout;
+// Where an app that speaks sd_notify finds its notify socket (ABI §5 "systemd").
+constexpr std::string_view kNotifySocketInApp = "/run/systemd/notify";
 
 // Seconds, 0 to a day (what the pod init accepts).
 int stopTimeout(std::string_view text, const std::string& what) {
@@ -287,6 +289,36 @@ struct AppBuild {
   appc::RuntimeApp app;
   ResolvedImage image;
 };
+
+// What the pod init hands an app from systemd (stage1/ABI.md §3, §5 "systemd"): an app whose
+// image says it speaks sd_notify gets a notify socket of its own on /run/systemd/notify (made by
+// the init at notify/<app>) and NOTIFY_SOCKET; an app with socket-activated ports gets the
+// activation descriptors named after them.
+void addSystemdHandover(oci::RuntimeSpec& spec, const AppBuild& b, const fs::path& runDir) {
+  std::string name = b.app.name.str();
+  auto notify = b.image.manifest.annotations.get(keys::kAppcSupportsNotify);
+  if (notify && *notify == "true") {
+    std::string file = name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    spec.annotations[std::string(keys::kNotify)] = "true";
+    oci::Mount m;
+    m.destination = kNotifySocketInApp;
+    m.type = "bind";
+    m.source = (runDir / "notify" / file).string();
+    m.options = {"bind"};
+    spec.mounts.push_back(std::move(m));
+    if (spec.process) {
+      spec.process->env.push_back("NOTIFY_SOCKET=" + std::string(kNotifySocketInApp));
+    }
+  }
+  std::string ports;
+  if (b.app.app) {
+    for (const auto& p : b.app.app->ports) {
+      if (p.socketActivated.value_or(false)) ports += (ports.empty() ? "" : ",") + p.name.str();
+    }
+  }
+  if (!ports.empty()) spec.annotations[std::string(keys::kSocketActivated)] = ports;
+}
 
 // ferry's own environment, for --inherit-env.
 std::vector<std::pair<std::string, std::string>> inheritedEnvironment() {
@@ -792,6 +824,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     if (req.insecure.capabilities) in.allCapabilities = boundingCapabilities();
     translate::Report r;
     oci::RuntimeSpec spec = translate::appToRuntime(in, r);
+    addSystemdHandover(spec, b, runDir);
     for (const auto& l : r.items()) {
       report.add("apps[" + b.app.name.str() + "]." + l.field, l.kind, l.detail);
     }

@@ -110,6 +110,10 @@ std::string startPodService(const pod::Pod& pod, const ServiceOptions& o) {
   // A stop: SIGTERM to the stage1, which stops the pod; an app that SIGTERM ended gives the pod
   // 128+15 (ABI §5), which is how a stopped pod ends, not a failure of the unit.
   u.successExitStatus = {128 + SIGTERM};
+  // Started once the pod is ready (the stage1 says READY=1 from the main process: ABI §5
+  // "systemd"), so the start job, and `ferry run --unit`, end there.
+  u.serviceType = "notify";
+  u.notifyAccess = "main";
   u.execStart = {selfExe().string(), "--dir", fs::absolute(o.dataDir).string()};
   if (o.debug) u.execStart.push_back("--debug");
   for (const char* a : {"run-prepared", "--cgroup-driver=systemd"}) u.execStart.push_back(a);

@@ -26,6 +26,14 @@ inline constexpr std::string_view kGroup = "dev.ferry.group";
 inline constexpr std::string_view kEventPrefix = "dev.ferry.event.";
 inline constexpr std::string_view kPreStart = "dev.ferry.event.pre-start";
 inline constexpr std::string_view kPostStop = "dev.ferry.event.post-stop";
+// systemd (ABI §5 "systemd"): "true" when the app speaks sd_notify (the pod init serves its
+// notify socket, notify/<app>); the names of its socketActivated ports, comma-separated (the
+// socket-activation descriptors it takes).
+inline constexpr std::string_view kNotify = "dev.ferry.notify";
+inline constexpr std::string_view kSocketActivated = "dev.ferry.socket-activated";
+
+// --- appc's own annotations that ferry acts on (an image's manifest)
+inline constexpr std::string_view kAppcSupportsNotify = "appc.io/executor/supports-systemd-notify";
 
 // --- an ACI translated from OCI, or an OCI image translated from appc (formats/translate)
 inline constexpr std::string_view kAppcPrefix = "dev.ferry.appc.";

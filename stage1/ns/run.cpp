@@ -71,6 +71,7 @@
 #include "stage1/ns/console.hpp"
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/private_root.hpp"
+#include "stage1/ns/systemd_handover.hpp"
 
 namespace ferry::stage1 {
 
@@ -193,6 +194,7 @@ struct ChildPlan {
   const Console* console = nullptr;    // the pod's stdio and session (console.hpp)
   PrivateRootPlan root;                // the init's own root (private_root.hpp)
   bool userns = false;                 // privateUsers: wait for the handed mounts first
+  std::vector<std::string> initEnv;    // socket activation only (systemd_handover.hpp)
 };
 
 // Reads one byte from the parent; false when the parent is gone.
@@ -298,7 +300,8 @@ bool awaitGo(int fd) {
     // environment: whatever ferry's caller had in its own is none of the pod's business (the
     // pod could read it in /proc/1/environ).
     const char* argv[] = {"ferry-init", nullptr};
-    const char* envp[] = {nullptr};
+    const char* envp[3] = {nullptr, nullptr, nullptr};
+    for (size_t i = 0; i < plan.initEnv.size() && i < 2; ++i) envp[i] = plan.initEnv[i].c_str();
     ::execve(plan.init.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
     throwErrno("execute the pod init " + quote(plan.init.string()));
   } catch (const std::exception& e) {
@@ -595,6 +598,7 @@ int runPod(const Args& args, const RunFlavor& flavor) {
     plan.root.hostSysfs = !plan.privateNet;
     sharePodDir(podDir, rt, rt.privateUsers->uid, rt.privateUsers->gid);
   }
+  plan.initEnv = socketActivationEnv();
 
   sigset_t set;
   ::sigemptyset(&set);
@@ -712,6 +716,7 @@ int runPod(const Args& args, const RunFlavor& flavor) {
   // start would wait for the disk otherwise): atomic for readers is all they need.
   writePidFile(podDir, pid);
   debugLine(debug, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid));
+  notifyReadyWhenPodIs(podDir);
 
   int code = console.proxies()
                  ? console.waitForPod(pid, sigFd.get(),

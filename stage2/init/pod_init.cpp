@@ -5,16 +5,20 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -102,6 +106,16 @@ struct App {
   std::optional<int> exitCode;
   std::optional<int> signal;
   bool oomKilled = false;
+  // systemd (ABI §5 "systemd"): the app's notify socket (its image speaks sd_notify), whether it
+  // said READY=1; the ports it takes socket-activation descriptors for, the descriptors it gets
+  // (in order, at 3, 4, …) and the environment ferry-stage2 gets to say so.
+  bool notify = false;
+  int notifyFd = -1;
+  bool notified = false;
+  std::vector<std::string> socketPorts;
+  std::vector<int> listenFds;
+  std::vector<std::string> env;
+  std::vector<const char*> envp;
 };
 
 class PodInit {
@@ -125,6 +139,9 @@ class PodInit {
   void writeStatus(const App& app);
   int waitHandler(App& app);
   bool anyRunning() const;
+  bool setupSystemd();
+  void onNotify(App& app);
+  void maybeReady();
 
   std::string podDir_;
   int podFd_ = -1;     // the pod directory (O_PATH)
@@ -139,6 +156,8 @@ class PodInit {
   int timerFd_ = -1;
   bool stopping_ = false;
   bool postStopPhase_ = false;
+  bool allStarted_ = false;
+  bool ready_ = false;
   std::optional<int> exitCode_;
 };
 
@@ -147,6 +166,7 @@ PodInit::~PodInit() {
     if (app->outWrite >= 0) ::close(app->outWrite);
     if (app->errWrite >= 0) ::close(app->errWrite);
     if (app->logFd >= 0) ::close(app->logFd);
+    if (app->notifyFd >= 0) ::close(app->notifyFd);
   }
   for (int fd : {sigFd_, podFd_, statusFd_, logsFd_}) {
     if (fd >= 0) ::close(fd);
@@ -238,6 +258,16 @@ bool PodInit::load() {
         if (const JsonValue* ann = doc->get("annotations")) {
           app->preStart = ann->get(keys::kPreStart) != nullptr;
           app->postStop = ann->get(keys::kPostStop) != nullptr;
+          if (const JsonValue* v = ann->get(keys::kNotify); v && v->isString()) {
+            app->notify = v->text == "true";
+          }
+          if (const JsonValue* v = ann->get(keys::kSocketActivated); v && v->isString()) {
+            for (size_t start = 0; start <= v->text.size();) {
+              size_t comma = std::min(v->text.find(',', start), v->text.size());
+              if (comma > start) app->socketPorts.push_back(v->text.substr(start, comma - start));
+              start = comma + 1;
+            }
+          }
           if (const JsonValue* v = ann->get(keys::kStopSignal); v && v->isString()) {
             auto sig = parseSignal(v->text);
             if (!sig) {
@@ -313,7 +343,23 @@ pid_t PodInit::spawn(App& app, const char* event) {
             app.procs[failed], ::strerror(e));
     ::_exit(kOwnFailure);
   }
-  ::execv(argv[0], const_cast<char* const*>(argv));
+  // The activation descriptors at 3, 4, … (each source is at or above its target, and the
+  // sources ascend: no dup2 overwrites a source still to come), the only ones to survive exec.
+  if (event == nullptr) {
+    for (size_t i = 0; i < app.listenFds.size(); ++i) {
+      int target = 3 + static_cast<int>(i);
+      int rc = app.listenFds[i] == target ? ::fcntl(target, F_SETFD, 0)
+                                          : ::dup2(app.listenFds[i], target);
+      if (rc < 0) {
+        dprintf(2, "ferry-init: %s: cannot pass socket %d: %s\n", app.name.c_str(), target,
+                ::strerror(errno));
+        ::_exit(kOwnFailure);
+      }
+    }
+  }
+  const char* const noEnv[] = {nullptr};
+  ::execve(argv[0], const_cast<char* const*>(argv),
+           const_cast<char* const*>(event == nullptr ? app.envp.data() : noEnv));
   dprintf(2, "ferry-init: %s: cannot execute \"%s\": %s\n", app.name.c_str(), argv[0],
           ::strerror(errno));
   ::_exit(kOwnFailure);
@@ -333,11 +379,13 @@ void PodInit::loopOnce() {
   for (auto& app : apps_) {
     if (app->out.fd() >= 0) fds.push_back({app->out.fd(), POLLIN, 0});
     if (app->err.fd() >= 0) fds.push_back({app->err.fd(), POLLIN, 0});
+    if (app->notifyFd >= 0 && !app->notified) fds.push_back({app->notifyFd, POLLIN, 0});
   }
   if (::poll(fds.data(), fds.size(), -1) < 0) return;  // EINTR: the caller loops
   for (auto& app : apps_) {
     app->out.pump();
     app->err.pump();
+    if (app->notifyFd >= 0 && !app->notified) onNotify(*app);
   }
   if (fds[1].revents & POLLIN) {
     uint64_t expirations;
@@ -474,15 +522,135 @@ void PodInit::writeStatus(const App& app) {
   }
 }
 
+// The environment the stage1 gave the init (and nothing else does: the init starts with an
+// empty one) says which descriptors systemd passed: LISTEN_FDS=N at 3 … N+2, named by
+// LISTEN_FDNAMES. Each goes to the app with a socket-activated port of its name; when one app
+// alone has such ports, it gets them all (a socket unit names its descriptors after itself by
+// default). Notify sockets: notify/<app> in the pod directory, bound through /proc/self/fd (a
+// pod directory's path may not fit in sun_path), writable by any user of the app.
+bool PodInit::setupSystemd() {
+  int listenCount = 0;
+  if (const char* n = ::getenv("LISTEN_FDS"))
+    listenCount = std::max(0, std::min(std::atoi(n), 1024));
+  std::vector<std::string> names;
+  if (const char* v = ::getenv("LISTEN_FDNAMES")) {
+    std::string all = v;
+    for (size_t start = 0; start <= all.size();) {
+      size_t colon = std::min(all.find(':', start), all.size());
+      names.push_back(all.substr(start, colon - start));
+      start = colon + 1;
+    }
+  }
+  names.resize(static_cast<size_t>(listenCount));
+  std::vector<App*> activated;
+  for (auto& app : apps_) {
+    if (!app->socketPorts.empty()) activated.push_back(app.get());
+  }
+  for (int i = 0; i < listenCount; ++i) {
+    const std::string& name = names[static_cast<size_t>(i)];
+    App* to = nullptr;
+    for (App* a : activated) {
+      if (std::find(a->socketPorts.begin(), a->socketPorts.end(), name) != a->socketPorts.end()) {
+        to = a;
+      }
+    }
+    if (to == nullptr && activated.size() == 1) to = activated[0];
+    if (to == nullptr) {
+      say("socket %d (%s): no app has a socket-activated port of that name; not passed", 3 + i,
+          name.empty() ? "unnamed" : name.c_str());
+      continue;
+    }
+    to->listenFds.push_back(3 + i);
+  }
+  for (auto& app : apps_) {
+    if (!app->listenFds.empty()) {
+      app->env.push_back("LISTEN_FDS=" + std::to_string(app->listenFds.size()));
+      std::string fdNames;
+      for (size_t k = 0; k < app->listenFds.size(); ++k) {
+        fdNames += (k ? ":" : "") + names[static_cast<size_t>(app->listenFds[k] - 3)];
+      }
+      app->env.push_back("LISTEN_FDNAMES=" + fdNames);
+    }
+    for (const auto& e : app->env) app->envp.push_back(e.c_str());
+    app->envp.push_back(nullptr);
+  }
+
+  bool anyNotify = std::any_of(apps_.begin(), apps_.end(), [](const auto& a) { return a->notify; });
+  if (!anyNotify) return true;
+  if (::mkdirat(podFd_, "notify", 0700) != 0 && errno != EEXIST) {
+    say("cannot create \"%s/notify\": %s", podDir_.c_str(), std::strerror(errno));
+    return false;
+  }
+  int dirFd = ::openat(podFd_, "notify", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirFd < 0) {
+    say("cannot open \"%s/notify\": %s", podDir_.c_str(), std::strerror(errno));
+    return false;
+  }
+  bool ok = true;
+  for (auto& app : apps_) {
+    if (!app->notify) continue;
+    std::string file = app->name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirFd, file.c_str());
+    ::unlinkat(dirFd, file.c_str(), 0);
+    app->notifyFd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (app->notifyFd < 0 ||
+        ::bind(app->notifyFd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::fchmodat(dirFd, file.c_str(), 0666, 0) != 0) {
+      say("%s: cannot make its notify socket \"%s/notify/%s\": %s", app->name.c_str(),
+          podDir_.c_str(), file.c_str(), std::strerror(errno));
+      ok = false;
+      break;
+    }
+  }
+  ::close(dirFd);
+  return ok;
+}
+
+// sd_notify's datagrams: newline-separated assignments; READY=1 is the one that counts here.
+void PodInit::onNotify(App& app) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(app.notifyFd, buf, sizeof buf - 1, 0);
+    if (n < 0) return;  // EAGAIN: drained
+    std::string_view msg(buf, static_cast<size_t>(n));
+    for (size_t start = 0; start < msg.size();) {
+      size_t nl = std::min(msg.find('\n', start), msg.size());
+      if (msg.substr(start, nl - start) == "READY=1" && !app.notified) {
+        app.notified = true;
+        if (debug_) say("app %s is ready (sd_notify)", app.name.c_str());
+      }
+      start = nl + 1;
+    }
+    if (app.notified) break;
+  }
+  maybeReady();
+}
+
+// `ready`: every app started, and every app that speaks sd_notify said READY=1.
+void PodInit::maybeReady() {
+  if (ready_ || !allStarted_) return;
+  for (const auto& app : apps_) {
+    if (app->notify && !app->notified) return;
+  }
+  ready_ = true;
+  int fd = ::openat(podFd_, "ready", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
 int PodInit::waitHandler(App& app) {
   while (app.handler > 0) loopOnce();
   return app.handlerStatus;
 }
 
 int PodInit::run() {
-  // Descriptors we inherited (the pod's lock among them) are not the apps' business.
+  // Descriptors we inherited (the pod's lock among them) are not the apps' business; the
+  // socket-activation ones go to their apps only, each through its own dup (spawn).
   ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
   if (!load()) return kOwnFailure;
+  if (!setupSystemd()) return kOwnFailure;
 
   sigset_t set;
   ::sigemptyset(&set);
@@ -542,8 +710,8 @@ int PodInit::run() {
     if (debug_) say("app %s started: pid %d", app->name.c_str(), app->pid);
   }
   if (allStarted) {
-    int fd = ::openat(podFd_, "ready", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) ::close(fd);
+    allStarted_ = true;
+    maybeReady();
   }
 
   while (anyRunning()) loopOnce();

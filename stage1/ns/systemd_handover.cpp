@@ -1,0 +1,78 @@
+#include "stage1/ns/systemd_handover.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace ferry::stage1 {
+
+std::vector<std::string> socketActivationEnv() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || fds == nullptr || std::atol(pid) != ::getpid()) return {};
+  int n = std::atoi(fds);
+  if (n <= 0) return {};
+  std::vector<std::string> env = {"LISTEN_FDS=" + std::to_string(n)};
+  if (const char* names = std::getenv("LISTEN_FDNAMES")) {
+    env.push_back(std::string("LISTEN_FDNAMES=") + names);
+  }
+  return env;
+}
+
+namespace {
+
+void sendReady(const std::string& socketPath) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socketPath.size() >= sizeof addr.sun_path) return;
+  std::memcpy(addr.sun_path, socketPath.data(), socketPath.size());
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socketPath.size());
+  if (socketPath[0] == '@') {
+    addr.sun_path[0] = '\0';  // an abstract socket
+  } else {
+    len += 1;
+  }
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  static const char kReady[] = "READY=1";
+  if (::sendto(fd, kReady, sizeof kReady - 1, 0, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
+    std::fprintf(stderr, "ferry-stage1 run: cannot tell systemd the pod is ready: %s\n",
+                 std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+void notifyReadyWhenPodIs(const std::filesystem::path& podDir) {
+  const char* env = std::getenv("NOTIFY_SOCKET");
+  if (env == nullptr || *env == '\0') return;
+  std::string socketPath = env;
+  std::string dir = podDir.string();
+  std::thread([socketPath, dir] {
+    int in = ::inotify_init1(IN_CLOEXEC);
+    if (in < 0 || ::inotify_add_watch(in, dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) {
+      std::fprintf(stderr, "ferry-stage1 run: cannot watch for the pod's readiness: %s\n",
+                   std::strerror(errno));
+      return;
+    }
+    std::string ready = dir + "/ready";
+    // The watch is in place before the check: a `ready` made in between is seen either way.
+    while (::access(ready.c_str(), F_OK) != 0) {
+      char events[4096];
+      if (::read(in, events, sizeof events) < 0 && errno != EINTR) return;
+    }
+    ::close(in);
+    sendReady(socketPath);
+  }).detach();
+}
+
+}  // namespace ferry::stage1
