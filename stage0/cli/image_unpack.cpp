@@ -14,8 +14,10 @@ int unpackCommand(Context& ctx, const std::vector<std::string>& args, bool rende
              : "ferry image extract [--rootfs-only] IMAGE DIR",
       render ? "Write the root filesystem an image runs with (dependencies or layers applied)."
              : "Write an image as it is, without its dependencies.",
-      std::string(render ? "The rootfs comes from the tree store (rendered there once).\n"
-                         : "An ACI's tar is extracted; an OCI image's layers are applied.\n") +
+      std::string(
+          render ? "A tree a pod rendered in the tree store is copied; otherwise the rootfs is\n"
+                   "rendered straight into DIR (the tree store is left as it is).\n"
+                 : "An ACI's tar is extracted; an OCI image's layers are applied.\n") +
           "DIR gets rootfs/ and the manifest (ACI: manifest; OCI: manifest.json and "
           "config.json),\n"
           "or with --rootfs-only the rootfs itself. DIR must be new or an empty directory.");

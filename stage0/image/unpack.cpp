@@ -144,10 +144,17 @@ void extractImage(store::Store& store, const store::ImageRecord& image, const Un
 void renderImage(store::Store& store, const store::ImageRecord& image, const UnpackOptions& o) {
   auto hold = store.lockShared();
   unpack("render", image, o, [&](Staging& s) {
-    store::TreeInfo tree = store.renderTree(image.id);
-    CopyTreeOptions co;
-    co.ignoreXattrErrors = true;
-    copyTree(tree.rootfs, s.rootfs(), co);
+    // A tree the store already holds (a pod's) is copied; otherwise the image is rendered
+    // straight into DIR: making a tree only to copy it would write every file twice, and the
+    // store's trees serve pods, which make their own on first use.
+    if (store.hasTree(image.id)) {
+      store::TreeInfo tree = store.renderTree(image.id);
+      CopyTreeOptions co;
+      co.ignoreXattrErrors = true;
+      copyTree(tree.rootfs, s.rootfs(), co);
+    } else {
+      store.renderRootfs(image.id, s.rootfs());
+    }
     if (!o.rootfsOnly) writeMetadata(store, image, s.top());
   });
   store.touch(image.id);

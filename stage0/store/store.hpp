@@ -237,6 +237,13 @@ class Store {
   // order; OCI layers in order with whiteouts) and returns it; later calls return the same tree.
   TreeInfo renderTree(const std::string& imageId);
   std::optional<std::filesystem::path> treePath(const std::string& imageId) const;
+  // Whether renderTree would find the image's tree already rendered (by any image with the
+  // same content key).
+  bool hasTree(const std::string& imageId) const;
+  // Renders the image's rootfs as renderTree does, at `rootfs` (which must not exist) and
+  // nowhere else: no tree is kept, hashed or synced (`ferry image render` into a directory of
+  // the user's when the store holds no tree: one set of inodes instead of two).
+  void renderRootfs(const std::string& imageId, const std::filesystem::path& rootfs) const;
 
   // --- Maintenance
   // Rendered rootfs paths (trees/<key>/rootfs, as renderTree returned them) still in use.

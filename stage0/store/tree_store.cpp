@@ -223,6 +223,23 @@ std::optional<fs::path> Store::treePath(const std::string& imageId) const {
   return p;
 }
 
+bool Store::hasTree(const std::string& imageId) const {
+  ImageRecord image = load(imageId);
+  std::string key = treeKey(image);
+  sql::Stmt q(*db_, "SELECT 1 FROM trees WHERE key = ?", "look up a tree");
+  q.bind(1, key);
+  return q.step() && fs::is_directory(cas_ / "trees" / key / "rootfs");
+}
+
+void Store::renderRootfs(const std::string& imageId, const fs::path& rootfs) const {
+  ImageRecord image = load(imageId);
+  if (image.kind == ImageKind::kOci) {
+    renderOci(*this, image, rootfs);
+  } else {
+    renderAci(aciRenderOrder(*this, image), rootfs);
+  }
+}
+
 TreeInfo Store::renderTree(const std::string& imageId) {
   ImageRecord image = load(imageId);
   LockHold hold(*lock_, LockHold::Mode::kShared);

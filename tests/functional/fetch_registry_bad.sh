@@ -118,18 +118,27 @@ if mount -t tmpfs -o size=3m ferry-test "$T/small" 2>"$T/mount.err"; then
   D=$T/small/data
   expect_status 0 F fetch "oci:$FIXTURES/oci:v1"
   IMAGE=ferry/big:v1 bad_case "disk full" "No space left on device|disk full|ENOSPC"
-  # A layer that fits, whose rendered tree does not: render fails, the tree store unchanged.
+  # A layer that fits, whose rendered tree does not: render fails, the store unchanged, no
+  # output directory left; the same for a render into the tree store (prepare's).
   expect_status 0 F fetch "docker://$P/ferry/airy:v1"
   airy=$(cat "$T/out")
   store_snapshot "$D" >"$T/before"
-  expect_status 254 F image render --rootfs-only "$airy" "$T/airy-rootfs"
+  expect_status 254 F image render --rootfs-only "$airy" "$T/small/airy-rootfs"
   grep -q "No space left on device" "$T/err" || { cat "$T/err" >&2; fail "render: not ENOSPC"; }
   [ "$(grep -c '^ferry: ' "$T/err")" = 1 ] || { cat "$T/err" >&2; fail "render: want one error line"; }
   store_snapshot "$D" >"$T/after"
   diff -u "$T/before" "$T/after" >&2 || fail "render on a full disk changed the store"
   [ -z "$(ls -A "$D/cas/tmp")" ] || fail "render on a full disk left $(ls "$D/cas/tmp")"
-  [ ! -e "$T/airy-rootfs" ] || fail "render on a full disk left its output directory"
+  [ ! -e "$T/small/airy-rootfs" ] || fail "render on a full disk left its output directory"
+  [ -z "$(ls -A "$T/small" | grep '\.tmp-')" ] || fail "render on a full disk left $(ls -A "$T/small")"
   ok "render on a full disk: $(grep '^ferry: ' "$T/err")"
+  if [ "$(id -u)" = 0 ]; then
+    expect_status 254 F prepare "$airy"
+    grep -q "No space left on device" "$T/err" || { cat "$T/err" >&2; fail "prepare: not ENOSPC"; }
+    [ -z "$(ls -A "$D/cas/tmp")" ] || fail "a tree render on a full disk left $(ls "$D/cas/tmp")"
+    [ -z "$(find "$D/cas/trees" -mindepth 1 2>/dev/null)" ] || fail "a tree render on a full disk left a tree"
+    ok "a tree render (prepare) on a full disk: $(grep '^ferry: ' "$T/err")"
+  fi
   umount "$T/small"
   small_mounted=0
 else

@@ -43,9 +43,21 @@ ok "image extract writes the manifest as in the ACI"
 mkdir "$T/x-only"
 expect_status 0 F image extract --rootfs-only "$rich" "$T/x-only"
 same_tree "$T/tar-rich/rootfs" "$T/x-only" "image extract --rootfs-only into an empty directory"
+# With no tree in the store, render writes the rootfs straight into DIR and makes none (a tree
+# there serves pods); with one (a prepared pod's), it copies that tree. Both as GNU tar has it.
+trees() { find "$D/cas/trees" -mindepth 2 -maxdepth 2 -name rootfs 2>/dev/null | sort; }
 expect_status 0 F image render --rootfs-only "$rich" "$T/r-rich"
-same_tree "$T/tar-rich/rootfs" "$T/r-rich" "image render of rich.aci (from the tree store) vs GNU tar"
-[ -n "$(find "$D/cas/trees" -mindepth 2 -maxdepth 2 -name rootfs)" ] || fail "render left no tree in the tree store"
+same_tree "$T/tar-rich/rootfs" "$T/r-rich" "image render of rich.aci (straight into DIR) vs GNU tar"
+[ -z "$(trees)" ] || fail "render with no tree in the store made one: $(trees)"
+expect_status 0 F prepare "$rich"
+prepared=$(tail -1 "$T/out")
+[ -n "$(trees)" ] || fail "prepare left no tree in the tree store"
+trees >"$T/trees.before"
+expect_status 0 F image render --rootfs-only "$rich" "$T/r-rich-copy"
+same_tree "$T/tar-rich/rootfs" "$T/r-rich-copy" "image render of rich.aci (copied from the tree store) vs GNU tar"
+trees | diff "$T/trees.before" - >&2 || fail "render from the tree store changed its trees"
+expect_status 0 F rm "$prepared"
+ok "image render: straight into DIR without a tree in the store, copied from the store's tree with one"
 
 # A non-empty destination is refused and left as it was; so is a file.
 mkdir -p "$T/busy" && echo keep >"$T/busy/file"
