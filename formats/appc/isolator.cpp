@@ -8,12 +8,14 @@
 
 namespace ferry::appc {
 
+// Outside the anonymous namespace: clang warns about an unused variable template of internal
+// linkage when no static_assert below is instantiated (which is the point).
+template <typename>
+inline constexpr bool kAlwaysFalse = false;
+
 namespace {
 
 using json::Json;
-
-template <typename>
-inline constexpr bool kAlwaysFalse = false;
 
 // ---- resources ----
 
