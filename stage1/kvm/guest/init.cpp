@@ -440,6 +440,41 @@ int relay(const fs::path& podDir, Child child) {
   return code;
 }
 
+// bench/kvm's baseline (ferry.bare=HEX of argv, NUL-separated): the share mounted as the root,
+// the program run in it with no pod around it (no pod directory, cgroups, pod init or stage2),
+// its status as kExit.
+[[noreturn]] void bareRun(const std::string& command) {
+  try {
+    mountOrThrow("ferry", "/root", "virtiofs", MS_NOSUID | MS_NODEV);
+    mountOrThrow("proc", "/root/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if (::chdir("/root") != 0 || ::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0 ||
+        ::chroot(".") != 0 || ::chdir("/") != 0) {
+      throwErrno("change root");
+    }
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      sigset_t none;
+      ::sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      std::vector<const char*> argv;
+      for (size_t at = 0; at < command.size(); at += std::strlen(command.c_str() + at) + 1) {
+        argv.push_back(command.c_str() + at);
+      }
+      argv.push_back(nullptr);
+      const char* envp[] = {"PATH=/bin:/usr/bin", nullptr};
+      ::execve(argv[0], const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp));
+      ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    kvm::writeFrame(channel, FrameType::kExit, 0, std::to_string(statusCode(status)));
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  powerOff();
+}
+
 int guestMain() {
   ::mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
   ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
@@ -463,6 +498,7 @@ int guestMain() {
   kvm::writeFrame(channel, FrameType::kHello, 0, uptime);
   auto params = kernelParams();
   if (params.count("probe")) powerOff();
+  if (params.count("bare")) bareRun(unhex(params["bare"]));
   try {
     fs::path pod = unhex(params["pod"]);
     fs::path init = unhex(params["init"]);
