@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -283,6 +284,46 @@ UniqueFd portsLock() {
   return fd;
 }
 
+// The routable IPv6 addresses of the host's interfaces IFS still in duplicate address detection
+// (/proc/net/if_inet6: address, index, prefix length, scope, flags, name; IFA_F_TENTATIVE 0x40,
+// IFA_F_DADFAILED 0x08, which stays tentative for good). Link-local addresses are left out: every
+// new link has one in detection, and a pod's routes go through its gateway's routable address.
+int tentativeAddresses(const std::vector<std::string>& ifs) {
+  FILE* f = std::fopen("/proc/net/if_inet6", "re");
+  if (f == nullptr) return 0;  // no IPv6 on this host
+  int n = 0;
+  char addr[40], name[IF_NAMESIZE + 1];
+  unsigned index, prefix, scope, flags;
+  while (std::fscanf(f, "%39s %x %x %x %x %16s", addr, &index, &prefix, &scope, &flags, name) ==
+         6) {
+    bool ours = std::find(ifs.begin(), ifs.end(), name) != ifs.end();
+    bool linkOrHost = scope == 0x20 || scope == 0x10;  // IPV6_ADDR_LINKLOCAL, _LOOPBACK
+    if (ours && !linkOrHost && (flags & 0x40) != 0 && (flags & 0x08) == 0) ++n;
+  }
+  std::fclose(f);
+  return n;
+}
+
+// A CNI plugin gives the host's end of a pod's link an IPv6 address (ptp's gateway, a bridge's)
+// that stays tentative for about a second of duplicate address detection; the pod's packets to
+// its gateway go unanswered meanwhile (its first connection stalls a second or more). The
+// network is ready when the host's end is: wait for it, up to 5 s.
+void waitForHostAddresses(const std::vector<std::string>& ifs, bool debug) {
+  auto start = std::chrono::steady_clock::now();
+  int left = tentativeAddresses(ifs);
+  if (left == 0) return;
+  while (left > 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    ::usleep(20000);
+    left = tentativeAddresses(ifs);
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
+  debugLine(debug, left == 0 ? "host-side IPv6 addresses ready after " + std::to_string(ms) + " ms"
+                             : std::to_string(left) +
+                                   " host-side IPv6 addresses still tentative after 5 s");
+}
+
 }  // namespace
 
 std::string resolvConfFromDns(const json::Json& dns) { return resolvConfText(dns); }
@@ -338,6 +379,7 @@ void setUp(const fs::path& podDir, const std::string& uuid, bool debug) {
         }
       }
       debugLine(debug, "loopback guards in place");
+      waitForHostAddresses(hostIfs, debug);
     }
     if (plan.resolvConf && dns) {
       if (::mkdir((podDir / "etc").c_str(), 0700) != 0 && errno != EEXIST) {
