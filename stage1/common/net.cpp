@@ -3,6 +3,9 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
 
 #include <cstring>
 
@@ -20,6 +23,20 @@ void loopbackUp() {
   if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) throwErrno("read the flags of lo");
   ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
   if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) throwErrno("bring lo up");
+}
+
+UniqueFd openPodNetns(const std::string& path) {
+  UniqueFd netns = openFile(path, O_RDONLY);
+  struct stat mine {
+  }, theirs{};
+  if (::stat("/proc/self/ns/net", &mine) != 0 || ::fstat(netns.get(), &theirs) != 0) {
+    throwErrno("stat the network namespaces");
+  }
+  if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino) {
+    throw Error(Errc::kSecurity, "runtime.json netns " + quote(path) +
+                                     " is the host's network namespace (that is net \"host\")");
+  }
+  return netns;
 }
 
 }  // namespace ferry::stage1

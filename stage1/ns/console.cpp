@@ -79,6 +79,14 @@ void Console::onConsoleSocket() {
 
 int Console::waitForPod(pid_t pid, int sigFd,
                         const std::function<void(const std::string&)>& debug) {
+  return waitForPod(pid, sigFd, debug, [&](int sig) {
+    debug("forwarding signal " + std::to_string(sig) + " to the pod init");
+    ::kill(pid, sig);
+  });
+}
+
+int Console::waitForPod(pid_t pid, int sigFd, const std::function<void(const std::string&)>& debug,
+                        const std::function<void(int)>& forward) {
   std::optional<int> code;
   while (!code) {
     std::vector<pollfd> fds;
@@ -98,8 +106,7 @@ int Console::waitForPod(pid_t pid, int sigFd,
         } else if (sig != SIGCHLD) {
           // The pod is a session of its own: what the caller's terminal sends this process
           // (SI_KERNEL) reaches the pod only this way.
-          debug("forwarding signal " + std::to_string(sig) + " to the pod init");
-          ::kill(pid, sig);
+          forward(sig);
         }
       }
     }

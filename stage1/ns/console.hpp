@@ -43,6 +43,10 @@ class Console {
   // bytes; the caller's terminal is raw while a pty is attached and restored before this
   // returns. The init's exit code (128 + signal when killed).
   int waitForPod(pid_t pid, int sigFd, const std::function<void(const std::string&)>& debug);
+  // The same, for a pod whose init is not `pid` (nspawn's: `pid` is systemd-nspawn): each
+  // forwarded signal goes to `forward`. `pid`'s exit code.
+  int waitForPod(pid_t pid, int sigFd, const std::function<void(const std::string&)>& debug,
+                 const std::function<void(int)>& forward);
 
  private:
   void onConsoleSocket();

@@ -78,6 +78,28 @@ pid_t findApp(const fs::path& podDir, const cgroup::Group& app, const std::strin
   throw Error(Errc::kNotFound, "cannot enter app " + quote(name) + ": it is not running");
 }
 
+// Where `pid` is in a hierarchy where the app has no cgroup of its own: the cgroup at or below
+// the pod's (`dir`) that holds it (nspawn's payload cgroup below the pod's there), else `dir`.
+// Never above or beside the pod's cgroup.
+fs::path cgroupAtOrBelow(const fs::path& dir, pid_t pid) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
+    std::string procs;
+    try {
+      procs = readFile(it->path() / "cgroup.procs", 1 << 20);
+    } catch (const std::exception&) {
+      continue;
+    }
+    std::istringstream in(procs);
+    long v;
+    while (in >> v) {
+      if (v == pid) return it->path();
+    }
+  }
+  return dir;
+}
+
 }  // namespace
 
 int enterEntrypoint(const Args& args) {
@@ -104,13 +126,15 @@ int enterEntrypoint(const Args& args) {
   for (const char* ns : {"cgroup", "ipc", "uts", "net", "pid", "mnt"}) {
     namespaces.push_back(openFile(procDir + "/ns/" + ns, O_RDONLY));
   }
-  // The app's cgroup where it has one, the pod's elsewhere (freezer, devices, …: the pod
-  // cgroup holds every process there; on v2 the app always has its own).
+  // The app's cgroup where it has one, elsewhere (freezer, devices, …: on v2 the app always has
+  // its own) the app's process's cgroup inside the pod's: the pod cgroup on ns, nspawn's payload
+  // cgroup below it on nspawn.
   std::vector<cgroup::Member> where;
   for (const cgroup::Member& m : pod->members()) {
     fs::path own = m.dir / cgroup::appCgroupName(args.app);
     bool has = ::access(own.c_str(), F_OK) == 0;
-    where.push_back(has ? cgroup::Member{m.mount, own, m.version, m.controllers} : m);
+    where.push_back(
+        {m.mount, has ? own : cgroupAtOrBelow(m.dir, target), m.version, m.controllers});
   }
   cgroup::Group joined(std::move(where));
   // Nothing runs in the pod without its device rules: an old pod's cgroups without them, or a

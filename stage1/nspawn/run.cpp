@@ -20,10 +20,11 @@
 //   status fix-up, cgroups removed (nspawn's below init), nspawn's
 //   leftovers in /run removed, exit
 // The root holds, at their host paths: the pod directory (recursively, with the rootfs
-// mounts), each bind source of the apps' config.json mounts, ferry-init and ferry-stage2
-// read-only, every cgroup hierarchy read-only with the pod's limitable cgroups writable on top,
-// and the extra device nodes the apps' linux.devices name; nspawn adds /proc, /sys (read-only),
-// /dev with the default nodes, /run and /tmp. The root directory itself is read-only.
+// mounts), each bind source of the apps' config.json mounts, every cgroup hierarchy read-only
+// with the pod's limitable cgroups writable on top, and the extra device nodes the apps'
+// linux.devices name; ferry-init and ferry-stage2 read-only in /usr/libexec/ferry; nspawn adds
+// /proc, /sys (read-only), /dev with the default nodes, /run and /tmp. The root directory itself
+// is read-only.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -69,6 +70,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kNspawnState = "/run/systemd/nspawn";
+// Where the container's root holds ferry-init and ferry-stage2.
+constexpr const char* kPayloadDir = "/usr/libexec/ferry";
 
 // systemd-nspawn remounts the container's /sys/fs/cgroup read-only with MS_REMOUNT alone (no
 // MS_BIND) when it finds a mount there, as it does with the host's tree bound in (its own tmpfs
@@ -231,6 +234,8 @@ class NspawnRun {
       throwErrno("execute the pod init " + quote(init_.string()));
     init_ = fs::canonical(init_);
     stage2_ = rt_.stage2.empty() ? init_.parent_path() / "ferry-stage2" : fs::path(rt_.stage2);
+    // The pod's network namespace, made by stage0 (ABI §2 "netns"): never the host's.
+    if (rt_.net == "netns") netns_ = openPodNetns(*rt_.netns);
   }
 
   // The same cgroups as the ns stage1 (every limit and device rule read, and refused if
@@ -295,8 +300,9 @@ class NspawnRun {
                                   "--console=pipe",
                                   "--chdir=" + bindPath(podDir_)};
     if (!rt_.hostname.empty()) a.push_back("--hostname=" + rt_.hostname);
-    // The network namespace is the child's own (loopback up, the metadata service's listener
-    // in it before the pod starts): nspawn joins it.
+    // The network namespace is the child's: stage0's (runtime.json "netns") or its own
+    // (loopback up); the metadata service's listener is in it before the pod starts. nspawn
+    // joins it.
     if (rt_.net != "host") a.push_back("--network-namespace-path=/proc/self/ns/net");
     auto bind = [&](const fs::path& p, bool readOnly) {
       bool dir = isDirectory(p);
@@ -304,8 +310,17 @@ class NspawnRun {
       a.push_back((readOnly ? "--bind-ro=" : "--bind=") + bindPath(p));
     };
     bind(podDir_, false);
-    bind(init_, true);
-    bind(stage2_, true);
+    // ferry-init and ferry-stage2 at a neutral path: nspawn execs its payload by name with the
+    // PATH below, so `ps` in the pod shows "ferry-init" and no host path (as on ns); the init
+    // finds ferry-stage2 beside itself. A ferry-stage2 runtime.json names is also at its path.
+    auto bindAt = [&](const fs::path& p, const fs::path& at) {
+      makeMountPoint(root_, at, false);
+      a.push_back("--bind-ro=" + bindPath(p) + ":" + at.string());
+    };
+    bindAt(init_, fs::path(kPayloadDir) / "ferry-init");
+    bindAt(stage2_, fs::path(kPayloadDir) / "ferry-stage2");
+    if (!rt_.stage2.empty()) bind(stage2_, true);
+    a.push_back(std::string("--setenv=PATH=") + kPayloadDir);
     for (const fs::path& src : plan.sources) {
       if (src == podDir_ || src.string().starts_with(podDir_.string() + "/")) continue;
       bind(src, false);
@@ -328,7 +343,7 @@ class NspawnRun {
       if (!own && fs::exists(d, e2)) a.push_back("--bind=" + bindPath(d));
     }
     a.push_back("--");
-    a.push_back(init_.string());
+    a.push_back("ferry-init");
     argv_ = std::move(a);
     if (debug_) {
       std::string line;
@@ -337,10 +352,13 @@ class NspawnRun {
     }
   }
 
+  // The pod's stdio (console.hpp: interactive as on ns), and the signals run waits for.
   void blockSignals() {
+    console_.emplace(rt_.interactive);
     sigset_t set;
     ::sigemptyset(&set);
     for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+    console_->addSignals(&set);
     if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
     ::signal(SIGPIPE, SIG_IGN);
     sigFd_ = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -349,7 +367,6 @@ class NspawnRun {
 
   // The child: cgroups, a mount namespace with the apps' rootfs, systemd-nspawn.
   void startContainer() {
-    console_.emplace(false);
     std::vector<const char*> files;
     for (const auto& f : joinFiles_) files.push_back(f.c_str());
     std::vector<char*> argv;
@@ -431,8 +448,15 @@ class NspawnRun {
     throw Error(Errc::kIo, "the pod init did not start within 30 s");
   }
 
-  // Waits for systemd-nspawn; the signals run gets go to the pod init (SIGTERM: its stop).
+  // Waits for systemd-nspawn; the signals run gets go to the pod init (SIGTERM: its stop). An
+  // interactive pod's bytes are copied meanwhile.
   void waitForEnd() {
+    if (console_->proxies() && child_ > 0) {
+      code_ = console_->waitForPod(
+          child_, sigFd_.get(), [&](const std::string& line) { debugLine(debug_, line); },
+          [&](int sig) { forward(sig); });
+      child_ = 0;
+    }
     while (child_ > 0) {
       int status;
       pid_t got = ::waitpid(child_, &status, 0);
@@ -492,7 +516,11 @@ class NspawnRun {
       if (int e = cgroup::joinProcs(files.data(), files.size(), &failed); e != 0) {
         throwErrno(e, "join cgroup " + quote(files[failed]));
       }
-      if (rt_.net != "host") {
+      if (netns_) {
+        if (::setns(netns_.get(), CLONE_NEWNET) != 0) {
+          throwErrno("join the pod's network namespace");
+        }
+      } else if (rt_.net != "host") {
         if (::unshare(CLONE_NEWNET) != 0) throwErrno("create a network namespace");
         loopbackUp();
       }
@@ -515,7 +543,10 @@ class NspawnRun {
       std::error_code ec;
       fs::create_directories(kNspawnState, ec);
       ::mount("tmpfs", kNspawnState, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755");
-      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
+      // SYSTEMD_SECCOMP=0: no system call filter of nspawn's own under the apps' (it refuses
+      // keyctl, add_key, … whatever the pod's --seccomp says): stage2 applies the pod's, as on
+      // ns.
+      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_SECCOMP=0", nullptr};
       ::execve(argv[0], argv.data(), const_cast<char* const*>(envp));
       throwErrno("execute " + quote(argv[0]));
     } catch (const std::exception& e) {
@@ -528,13 +559,17 @@ class NspawnRun {
     signalfd_siginfo si;
     while (::read(sigFd_.get(), &si, sizeof si) == sizeof si) {
       int sig = static_cast<int>(si.ssi_signo);
-      if (sig == SIGCHLD) continue;
-      if (initPid_ > 0 && isPodProcess(initPid_, rt_.uuid)) {
-        debugLine(debug_, "forwarding signal " + std::to_string(sig) + " to the pod init");
-        ::kill(initPid_, sig);
-      } else if (child_ > 0 && sig == SIGTERM) {
-        ::kill(child_, SIGTERM);  // before the init exists: nspawn ends the container
-      }
+      // A window size before the pty exists: run copies the size when the pty attaches.
+      if (sig != SIGCHLD && sig != SIGWINCH) forward(sig);
+    }
+  }
+
+  void forward(int sig) {
+    if (initPid_ > 0 && isPodProcess(initPid_, rt_.uuid)) {
+      debugLine(debug_, "forwarding signal " + std::to_string(sig) + " to the pod init");
+      ::kill(initPid_, sig);
+    } else if (child_ > 0 && sig == SIGTERM) {
+      ::kill(child_, SIGTERM);  // before the init exists: nspawn ends the container
     }
   }
 
@@ -549,6 +584,7 @@ class NspawnRun {
   std::vector<std::string> argv_;
   std::optional<Console> console_;
   UniqueFd sigFd_;
+  UniqueFd netns_;  // runtime.json "netns": the child joins it
   UniqueFd mdsConnection_;
   pid_t child_ = 0;
   pid_t initPid_ = 0;
