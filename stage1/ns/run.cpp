@@ -749,6 +749,4 @@ int runPod(const Args& args, const RunFlavor& flavor) {
 
 int runEntrypoint(const Args& args) { return runPod(args, RunFlavor{}); }
 
-int flyRunEntrypoint(const Args& args) { return runPod(args, RunFlavor{true}); }
-
 }  // namespace ferry::stage1

@@ -71,11 +71,25 @@ net=$(sysctl_image net '{"net.core.somaxconn":"'$somax'"}')
 refused "an image's net.core.somaxconn" 'image sets sysctl net.core.somaxconn=.*--sysctl net.core.somaxconn' "$net"
 refused "net.* with --net=host" 'net.core.somaxconn with --net=host' --net=host "$net" --sysctl net.core.somaxconn
 ok "an image's net.* sysctl needs the operator, and never applies with --net=host"
-run_pod "a granted net.core.somaxconn" "$net" --sysctl 'net.core.*' --sysctl kernel.shmmax=$shmmax
-ran "a granted net.core.somaxconn"
-[ "$(cat "$T/out")" = "$(printf '%s\n%s' $somax $shmmax)" ] || { cat "$T/out" >&2; fail "the granted sysctls are not set in the pod"; }
-sysctls_unchanged "a granted namespaced sysctl"
-ok "operator-granted namespaced sysctls are set in the pod, not on the host"
+if applies_on_stage1 fly "the pod's network and IPC namespaces are the host's: no sysctl is the pod's"; then
+  run_pod "a granted net.core.somaxconn" "$net" --sysctl 'net.core.*' --sysctl kernel.shmmax=$shmmax
+  ran "a granted net.core.somaxconn"
+  [ "$(cat "$T/out")" = "$(printf '%s\n%s' $somax $shmmax)" ] || { cat "$T/out" >&2; fail "the granted sysctls are not set in the pod"; }
+  sysctls_unchanged "a granted namespaced sysctl"
+  ok "operator-granted namespaced sysctls are set in the pod, not on the host"
+else
+  ipc=$(sysctl_image ipc '{"kernel.shmmax":"'$shmmax'"}')
+  # Refused by fly's run, after prepare (stage0 does not know which namespaces a flavor shares):
+  # the pod is left exited, its app never started.
+  run_pod "a granted kernel.shmmax on fly" "$ipc" --sysctl kernel.shmmax
+  [ "$st" -eq 254 ] || { cat "$T/out" "$T/err" >&2; fail "a granted kernel.shmmax on fly: the run exited $st, want 254"; }
+  one_line "a granted kernel.shmmax on fly"
+  grep -qE 'stage1 "fly" shares the host.s IPC.*kernel.shmmax' "$T/err" || { cat "$T/err" >&2; fail "fly's refusal: $(cat "$T/err")"; }
+  [ ! -s "$T/out" ] || fail "the app ran: $(cat "$T/out")"
+  sysctls_unchanged "a granted kernel.shmmax on fly"
+  host_unchanged "a granted kernel.shmmax on fly"
+  ok "fly: a granted IPC sysctl is refused (the pod's IPC namespace is the host's); the host's value stays"
+fi
 
 # --- finding 5: capabilities
 for cap in CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_SYS_MODULE; do
