@@ -93,7 +93,10 @@ done
 exec "$real" "${out[@]}"
 WRAPPER
   } >"$T/ferry-$FERRY_STAGE1"
-  chmod +x "$T/ferry-$FERRY_STAGE1"
+  chmod 0755 "$T/ferry-$FERRY_STAGE1"
+  # $T searchable (not listable) by everyone: a test that runs ferry as another user (pods_ns's
+  # uid 65534) runs it through the wrapper too.
+  chmod 0711 "$T"
   FERRY=$T/ferry-$FERRY_STAGE1
 }
 
@@ -101,4 +104,12 @@ WRAPPER
 # printing why.
 skip_on_stage1() {
   if [ "${FERRY_STAGE1:-ns}" = "$1" ]; then skip "not on the $1 stage1: $2"; fi
+}
+# applies_on_stage1 FLAVOR REASON: false on that flavor, printing why, for a part of a test that
+# does not apply to it (`if applies_on_stage1 fly "two apps"; then … fi`).
+applies_on_stage1() {
+  if [ "${FERRY_STAGE1:-ns}" = "$1" ]; then
+    echo "# skipped on the $1 stage1: $2"
+    return 1
+  fi
 }

@@ -68,22 +68,29 @@ grep -qx got-hup "$T/flag.out" || fail "--stop-signal=1 sent: $(cat "$T/flag.out
 ok "--stop-signal=1 (SIGHUP) overrides the image's StopSignal"
 
 # No StopSignal, no flag: SIGTERM. Two apps: each gets its own.
-start_pod two "$BB" --name plain --exec /bin/sh -- -c "$waiter" \
-  --- "$BB" --name quiet --stop-signal USR1 --exec /bin/sh -- -c "$waiter"
-stop_pod two 0
-grep -qx '\[plain\] got-term' "$T/two.out" && grep -qx '\[quiet\] got-usr1' "$T/two.out" ||
-  fail "two apps: $(cat "$T/two.out")"
-[ "$(annotation "$u" plain)" = none ] || fail "an app without a stop signal has $(annotation "$u" plain)"
-ok "default SIGTERM; in one pod each app gets its own stop signal"
+if applies_on_stage1 fly "a pod of two apps (fly runs one)"; then
+  start_pod two "$BB" --name plain --exec /bin/sh -- -c "$waiter" \
+    --- "$BB" --name quiet --stop-signal USR1 --exec /bin/sh -- -c "$waiter"
+  stop_pod two 0
+  grep -qx '\[plain\] got-term' "$T/two.out" && grep -qx '\[quiet\] got-usr1' "$T/two.out" ||
+    fail "two apps: $(cat "$T/two.out")"
+  [ "$(annotation "$u" plain)" = none ] || fail "an app without a stop signal has $(annotation "$u" plain)"
+  ok "default SIGTERM; in one pod each app gets its own stop signal"
 
-# When an app fails, the others are stopped with their stop signal as well.
-# (the failing app waits until the other one has its traps: it says so in a shared volume)
-expect_status 5 F run --volume s,kind=empty,mode=0777 \
-  "$BB" --name failing --mount volume=s,target=/s --exec /bin/sh -- -c \
-  'until [ -e /s/up ]; do /bin/busybox sleep 0.05; done; exit 5' \
-  --- "oci:$T/oci:stop" --name app --mount volume=s,target=/s -- -c "${waiter/echo up;/touch /s/up;}"
-grep -qx '\[app\] got-usr1' "$T/out" || fail "the other app of a failed pod: $(cat "$T/out" "$T/err")"
-ok "an app failing: the others get their stop signal (SIGUSR1), the pod exits with the failure (5)"
+  # When an app fails, the others are stopped with their stop signal as well.
+  # (the failing app waits until the other one has its traps: it says so in a shared volume)
+  expect_status 5 F run --volume s,kind=empty,mode=0777 \
+    "$BB" --name failing --mount volume=s,target=/s --exec /bin/sh -- -c \
+    'until [ -e /s/up ]; do /bin/busybox sleep 0.05; done; exit 5' \
+    --- "oci:$T/oci:stop" --name app --mount volume=s,target=/s -- -c "${waiter/echo up;/touch /s/up;}"
+  grep -qx '\[app\] got-usr1' "$T/out" || fail "the other app of a failed pod: $(cat "$T/out" "$T/err")"
+  ok "an app failing: the others get their stop signal (SIGUSR1), the pod exits with the failure (5)"
+else
+  expect_status 254 F run "$BB" --name one --- "$BB" --name two
+  one_line "a second app on fly"
+  grep -q 'not supported' "$T/err" || fail "a second app on fly: $(cat "$T/err")"
+  ok "fly: a pod of two apps is refused in one line"
+fi
 
 # --stop-timeout: an app that ignores its stop signal is killed when the grace period ends
 # (runtime.json's stopTimeoutSeconds, recorded as the pod annotation dev.ferry.stop-timeout).
