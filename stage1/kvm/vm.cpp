@@ -133,6 +133,10 @@ std::vector<std::string> qemuArgv(const fs::path& qemu, const QemuPlan& p) {
       "-display",
       "none",
       "-no-reboot",
+      // QEMU's own seccomp filter: no obsolete system calls, no setuid/setgid, no fork/exec,
+      // no scheduler or affinity changes.
+      "-sandbox",
+      "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
       "-accel",
       p.accel,
       "-cpu",

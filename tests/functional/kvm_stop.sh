@@ -42,7 +42,9 @@ expect_status 0 F status "$u"
 grep -qx state=running "$T/out" || fail "status while it runs: $(cat "$T/out")"
 n=$(running_processes)
 [ "$n" -ge 2 ] || fail "want QEMU and virtiofsd working in the pod directory, found $n processes"
-ok "a running pod: status running, QEMU and virtiofsd ($n processes in its directory)"
+grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$(cat "$D/pods/run/$u/pid")/status" ||
+  fail "QEMU runs without its seccomp sandbox"
+ok "a running pod: status running, QEMU (under its seccomp sandbox) and virtiofsd ($n processes)"
 expect_status 0 F stop "$u"
 wait_run 0 graceful
 grep -qx got-term "$T/graceful.out" || fail "the app did not get SIGTERM: $(cat "$T/graceful.out")"
