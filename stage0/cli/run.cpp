@@ -16,6 +16,7 @@
 #include "stage0/net/pod_network.hpp"
 #include "stage0/pod/stage1.hpp"
 #include "stage0/systemd/pod_unit.hpp"
+#include "stage1/common/systemd.hpp"
 
 namespace ferry::cli {
 
@@ -64,6 +65,7 @@ void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::Prepare
   ctx.out.flush();
   ctx.err.flush();
   pid_t parent = ::getpid();
+  bool activated = stage1::listenFdCount() > 0;
   pid_t child = ::fork();
   if (child < 0) {
     int e = errno;
@@ -73,6 +75,10 @@ void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::Prepare
   if (child == 0) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(254);
     ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    // systemd's side (stage1/common/systemd.hpp): this process is the unit's main process, so
+    // it says READY=1 (below); the descriptors systemd passed it are the stage1's now.
+    ::unsetenv("NOTIFY_SOCKET");
+    if (activated) ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
     try {
       pod::execRun(s1, p, lock, ctx.global.debug);
     } catch (const std::exception& e) {
@@ -80,6 +86,7 @@ void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::Prepare
     }
     ::_exit(254);
   }
+  stage1::notifyReadyWhenPodIs(p.path);
   int code = 254;
   for (;;) {
     int status = 0;

@@ -68,10 +68,10 @@
 #include "stage1/common/resources.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
+#include "stage1/common/systemd.hpp"
 #include "stage1/ns/console.hpp"
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/private_root.hpp"
-#include "stage1/ns/systemd_handover.hpp"
 
 namespace ferry::stage1 {
 
@@ -194,7 +194,7 @@ struct ChildPlan {
   const Console* console = nullptr;    // the pod's stdio and session (console.hpp)
   PrivateRootPlan root;                // the init's own root (private_root.hpp)
   bool userns = false;                 // privateUsers: wait for the handed mounts first
-  std::vector<std::string> initEnv;    // socket activation only (systemd_handover.hpp)
+  std::vector<std::string> initEnv;    // socket activation only (stage1/common/systemd.hpp)
 };
 
 // Reads one byte from the parent; false when the parent is gone.

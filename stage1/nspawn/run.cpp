@@ -59,6 +59,7 @@
 #include "stage1/common/resources.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
+#include "stage1/common/systemd.hpp"
 #include "stage1/ns/console.hpp"
 #include "stage1/ns/private_root.hpp"
 #include "stage1/nspawn/entrypoints.hpp"
@@ -300,6 +301,14 @@ class NspawnRun {
                                   "--console=pipe",
                                   "--chdir=" + bindPath(podDir_)};
     if (!rt_.hostname.empty()) a.push_back("--hostname=" + rt_.hostname);
+    // Socket activation (stage1/common/systemd.hpp): systemd-nspawn hands the descriptors it is
+    // passed to its payload, with LISTEN_FDS and LISTEN_PID=1 but not their names.
+    listenFds_ = listenFdCount();
+    if (listenFds_ > 0) {
+      if (const char* names = ::getenv("LISTEN_FDNAMES")) {
+        a.push_back(std::string("--setenv=LISTEN_FDNAMES=") + names);
+      }
+    }
     // The network namespace is the child's: stage0's (runtime.json "netns") or its own
     // (loopback up); the metadata service's listener is in it before the pod starts. nspawn
     // joins it.
@@ -546,7 +555,16 @@ class NspawnRun {
       // SYSTEMD_SECCOMP=0: no system call filter of nspawn's own under the apps' (it refuses
       // keyctl, add_key, … whatever the pod's --seccomp says): stage2 applies the pod's, as on
       // ns.
-      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_SECCOMP=0", nullptr};
+      // With socket activation, systemd-nspawn takes the descriptors at 3… as passed to it.
+      char listenFds[32], listenPid[32];
+      std::snprintf(listenFds, sizeof listenFds, "LISTEN_FDS=%d", listenFds_);
+      std::snprintf(listenPid, sizeof listenPid, "LISTEN_PID=%d", static_cast<int>(::getpid()));
+      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_SECCOMP=0", nullptr,
+                            nullptr, nullptr};
+      if (listenFds_ > 0) {
+        envp[2] = listenFds;
+        envp[3] = listenPid;
+      }
       ::execve(argv[0], argv.data(), const_cast<char* const*>(envp));
       throwErrno("execute " + quote(argv[0]));
     } catch (const std::exception& e) {
@@ -586,6 +604,7 @@ class NspawnRun {
   UniqueFd sigFd_;
   UniqueFd netns_;  // runtime.json "netns": the child joins it
   UniqueFd mdsConnection_;
+  int listenFds_ = 0;
   pid_t child_ = 0;
   pid_t initPid_ = 0;
   int code_ = kOwnFailure;
@@ -626,6 +645,8 @@ int nspawnRunEntrypoint(const Args& args) {
   run.planContainer();
   run.blockSignals();
   run.startContainer();
+  // This process is the unit's main process: READY=1 once the pod init made `ready`.
+  notifyReadyWhenPodIs(currentPodDir());
   if (run.awaitInit()) run.waitForEnd();
   return run.finish();
 }

@@ -1,4 +1,5 @@
-// What the run entrypoint passes between systemd and the pod (stage1/ABI.md §5 "systemd"):
+// What a stage1's run entrypoint passes between systemd and the pod (stage1/ABI.md §5 "systemd"),
+// for every flavor whose pod init is ferry-init:
 //
 // - socket activation: when systemd passed this process descriptors (LISTEN_PID is ours), the
 //   pod init gets LISTEN_FDS and LISTEN_FDNAMES in its otherwise empty environment, and the
@@ -8,6 +9,10 @@
 //   init made `ready` — every app started, every app that speaks sd_notify said READY=1. The
 //   pod itself never gets the manager's socket: each notifying app has one of its own, which
 //   the init serves.
+//
+// A process that is not the unit's main process itself (stage0 running the stage1 as its child,
+// for a pod on CNI networks) watches `ready` in its place and hands the descriptors on with
+// LISTEN_PID rewritten (stage0/cli/run.cpp).
 #pragma once
 
 #include <filesystem>
@@ -15,6 +20,9 @@
 #include <vector>
 
 namespace ferry::stage1 {
+
+// How many descriptors systemd passed this process (LISTEN_FDS when LISTEN_PID is ours), else 0.
+int listenFdCount();
 
 // LISTEN_FDS=N and LISTEN_FDNAMES=… for the pod init; empty when nothing was passed to us.
 std::vector<std::string> socketActivationEnv();

@@ -1,4 +1,4 @@
-#include "stage1/ns/systemd_handover.hpp"
+#include "stage1/common/systemd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,18 +7,25 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
 
+#include "common/error.hpp"
+
 namespace ferry::stage1 {
 
-std::vector<std::string> socketActivationEnv() {
+int listenFdCount() {
   const char* pid = std::getenv("LISTEN_PID");
   const char* fds = std::getenv("LISTEN_FDS");
-  if (pid == nullptr || fds == nullptr || std::atol(pid) != ::getpid()) return {};
-  int n = std::atoi(fds);
+  if (pid == nullptr || fds == nullptr || std::atol(pid) != ::getpid()) return 0;
+  return std::max(0, std::min(std::atoi(fds), 1024));
+}
+
+std::vector<std::string> socketActivationEnv() {
+  int n = listenFdCount();
   if (n <= 0) return {};
   std::vector<std::string> env = {"LISTEN_FDS=" + std::to_string(n)};
   if (const char* names = std::getenv("LISTEN_FDNAMES")) {
