@@ -51,6 +51,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 #include "common/cgroup.hpp"
@@ -518,233 +519,316 @@ void chownProcsFiles(const std::vector<const cgroup::Group*>& groups, uid_t uid,
   }
 }
 
-}  // namespace
+// run as named steps, in this order (runPod): readPod, planChild, planCgroups,
+// planPrivateRootOfInit, planUserNamespace, blockSignals, clonePod, makeCgroups, joinCgroups,
+// registerMds, startInit, waitForEnd, finish. Until finish, a failure kills the pod's first
+// process and removes whatever of the planned cgroups exists (PodGuard).
+class PodRun {
+ public:
+  PodRun(const Args& args, const RunFlavor& flavor) : args_(args), flavor_(flavor) {}
 
-int runPod(const Args& args, const RunFlavor& flavor) {
-  debugLine(false, "");  // starts the clock
-  fs::path podDir = currentPodDir();
-  RuntimeOptions rt = RuntimeOptions::read(podDir);
-  bool debug = args.debug || rt.debug;
-  rt.checkUuid(args.uuid);
-  // What this stage1's descriptor does not offer (a --net mode, more apps than maxApps, …).
-  refuseUnsupported(ownDescriptor(), rt);
-  // The lock stays held for the pod's life: by this process, and by the init (which marks it
-  // close-on-exec for the apps), so a pod whose stage1 was killed still reads as running.
-  keepLockFd(args.lockFd);
-
-  ChildPlan plan;
-  plan.podDir = podDir;
-  plan.init = rt.init.empty() ? selfDir() / "ferry-init" : fs::path(rt.init);
-  if (::access(plan.init.c_str(), X_OK) != 0)
-    throwErrno("execute the pod init " + quote(plan.init.string()));
-  // The path the init sees as its own (/proc/self/exe), beside which it finds ferry-stage2.
-  plan.init = fs::canonical(plan.init);
-  plan.hostname = rt.hostname;
-  plan.privateUts = !flavor.hostNamespaces;
-  plan.privateNet = rt.net != "host" && !flavor.hostNamespaces;
-  // The pod's own network namespace, made by stage0 (ABI §2 "netns"): never the host's.
-  UniqueFd netns;
-  if (rt.net == "netns") {
-    netns = openFile(*rt.netns, O_RDONLY);
-    struct stat mine {
-    }, theirs{};
-    if (::stat("/proc/self/ns/net", &mine) != 0 || ::fstat(netns.get(), &theirs) != 0) {
-      throwErrno("stat the network namespaces");
-    }
-    if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino) {
-      throw Error(Errc::kSecurity, "runtime.json netns " + quote(*rt.netns) +
-                                       " is the host's network namespace (that is net \"host\")");
-    }
-    plan.netnsFd = netns.get();
+  // runtime.json, --uuid, what this stage1's descriptor does not offer, the lock.
+  void readPod() {
+    debugLine(false, "");  // starts the clock
+    podDir_ = currentPodDir();
+    rt_ = RuntimeOptions::read(podDir_);
+    debug_ = args_.debug || rt_.debug;
+    rt_.checkUuid(args_.uuid);
+    // What this stage1's descriptor does not offer (a --net mode, more apps than maxApps, …).
+    refuseUnsupported(ownDescriptor(), rt_);
+    // The lock stays held for the pod's life: by this process, and by the init (which marks it
+    // close-on-exec for the apps), so a pod whose stage1 was killed still reads as running.
+    keepLockFd(args_.lockFd);
   }
-  plan.overlay = !rt.noOverlay;
-  plan.debug = debug;
-  plan.apps = rt.apps;
-  Console console(rt.interactive);
-  plan.console = &console;
 
-  // Every limit and device rule is read (and refused if unsupported) before anything is created.
-  std::vector<AppCgroupConfig> appConfigs;
-  for (const RuntimeApp& app : rt.apps) appConfigs.push_back(appCgroupConfig(podDir, app.name));
-  ResourcesConfig podResources = podResourcesOf(podDir, rt);
-  cgroup::DevicePolicy devices = podDevicePolicy(podResources, appConfigs);
-
-  // cgroups.json names the cgroups before they exist, so that gc finds whatever a crash leaves.
-  cgroup::Layout layout = cgroup::Layout::detect();
-  std::string podName = podCgroupName(rt.uuid);
-  // Where the pod's cgroups go (on v2 that may be beside the caller's cgroup: Group::place).
-  cgroup::Group plannedPod = cgroup::Group::place(layout, podName);
-  writeCgroupsJson(podDir, plannedPod);
-  plan.initProcs = plannedPod.limitable().child(cgroup::kInitCgroupName).procsFiles();
-  plan.root = planPrivateRoot(podDir, rt.apps);
-  plan.root.binaries = {plan.init, rt.stage2.empty() ? plan.init.parent_path() / "ferry-stage2"
-                                                     : fs::path(rt.stage2)};
-  // Every hierarchy of cgroups.json read-only (the init checks each is a cgroupfs), the pod's
-  // cgroups writable where the init moves children into app cgroups.
-  for (const cgroup::Member& m : plannedPod.members()) plan.root.cgroupMounts.push_back(m.mount);
-  cgroup::Group limitable = plannedPod.limitable();
-  for (const cgroup::Member& m : limitable.members()) {
-    plan.root.cgroups.push_back(m.dir);
+  // What the pod's first process does: the init it execs (and its environment), its
+  // namespaces, the pod's stdio.
+  void planChild() {
+    plan_.podDir = podDir_;
+    plan_.init = rt_.init.empty() ? selfDir() / "ferry-init" : fs::path(rt_.init);
+    if (::access(plan_.init.c_str(), X_OK) != 0)
+      throwErrno("execute the pod init " + quote(plan_.init.string()));
+    // The path the init sees as its own (/proc/self/exe), beside which it finds ferry-stage2.
+    plan_.init = fs::canonical(plan_.init);
+    plan_.hostname = rt_.hostname;
+    plan_.privateUts = !flavor_.hostNamespaces;
+    plan_.privateNet = rt_.net != "host" && !flavor_.hostNamespaces;
+    // The pod's own network namespace, made by stage0 (ABI §2 "netns"): never the host's.
+    if (rt_.net == "netns") {
+      netns_ = openPodNetns(*rt_.netns);
+      plan_.netnsFd = netns_.get();
+    }
+    plan_.overlay = !rt_.noOverlay;
+    plan_.debug = debug_;
+    plan_.apps = rt_.apps;
+    console_.emplace(rt_.interactive);
+    plan_.console = &*console_;
+    plan_.initEnv = socketActivationEnv();
   }
-  plan.root.terminal = rt.interactive;
-  if (rt.privateUsers) {
-    if (rt.privateUsers->uid != rt.privateUsers->gid) {
+
+  // Every limit and device rule is read (and refused if unsupported) before anything is
+  // created; cgroups.json names the cgroups before they exist, so that gc finds whatever a crash
+  // leaves.
+  void planCgroups() {
+    for (const RuntimeApp& app : rt_.apps) {
+      appConfigs_.push_back(appCgroupConfig(podDir_, app.name));
+    }
+    podResources_ = podResourcesOf(podDir_, rt_);
+    devices_ = podDevicePolicy(podResources_, appConfigs_);
+    cgroup::Layout layout = cgroup::Layout::detect();
+    // Where the pod's cgroups go (on v2 that may be beside the caller's cgroup: Group::place).
+    pod_ = cgroup::Group::place(layout, podCgroupName(rt_.uuid));
+    writeCgroupsJson(podDir_, pod_);
+    plan_.initProcs = pod_.limitable().child(cgroup::kInitCgroupName).procsFiles();
+  }
+
+  // The init's own root (private_root.hpp).
+  void planPrivateRootOfInit() {
+    plan_.root = planPrivateRoot(podDir_, rt_.apps);
+    plan_.root.binaries = {plan_.init, rt_.stage2.empty()
+                                           ? plan_.init.parent_path() / "ferry-stage2"
+                                           : fs::path(rt_.stage2)};
+    // Every hierarchy of cgroups.json read-only (the init checks each is a cgroupfs), the pod's
+    // cgroups writable where the init moves children into app cgroups.
+    for (const cgroup::Member& m : pod_.members()) plan_.root.cgroupMounts.push_back(m.mount);
+    cgroup::Group limitable = pod_.limitable();
+    for (const cgroup::Member& m : limitable.members()) {
+      plan_.root.cgroups.push_back(m.dir);
+    }
+    plan_.root.terminal = rt_.interactive;
+  }
+
+  // privateUsers: the pod directory shared with the namespace's ids (sharePodDir).
+  void planUserNamespace() {
+    if (!rt_.privateUsers) return;
+    if (rt_.privateUsers->uid != rt_.privateUsers->gid) {
       throw Error(Errc::kUnsupported,
                   "not supported: runtime.json privateUsers with different uid and gid starts");
     }
-    plan.userns = true;
+    plan_.userns = true;
     // With --net=host the network namespace is the host's: no sysfs of the pod's own.
-    plan.root.sysfs = plan.privateNet;
-    plan.root.hostSysfs = !plan.privateNet;
-    sharePodDir(podDir, rt, rt.privateUsers->uid, rt.privateUsers->gid);
+    plan_.root.sysfs = plan_.privateNet;
+    plan_.root.hostSysfs = !plan_.privateNet;
+    sharePodDir(podDir_, rt_, rt_.privateUsers->uid, rt_.privateUsers->gid);
   }
-  plan.initEnv = socketActivationEnv();
 
-  sigset_t set;
-  ::sigemptyset(&set);
-  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
-  console.addSignals(&set);
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
-  ::signal(SIGPIPE, SIG_IGN);  // a closed terminal must not kill the process the pod lives by
-  UniqueFd sigFd(::signalfd(-1, &set, SFD_CLOEXEC));
-  if (!sigFd) throwErrno("create a signalfd");
+  void blockSignals() {
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+    console_->addSignals(&set);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
+    ::signal(SIGPIPE, SIG_IGN);  // a closed terminal must not kill the process the pod lives by
+    sigFd_ = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC));
+    if (!sigFd_) throwErrno("create a signalfd");
+  }
 
-  Pipe ctl = plan.userns ? makeSocketPipe() : makePipe();
-  Pipe report = makePipe();
-  unsigned long cloneFlags = CLONE_NEWNS;
-  if (!flavor.hostNamespaces) cloneFlags |= CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-  if (plan.privateNet && plan.netnsFd < 0) cloneFlags |= CLONE_NEWNET;
-  // The namespace stage0 made: this process joins it for the clone, so that the child is born in
-  // it (a child in a user namespace of its own could not join a namespace of the host's), and
-  // returns to its own right after.
-  UniqueFd ownNetns;
-  if (plan.netnsFd >= 0) {
-    ownNetns = openFile("/proc/thread-self/ns/net", O_RDONLY);
-    if (::setns(plan.netnsFd, CLONE_NEWNET) != 0) throwErrno("join the pod's network namespace");
-  }
-  // Every other namespace is then owned by the user namespace: the pod's root may mount proc,
-  // sysfs, mqueue, devpts and tmpfs in them.
-  if (plan.userns) cloneFlags |= CLONE_NEWUSER;
-  std::fflush(nullptr);
-  pid_t pid = static_cast<pid_t>(
-      ::syscall(SYS_clone, cloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-  if (pid != 0 && ownNetns && ::setns(ownNetns.get(), CLONE_NEWNET) != 0) {
-    // Never go on in the pod's network namespace.
-    std::perror("ferry-stage1 run: cannot return to its own network namespace");
-    if (pid > 0) ::kill(pid, SIGKILL);
-    ::_exit(kOwnFailure);
-  }
-  if (pid < 0) throwErrno("create the pod's namespaces (clone)");
-  if (pid > 0) debugLine(debug, "namespaces created: pid " + std::to_string(pid));
-  if (pid == 0) {
-    ctl.write.reset();
-    report.read.reset();
-    childMain(plan, ctl.read.get(), report.write.get());
-  }
-  ctl.read.reset();
-  report.write.reset();
-  console.afterClone();
-  // The child is busy mounting meanwhile. From here on a failure kills it and removes whatever
-  // of the planned cgroups exists.
-  PodGuard guard(plannedPod);
-  guard.setPid(pid);
-  if (plan.userns) {
-    try {
-      handToChild(pid, ctl.write.get(), plan, *rt.privateUsers, debug);
-    } catch (const std::exception&) {
-      ctl.write.reset();
-      throw;
+  // The pod's first process in its new namespaces (childMain); with privateUsers, its maps and
+  // the mounts handed to it.
+  void clonePod() {
+    ctl_ = plan_.userns ? makeSocketPipe() : makePipe();
+    report_ = makePipe();
+    unsigned long cloneFlags = CLONE_NEWNS;
+    if (!flavor_.hostNamespaces) cloneFlags |= CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (plan_.privateNet && plan_.netnsFd < 0) cloneFlags |= CLONE_NEWNET;
+    // The namespace stage0 made: this process joins it for the clone, so that the child is born
+    // in it (a child in a user namespace of its own could not join a namespace of the host's),
+    // and returns to its own right after.
+    UniqueFd ownNetns;
+    if (plan_.netnsFd >= 0) {
+      ownNetns = openFile("/proc/thread-self/ns/net", O_RDONLY);
+      if (::setns(plan_.netnsFd, CLONE_NEWNET) != 0) {
+        throwErrno("join the pod's network namespace");
+      }
+    }
+    // Every other namespace is then owned by the user namespace: the pod's root may mount proc,
+    // sysfs, mqueue, devpts and tmpfs in them.
+    if (plan_.userns) cloneFlags |= CLONE_NEWUSER;
+    std::fflush(nullptr);
+    pid_t pid = static_cast<pid_t>(
+        ::syscall(SYS_clone, cloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid != 0 && ownNetns && ::setns(ownNetns.get(), CLONE_NEWNET) != 0) {
+      // Never go on in the pod's network namespace.
+      std::perror("ferry-stage1 run: cannot return to its own network namespace");
+      if (pid > 0) ::kill(pid, SIGKILL);
+      ::_exit(kOwnFailure);
+    }
+    if (pid < 0) throwErrno("create the pod's namespaces (clone)");
+    if (pid == 0) {
+      ctl_.write.reset();
+      report_.read.reset();
+      childMain(plan_, ctl_.read.get(), report_.write.get());
+    }
+    pid_ = pid;
+    debugLine(debug_, "namespaces created: pid " + std::to_string(pid_));
+    ctl_.read.reset();
+    report_.write.reset();
+    console_->afterClone();
+    // The child is busy mounting meanwhile. From here on a failure kills it and removes whatever
+    // of the planned cgroups exists.
+    guard_.emplace(pod_);
+    guard_->setPid(pid_);
+    if (plan_.userns) {
+      try {
+        handToChild(pid_, ctl_.write.get(), plan_, *rt_.privateUsers, debug_);
+      } catch (const std::exception&) {
+        ctl_.write.reset();
+        throw;
+      }
     }
   }
-  plannedPod.make();
-  const cgroup::Group& pod = plannedPod;
-  // Before any process joins: the pod's first process is in the pod cgroup from its first move,
-  // and the cgroups made below it start with its device list (v1) or inherit its program (v2).
-  cgroup::applyDevicePolicy(pod, devices);
-  debugLine(debug, "device rules in place (" + std::to_string(devices.entries().size()) +
-                       " allowed entries)");
-  pod.apply(podResources.limits);
-  cgroup::Group initGroup = pod.limitable().createChild(cgroup::kInitCgroupName);
-  std::vector<cgroup::Group> appGroups;
-  for (const RuntimeApp& app : rt.apps)
-    appGroups.push_back(pod.limitable().createChild(cgroup::appCgroupName(app.name)));
-  debugLine(debug, "cgroups created in " + std::to_string(pod.members().size()) + " hierarchies");
-  if (plan.userns) {
-    cgroup::Group podLimitable = pod.limitable();
-    std::vector<const cgroup::Group*> movers = {&podLimitable, &initGroup};
-    for (const cgroup::Group& g : appGroups) movers.push_back(&g);
-    chownProcsFiles(movers, rt.privateUsers->uid, rt.privateUsers->gid);
+
+  // The pod cgroup with its device rules and limits, and the init and app cgroups below it.
+  void makeCgroups() {
+    pod_.make();
+    // Before any process joins: the pod's first process is in the pod cgroup from its first
+    // move, and the cgroups made below it start with its device list (v1) or inherit its
+    // program (v2).
+    cgroup::applyDevicePolicy(pod_, devices_);
+    debugLine(debug_, "device rules in place (" + std::to_string(devices_.entries().size()) +
+                          " allowed entries)");
+    pod_.apply(podResources_.limits);
+    initGroup_ = pod_.limitable().createChild(cgroup::kInitCgroupName);
+    for (const RuntimeApp& app : rt_.apps) {
+      appGroups_.push_back(pod_.limitable().createChild(cgroup::appCgroupName(app.name)));
+    }
+    debugLine(debug_,
+              "cgroups created in " + std::to_string(pod_.members().size()) + " hierarchies");
+    if (plan_.userns) {
+      cgroup::Group podLimitable = pod_.limitable();
+      std::vector<const cgroup::Group*> movers = {&podLimitable, &initGroup_};
+      for (const cgroup::Group& g : appGroups_) movers.push_back(&g);
+      chownProcsFiles(movers, rt_.privateUsers->uid, rt_.privateUsers->gid);
+    }
   }
 
-  char c = 0;
-  try {
-    pod.join(pid);
-    debugLine(debug, "the pod's first process joined its cgroups");
-    if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
-    if (::read(report.read.get(), &c, 1) != 1) c = 0;
-  } catch (const std::exception&) {
-    // The child may have failed first (mounting, say): its reason is the one to report. Else it
-    // waits for a 'g' that never comes: EOF on the control pipe ends it (the read returns then).
-    ctl.write.reset();
-    if (::read(report.read.get(), &c, 1) != 1 || c != 'E') throw;
+  // The pod's first process into the pod cgroup (it moves itself into init); then the pod
+  // cgroup, empty, delegates its controllers and the apps' limits apply.
+  void joinCgroups() {
+    char c = 0;
+    try {
+      pod_.join(pid_);
+      debugLine(debug_, "the pod's first process joined its cgroups");
+      if (::write(ctl_.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
+      if (::read(report_.read.get(), &c, 1) != 1) c = 0;
+    } catch (const std::exception&) {
+      // The child may have failed first (mounting, say): its reason is the one to report. Else
+      // it waits for a 'g' that never comes: EOF on the control pipe ends it (the read returns
+      // then).
+      ctl_.write.reset();
+      if (::read(report_.read.get(), &c, 1) != 1 || c != 'E') throw;
+    }
+    if (c != 'M') {
+      std::string rest = readReport(report_.read.get());
+      if (c == 'E') throw Error(Errc::kIo, rest);
+      throw Error(Errc::kIo, "the pod's first process died while joining its cgroups");
+    }
+    // The pod cgroup holds no process now: its children may get controllers and limits.
+    pod_.delegate();
+    for (size_t i = 0; i < appGroups_.size(); ++i) appGroups_[i].apply(appConfigs_[i].limits);
   }
-  if (c != 'M') {
-    std::string rest = readReport(report.read.get());
-    if (c == 'E') throw Error(Errc::kIo, rest);
-    throw Error(Errc::kIo, "the pod's first process died while joining its cgroups");
-  }
-  // The pod cgroup holds no process now: its children may get controllers and limits.
-  pod.delegate();
-  for (size_t i = 0; i < appGroups.size(); ++i) appGroups[i].apply(appConfigs[i].limits);
+
   // The metadata service (ABI §6): a listener on the pod's own loopback (up by now), passed to
   // the service; the registration lasts as long as this connection, i.e. the pod.
-  UniqueFd mdsConnection;
-  if (rt.mds) {
-    UniqueFd netns = openFile("/proc/" + std::to_string(pid) + "/ns/net", O_RDONLY);
-    UniqueFd listener = mds::listenInNetns(netns.get(), rt.mds->port);
-    mdsConnection = mds::registerPod(rt.mds->socket,
-                                     mds::registrationFromPodDir(podDir, rt.uuid, rt.mds->token),
-                                     listener.get());
-    debugLine(debug, "registered with the metadata service at " + quote(rt.mds->socket.string()));
+  void registerMds() {
+    if (!rt_.mds) return;
+    UniqueFd netns = openFile("/proc/" + std::to_string(pid_) + "/ns/net", O_RDONLY);
+    UniqueFd listener = mds::listenInNetns(netns.get(), rt_.mds->port);
+    mdsConnection_ = mds::registerPod(
+        rt_.mds->socket, mds::registrationFromPodDir(podDir_, rt_.uuid, rt_.mds->token),
+        listener.get());
+    debugLine(debug_, "registered with the metadata service at " + quote(rt_.mds->socket.string()));
   }
-  if (::write(ctl.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
-  std::string failure = readReport(report.read.get());
-  if (!failure.empty()) {
-    throw Error(Errc::kIo, failure[0] == 'E' ? failure.substr(1) : failure);
-  }
-  // Nothing of a running pod outlives a reboot, so its files are written without fsync (the
-  // start would wait for the disk otherwise): atomic for readers is all they need.
-  writePidFile(podDir, pid);
-  debugLine(debug, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid));
-  notifyReadyWhenPodIs(podDir);
 
-  int code = console.proxies()
-                 ? console.waitForPod(pid, sigFd.get(),
-                                      [&](const std::string& line) { debugLine(debug, line); })
-                 : waitForPod(pid, sigFd.get(), debug);
-  debugLine(debug, "the pod init exited: " + std::to_string(code));
-  guard.release();
-  if (mdsConnection) {
+  // The go for the init's exec; the pid file once it is done; READY=1 to systemd once the pod
+  // init made `ready` (stage1/common/systemd.hpp).
+  void startInit() {
+    if (::write(ctl_.write.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
+    std::string failure = readReport(report_.read.get());
+    if (!failure.empty()) {
+      throw Error(Errc::kIo, failure[0] == 'E' ? failure.substr(1) : failure);
+    }
+    // Nothing of a running pod outlives a reboot, so its files are written without fsync (the
+    // start would wait for the disk otherwise): atomic for readers is all they need.
+    writePidFile(podDir_, pid_);
+    debugLine(debug_, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid_));
+    notifyReadyWhenPodIs(podDir_);
+  }
+
+  void waitForEnd() {
+    code_ = console_->proxies()
+                ? console_->waitForPod(pid_, sigFd_.get(),
+                                       [&](const std::string& line) { debugLine(debug_, line); })
+                : waitForPod(pid_, sigFd_.get(), debug_);
+    debugLine(debug_, "the pod init exited: " + std::to_string(code_));
+  }
+
+  // Unregistered, status fixed up, cgroups removed, exit written: the pod's exit code.
+  int finish() {
+    guard_->release();
+    if (mdsConnection_) {
+      try {
+        mds::unregisterPod(std::move(mdsConnection_));
+      } catch (const std::exception& e) {
+        // Closing the connection unregisters the pod as well: say so, and go on.
+        std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+      }
+    }
+    finalizeStatus(podDir_, pod_);  // for an init that could not finish its bookkeeping
     try {
-      mds::unregisterPod(std::move(mdsConnection));
+      // The cgroups this process made, children first: each is then one rmdir per hierarchy.
+      for (const cgroup::Group& g : appGroups_) g.remove();
+      initGroup_.remove();
+      pod_.remove();
     } catch (const std::exception& e) {
-      // Closing the connection unregisters the pod as well: say so, and go on.
+      // The pod has ended; gc removes what is left.
       std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
     }
+    writeExitFile(podDir_, code_);
+    debugLine(debug_, "cgroups removed, exit written");
+    return code_;
   }
-  finalizeStatus(podDir, pod);  // for an init that could not finish its bookkeeping
-  try {
-    // The cgroups this process made, children first: each is then one rmdir per hierarchy.
-    for (const cgroup::Group& g : appGroups) g.remove();
-    initGroup.remove();
-    pod.remove();
-  } catch (const std::exception& e) {
-    // The pod has ended; gc removes what is left.
-    std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
-  }
-  writeExitFile(podDir, code);
-  debugLine(debug, "cgroups removed, exit written");
-  return code;
+
+ private:
+  const Args& args_;
+  const RunFlavor flavor_;
+  fs::path podDir_;
+  RuntimeOptions rt_;
+  bool debug_ = false;
+  ChildPlan plan_;
+  UniqueFd netns_;  // runtime.json "netns", joined for the clone
+  std::optional<Console> console_;
+  std::vector<AppCgroupConfig> appConfigs_;
+  ResourcesConfig podResources_;
+  cgroup::DevicePolicy devices_;
+  cgroup::Group pod_;  // planned by planCgroups, made by makeCgroups
+  cgroup::Group initGroup_;
+  std::vector<cgroup::Group> appGroups_;
+  UniqueFd sigFd_;
+  Pipe ctl_, report_;
+  pid_t pid_ = 0;
+  std::optional<PodGuard> guard_;  // after pod_: destroyed first
+  UniqueFd mdsConnection_;
+  int code_ = kOwnFailure;
+};
+
+}  // namespace
+
+int runPod(const Args& args, const RunFlavor& flavor) {
+  PodRun run(args, flavor);
+  run.readPod();
+  run.planChild();
+  run.planCgroups();
+  run.planPrivateRootOfInit();
+  run.planUserNamespace();
+  run.blockSignals();
+  run.clonePod();
+  run.makeCgroups();
+  run.joinCgroups();
+  run.registerMds();
+  run.startInit();
+  run.waitForEnd();
+  return run.finish();
 }
 
 int runEntrypoint(const Args& args) { return runPod(args, RunFlavor{}); }
