@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 
 namespace ferry {
 
@@ -130,6 +131,7 @@ TempDir::TempDir(const fs::path& parent, std::string_view prefix) {
   if (::mkdtemp(tmpl.data()) == nullptr)
     throwErrno("create temporary directory in " + quote(parent.string()));
   path_ = tmpl;
+  interrupt::track(path_.native());
 }
 
 TempDir::~TempDir() {
@@ -139,9 +141,11 @@ TempDir::~TempDir() {
   } catch (...) {
     // A destructor cannot report; the tree stays behind for gc.
   }
+  interrupt::untrack(path_.native());
 }
 
 fs::path TempDir::release() {
+  interrupt::untrack(path_.native());
   fs::path p = std::move(path_);
   path_.clear();
   return p;

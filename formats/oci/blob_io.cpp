@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 
 namespace ferry::oci {
 
@@ -29,6 +30,7 @@ BlobWriter::BlobWriter(fs::path root, std::optional<Digest> expected,
     throwErrno(err, "create temporary blob in " + quote(root_.string()));
   }
   fd_.reset(raw);
+  interrupt::track(tmpPath_);
 }
 
 BlobWriter::BlobWriter(BlobWriter&& o) noexcept
@@ -47,7 +49,10 @@ BlobWriter::~BlobWriter() { discard(); }
 
 void BlobWriter::discard() noexcept {
   fd_.reset();
-  if (!tmpPath_.empty()) ::unlink(tmpPath_.c_str());
+  if (!tmpPath_.empty()) {
+    ::unlink(tmpPath_.c_str());
+    interrupt::untrack(tmpPath_);
+  }
   tmpPath_.clear();
 }
 
@@ -97,6 +102,7 @@ BlobInfo BlobWriter::commit() {
     if (::rename(tmpPath_.c_str(), target.c_str()) != 0) {
       throwErrno("rename blob to " + quote(target.string()));
     }
+    interrupt::untrack(tmpPath_);
     tmpPath_.clear();
     syncDir(dir);
   } catch (...) {

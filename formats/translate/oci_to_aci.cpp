@@ -416,10 +416,12 @@ std::optional<PasswdEntry> lookupUser(std::string_view passwd, std::string_view 
     // As the appc spec resolves user: a name match wins over a uid match; among uid matches (root
     // and toor share uid 0) the first, as getpwuid() does.
     if (f[0] == nameOrUid) {
-      found = PasswdEntry{std::string(f[0]), *uid, *gid};
+      found = PasswdEntry{std::string(f[0]), *uid, *gid, f.size() > 5 ? std::string(f[5]) : ""};
       return true;
     }
-    if (!found) found = PasswdEntry{std::string(f[0]), *uid, *gid};
+    if (!found) {
+      found = PasswdEntry{std::string(f[0]), *uid, *gid, f.size() > 5 ? std::string(f[5]) : ""};
+    }
     return false;
   });
   return found;

@@ -36,6 +36,7 @@ struct PasswdEntry {
   std::string name;
   uint32_t uid;
   uint32_t gid;
+  std::string home;  // "" when the line has none
 };
 std::optional<PasswdEntry> lookupUser(std::string_view passwd, std::string_view nameOrUid);
 std::optional<uint32_t> lookupGroup(std::string_view group, std::string_view name);

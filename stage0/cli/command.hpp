@@ -47,6 +47,13 @@ bool insecure(const GlobalOptions& g, std::string_view option);
 // (never | new | update). Defined in fetch.cpp; trust uses it for keys over HTTP.
 fetch::FetchOptions fetchOptions(const GlobalOptions& g, std::string_view pullPolicy);
 
+// Read-only commands (list, status, image list, cat-manifest, …) create nothing: without a
+// store or pod state under --dir they see an empty one (existing: whether --dir has it).
+bool storeExists(const GlobalOptions& g);
+bool podsExist(const GlobalOptions& g);
+// The error of a read-only command naming a pod or image that a missing store cannot have.
+[[noreturn]] void throwNoSuch(const GlobalOptions& g, std::string_view what, std::string_view ref);
+
 struct Context {
   GlobalOptions global;
   std::ostream& out;

@@ -1,9 +1,11 @@
 // Top-level dispatch: global options, command lookup, help, and the mapping from errors to
 // exit statuses. Errors are printed once, here.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <system_error>
 
+#include "common/interrupt.hpp"
 #include "stage0/cli/command.hpp"
 
 namespace ferry::cli {
@@ -61,8 +63,27 @@ bool insecure(const GlobalOptions& g, std::string_view option) {
   return false;
 }
 
+bool storeExists(const GlobalOptions& g) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(g.dir) / "cas" / "index.db", ec);
+}
+
+bool podsExist(const GlobalOptions& g) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(g.dir) / "pods", ec);
+}
+
+void throwNoSuch(const GlobalOptions& g, std::string_view what, std::string_view ref) {
+  throw Error(Errc::kNotFound, "no " + std::string(what) + " " + quote(ref) + " (" + quote(g.dir) +
+                                   " holds no " + (what == "pod" ? "pods" : "image store") + ")");
+}
+
 void addGlobalOptions(OptionParser& parser, GlobalOptions& global) {
-  parser.value("dir", "DIR", "ferry's data directory (default /var/lib/ferry)", &global.dir);
+  parser.value("dir", "DIR", "ferry's data directory (default /var/lib/ferry)",
+               [&global](std::string_view v) {
+                 if (v.empty()) throw UsageError("--dir: want a directory, not an empty string");
+                 global.dir = std::string(v);
+               });
   parser.flag("debug", "print debugging information and whole error chains", &global.debug);
   parser.value("insecure-options", "LIST",
                "what to turn off: image tls http pubkey ondisk all-fetch, capabilities "
@@ -113,6 +134,7 @@ const Command* findCommand(const std::vector<std::string>& args, size_t& used) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   Context ctx{{}, std::cout, std::cerr};
+  interrupt::removeTrackedOnSignals();  // an interrupted fetch or render removes its temps
   try {
     // Global flags before the command.
     OptionParser global("ferry [global flags] COMMAND", "");
@@ -140,6 +162,24 @@ int main(int argc, char** argv) {
     size_t used = 0;
     const Command* cmd = findCommand(rest, used);
     if (cmd == nullptr) {
+      // A group's word alone ("ferry image"): its commands; with an unknown one, a usage error.
+      std::string group;
+      for (const auto& c : commands()) {
+        if (c.words.size() < 2 || c.words[0] != rest[0]) continue;
+        std::string words = c.words[0] + " " + c.words[1];
+        group += "  " + words + std::string(words.size() < 18 ? 18 - words.size() : 1, ' ') +
+                 c.summary + "\n";
+      }
+      if (!group.empty()) {
+        std::string text = "Usage: ferry " + rest[0] + " COMMAND [flags] [args]\n\nCommands:\n" +
+                           group + "\nRun 'ferry " + rest[0] + " COMMAND --help' for its flags.\n";
+        if (rest.size() == 1 || rest[1] == "--help" || rest[1] == "-h") {
+          ctx.out << text;
+          return kExitOk;
+        }
+        throw UsageError("unknown command " + quote(rest[0] + " " + rest[1]) + "; see 'ferry " +
+                         rest[0] + "'");
+      }
       throw UsageError("unknown command " + quote(rest[0]) + "; see 'ferry help'");
     }
     return cmd->run(ctx,

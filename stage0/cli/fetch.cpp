@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "common/json.hpp"
 #include "stage0/cli/command.hpp"
 #include "stage0/fetch/fetch.hpp"
 
@@ -39,9 +40,17 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
   if (!p.parseOrHelp(args, ctx.out, &images)) return kExitOk;
   fetch::FetchOptions o = fetchOptions(ctx.global, policy);
   store::Store store = store::Store::open(ctx.global.dir);
+  json::Json fetched = json::Json::array();
   for (const auto& image : images) {
-    ctx.out << fetch::fetchImage(store, fetch::parseImageArg(image), o) << "\n";
+    std::string id = fetch::fetchImage(store, fetch::parseImageArg(image), o);
+    store.touch(id);  // image list's LAST USED
+    if (ctx.global.json()) {
+      fetched.push_back({{"image", image}, {"id", id}});
+    } else {
+      ctx.out << id << "\n";
+    }
   }
+  if (ctx.global.json()) ctx.out << json::dump(fetched, true) << "\n";
   return kExitOk;
 }
 

@@ -3,12 +3,13 @@
 
 #include "common/json.hpp"
 #include "stage0/cli/command.hpp"
+#include "stage0/cli/image_ref.hpp"
 #include "stage0/store/store.hpp"
 
 namespace ferry::cli {
 
 int imageCatManifestCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry image cat-manifest [--pretty-print=false] IMAGE-ID",
+  OptionParser p("ferry image cat-manifest [--pretty-print=false] IMAGE",
                  "Print an image's manifest: the appc image manifest of an ACI, the OCI (or "
                  "Docker) manifest of an OCI image.");
   addGlobalOptions(p, ctx.global);
@@ -17,9 +18,9 @@ int imageCatManifestCommand(Context& ctx, const std::vector<std::string>& args) 
   p.positionals(1, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  if (!storeExists(ctx.global)) throwNoSuch(ctx.global, "image", pos[0]);
   store::Store store = store::Store::open(ctx.global.dir);
-  auto r = store.findImage(pos[0]);
-  if (!r) throw Error(Errc::kNotFound, "no image " + quote(pos[0]) + " in the store");
+  auto r = std::optional<store::ImageRecord>(findStoredImage(store, pos[0]));
   std::string text;
   if (r->kind == store::ImageKind::kAci) {
     text = r->appcManifest;

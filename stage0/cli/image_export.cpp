@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "stage0/cli/command.hpp"
+#include "stage0/cli/image_ref.hpp"
 #include "stage0/image/export.hpp"
 
 namespace ferry::cli {
@@ -32,9 +33,9 @@ int imageExportCommand(Context& ctx, const std::vector<std::string>& args) {
     throw UsageError("--to=" + to + " but DEST " + quote(pos[1]) + " is " +
                      (destIsOci ? "an OCI layout (oci:DIR[:REF])" : "an ACI file"));
   }
+  if (!storeExists(ctx.global)) throwNoSuch(ctx.global, "image", pos[0]);
   store::Store store = store::Store::open(ctx.global.dir);
-  auto r = store.findImage(pos[0]);
-  if (!r) throw Error(Errc::kNotFound, "no image " + quote(pos[0]) + " in the store");
+  auto r = std::optional<store::ImageRecord>(findStoredImage(store, pos[0]));
   image::ExportResult res = image::exportImage(store, *r, o);
   if (ctx.global.json()) {
     json::Json j = {{"image", r->id},

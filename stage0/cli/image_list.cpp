@@ -30,24 +30,29 @@ std::string humanSize(int64_t b) {
 }  // namespace
 
 int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry image list [flags]", "List the images in the store.");
+  OptionParser p("ferry image list [flags]", "List the images in the store.",
+                 "NAME is the newest name the image was fetched under, as 'ferry run' takes it\n"
+                 "(docker://REPO:TAG, oci:DIR:REF, NAME:VERSION); --format=json lists them all.");
   addGlobalOptions(p, ctx.global);
   bool noLegend = false;
   p.flag("no-legend", "print no header line", &noLegend);
   p.positionals(0, 0);
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
-  store::Store store = store::Store::open(ctx.global.dir);
-  auto images = store.listImages();
+  std::vector<store::ImageRecord> images;
+  if (storeExists(ctx.global)) images = store::Store::open(ctx.global.dir).listImages();
   if (ctx.global.json()) {
     json::Json out = json::Json::array();
     for (const auto& r : images) {
       json::Json labels = json::Json::object();
       for (const auto& [k, v] : r.labels) labels[k] = v;
       json::Json names = json::Json::array();
-      for (const auto& n : r.names) names.push_back({{"name", n.name}, {"tag", n.tag}});
+      for (const auto& n : r.names) {
+        names.push_back({{"name", n.name}, {"tag", n.tag}, {"ref", store::displayName(r, n)}});
+      }
       out.push_back({{"id", r.id},
                      {"kind", store::kindName(r.kind)},
                      {"name", r.name},
+                     {"ref", store::displayName(r)},
                      {"labels", labels},
                      {"tags", r.tags},
                      {"names", names},
@@ -64,7 +69,7 @@ int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
     for (const auto& [k, v] : r.labels) tags += (tags.empty() ? "" : ",") + k + "=" + v;
     for (const auto& t : r.tags) tags += (tags.empty() ? "" : ",") + t;
     std::string id = r.id.substr(0, r.id.find_first_of("-:") + 1 + 12);
-    ctx.out << id << "\t" << store::kindName(r.kind) << "\t" << r.name << "\t"
+    ctx.out << id << "\t" << store::kindName(r.kind) << "\t" << store::displayName(r) << "\t"
             << (tags.empty() ? "-" : tags) << "\t" << humanSize(r.size) << "\t"
             << isoTime(r.importedAt) << "\t" << isoTime(r.lastUsedAt) << "\n";
   }

@@ -2,7 +2,9 @@
 #include <chrono>
 #include <iostream>
 
+#include "common/json.hpp"
 #include "stage0/cli/command.hpp"
+#include "stage0/cli/image_ref.hpp"
 #include "stage0/pod/pods.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/pod/stage1.hpp"
@@ -61,7 +63,7 @@ std::vector<std::filesystem::path> treesOfPods(const std::filesystem::path& data
 }  // namespace
 
 int imageRmCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry image rm IMAGE-ID...",
+  OptionParser p("ferry image rm IMAGE...",
                  "Remove images from the store's index (their blobs go at the next image gc).");
   addGlobalOptions(p, ctx.global);
   p.positionals(1, -1);
@@ -70,8 +72,15 @@ int imageRmCommand(Context& ctx, const std::vector<std::string>& args) {
   store::Store store = store::Store::open(ctx.global.dir);
   int status = kExitOk;
   for (const auto& id : ids) {
-    auto r = store.findImage(id);
-    if (!r || !store.removeImage(r->id)) {
+    std::optional<store::ImageRecord> r;
+    try {
+      r = findStoredImage(store, id);
+    } catch (const Error& e) {
+      ctx.err << "ferry: " << describe(e, ctx.global.debug) << "\n";
+      status = kExitError;
+      continue;
+    }
+    if (!store.removeImage(r->id)) {
       ctx.err << "ferry: no image " << quote(id) << " in the store\n";
       status = kExitError;
       continue;
@@ -84,7 +93,8 @@ int imageRmCommand(Context& ctx, const std::vector<std::string>& args) {
 int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
   OptionParser p("ferry image gc [--grace-period=DURATION]",
                  "Remove blobs and rendered trees no image uses, and stale temporary files.\n"
-                 "Trees a pod uses (in any state, until the pod is removed) stay.");
+                 "Trees a pod uses (in any state, until the pod is removed) stay; temporary\n"
+                 "files of fetches that were killed go at once, whatever the grace period.");
   addGlobalOptions(p, ctx.global);
   std::string grace = "24h";
   p.value("grace-period", "DURATION", "keep unused things younger than this (24h; s, m, h, d)",
@@ -93,6 +103,15 @@ int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   auto s = store.gc(parseDuration(grace), [&] { return treesOfPods(ctx.global.dir, ctx.err); });
+  if (ctx.global.json()) {
+    ctx.out << json::dump({{"blobsRemoved", s.blobsRemoved},
+                           {"bytesFreed", s.bytesFreed},
+                           {"treesRemoved", s.treesRemoved},
+                           {"tempsRemoved", s.tempsRemoved}},
+                          true)
+            << "\n";
+    return kExitOk;
+  }
   ctx.out << "removed " << s.blobsRemoved << " blobs (" << s.bytesFreed << " bytes), "
           << s.treesRemoved << " trees, " << s.tempsRemoved << " temporary files\n";
   return kExitOk;
@@ -107,6 +126,10 @@ int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args) {
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   store::Store store = store::Store::open(ctx.global.dir);
   auto problems = store.verify();
+  if (ctx.global.json()) {
+    ctx.out << json::dump({{"clean", problems.empty()}, {"problems", problems}}, true) << "\n";
+    return problems.empty() ? kExitOk : kExitError;
+  }
   for (const auto& line : problems) ctx.out << line << "\n";
   if (!problems.empty()) {
     ctx.err << "ferry: the store has " << problems.size() << " problem(s)\n";

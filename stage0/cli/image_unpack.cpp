@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "stage0/cli/command.hpp"
+#include "stage0/cli/image_ref.hpp"
 #include "stage0/image/unpack.hpp"
 
 namespace ferry::cli {
@@ -27,9 +28,9 @@ int unpackCommand(Context& ctx, const std::vector<std::string>& args, bool rende
   p.positionals(2, 2);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  if (!storeExists(ctx.global)) throwNoSuch(ctx.global, "image", pos[0]);
   store::Store store = store::Store::open(ctx.global.dir);
-  auto r = store.findImage(pos[0]);
-  if (!r) throw Error(Errc::kNotFound, "no image " + quote(pos[0]) + " in the store");
+  auto r = std::optional<store::ImageRecord>(findStoredImage(store, pos[0]));
   image::UnpackOptions o{pos[1], rootfsOnly};
   if (render) {
     image::renderImage(store, *r, o);

@@ -1,6 +1,7 @@
 // `ferry stop`, `ferry rm`, `ferry gc`, `ferry enter`: through the pod's stage1 entrypoints.
 #include <iostream>
 
+#include "common/json.hpp"
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
 #include "stage0/pod/info.hpp"
@@ -105,8 +106,14 @@ int gcCommand(Context& ctx, const std::vector<std::string>& args) {
   pod::Pods pods(ctx.global.dir);
   pod::Stage1Cleaner cleaner(ctx.global.debug);
   pod::GcResult r = pod::gc(pods, cleaner, o);
-  for (const auto& u : r.marked) ctx.out << "Moved pod " << u << " to garbage\n";
-  for (const auto& u : r.removed) ctx.out << "Removed pod " << u << "\n";
+  if (ctx.global.json()) {
+    ctx.out << json::dump({{"marked", r.marked}, {"removed", r.removed}, {"problems", r.problems}},
+                          true)
+            << "\n";
+  } else {
+    for (const auto& u : r.marked) ctx.out << "Moved pod " << u << " to garbage\n";
+    for (const auto& u : r.removed) ctx.out << "Removed pod " << u << "\n";
+  }
   for (const auto& problem : r.problems) ctx.err << "ferry: gc: " << problem << "\n";
   return r.problems.empty() ? kExitOk : kExitError;
 }

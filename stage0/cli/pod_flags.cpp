@@ -9,6 +9,7 @@
 #include "common/fs.hpp"
 #include "common/idmap.hpp"
 #include "common/signals.hpp"
+#include "formats/appc/quantity.hpp"
 #include "formats/translate/app_runtime.hpp"
 #include "formats/translate/privileges.hpp"
 #include "formats/translate/ulimit.hpp"
@@ -74,12 +75,28 @@ appc::Isolator isolator(std::string_view flag, const json::Json& j) {
   }
 }
 
-json::Json memoryIsolator(std::string_view limit) {
-  return {{"name", "resource/memory"}, {"value", {{"limit", std::string(limit)}}}};
+// A quantity flag's value, checked here so that the error names the flag and the notation.
+std::string quantity(std::string_view flag, std::string_view v, const char* examples) {
+  try {
+    auto q = appc::Quantity::parse(v);
+    if (q.negative()) throw Error(Errc::kInvalid, "negative");
+  } catch (const Error&) {
+    throw UsageError("--" + std::string(flag) + ": not a quantity: " + quote(v) + " (e.g. " +
+                     examples + ")");
+  }
+  return std::string(v);
 }
 
-json::Json cpuIsolator(std::string_view limit) {
-  return {{"name", "resource/cpu"}, {"value", {{"limit", std::string(limit)}}}};
+constexpr const char* kMemoryExamples = "64M = 64,000,000 bytes, 64Mi = 64 MiB, 1Gi";
+constexpr const char* kCpuExamples = "500m = half a core, 2";
+
+json::Json memoryIsolator(std::string_view flag, std::string_view limit) {
+  return {{"name", "resource/memory"},
+          {"value", {{"limit", quantity(flag, limit, kMemoryExamples)}}}};
+}
+
+json::Json cpuIsolator(std::string_view flag, std::string_view limit) {
+  return {{"name", "resource/cpu"}, {"value", {{"limit", quantity(flag, limit, kCpuExamples)}}}};
 }
 
 int64_t pidsLimit(std::string_view flag, std::string_view v) {
@@ -169,6 +186,18 @@ void warnInsecureRun(Context& ctx, const translate::InsecureRun& off) {
   add(off.paths, "no /proc or /sys path is masked or read-only");
   add(off.seccomp, "no seccomp filter");
   ctx.err << "ferry: WARNING: --insecure-options weakens this pod's isolation: " << what << "\n";
+}
+
+// A word where an image goes that no fetcher could take: no domain (appc), no docker:// or oci:,
+// no file — most likely a command meant for the app ("ferry run IMG echo hi").
+void checkImageWord(const std::string& word, bool afterImage) {
+  if (word.find_first_of("/:.") != std::string::npos || word.starts_with("sha512-")) return;
+  std::error_code ec;
+  if (std::filesystem::exists(word, ec)) return;
+  throw UsageError(
+      quote(word) + " is not an image (an appc name has a domain; others are " +
+      "docker://…, oci:…, a file or an ID)" +
+      (afterImage ? "; arguments for the app go after --: IMAGE -- " + word + " …" : ""));
 }
 
 }  // namespace
@@ -378,13 +407,15 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
             }
           });
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);
-  p.value("pod-memory", "QUANTITY", "memory limit of the whole pod (e.g. 256M)",
+  p.value("pod-memory", "QUANTITY",
+          "memory limit of the whole pod (appc: 256M = 256,000,000 bytes; 256Mi = 256 MiB)",
           [&](std::string_view v) {
-            r.podIsolators.push_back(isolator("pod-memory", memoryIsolator(v)));
+            r.podIsolators.push_back(isolator("pod-memory", memoryIsolator("pod-memory", v)));
           });
-  p.value(
-      "pod-cpu", "QUANTITY", "cpu limit of the whole pod in cores (e.g. 1500m)",
-      [&](std::string_view v) { r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator(v))); });
+  p.value("pod-cpu", "QUANTITY", "cpu limit of the whole pod in cores (e.g. 1500m)",
+          [&](std::string_view v) {
+            r.podIsolators.push_back(isolator("pod-cpu", cpuIsolator("pod-cpu", v)));
+          });
   p.value("pod-pids-limit", "N|max", "how many tasks the whole pod may have",
           [&](std::string_view v) { r.podPidsLimit = pidsLimit("pod-pids-limit", v); });
   p.value("no-new-privs-for", "non-root|all|isolator",
@@ -459,22 +490,25 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
           });
   p.flag("readonly-rootfs", "mount the app's root filesystem read-only",
          [&](bool v) { seg().readOnly = v; });
-  p.value("memory", "QUANTITY", "memory limit (e.g. 64M, 1Gi)", [&](std::string_view v) {
-    seg().app.isolators.push_back(isolator("memory", memoryIsolator(v)));
-  });
-  p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)", [&](std::string_view v) {
-    seg().app.isolators.push_back(isolator("cpu", cpuIsolator(v)));
-  });
-  p.value("oom-score-adjust", "N", "the app's oom_score_adj (-1000 to 1000)",
+  p.value("memory", "QUANTITY", "memory limit (appc: 64M = 64,000,000 bytes; 64Mi = 64 MiB)",
           [&](std::string_view v) {
-            int n = 0;
-            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-            if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
-              throw UsageError("--oom-score-adjust: not a number: " + quote(v));
-            }
-            seg().app.isolators.push_back(
-                isolator("oom-score-adjust", {{"name", "os/linux/oom-score-adj"}, {"value", n}}));
+            seg().app.isolators.push_back(isolator("memory", memoryIsolator("memory", v)));
           });
+  p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)", [&](std::string_view v) {
+    seg().app.isolators.push_back(isolator("cpu", cpuIsolator("cpu", v)));
+  });
+  // rkt's spelling is --oom-score-adj; --oom-score-adjust stays.
+  for (const char* flag : {"oom-score-adj", "oom-score-adjust"}) {
+    p.value(flag, "N", "the app's oom_score_adj (-1000 to 1000)", [&, flag](std::string_view v) {
+      int n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
+        throw UsageError("--" + std::string(flag) + ": not a number: " + quote(v));
+      }
+      seg().app.isolators.push_back(
+          isolator(flag, {{"name", "os/linux/oom-score-adj"}, {"value", n}}));
+    });
+  }
   p.value("pids-limit", "N|max", "how many tasks the app may have",
           [&](std::string_view v) { seg().app.pidsLimit = pidsLimit("pids-limit", v); });
   p.value("stop-signal", "SIGNAL",
@@ -538,6 +572,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
       }
     } else {
       OptionParser::checkPositional(a);
+      checkImageWord(a, seg().hasImage);
       if (seg().hasImage || !seg().app.args.empty()) segments.emplace_back();
       seg().app.image = a;
       seg().hasImage = true;

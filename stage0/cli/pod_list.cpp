@@ -42,12 +42,13 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
   addGlobalOptions(p, ctx.global);
   bool noLegend = false, full = false;
   p.flag("no-legend", "print no header line", &noLegend);
-  p.flag("full", "print full UUIDs and image IDs", &full);
+  p.flag("full", "print full UUIDs, and an IMAGE ID column", &full);
   p.positionals(0, 0);
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
-  pod::Pods pods(ctx.global.dir);
+  std::vector<pod::Pod> all;
+  if (podsExist(ctx.global)) all = pod::Pods(ctx.global.dir).list();
   std::vector<pod::PodInfo> infos;
-  for (const auto& pd : pods.list()) {
+  for (const auto& pd : all) {
     try {
       infos.push_back(pod::inspect(pd));
     } catch (const std::exception& e) {
@@ -65,19 +66,25 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << json::dump(out, true) << "\n";
     return kExitOk;
   }
-  if (!noLegend) ctx.out << "UUID\tAPP\tIMAGE NAME\tSTATE\tCREATED\tSTARTED\tUNIT\tNETWORKS\n";
+  if (!noLegend) {
+    ctx.out << "UUID\tAPP\tIMAGE NAME\tSTATE\tCREATED\tSTARTED\tUNIT\tNETWORKS"
+            << (full ? "\tIMAGE ID" : "") << "\n";
+  }
   for (const auto& i : infos) {
     std::string uuid = full ? i.uuid : i.uuid.substr(0, 8);
     std::string state(pod::stateName(i.state));
     if (i.apps.empty()) {
       ctx.out << uuid << "\t-\t-\t" << state << "\t" << timeText(i.createdAt) << "\t"
               << timeText(i.startedAt) << "\t" << i.unit.value_or("-") << "\t" << i.networksText()
+              << (full ? "\t-" : "")
               << "\n";
     }
     for (const auto& a : i.apps) {
       ctx.out << uuid << "\t" << a.name << "\t" << (a.imageName.empty() ? a.imageId : a.imageName)
               << "\t" << state << "\t" << timeText(i.createdAt) << "\t" << timeText(i.startedAt)
-              << "\t" << i.unit.value_or("-") << "\t" << i.networksText() << "\n";
+              << "\t" << i.unit.value_or("-") << "\t" << i.networksText();
+      if (full) ctx.out << "\t" << (a.imageId.empty() ? "-" : a.imageId);
+      ctx.out << "\n";
     }
   }
   return kExitOk;
@@ -116,8 +123,10 @@ int statusCommand(Context& ctx, const std::vector<std::string>& args) {
   p.positionals(0, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  std::string ref = uuidFile.podRefs(pos, usage)[0];
+  if (!podsExist(ctx.global)) throwNoSuch(ctx.global, "pod", ref);
   pod::Pods pods(ctx.global.dir);
-  pod::Pod pd = pods.require(uuidFile.podRefs(pos, usage)[0]);
+  pod::Pod pd = pods.require(ref);
   if (wait || waitForever) {
     auto deadline = std::chrono::steady_clock::now() + wait.value_or(std::chrono::milliseconds(0));
     while (true) {

@@ -27,8 +27,10 @@ int catManifestCommand(Context& ctx, const std::vector<std::string>& args) {
   p.positionals(0, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  std::string ref = uuidFile.podRefs(pos, usage)[0];
+  if (!podsExist(ctx.global)) throwNoSuch(ctx.global, "pod", ref);
   pod::Pods pods(ctx.global.dir);
-  pod::Pod pd = pods.require(uuidFile.podRefs(pos, usage)[0]);
+  pod::Pod pd = pods.require(ref);
   std::filesystem::path f = pd.path / "pod";
   std::error_code ec;
   if (!std::filesystem::exists(f, ec)) {
@@ -105,8 +107,13 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   p.positionals(0, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  if (ctx.global.json()) {
+    throw UsageError("--format=json: logs prints the apps' output as they wrote it");
+  }
+  std::string ref = uuidFile.podRefs(pos, usage)[0];
+  if (!podsExist(ctx.global)) throwNoSuch(ctx.global, "pod", ref);
   pod::Pods pods(ctx.global.dir);
-  pod::Pod pd = pods.require(uuidFile.podRefs(pos, usage)[0]);
+  pod::Pod pd = pods.require(ref);
   pod::PodInfo info = pod::inspect(pd);
   std::vector<std::string> names;
   for (const auto& a : info.apps) {

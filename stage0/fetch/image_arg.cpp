@@ -34,11 +34,26 @@ ImageArg parseImageArg(std::string_view arg) {
   if (startsWith(arg, "sha512-") || startsWith(arg, "sha256:")) {
     std::string_view hex = arg.substr(7);
     if (hex.size() >= 8 && isLowerHex(hex)) return StoreIdArg{std::string(arg)};
+    // Never an appc name for discovery ("Could not resolve host: sha512-0000").
+    throw Error(Errc::kInvalid, "not an image ID: " + quote(arg) +
+                                    " (an ID or ID prefix is sha512- or sha256: and at least 8 "
+                                    "lowercase hex digits)");
   }
   std::error_code ec;
+  if (fs::is_directory(fs::path(arg), ec)) {
+    throw Error(Errc::kInvalid,
+                "cannot fetch " + quote(arg) +
+                    ": a directory; an OCI layout is named oci:" + std::string(arg));
+  }
   if (startsWith(arg, "/") || startsWith(arg, "./") || startsWith(arg, "../") ||
       endsWith(arg, ".aci") || fs::is_regular_file(fs::path(arg), ec)) {
     return LocalAciArg{fs::path(arg)};
+  }
+  // host:port/repo… is no appc name (':' only separates a version): a registry image.
+  if (auto slash = arg.find('/');
+      slash != std::string_view::npos && arg.substr(0, slash).find(':') != std::string_view::npos) {
+    throw Error(Errc::kInvalid, "cannot parse image " + quote(arg) +
+                                    ": a registry image is named docker://" + std::string(arg));
   }
   return AppcNameArg{std::string(arg)};
 }

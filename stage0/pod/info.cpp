@@ -1,5 +1,11 @@
 #include "stage0/pod/info.hpp"
 
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "formats/appc/pod_manifest.hpp"
@@ -8,6 +14,28 @@ namespace ferry::pod {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// RFC 3339 in UTC with nanoseconds ("2026-12-06T21:52:32.123456789Z"), as `image list` writes
+// times: integer nanoseconds since 1970 exceed 2^53, which JSON readers round.
+json::Json timeJson(const std::optional<int64_t>& ns) {
+  if (!ns) return nullptr;
+  std::time_t secs = static_cast<std::time_t>(*ns / 1000000000);
+  int64_t frac = *ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[48];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%09lldZ", static_cast<long long>(frac));
+  return std::string(buf);
+}
+
+}  // namespace
+
 json::Json PodInfo::toJson() const {
   auto opt = [](const auto& v) { return v ? json::Json(*v) : json::Json(nullptr); };
   json::Json j = json::Json::object();
@@ -15,15 +43,19 @@ json::Json PodInfo::toJson() const {
   j["state"] = std::string(stateName(state));
   j["pid"] = opt(pid);
   j["exitCode"] = opt(exitCode);
-  j["createdAt"] = opt(createdAt);
-  j["startedAt"] = opt(startedAt);
-  j["finishedAt"] = opt(finishedAt);
+  j["createdAt"] = timeJson(createdAt);
+  j["startedAt"] = timeJson(startedAt);
+  j["finishedAt"] = timeJson(finishedAt);
   j["unit"] = opt(unit);
   json::Json apps = json::Json::array();
   for (const auto& a : this->apps) {
     AppStatus none;
     none.name = a.name;
     json::Json o = statusToJson(a.status ? *a.status : none);
+    const AppStatus& st = a.status ? *a.status : none;
+    o["createdAt"] = timeJson(st.createdAt);
+    o["startedAt"] = timeJson(st.startedAt);
+    o["finishedAt"] = timeJson(st.finishedAt);
     o["imageName"] = a.imageName;
     o["imageId"] = a.imageId;
     apps.push_back(o);
@@ -87,13 +119,34 @@ PodInfo inspect(const Pod& pod) {
     ai.name = a.name;
     ai.imageId = a.image;
     if (pm) {
-      if (const auto* ra = pm->findApp(a.name); ra != nullptr && ra->image.name) {
-        ai.imageName = ra->image.name->str();
-        if (auto v = ra->image.labels.get("version")) ai.imageName += ":" + std::string(*v);
+      if (const auto* ra = pm->findApp(a.name); ra != nullptr) {
+        if (auto shown = ra->annotations.get(kImageNameAnnotation)) {
+          ai.imageName = std::string(*shown);
+        } else if (ra->image.name) {
+          ai.imageName = ra->image.name->str();
+          if (auto v = ra->image.labels.get("version")) ai.imageName += ":" + std::string(*v);
+        }
       }
     }
     ai.status = readAppStatus(d, a.name);
     info.apps.push_back(std::move(ai));
+  }
+  // A pod whose stage1 run process died (kill -9 of `ferry run`) before its bookkeeping: it ran,
+  // its lock is free, it has no exit file, and its first process is gone (the ns stage1's init
+  // dies with the stage1, by SIGKILL, and every app with it). Shown as what the caller of
+  // `ferry run` saw: 137 (128 + SIGKILL) for the pod, each unfinished app killed by SIGKILL,
+  // finish times unknown.
+  bool gone = !info.pid || (::kill(static_cast<pid_t>(*info.pid), 0) != 0 && errno == ESRCH);
+  if (pod.dir == Dir::kRun && info.state == State::kExited && !info.exitCode && gone &&
+      fs::exists(d / "pod", ec)) {
+    info.exitCode = 128 + SIGKILL;
+    for (auto& a : info.apps) {
+      if (!a.status) continue;
+      if (a.status->state == "exited") continue;
+      a.status->state = "exited";
+      a.status->signal = "SIGKILL";
+      a.status->exitCode.reset();
+    }
   }
   return info;
 }

@@ -12,6 +12,10 @@
 
 namespace ferry::pod {
 
+// The app annotation (pod manifest) naming an OCI app's image as `ferry run` takes it
+// (docker://REPO:TAG, oci:DIR:REF): what list and status show for it.
+inline constexpr std::string_view kImageNameAnnotation = "dev.ferry.image-name";
+
 struct PodAppInfo {
   std::string name;
   std::string imageName;

@@ -16,6 +16,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <ctime>
 #include <set>
 
 #include "common/capabilities.hpp"
@@ -24,6 +25,7 @@
 #include "common/idmap.hpp"
 #include "common/mds_client.hpp"
 #include "common/rlimits.hpp"
+#include "discovery/reference.hpp"
 #include "formats/appc/image_manifest.hpp"
 #include "formats/appc/uuid.hpp"
 #include "formats/oci/image_config.hpp"
@@ -33,6 +35,7 @@
 #include "formats/translate/ulimit.hpp"
 #include "stage0/net/pod_network.hpp"
 #include "stage0/pod/etc_files.hpp"
+#include "stage0/pod/info.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/store/store.hpp"
 #include "stage1/common/keys.hpp"
@@ -145,8 +148,7 @@ std::optional<std::string> keptStopSignal(const appc::ImageManifest& m, const st
 }
 
 // The image's name as an AC Identifier for the translation, best effort.
-std::string identifierFor(const store::ImageRecord& r) {
-  std::string n = r.name;
+std::string identifierFor(const std::string& n) {
   std::string out;
   for (char c : n) {
     char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -159,10 +161,46 @@ std::string identifierFor(const store::ImageRecord& r) {
   return out;
 }
 
+// The name of an image a pod shows: the one `typed` names (docker://REPO:TAG, oci:DIR:REF)
+// among the names the image was fetched under, else its newest name — never the first name with
+// another name's tag.
+store::ImageName chosenName(const store::ImageRecord& r, const std::string& typed) {
+  std::optional<store::ImageName> want;
+  if (!typed.empty()) {
+    try {
+      fetch::ImageArg arg = fetch::parseImageArg(typed);
+      if (const auto* d = std::get_if<fetch::DockerArg>(&arg)) {
+        auto ref = registry::DockerReference::parse(d->ref);
+        want = store::ImageName{ref.name(), ref.tag().value_or("")};
+      } else if (const auto* o = std::get_if<fetch::OciLayoutArg>(&arg)) {
+        want = store::ImageName{"oci:" + fs::absolute(o->dir).lexically_normal().string(),
+                                o->ref.value_or("")};
+      }
+    } catch (const Error&) {
+      // an ID or a name only the fetchers understand: the newest name
+    }
+  }
+  const store::ImageName* best = nullptr;
+  for (const auto& n : r.names) {
+    if (want && n.name == want->name && (want->tag.empty() || n.tag == want->tag)) best = &n;
+  }
+  if (best == nullptr && !r.names.empty()) best = &r.names.back();
+  if (best == nullptr) return {r.name, r.tags.empty() ? "" : r.tags.front()};
+  // An untagged entry of a name that has tags: the newest tag of that name.
+  if (best->tag.empty()) {
+    for (const auto& n : r.names) {
+      if (n.name == best->name && !n.tag.empty()) best = &n;
+    }
+  }
+  return *best;
+}
+
 ResolvedImage resolveImage(store::Store& store, const std::string& imageId, translate::Report& rep,
-                           const std::string& appPath) {
+                           const std::string& appPath, const std::string& typed = {}) {
   auto rec = store.findImage(imageId);
   if (!rec) throw Error(Errc::kNotFound, "no image " + quote(imageId) + " in the store");
+  // image list's LAST USED (at most once a minute: no index write on most starts).
+  if (rec->lastUsedAt + 60 < static_cast<int64_t>(std::time(nullptr))) store.touch(rec->id);
   std::string tree = store.renderTree(rec->id).rootfs.string();
   if (rec->kind == store::ImageKind::kAci) {
     auto manifest = appc::ImageManifest::parse(rec->appcManifest, "manifest of image " + rec->id);
@@ -179,8 +217,9 @@ ResolvedImage resolveImage(store::Store& store, const std::string& imageId, tran
   if (configText.empty()) throw Error(Errc::kNotFound, "image " + rec->id + " has no config");
   oci::ImageConfig config = oci::ImageConfig::parse(configText, "config of image " + rec->id);
   translate::AciIdentity id;
-  id.name = identifierFor(*rec);
-  if (!rec->tags.empty()) id.version = rec->tags.front();
+  store::ImageName shown = chosenName(*rec, typed);
+  id.name = identifierFor(shown.name);
+  if (!shown.tag.empty()) id.version = shown.tag;
   translate::UserDatabase users;
   users.passwd = readInTree(tree, "etc/passwd");
   users.group = readInTree(tree, "etc/group");
@@ -427,6 +466,17 @@ appc::App mergeApp(const ResolvedImage& img, const AppRequest& req, const std::s
   if (req.workingDir) a.workingDirectory = *req.workingDir;
   applyOciEnv(img, a, ra);
   for (const auto& [n, v] : req.environment) a.environment.set(n, v);
+  if (!a.environment.get("HOME")) {
+    // What a shell needs that an image rarely sets (as runc and podman): the user's home in the
+    // image's /etc/passwd, else "/".
+    std::string home = "/";
+    if (!a.user.starts_with("/")) {
+      auto passwd = readInTree(img.tree, "etc/passwd");
+      auto entry = passwd ? translate::lookupUser(*passwd, a.user) : std::nullopt;
+      if (entry && !entry->home.empty()) home = entry->home;
+    }
+    a.environment.set("HOME", home);
+  }
   auto setEntry = [](appc::StringMap& map, const std::string& name, const std::string& value) {
     auto it = std::find_if(map.begin(), map.end(), [&](const auto& e) { return e.first == name; });
     if (it != map.end()) {
@@ -605,7 +655,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       const AppRequest& ar = req.apps[i];
       std::string id = fetch::fetchImage(store, fetch::parseImageArg(ar.image), req.fetch);
       std::string path = "apps[" + std::to_string(i) + "]";
-      ResolvedImage img = resolveImage(store, id, report, path);
+      ResolvedImage img = resolveImage(store, id, report, path, ar.image);
       std::string nameText = ar.name.value_or(lastComponent(img.manifest.name.str()));
       std::optional<appc::AcName> name;
       if (ar.name) {
@@ -617,6 +667,17 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       appc::RuntimeApp ra{*name,
                           appc::RuntimeImage{img.manifest.name, img.podId, img.manifest.labels}};
       ra.app = mergeApp(img, ar, name->str(), ra, req.insecure);
+      if (req.interactive && !ra.app->environment.get("TERM")) {
+        // The app gets a terminal: the caller's TERM (as podman run -t), else xterm.
+        const char* term = std::getenv("TERM");
+        ra.app->environment.set("TERM", term != nullptr && *term != '\0' ? term : "xterm");
+      }
+      if (img.record.kind == store::ImageKind::kOci) {
+        // What list and status show: the OCI name as run takes it (the pod manifest's image
+        // name is an AC identifier, "oci-/path" for oci:/path).
+        ra.annotations.set(appc::AcIdentifier::parse(kImageNameAnnotation),
+                           store::displayName(img.record, chosenName(img.record, ar.image)));
+      }
       for (const auto& u : ar.ulimits) {
         ra.annotations.set(appc::AcIdentifier::parse(u.annotationName()), u.valueText());
       }

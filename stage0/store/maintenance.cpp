@@ -116,14 +116,16 @@ GcStats Store::gc(std::chrono::seconds gracePeriod, const TreesInUse& treesInUse
     ++stats.treesRemoved;
   });  // each grave is removed as it goes out of scope
 
-  // Temp files and directories left by crashed writers.
+  // Temp files and directories left by writers that died (killed, or interrupted before their
+  // cleanup): every writer holds the store's lock shared while its temps exist (newBlob,
+  // renderTree, a fetch's scratch directory), so under this exclusive hold none is in use, and
+  // they go at once whatever the grace period.
   eachChild(cas_ / "tmp", [&](const fs::path& p) {
-    if (!older(p, cutoff)) return;
     removeTree(p);
     ++stats.tempsRemoved;
   });
   eachChild(cas_, [&](const fs::path& p) {
-    if (!p.filename().string().starts_with(".blob.tmp-") || !older(p, cutoff)) return;
+    if (!p.filename().string().starts_with(".blob.tmp-")) return;
     removeTree(p);
     ++stats.tempsRemoved;
   });

@@ -563,6 +563,23 @@ void Store::touch(const std::string& id) {
   tx.commit();
 }
 
+std::string displayName(const ImageRecord& r, const ImageName& n) {
+  if (r.kind == ImageKind::kAci) {
+    for (const auto& [k, v] : r.labels) {
+      if (k == "version") return n.name + ":" + v;
+    }
+    return n.name;
+  }
+  std::string base = n.name.starts_with("oci:") ? n.name : std::string("docker://") + n.name;
+  return n.tag.empty() ? base : base + ":" + n.tag;
+}
+
+std::string displayName(const ImageRecord& r) {
+  if (!r.names.empty()) return displayName(r, r.names.back());
+  ImageName n{r.name, r.tags.empty() ? "" : r.tags.front()};
+  return displayName(r, n);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Remotes
 

@@ -119,6 +119,12 @@ struct ImageRecord {
   friend bool operator==(const ImageRecord&, const ImageRecord&) = default;
 };
 
+// A name an image was fetched under, as `ferry run` takes it back: "docker://REPO:TAG" for a
+// registry image, "oci:DIR:REF" for an OCI layout, "NAME:VERSION" (or NAME) for an appc image.
+std::string displayName(const ImageRecord& r, const ImageName& n);
+// The newest name of the image, as displayName writes it.
+std::string displayName(const ImageRecord& r);
+
 // Lookup by name (any of an image's names): appc labels must all match; with a tag, the image
 // must carry that tag under that name.
 struct NameQuery {

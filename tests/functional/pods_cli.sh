@@ -57,6 +57,27 @@ expect_status 0 F run "oci:$T/oci:cmd" -- /bin/echo from-args
 grep -qx 'from-args' "$T/out" || fail "OCI Cmd only: $(cat "$T/out" "$T/err")"
 ok "arguments after -- follow an ACI's exec; an OCI image's Cmd gives way, its Entrypoint stays"
 
+# --- each pod shows the name it was run under, as run takes it; list --full adds image IDs.
+# One digest under two names: a tag of the layout and a second tag of it.
+umoci tag --image "$T/oci:ep" other
+abs=$(cd "$T/oci" && pwd)
+expect_status 0 F run --uuid-file-save="$T/ep.uuid" "oci:$T/oci:ep" -- shown
+expect_status 0 F run --uuid-file-save="$T/other.uuid" "oci:$T/oci:other" -- shown
+expect_status 0 F list --no-legend --full
+grep "^$(cat "$T/ep.uuid")	" "$T/out" | grep -q "	oci:$abs:ep	" ||
+  fail "the pod run as oci:…:ep: $(cat "$T/out")"
+grep "^$(cat "$T/other.uuid")	" "$T/out" | grep -q "	oci:$abs:other	" ||
+  fail "the pod run as oci:…:other: $(cat "$T/out")"
+grep "^$(cat "$T/ep.uuid")	" "$T/out" | grep -q '	sha256:[0-9a-f]\{64\}$' ||
+  fail "list --full prints no image ID: $(cat "$T/out")"
+name=$(grep "^$(cat "$T/other.uuid")	" "$T/out" | cut -f3)
+expect_status 0 F run "$name" -- pasted
+grep -qx 'ep: pasted' "$T/out" || fail "the name list shows cannot be run: $name"
+expect_status 0 F --format=json status --uuid-file="$T/other.uuid"
+jq -e --arg n "oci:$abs:other" '.apps[0].imageName == $n' "$T/out" >/dev/null ||
+  fail "status imageName: $(cat "$T/out")"
+ok "list and status show each pod's image as it was run (oci:DIR:TAG), pasteable into run; list --full has image IDs"
+
 # --- --user without --group: the user's primary group (the OCI fixture runs as app, 1000:1000).
 expect_status 0 F run "$OCI" --user 0 --exec /bin/id
 grep -q '^uid=0(root) gid=0(root)' "$T/out" || fail "--user 0: $(cat "$T/out" "$T/err")"
@@ -65,6 +86,26 @@ grep -q '^uid=1(daemon) gid=1(daemon)' "$T/out" || fail "--user daemon: $(cat "$
 expect_status 0 F run "$OCI" --user 0 --group 50 --exec /bin/id
 grep -q '^uid=0(root) gid=50(staff)' "$T/out" || fail "--user 0 --group 50: $(cat "$T/out" "$T/err")"
 ok "--user without --group takes the user's primary group, not the image's"
+
+# --- HOME from the image's /etc/passwd (else /), unless set; TERM for an interactive app.
+expect_status 0 F run "$OCI" --exec /bin/sh -- -c 'echo "home=$HOME"'
+grep -qx 'home=/home/app' "$T/out" || fail "HOME of the OCI fixture's user app: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "$BB" --exec /bin/sh -- -c 'echo "home=$HOME"'
+grep -qx 'home=/' "$T/out" || fail "HOME without /etc/passwd: $(cat "$T/out" "$T/err")"
+expect_status 0 F run "$OCI" --environment HOME=/custom --exec /bin/sh -- -c 'echo "home=$HOME"'
+grep -qx 'home=/custom' "$T/out" || fail "an app's own HOME: $(cat "$T/out" "$T/err")"
+if command -v script >/dev/null; then
+  cmd=$(printf '%q ' "$FERRY" --dir "$D" --insecure-options=image run --interactive "$BB" \
+    --exec /bin/sh -- -c 'echo "term=$TERM"')
+  TERM=vt100 SHELL=/bin/bash timeout 60 script -qec "$cmd" /dev/null </dev/null >"$T/tty.out" 2>&1 || true
+  tr -d '\r\000' <"$T/tty.out" | grep -qx 'term=vt100' || fail "--interactive TERM: $(cat "$T/tty.out")"
+fi
+ok "HOME from the image's /etc/passwd (or /), an app's own kept; --interactive passes TERM on"
+
+# --- rkt's --oom-score-adj (ferry's --oom-score-adjust stays).
+expect_status 0 F run "$BB" --oom-score-adj 500 --exec /bin/sh -- -c 'cat /proc/self/oom_score_adj'
+grep -qx 500 "$T/out" || fail "--oom-score-adj: $(cat "$T/out" "$T/err")"
+ok "--oom-score-adj (rkt's spelling)"
 
 # --- --set-env-file with a shell's export lines.
 printf 'export C=3\nexport\tD=4\nE=5\n' >"$T/env"
@@ -123,5 +164,25 @@ expect_status 0 F rm --uuid-file="$U"
 grep -qx "$uuid" "$T/out" || fail "rm --uuid-file printed $(cat "$T/out")"
 [ ! -e "$D/pods/exited-garbage/$uuid" ] || fail "rm --uuid-file left the pod"
 ok "rkt's unit file and scripts: --uuid-file on status, cat-manifest, logs, enter, stop, rm; gc --mark-only marks and deletes nothing"
+
+# --- `ferry run` killed by SIGKILL: the pod and its apps are over, and status says how.
+F run --uuid-file-save="$T/k9.uuid" "$BB" --name victim --exec /bin/sh -- -c 'exec sleep 600' \
+  >/dev/null 2>&1 &
+k9=$!
+wait_for "the k9 pod's uuid file" test -s "$T/k9.uuid"
+wait_for "the k9 pod to run" sh -c "'$FERRY' --dir '$D' status --uuid-file='$T/k9.uuid' | grep -qx 'app-victim=running'"
+kill -KILL "$k9"
+wait "$k9" 2>/dev/null || true
+wait_for "the k9 pod to end" sh -c "'$FERRY' --dir '$D' status --uuid-file='$T/k9.uuid' | grep -qx exited=true"
+expect_status 0 F status --uuid-file="$T/k9.uuid"
+grep -qx 'app-victim=signal:SIGKILL' "$T/out" && grep -qx 'exit=137' "$T/out" ||
+  fail "status after kill -9 of ferry run: $(cat "$T/out")"
+expect_status 0 F --format=json status --uuid-file="$T/k9.uuid"
+jq -e '.exitCode == 137 and .apps[0].state == "exited" and .apps[0].signal == "SIGKILL"' "$T/out" >/dev/null ||
+  fail "status JSON after kill -9: $(cat "$T/out")"
+expect_status 0 F --format=json list
+jq -e 'all(.[]; (.createdAt | type) == "string" and (.createdAt | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{9}Z$")))' "$T/out" >/dev/null ||
+  fail "list --format=json times are not RFC 3339: $(head -c 600 "$T/out")"
+ok "after kill -9 of ferry run: exited, exit=137, the app killed by SIGKILL (not running)"
 
 echo "$checks passed, 0 failed"
