@@ -76,8 +76,7 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
     if (i.apps.empty()) {
       ctx.out << uuid << "\t-\t-\t" << state << "\t" << timeText(i.createdAt) << "\t"
               << timeText(i.startedAt) << "\t" << i.unit.value_or("-") << "\t" << i.networksText()
-              << (full ? "\t-" : "")
-              << "\n";
+              << (full ? "\t-" : "") << "\n";
     }
     for (const auto& a : i.apps) {
       ctx.out << uuid << "\t" << a.name << "\t" << (a.imageName.empty() ? a.imageId : a.imageName)

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "common/error.hpp"
@@ -32,6 +33,21 @@ json::Json timeJson(const std::optional<int64_t>& ns) {
   size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(buf + n, sizeof buf - n, ".%09lldZ", static_cast<long long>(frac));
   return std::string(buf);
+}
+
+// True when no process pid runs: none has it, or it is a zombie (an init whose parent, the
+// stage1 run process, was killed is reparented and stays a zombie until reaped).
+bool processGone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "re");
+  if (f == nullptr) return errno == ENOENT;
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // "pid (comm) S ...": the state follows the last ')' (comm may hold parentheses).
+  const char* close = std::strrchr(buf, ')');
+  return close != nullptr && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
 }
 
 }  // namespace
@@ -136,7 +152,7 @@ PodInfo inspect(const Pod& pod) {
   // dies with the stage1, by SIGKILL, and every app with it). Shown as what the caller of
   // `ferry run` saw: 137 (128 + SIGKILL) for the pod, each unfinished app killed by SIGKILL,
   // finish times unknown.
-  bool gone = !info.pid || (::kill(static_cast<pid_t>(*info.pid), 0) != 0 && errno == ESRCH);
+  bool gone = !info.pid || processGone(static_cast<pid_t>(*info.pid));
   if (pod.dir == Dir::kRun && info.state == State::kExited && !info.exitCode && gone &&
       fs::exists(d / "pod", ec)) {
     info.exitCode = 128 + SIGKILL;

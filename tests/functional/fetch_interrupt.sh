@@ -46,7 +46,9 @@ url=http://127.0.0.1:$(cat "$T/port")/slow.aci
 temps() { find "$D/cas" \( -name '.blob.tmp-*' -o -path "$D/cas/tmp/*" \) -print 2>/dev/null; }
 # Starts a fetch and waits until its download is under way (a temp file of some size).
 start_fetch() {
-  F fetch "$url" >"$T/fetch.out" 2>"$T/fetch.err" &
+  # ferry itself in the background, not the shell function F: $! would be a subshell, which the
+  # signal would reach instead of ferry.
+  "$FERRY" --dir "$D" --insecure-options=http,image fetch "$url" >"$T/fetch.out" 2>"$T/fetch.err" &
   pid=$!
   for _ in $(seq 1 400); do
     if [ -n "$(find "$D/cas" \( -name '.blob.tmp-*' -o -path "$D/cas/tmp/*" \) -type f -size +100k 2>/dev/null)" ]; then
