@@ -320,8 +320,14 @@ class Call {
                         " byte/s for " + std::to_string(options_.lowSpeedSeconds) +
                         " s (FERRY_HTTP_STALL_TIMEOUT sets how long to wait)");
     }
-    if (rc != CURLE_OK)
-      fail(hop.url, errorBuffer[0] != '\0' ? errorBuffer : curl_easy_strerror(rc));
+    if (rc != CURLE_OK) {
+      std::string cause = errorBuffer[0] != '\0' ? errorBuffer : curl_easy_strerror(rc);
+      // A TLS handshake answered by a plain http server (OpenSSL: "wrong version number").
+      if (rc == CURLE_SSL_CONNECT_ERROR && hop.url.rfind("https://", 0) == 0) {
+        cause += " (a plain http server? --insecure-options=http fetches over http)";
+      }
+      fail(hop.url, cause);
+    }
   }
 
   static inline const std::string kEmpty;

@@ -73,6 +73,8 @@ int main(int argc, char** argv);
 
 // The commands (one file each).
 int versionCommand(Context& ctx, const std::vector<std::string>& args);
+// What `ferry version` and `ferry --version` print (ctx.global.format decides the form).
+void printVersion(Context& ctx);
 int imageConvertCommand(Context& ctx, const std::vector<std::string>& args);
 int trustCommand(Context& ctx, const std::vector<std::string>& args);
 int fetchCommand(Context& ctx, const std::vector<std::string>& args);

@@ -63,15 +63,24 @@ bool insecure(const GlobalOptions& g, std::string_view option) {
   return false;
 }
 
-bool storeExists(const GlobalOptions& g) {
+namespace {
+
+// Only a path that is certainly absent (ENOENT, ENOTDIR) is "not there": one that cannot be
+// looked at (EACCES) is there, and the command that opens it says why it cannot.
+bool present(const std::filesystem::path& p) {
   std::error_code ec;
-  return std::filesystem::exists(std::filesystem::path(g.dir) / "cas" / "index.db", ec);
+  bool exists = std::filesystem::exists(p, ec);
+  if (!ec) return exists;
+  return ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory;
 }
 
-bool podsExist(const GlobalOptions& g) {
-  std::error_code ec;
-  return std::filesystem::exists(std::filesystem::path(g.dir) / "pods", ec);
+}  // namespace
+
+bool storeExists(const GlobalOptions& g) {
+  return present(std::filesystem::path(g.dir) / "cas" / "index.db");
 }
+
+bool podsExist(const GlobalOptions& g) { return present(std::filesystem::path(g.dir) / "pods"); }
 
 void throwNoSuch(const GlobalOptions& g, std::string_view what, std::string_view ref) {
   throw Error(Errc::kNotFound, "no " + std::string(what) + " " + quote(ref) + " (" + quote(g.dir) +
@@ -111,7 +120,7 @@ void printOverview(std::ostream& os) {
        << "\n";
   }
   os << "  help              show this overview, or a command's help\n\n"
-        "Global flags: --dir=DIR --debug --insecure-options=LIST --format=text|json\n"
+        "Global flags: --dir=DIR --debug --insecure-options=LIST --format=text|json --version\n"
         "Run 'ferry COMMAND --help' for a command's flags.\n";
 }
 
@@ -139,6 +148,8 @@ int main(int argc, char** argv) {
     // Global flags before the command.
     OptionParser global("ferry [global flags] COMMAND", "");
     addGlobalOptions(global, ctx.global);
+    bool version = false;
+    global.flag("version", "print ferry's version (as 'ferry version')", &version);
     size_t i = 0;
     for (; i < args.size() && global.parseFlag(args, i); ++i) {
       if (global.helpRequested()) {
@@ -147,6 +158,11 @@ int main(int argc, char** argv) {
       }
     }
     std::vector<std::string> rest(args.begin() + static_cast<long>(i), args.end());
+    if (version) {
+      if (!rest.empty()) throw UsageError("--version takes no command (see 'ferry version')");
+      printVersion(ctx);
+      return kExitOk;
+    }
     if (rest.empty()) {
       printOverview(ctx.err);
       return kExitUsage;

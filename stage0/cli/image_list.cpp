@@ -3,6 +3,7 @@
 
 #include "common/json.hpp"
 #include "stage0/cli/command.hpp"
+#include "stage0/cli/table.hpp"
 #include "stage0/store/store.hpp"
 
 namespace ferry::cli {
@@ -63,16 +64,16 @@ int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << json::dump(out, true) << "\n";
     return kExitOk;
   }
-  if (!noLegend) ctx.out << "ID\tKIND\tNAME\tLABELS/TAGS\tSIZE\tIMPORTED\tLAST USED\n";
+  Table table({"ID", "KIND", "NAME", "LABELS/TAGS", "SIZE", "IMPORTED", "LAST USED"});
   for (const auto& r : images) {
     std::string tags;
     for (const auto& [k, v] : r.labels) tags += (tags.empty() ? "" : ",") + k + "=" + v;
     for (const auto& t : r.tags) tags += (tags.empty() ? "" : ",") + t;
     std::string id = r.id.substr(0, r.id.find_first_of("-:") + 1 + 12);
-    ctx.out << id << "\t" << store::kindName(r.kind) << "\t" << store::displayName(r) << "\t"
-            << (tags.empty() ? "-" : tags) << "\t" << humanSize(r.size) << "\t"
-            << isoTime(r.importedAt) << "\t" << isoTime(r.lastUsedAt) << "\n";
+    table.add({id, std::string(store::kindName(r.kind)), store::displayName(r), tags,
+               humanSize(r.size), isoTime(r.importedAt), isoTime(r.lastUsedAt)});
   }
+  table.print(ctx.out, !noLegend);
   return kExitOk;
 }
 

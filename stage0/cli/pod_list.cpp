@@ -9,6 +9,7 @@
 
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
+#include "stage0/cli/table.hpp"
 #include "stage0/pod/info.hpp"
 
 namespace ferry::cli {
@@ -28,6 +29,17 @@ std::string appResult(const pod::PodAppInfo& a) {
   if (a.status->signal) return "signal:" + *a.status->signal;
   if (a.status->exitCode) return std::to_string(*a.status->exitCode);
   return a.status->state.empty() ? "-" : a.status->state;
+}
+
+// The EXIT column: an app's exit status once it has one (signal:NAME when a signal ended it).
+std::string appExit(const pod::PodAppInfo& a) {
+  if (!a.status) return "-";
+  if (a.status->signal) return "signal:" + *a.status->signal;
+  return a.status->exitCode ? std::to_string(*a.status->exitCode) : "-";
+}
+
+std::string exitText(const std::optional<int64_t>& code) {
+  return code ? std::to_string(*code) : "-";
 }
 
 bool finished(pod::State s) {
@@ -66,26 +78,29 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << json::dump(out, true) << "\n";
     return kExitOk;
   }
-  if (!noLegend) {
-    ctx.out << "UUID\tAPP\tIMAGE NAME\tSTATE\tCREATED\tSTARTED\tUNIT\tNETWORKS"
-            << (full ? "\tIMAGE ID" : "") << "\n";
-  }
+  std::vector<std::string> header = {"UUID",    "APP",     "IMAGE NAME", "STATE",   "EXIT",
+                                     "CREATED", "STARTED", "UNIT",       "NETWORKS"};
+  if (full) header.push_back("IMAGE ID");
+  Table table(std::move(header));
   for (const auto& i : infos) {
     std::string uuid = full ? i.uuid : i.uuid.substr(0, 8);
     std::string state(pod::stateName(i.state));
+    std::vector<std::string> common = {timeText(i.createdAt), timeText(i.startedAt),
+                                       i.unit.value_or("-"), i.networksText()};
     if (i.apps.empty()) {
-      ctx.out << uuid << "\t-\t-\t" << state << "\t" << timeText(i.createdAt) << "\t"
-              << timeText(i.startedAt) << "\t" << i.unit.value_or("-") << "\t" << i.networksText()
-              << (full ? "\t-" : "") << "\n";
+      std::vector<std::string> row = {uuid, "-", "-", state, exitText(i.exitCode)};
+      row.insert(row.end(), common.begin(), common.end());
+      table.add(std::move(row));
     }
     for (const auto& a : i.apps) {
-      ctx.out << uuid << "\t" << a.name << "\t" << (a.imageName.empty() ? a.imageId : a.imageName)
-              << "\t" << state << "\t" << timeText(i.createdAt) << "\t" << timeText(i.startedAt)
-              << "\t" << i.unit.value_or("-") << "\t" << i.networksText();
-      if (full) ctx.out << "\t" << (a.imageId.empty() ? "-" : a.imageId);
-      ctx.out << "\n";
+      std::vector<std::string> row = {uuid, a.name, a.imageName.empty() ? a.imageId : a.imageName,
+                                      state, appExit(a)};
+      row.insert(row.end(), common.begin(), common.end());
+      if (full) row.push_back(a.imageId);
+      table.add(std::move(row));
     }
   }
+  table.print(ctx.out, !noLegend);
   return kExitOk;
 }
 

@@ -2,9 +2,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <iostream>
 
@@ -44,18 +46,47 @@ int catManifestCommand(Context& ctx, const std::vector<std::string>& args) {
 
 namespace {
 
+// Where the last `lines` lines of the open file start (a last line without its newline counts).
+off_t tailOffset(int fd, uint64_t lines, const std::filesystem::path& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throwErrno("stat " + quote(path.string()));
+  off_t end = st.st_size;
+  if (lines == 0 || end == 0) return end;
+  char buf[64 << 10];
+  uint64_t seen = 0;
+  bool last = true;  // the file's last byte: a newline there ends the last line, starts none
+  for (off_t pos = end; pos > 0;) {
+    off_t start = pos > static_cast<off_t>(sizeof buf) ? pos - static_cast<off_t>(sizeof buf) : 0;
+    ssize_t n = ::pread(fd, buf, static_cast<size_t>(pos - start), start);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throwErrno("read " + quote(path.string()));
+    for (ssize_t i = n - 1; i >= 0; --i) {
+      bool newline = buf[i] == '\n';
+      if (newline && !last && ++seen == lines) return start + i + 1;
+      last = false;
+    }
+    pos = start;
+  }
+  return 0;
+}
+
 // One app's log file, read as it grows; with `prefix`, whole lines get "[app] " in front (a
 // partial last line waits for its end, or for the end of the pod).
 class LogTail {
  public:
-  LogTail(std::string app, std::filesystem::path path, bool prefix)
-      : app_(std::move(app)), path_(std::move(path)), prefix_(prefix) {}
+  // tail: print only the last that many lines of what is there at the first read (-1: all).
+  LogTail(std::string app, std::filesystem::path path, bool prefix, int64_t tail)
+      : app_(std::move(app)), path_(std::move(path)), prefix_(prefix), tail_(tail) {}
 
   // Copies what was appended since the last call to `out`; `final`: the pod is over.
   void pump(std::ostream& out, bool final) {
     if (!fd_) {
       fd_ = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd_) return;  // not written yet (or an interactive pod: no log)
+      if (tail_ >= 0) {
+        off_t at = tailOffset(fd_.get(), static_cast<uint64_t>(tail_), path_);
+        if (::lseek(fd_.get(), at, SEEK_SET) < 0) throwErrno("seek " + quote(path_.string()));
+      }
     }
     char buf[64 << 10];
     for (;;) {
@@ -86,6 +117,7 @@ class LogTail {
   std::string app_;
   std::filesystem::path path_;
   bool prefix_;
+  int64_t tail_;
   UniqueFd fd_;
   std::string pending_;
 };
@@ -93,7 +125,7 @@ class LogTail {
 }  // namespace
 
 int logsCommand(Context& ctx, const std::vector<std::string>& args) {
-  const std::string usage = "ferry logs [--app NAME] [--follow] --uuid-file=FILE | UUID";
+  const std::string usage = "ferry logs [--app NAME] [--follow] [--tail N] --uuid-file=FILE | UUID";
   OptionParser p(usage, "Print what a pod's apps wrote to stdout and stderr.",
                  "With several apps and no --app, each line is prefixed by [app].\n"
                  "--follow keeps printing what a running pod's apps write until the pod exits.");
@@ -102,6 +134,16 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   bool follow = false;
   p.value("app", "NAME", "only this app", &app);
   p.flag("follow", "follow a running pod's output until it exits", &follow);
+  int64_t tail = -1;
+  p.value("tail", "N", "print only the last N lines of each app's output (then follow)",
+          [&tail](std::string_view v) {
+            uint64_t n = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec != std::errc() || end != v.data() + v.size() || n > (uint64_t{1} << 40)) {
+              throw UsageError("--tail: want a number of lines, not " + quote(v));
+            }
+            tail = static_cast<int64_t>(n);
+          });
   UuidFile uuidFile;
   uuidFile.declare(p);
   p.positionals(0, 1);
@@ -124,7 +166,7 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   }
   std::vector<LogTail> tails;
   for (const auto& n : names)
-    tails.emplace_back(n, pd.path / "logs" / (n + ".log"), names.size() > 1);
+    tails.emplace_back(n, pd.path / "logs" / (n + ".log"), names.size() > 1, tail);
   // Following: the pod runs while its lock is held (stage1/ABI.md §1); the logs directory is
   // watched for writes, with a timeout so that the end of the pod is seen even when it is quiet.
   bool running = follow && pd.dir == pod::Dir::kRun && !pod::PodLock::tryShared(pd.path);

@@ -17,8 +17,15 @@ bool endsWith(std::string_view s, std::string_view p) {
 ImageArg parseImageArg(std::string_view arg) {
   if (arg.empty()) throw Error(Errc::kInvalid, "empty image name");
   if (startsWith(arg, "docker://")) return DockerArg{std::string(arg.substr(9))};
-  if (startsWith(arg, "oci:")) {
-    std::string_view rest = arg.substr(4);
+  // skopeo's oci-archive:FILE[:REF] is what oci:FILE[:REF] fetches (a directory or a tar).
+  bool ociArchive = startsWith(arg, "oci-archive:");
+  if (startsWith(arg, "docker-archive:")) {
+    throw Error(Errc::kUnsupported,
+                "not supported: docker-archive: (docker save tarballs); convert one with "
+                "'skopeo copy docker-archive:FILE oci-archive:OUT.tar' and fetch oci:OUT.tar");
+  }
+  if (startsWith(arg, "oci:") || ociArchive) {
+    std::string_view rest = arg.substr(ociArchive ? 12 : 4);
     OciLayoutArg o;
     auto colon = rest.rfind(':');
     if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {
@@ -28,6 +35,13 @@ ImageArg parseImageArg(std::string_view arg) {
       o.dir = std::string(rest);
     }
     if (o.dir.empty()) throw Error(Errc::kInvalid, "oci: image without a directory");
+    std::error_code ec;
+    if (ociArchive && fs::is_directory(o.dir, ec)) {
+      throw Error(Errc::kInvalid, "cannot fetch " + quote(arg) + ": " + quote(o.dir.string()) +
+                                      " is a directory, not an archive; a layout directory is "
+                                      "named oci:" +
+                                      o.dir.string());
+    }
     return o;
   }
   if (startsWith(arg, "https://") || startsWith(arg, "http://")) return UrlArg{std::string(arg)};

@@ -22,6 +22,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Whether a file that is no ACI is a `docker save` tarball: a top-level manifest.json and no
+// ACI manifest among its first entries (docker's are few: manifest.json, repositories, one
+// directory or blob per layer). Only asked after the ACI read failed.
+bool isDockerSave(const fs::path& path) {
+  try {
+    archive::Reader reader(path);
+    archive::Entry e;
+    bool dockerManifest = false;
+    for (int i = 0; i < 4096 && reader.next(e); ++i) {
+      std::string_view p = e.path;
+      if (p.substr(0, 2) == "./") p.remove_prefix(2);
+      if (p == "manifest") return false;
+      if (p == "manifest.json") dockerManifest = true;
+    }
+    return dockerManifest;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 // The digest of the file an ACI image keeps as fetched (empty when none).
 std::string originalOf(const store::ImageRecord& r) {
   for (const store::BlobRef& b : r.blobs) {
@@ -42,6 +62,20 @@ class LocalAciFetcher : public Fetcher {
   // which would load libcurl.
   std::string fetch(const ImageArg& arg, FetchContext& ctx) override {
     const fs::path& path = std::get<LocalAciArg>(arg).path;
+    try {
+      return fetchAci(path, ctx);
+    } catch (const Error&) {
+      if (!isDockerSave(path)) throw;
+      throw Error(Errc::kUnsupported,
+                  "cannot fetch " + quote(path.string()) +
+                      ": a docker save tarball, not an ACI (not supported: convert it with "
+                      "'skopeo copy docker-archive:" +
+                      path.string() + " oci-archive:OUT.tar' and fetch oci:OUT.tar)");
+    }
+  }
+
+ private:
+  std::string fetchAci(const fs::path& path, FetchContext& ctx) {
     std::error_code ec;
     if (!ctx.options.insecureImage || !fs::is_regular_file(path, ec)) {
       return AppcSession(ctx).fetchLocal(path);

@@ -35,7 +35,7 @@ ok "run-prepared ignores a repointed stage1 link"
 slow=$(hostile_image slow '{"exec":["/bin/sh","-c","touch /tmp/up; sleep 300"],"user":"0","group":"0"}')
 F run "$slow" >/dev/null 2>&1 &
 bg+=($!)
-running() { F list --no-legend --full | awk -F'\t' '$4 == "running" {print $1}' | head -1; }
+running() { F --format=json list | jq -r '.[] | select(.state == "running") | .name' | head -1; }
 has_running() { [ -n "$(running)" ]; }
 wait_for "the running pod" has_running
 uuid=$(running)

@@ -8,6 +8,24 @@ ok "ferry version"
 expect_status 0 "$FERRY" --format=json version
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["stage1Interface"]==1' "$T/out"
 ok "ferry --format=json version is JSON"
+# The commit, build type and the stage1s installed beside ferry; --version says the same.
+src=$(cd "$(dirname "$0")/../.." && pwd)
+if head=$(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null); then
+  expect_status 0 "$FERRY" version
+  grep -q "^commit .*$head" "$T/out" || fail "version: no commit $head: $(cat "$T/out")"
+fi
+expect_status 0 "$FERRY" version
+grep -qx 'build type [A-Za-z]*' "$T/out" || fail "version: no build type: $(cat "$T/out")"
+ns=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
+grep -qx "stage1 ns $ns" "$T/out" || fail "version: the ns stage1 ($ns) not listed: $(cat "$T/out")"
+cp "$T/out" "$T/version"
+expect_status 0 "$FERRY" --version
+diff -u "$T/version" "$T/out" || fail "--version differs from version"
+expect_status 2 "$FERRY" --version list
+expect_status 0 "$FERRY" --format=json --version
+jq -e --arg ns "$ns" '(.commit | length > 0) and (.buildType | length > 0) and
+  any(.stage1s[]; .name == "ns" and .dir == $ns)' "$T/out" >/dev/null || fail "version JSON: $(cat "$T/out")"
+ok "version and --version: commit, build type, the installed stage1s (text and JSON)"
 
 for cmd in "help" "--help" "version --help" "image convert --help" "help image convert"; do
   # shellcheck disable=SC2086

@@ -84,7 +84,8 @@ mk("corrupt", corrupt, skip=(os.path.relpath(big, src),))
 raw = open(os.path.join(t, "v2.tar"), "rb").read()
 open(os.path.join(t, "truncated.tar"), "wb").write(raw[: len(raw) // 2])
 PY
-rm -rf "$D" && mkdir -p "$D" && expect_status 0 F image list && store_snapshot "$D" >"$T/before"
+# An empty store first (image gc makes one; image list, a read-only command, makes nothing).
+rm -rf "$D" && mkdir -p "$D" && expect_status 0 F image gc && store_snapshot "$D" >"$T/before"
 for bad in escape absolute stranger extra symlink hardlink device dup blobdir corrupt truncated; do
   expect_status 254 F fetch "oci:$T/$bad.tar:v2"
   grep -q . "$T/err" || fail "$bad: no error message"

@@ -35,9 +35,12 @@ aci=$(cat "$T/out")
 expect_status 0 F fetch "oci:$FIXTURES/oci:v1"
 oci=$(cat "$T/out")
 abs=$(cd "$FIXTURES/oci" && pwd)
+expect_status 0 F image list
+table_aligned "$T/out" 7
 expect_status 0 F image list --no-legend
-grep -q "	oci:$abs:v1	" "$T/out" || fail "image list NAME of the layout: $(cat "$T/out")"
-grep -q "	example.com/busybox:1.36	" "$T/out" || fail "image list NAME of the ACI: $(cat "$T/out")"
+awk '{print $3}' "$T/out" | grep -qx "oci:$abs:v1" || fail "image list NAME of the layout: $(cat "$T/out")"
+awk '{print $3}' "$T/out" | grep -qx "example.com/busybox:1.36" ||
+  fail "image list NAME of the ACI: $(cat "$T/out")"
 expect_status 0 F --format=json image list
 [ "$(jq -r '.[] | select(.lastUsedAt == "-") | .id' "$T/out")" = "" ] ||
   fail "fetch did not mark the images used: $(cat "$T/out")"

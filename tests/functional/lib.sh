@@ -85,3 +85,21 @@ store_snapshot() {
   sqlite3 "$cas/index.db" .dump | grep '^INSERT' | sort
   (cd "$cas" && find blobs trees -mindepth 2 -maxdepth 2 2>/dev/null | sort)
 }
+
+# table_aligned FILE MINCOLS: ferry's text table in FILE (legend first) has no tab, at least
+# MINCOLS columns (a column starts after two spaces: a legend may hold one, "IMAGE NAME"), and
+# every row has a cell starting exactly where each column of the legend starts.
+table_aligned() {
+  ! grep -q $'\t' "$1" || fail "a table with tabs: $(cat -A "$1" | head -3)"
+  awk -v min="$2" '
+    NR == 1 {
+      for (i = 1; i <= length($0); i++)
+        if (substr($0, i, 1) != " " && (i == 1 || substr($0, i - 2, 2) == "  ")) starts[++n] = i
+      if (n < min) { print "the legend has " n " columns: " $0; exit 1 }
+      next
+    }
+    { for (k = 1; k <= n; k++) { c = starts[k]
+        if (substr($0, c, 1) == " " || (c > 1 && substr($0, c - 1, 1) != " ")) {
+          print "row " NR " is not aligned with the legend: " $0; exit 1 } } }' "$1" ||
+    fail "an unaligned table: $(cat "$1")"
+}

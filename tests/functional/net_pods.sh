@@ -19,7 +19,7 @@ ok "--net=default: eth0 in 172.16.28.0/24; after the pod's end nothing is left o
 start_net_pod st --net "$NETIMG" --exec /bin/net_probe -- serve tcp 80
 ip4=$(pod_ip "$u" default)
 [[ $ip4 == 172.16.28.* ]] || fail "status networks=: $(F status "$u")"
-F list --no-legend --full | awk -F'\t' -v u="$u" '$1 == u {print $8}' | grep -q "^default:$ip4/24$" ||
+F list --no-legend --full | awk -v u="$u" '$1 == u {print $9}' | grep -q "^default:$ip4/24$" ||
   fail "list NETWORKS: $(F list --full)"
 F --format=json status "$u" | jq -e --arg ip "$ip4/24" '.networks[0].name == "default" and .networks[0].addresses[0] == $ip' >/dev/null ||
   fail "status JSON networks: $(F --format=json status "$u")"
@@ -29,7 +29,7 @@ F stop "$u" >/dev/null
 F status --wait=20s "$u" >/dev/null
 wait_for "the pod's ferry to exit" sh -c "! kill -0 ${bg[-1]} 2>/dev/null"
 nothing_left "after stop"
-F list --no-legend --full | awk -F'\t' -v u="$u" '$1 == u {print $8}' | grep -qx default ||
+F list --no-legend --full | awk -v u="$u" '$1 == u {print $9}' | grep -qx default ||
   fail "NETWORKS of an exited pod: $(F list --full)"
 ok "stop: the networks are torn down before the pod reads as exited"
 

@@ -64,13 +64,13 @@ abs=$(cd "$T/oci" && pwd)
 expect_status 0 F run --uuid-file-save="$T/ep.uuid" "oci:$T/oci:ep" -- shown
 expect_status 0 F run --uuid-file-save="$T/other.uuid" "oci:$T/oci:other" -- shown
 expect_status 0 F list --no-legend --full
-grep "^$(cat "$T/ep.uuid")	" "$T/out" | grep -q "	oci:$abs:ep	" ||
-  fail "the pod run as oci:…:ep: $(cat "$T/out")"
-grep "^$(cat "$T/other.uuid")	" "$T/out" | grep -q "	oci:$abs:other	" ||
+field() { awk -v u="$(cat "$1")" -v n="$2" '$1 == u {print $n}' "$T/out"; }  # UUID-FILE FIELD
+[ "$(field "$T/ep.uuid" 3)" = "oci:$abs:ep" ] || fail "the pod run as oci:…:ep: $(cat "$T/out")"
+[ "$(field "$T/other.uuid" 3)" = "oci:$abs:other" ] ||
   fail "the pod run as oci:…:other: $(cat "$T/out")"
-grep "^$(cat "$T/ep.uuid")	" "$T/out" | grep -q '	sha256:[0-9a-f]\{64\}$' ||
+awk -v u="$(cat "$T/ep.uuid")" '$1 == u {print $NF}' "$T/out" | grep -qx 'sha256:[0-9a-f]\{64\}' ||
   fail "list --full prints no image ID: $(cat "$T/out")"
-name=$(grep "^$(cat "$T/other.uuid")	" "$T/out" | cut -f3)
+name=$(field "$T/other.uuid" 3)
 expect_status 0 F run "$name" -- pasted
 grep -qx 'ep: pasted' "$T/out" || fail "the name list shows cannot be run: $name"
 expect_status 0 F --format=json status --uuid-file="$T/other.uuid"
@@ -189,5 +189,37 @@ expect_status 0 F --format=json list
 jq -e 'all(.[]; (.createdAt | type) == "string" and (.createdAt | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{9}Z$")))' "$T/out" >/dev/null ||
   fail "list --format=json times are not RFC 3339: $(head -c 600 "$T/out")"
 ok "after kill -9 of ferry run: exited, exit=137, the app killed by SIGKILL (not running)"
+
+# --- Tables: aligned columns (no tabs), an EXIT column with each app's exit status.
+expect_status 3 F run --uuid-file-save="$T/x3.uuid" "$BB" --name three --exec /bin/sh -- -c 'exit 3'
+expect_status 0 F list
+table_aligned "$T/out" 9
+head -1 "$T/out" | grep -q '^UUID  *APP  *IMAGE NAME  *STATE  *EXIT  ' || fail "list legend: $(head -1 "$T/out")"
+awk -v u="$(cut -c1-8 "$T/x3.uuid")" '$1 == u {print $2, $4, $5}' "$T/out" | grep -qx 'three exited 3' ||
+  fail "list EXIT of an app that exited 3: $(cat "$T/out")"
+awk -v u="$(cut -c1-8 "$T/k9.uuid")" '$1 == u {print $5}' "$T/out" | grep -qx 'signal:SIGKILL' ||
+  fail "list EXIT of an app killed by SIGKILL: $(cat "$T/out")"
+expect_status 0 F list --full
+table_aligned "$T/out" 10
+expect_status 0 F list --no-legend
+! grep -q '^UUID' "$T/out" || fail "list --no-legend: $(cat "$T/out")"
+ok "list: aligned columns, EXIT (3, signal:SIGKILL), --full and --no-legend"
+
+# --- logs --tail N: the last N lines of each app (a last line without newline counts).
+expect_status 0 F run --uuid-file-save="$T/lines.uuid" "$BB" --name one --exec /bin/sh -- \
+  -c 'for i in 1 2 3 4 5; do echo "line $i"; done' --- "$BB" --name two --exec /bin/sh -- \
+  -c 'echo "two 1"; printf "two 2"'
+expect_status 0 F logs --app one --tail 2 --uuid-file="$T/lines.uuid"
+[ "$(cat "$T/out")" = "$(printf 'line 4\nline 5')" ] || fail "logs --tail 2: $(cat "$T/out")"
+expect_status 0 F logs --app one --tail=0 --uuid-file="$T/lines.uuid"
+[ ! -s "$T/out" ] || fail "logs --tail=0: $(cat "$T/out")"
+expect_status 0 F logs --app one --tail 9 --uuid-file="$T/lines.uuid"
+[ "$(wc -l <"$T/out")" -eq 5 ] || fail "logs --tail 9 of 5 lines: $(cat "$T/out")"
+expect_status 0 F logs --tail 1 --uuid-file="$T/lines.uuid"
+grep -qx '\[one\] line 5' "$T/out" && grep -qx '\[two\] two 2' "$T/out" && [ "$(wc -l <"$T/out")" -eq 2 ] ||
+  fail "logs --tail 1 of two apps: $(cat "$T/out")"
+expect_status 2 F logs --tail=-1 --uuid-file="$T/lines.uuid"
+one_line "logs --tail=-1"
+ok "logs --tail N: the last N lines of each app"
 
 echo "$checks passed, 0 failed"

@@ -4,7 +4,8 @@
 # Stops every running pod of $D (forced) and waits for each to end; never fails.
 stop_running_pods() {
   local u
-  for u in $("$FERRY" --dir "$D" list --no-legend --full 2>/dev/null | awk -F'\t' '$4 == "running" {print $1}'); do
+  for u in $("$FERRY" --dir "$D" --format=json list 2>/dev/null |
+    jq -r '.[] | select(.state == "running") | .name' 2>/dev/null); do
     "$FERRY" --dir "$D" stop --force "$u" >/dev/null 2>&1 || true
     "$FERRY" --dir "$D" status --wait=10s "$u" >/dev/null 2>&1 || true
   done

@@ -83,7 +83,8 @@ up=$(cat "$T/out")
 [ -d "$D/pods/prepared/$up" ] || fail "prepared pod not in prepared/"
 [ "$(state_of "$up")" = prepared ] || fail "state of a prepared pod: $(state_of "$up")"
 expect_status 0 F list --no-legend
-grep -q "^${up:0:8}	busybox	example.com/busybox:1.36	prepared" "$T/out" || fail "list: $(cat "$T/out")"
+awk -v u="${up:0:8}" '$1 == u {print $2, $3, $4}' "$T/out" | grep -qx "busybox example.com/busybox:1.36 prepared" ||
+  fail "list: $(cat "$T/out")"
 expect_status 0 F list
 head -1 "$T/out" | grep -q '^UUID' || fail "list has no legend"
 expect_status 5 F run-prepared "$up"

@@ -38,7 +38,7 @@ expect_status 0 F status "$u"
 grep -qx "unit=$unit" "$T/out" || fail "status: $(cat "$T/out")"
 grep -qx "state=running" "$T/out" || fail "status: $(cat "$T/out")"
 expect_status 0 F list --no-legend --full
-awk -F'\t' -v u="$u" '$1 == u {print $7}' "$T/out" | grep -qx "$unit" || fail "list: $(cat "$T/out")"
+awk -v u="$u" '$1 == u {print $8}' "$T/out" | grep -qx "$unit" || fail "list: $(cat "$T/out")"
 ok "status and list name the unit"
 
 # The pod's processes are in the unit's cgroup (below it: the pod's own, delegated).
