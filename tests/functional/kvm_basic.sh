@@ -43,7 +43,8 @@ expect_status 0 F status --format=json "$u"
 [ "$(jq -r '.apps[0].exitCode // .apps.busybox.exitCode // empty' "$T/out" 2>/dev/null || true)" = 3 ] ||
   jq -e '.. | objects | select(.exitCode? == 3)' "$T/out" >/dev/null || fail "status json: $(cat "$T/out")"
 expect_status 0 F list --no-legend --full
-grep -q "^$u	busybox	.*	exited	" "$T/out" || fail "list: $(cat "$T/out")"
+awk -v u="$u" '$1 == u && $2 == "busybox" && $4 == "exited" && $5 == 3' "$T/out" | grep -q . ||
+  fail "list: $(cat "$T/out")"
 ok "status and list show the pod exited 3"
 grep -qx out-line "$D/pods/run/$u/logs/busybox.log" || fail "the log lacks the output"
 [ -f "$D/pods/run/$u/ready" ] || fail "no ready file"
