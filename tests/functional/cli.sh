@@ -59,7 +59,8 @@ fi
 expect_status 0 "$FERRY" image convert "$FIXTURES/bb.aci" "oci:$T/lazy:x"
 [ -f "$T/lazy/index.json" ] || fail "image convert wrote no layout"
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
-  lib=$(ldconfig -p | awk '$1 == "libarchive.so.13" {print $NF; exit}')
+  # No early exit in awk: ldconfig would die of SIGPIPE and pipefail end the script silently.
+  lib=$(ldconfig -p | awk '$1 == "libarchive.so.13" && !found {print $NF; found = 1}')
   [ -n "$lib" ] || fail "ldconfig knows no libarchive.so.13"
   # shellcheck disable=SC2016
   expect_status 254 unshare -m sh -c 'mount --bind /dev/null "$1" && exec "$2" image convert "$3" "$4"' \
