@@ -37,6 +37,9 @@ int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
   addGlobalOptions(p, ctx.global);
   bool noLegend = false;
   p.flag("no-legend", "print no header line", &noLegend);
+  bool quiet = false;
+  p.flag("quiet", "print only the images' IDs (full), one a line", &quiet);
+  p.flag("q", "the same as --quiet", &quiet);
   p.positionals(0, 0);
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   std::vector<store::ImageRecord> images;
@@ -62,6 +65,10 @@ int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
                      {"lastUsedAt", isoTime(r.lastUsedAt)}});
     }
     ctx.out << json::dump(out, true) << "\n";
+    return kExitOk;
+  }
+  if (quiet) {
+    for (const auto& r : images) ctx.out << r.id << "\n";
     return kExitOk;
   }
   Table table({"ID", "KIND", "NAME", "LABELS/TAGS", "SIZE", "IMPORTED", "LAST USED"});

@@ -108,7 +108,15 @@ bool OptionParser::parseFlag(const std::vector<std::string>& args, size_t& i) {
     return true;
   }
   if (a.size() < 2 || a[0] != '-' || a == "--" || a == "---") return false;
-  if (a[1] != '-') throw UsageError("unknown flag " + quote(a));
+  if (a[1] != '-') {
+    // A one-letter flag declared as such ("q") is also -q; none takes a value.
+    const Option* shortFlag = a.size() == 2 ? lookup(std::string_view(a).substr(1)) : nullptr;
+    if (shortFlag == nullptr || !shortFlag->valueName.empty()) {
+      throw UsageError("unknown flag " + quote(a));
+    }
+    shortFlag->set("");
+    return true;
+  }
   std::string_view body(a);
   body.remove_prefix(2);
   auto eq = body.find('=');

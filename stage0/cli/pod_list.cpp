@@ -55,6 +55,9 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
   bool noLegend = false, full = false;
   p.flag("no-legend", "print no header line", &noLegend);
   p.flag("full", "print full UUIDs, and an IMAGE ID column", &full);
+  bool quiet = false;
+  p.flag("quiet", "print only the pods' UUIDs (full), one a line", &quiet);
+  p.flag("q", "the same as --quiet", &quiet);
   p.positionals(0, 0);
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
   std::vector<pod::Pod> all;
@@ -76,6 +79,10 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
     json::Json out = json::Json::array();
     for (const auto& i : infos) out.push_back(i.toJson());
     ctx.out << json::dump(out, true) << "\n";
+    return kExitOk;
+  }
+  if (quiet) {
+    for (const auto& i : infos) ctx.out << i.uuid << "\n";
     return kExitOk;
   }
   std::vector<std::string> header = {"UUID",    "APP",     "IMAGE NAME", "STATE",   "EXIT",

@@ -204,6 +204,12 @@ table_aligned "$T/out" 10
 expect_status 0 F list --no-legend
 ! grep -q '^UUID' "$T/out" || fail "list --no-legend: $(cat "$T/out")"
 ok "list: aligned columns, EXIT (3, signal:SIGKILL), --full and --no-legend"
+expect_status 0 F list -q
+grep -qx "$(cat "$T/x3.uuid")" "$T/out" && ! grep -qv '^[0-9a-f-]\{36\}$' "$T/out" ||
+  fail "list -q: $(cat "$T/out")"
+expect_status 0 F image list --quiet
+! grep -qv '^sha\(512-\|256:\)[0-9a-f]*$' "$T/out" && [ -s "$T/out" ] || fail "image list --quiet: $(cat "$T/out")"
+ok "list -q and image list --quiet: full UUIDs and image IDs only"
 
 # --- logs --tail N: the last N lines of each app (a last line without newline counts).
 expect_status 0 F run --uuid-file-save="$T/lines.uuid" "$BB" --name one --exec /bin/sh -- \
