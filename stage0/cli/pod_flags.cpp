@@ -342,6 +342,14 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   p.value("hosts-entry", "IP=HOST|host", "an /etc/hosts entry (repeatable)",
           [&](std::string_view v) { r.hostsEntries.emplace_back(v); });
   p.flag("interactive", "give the (single) app the terminal", &r.interactive);
+  p.value("log-driver", "file|journal",
+          "where the apps' output goes: logs/<app>.log (file, the default) or the systemd journal",
+          [&](std::string_view v) {
+            if (v != "file" && v != "journal") {
+              throw UsageError("--log-driver: want file or journal, not " + quote(v));
+            }
+            r.logDriver = std::string(v);
+          });
   p.value("pod-manifest", "FILE", "run this appc pod manifest instead of images and flags",
           [&](std::string_view v) { r.podManifest = std::string(v); });
   p.value("uuid-file-save", "FILE", "write the pod's UUID to FILE",

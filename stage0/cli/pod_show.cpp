@@ -15,6 +15,8 @@
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
 #include "stage0/pod/info.hpp"
+#include "stage0/systemd/journal_reader.hpp"
+#include "stage1/common/runtime.hpp"
 
 namespace ferry::cli {
 
@@ -128,7 +130,8 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   const std::string usage = "ferry logs [--app NAME] [--follow] [--tail N] --uuid-file=FILE | UUID";
   OptionParser p(usage, "Print what a pod's apps wrote to stdout and stderr.",
                  "With several apps and no --app, each line is prefixed by [app].\n"
-                 "--follow keeps printing what a running pod's apps write until the pod exits.");
+                 "--follow keeps printing what a running pod's apps write until the pod exits.\n"
+                 "A pod run with --log-driver=journal is read from the systemd journal.");
   addGlobalOptions(p, ctx.global);
   std::string app;
   bool follow = false;
@@ -163,6 +166,16 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   }
   if (!app.empty() && names.empty()) {
     throw Error(Errc::kNotFound, "pod " + pd.uuid + " has no app " + quote(app));
+  }
+  // --log-driver=journal: the lines are entries of the journal, not files in logs/.
+  std::error_code ec;
+  if (std::filesystem::exists(pd.path / "runtime.json", ec) &&
+      stage1::RuntimeOptions::read(pd.path).logDriver == "journal") {
+    bool running = follow && pd.dir == pod::Dir::kRun && !pod::PodLock::tryShared(pd.path);
+    systemd::printPodJournal(
+        ctx.out, pd.uuid, app.empty() ? std::nullopt : std::optional<std::string>(app),
+        names.size() > 1, running, [&] { return pod::PodLock::tryShared(pd.path).has_value(); });
+    return kExitOk;
   }
   std::vector<LogTail> tails;
   for (const auto& n : names)

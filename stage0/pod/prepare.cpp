@@ -736,6 +736,9 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
       }
     }
   }
+  if (req.interactive && req.logDriver != "file") {
+    throw Error(Errc::kUsage, "--interactive: the app has the terminal, not a log driver");
+  }
   if (req.interactive && builds.size() != 1) {
     throw Error(Errc::kUsage, "--interactive needs exactly one app");
   }
@@ -777,6 +780,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     pm.ports.push_back(ep);
   }
   ro.interactive = req.interactive;
+  ro.logDriver = req.logDriver;
   ro.noOverlay = req.noOverlay;
   ro.debug = req.debug;
   if (auto t = pm.annotations.get(kStopTimeoutAnnotation)) {

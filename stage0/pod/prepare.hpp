@@ -81,7 +81,8 @@ struct PodRequest {
   DnsRequest dns;                         // --dns, --dns-search, --dns-opt, --dns-domain
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME
   bool interactive = false;
-  bool noOverlay = false;  // --no-overlay: runtime.json's noOverlay
+  std::string logDriver = "file";  // --log-driver: file | journal (runtime.json logDriver)
+  bool noOverlay = false;          // --no-overlay: runtime.json's noOverlay
   // --private-users: the pod in a user namespace (docs/private-users.md); only a stage1 with the
   // feature privateUsers takes it, and none has it yet.
   std::optional<idmap::PrivateUsers> privateUsers;

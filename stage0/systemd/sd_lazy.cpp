@@ -2,6 +2,7 @@
 // under systemd need it, and its loading (with liblzma, libzstd, liblz4, libgcrypt, libcap)
 // would cost every ferry process. Only non-variadic functions are used, so each forwards as is.
 #include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
 #include <systemd/sd-login.h>
 
 #include "common/lazy_lib.hpp"
@@ -47,3 +48,13 @@ FERRY_LAZY_FUNCTION(kSystemd, int, sd_bus_process, (sd_bus * bus, sd_bus_message
 FERRY_LAZY_FUNCTION(kSystemd, int, sd_bus_wait, (sd_bus * bus, uint64_t timeout_usec),
                     (bus, timeout_usec))
 FERRY_LAZY_FUNCTION(kSystemd, int, sd_pid_get_unit, (pid_t pid, char** unit), (pid, unit))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_open, (sd_journal * *ret, int flags), (ret, flags))
+FERRY_LAZY_FUNCTION(kSystemd, void, sd_journal_close, (sd_journal * j), (j))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_add_match,
+                    (sd_journal * j, const void* data, size_t size), (j, data, size))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_next, (sd_journal * j), (j))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_get_data,
+                    (sd_journal * j, const char* field, const void** data, size_t* l),
+                    (j, field, data, l))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_wait, (sd_journal * j, uint64_t timeout_usec),
+                    (j, timeout_usec))

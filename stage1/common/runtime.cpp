@@ -22,6 +22,7 @@ Json RuntimeOptions::toJson() const {
   j[k(f::kNoOverlay)] = noOverlay;
   j[k(f::kStopTimeoutSeconds)] = stopTimeoutSeconds;
   j[k(f::kDebug)] = debug;
+  j[k(f::kLogDriver)] = logDriver;
   j[k(f::kStage2)] = stage2;
   j[k(f::kInit)] = init;
   if (mds) {
@@ -69,6 +70,11 @@ RuntimeOptions RuntimeOptions::fromJson(const Json& doc, std::string_view what) 
     rt.interactive = o.optBool(f::kInteractive).value_or(false);
     rt.noOverlay = o.optBool(f::kNoOverlay).value_or(false);
     rt.debug = o.optBool(f::kDebug).value_or(false);
+    rt.logDriver = o.optString(f::kLogDriver).value_or("file");
+    if (rt.logDriver != "file" && rt.logDriver != "journal") {
+      json::fail(std::string(f::kLogDriver),
+                 "\"" + rt.logDriver + "\" is not a log driver (file, journal)");
+    }
     rt.stopTimeoutSeconds =
         o.optInteger(f::kStopTimeoutSeconds, 0, 86400).value_or(kDefaultStopTimeoutSeconds);
     rt.stage2 = o.optString(f::kStage2).value_or("");

@@ -25,6 +25,7 @@ inline constexpr std::string_view kInteractive = "interactive";
 inline constexpr std::string_view kNoOverlay = "noOverlay";
 inline constexpr std::string_view kStopTimeoutSeconds = "stopTimeoutSeconds";
 inline constexpr std::string_view kDebug = "debug";
+inline constexpr std::string_view kLogDriver = "logDriver";
 inline constexpr std::string_view kStage2 = "stage2";
 inline constexpr std::string_view kInit = "init";
 inline constexpr std::string_view kMds = "mds";
@@ -73,6 +74,9 @@ struct RuntimeOptions {
   bool noOverlay = false;  // --no-overlay: each app's rootfs is a copy of its tree
   int64_t stopTimeoutSeconds = kDefaultStopTimeoutSeconds;
   bool debug = false;
+  // Where the apps' output goes (ABI §2): "file" (logs/<app>.log) or "journal" (the systemd
+  // journal, §5 "systemd").
+  std::string logDriver = "file";
   std::string stage2;  // may be empty: the stage1's own copy
   std::string init;    // idem
   std::optional<MdsOptions> mds;

@@ -34,6 +34,21 @@ std::vector<std::string> socketActivationEnv() {
   return env;
 }
 
+std::string connectJournalForInit() {
+  static const char kJournal[] = "/run/systemd/journal/socket";
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);  // inherited by the init (which marks it CLOEXEC)
+  if (fd < 0) throwErrno("create a socket for the journal");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, kJournal, sizeof kJournal);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int e = errno;
+    ::close(fd);
+    throwErrno(e, "connect to the journal at " + quote(kJournal) + " (--log-driver=journal)");
+  }
+  return "FERRY_JOURNAL_FD=" + std::to_string(fd);
+}
+
 namespace {
 
 void sendReady(const std::string& socketPath) {

@@ -27,6 +27,11 @@ int listenFdCount();
 // LISTEN_FDS=N and LISTEN_FDNAMES=… for the pod init; empty when nothing was passed to us.
 std::vector<std::string> socketActivationEnv();
 
+// --log-driver=journal: a datagram socket connected to the journal (not close-on-exec: the pod
+// init inherits it) and FERRY_JOURNAL_FD=N for the init's environment. Throws when the journal
+// does not listen.
+std::string connectJournalForInit();
+
 // Starts a thread that waits for podDir/ready and then tells NOTIFY_SOCKET READY=1; nothing
 // when NOTIFY_SOCKET is unset.
 void notifyReadyWhenPodIs(const std::filesystem::path& podDir);

@@ -195,7 +195,7 @@ struct ChildPlan {
   const Console* console = nullptr;    // the pod's stdio and session (console.hpp)
   PrivateRootPlan root;                // the init's own root (private_root.hpp)
   bool userns = false;                 // privateUsers: wait for the handed mounts first
-  std::vector<std::string> initEnv;    // socket activation only (stage1/common/systemd.hpp)
+  std::vector<std::string> initEnv;    // socket activation, journal (stage1/common/systemd.hpp)
 };
 
 // Reads one byte from the parent; false when the parent is gone.
@@ -301,8 +301,8 @@ bool awaitGo(int fd) {
     // environment: whatever ferry's caller had in its own is none of the pod's business (the
     // pod could read it in /proc/1/environ).
     const char* argv[] = {"ferry-init", nullptr};
-    const char* envp[3] = {nullptr, nullptr, nullptr};
-    for (size_t i = 0; i < plan.initEnv.size() && i < 2; ++i) envp[i] = plan.initEnv[i].c_str();
+    const char* envp[4] = {nullptr, nullptr, nullptr, nullptr};
+    for (size_t i = 0; i < plan.initEnv.size() && i < 3; ++i) envp[i] = plan.initEnv[i].c_str();
     ::execve(plan.init.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
     throwErrno("execute the pod init " + quote(plan.init.string()));
   } catch (const std::exception& e) {
@@ -564,6 +564,7 @@ class PodRun {
     console_.emplace(rt_.interactive);
     plan_.console = &*console_;
     plan_.initEnv = socketActivationEnv();
+    if (rt_.logDriver == "journal") plan_.initEnv.push_back(connectJournalForInit());
   }
 
   // Every limit and device rule is read (and refused if unsupported) before anything is

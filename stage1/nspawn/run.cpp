@@ -228,6 +228,11 @@ class NspawnRun {
     rt_.checkUuid(args_.uuid);
     Descriptor own = ownDescriptor();
     refuseUnsupported(own, rt_);
+    // systemd-nspawn closes every descriptor but the socket-activation ones before its payload.
+    if (rt_.logDriver == "journal") {
+      throw Error(Errc::kUnsupported,
+                  "not supported: --log-driver=journal on the nspawn stage1 (use ns or fly)");
+    }
     nspawn_ = findNspawn();
     keepLockFd(args_.lockFd);
     init_ = rt_.init.empty() ? selfDir() / "ferry-init" : fs::path(rt_.init);

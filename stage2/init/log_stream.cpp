@@ -1,5 +1,6 @@
 #include "stage2/init/log_stream.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,7 +35,9 @@ LogStream::LogStream(LogStream&& o) noexcept
       logFd_(o.logFd_),
       outFd_(o.outFd_),
       prefix_(std::move(o.prefix_)),
-      partial_(std::move(o.partial_)) {}
+      partial_(std::move(o.partial_)),
+      journalFd_(o.journalFd_),
+      journalFields_(std::move(o.journalFields_)) {}
 
 LogStream& LogStream::operator=(LogStream&& o) noexcept {
   if (this != &o) {
@@ -44,6 +47,8 @@ LogStream& LogStream::operator=(LogStream&& o) noexcept {
     outFd_ = o.outFd_;
     prefix_ = std::move(o.prefix_);
     partial_ = std::move(o.partial_);
+    journalFd_ = o.journalFd_;
+    journalFields_ = std::move(o.journalFields_);
   }
   return *this;
 }
@@ -73,6 +78,19 @@ bool LogStream::pump() {
 // The log keeps the app's bytes as they are. The terminal copy is best effort: when the user's
 // terminal is gone (EPIPE, EIO) the pod goes on and the log still holds everything.
 void LogStream::emit(const char* data, size_t size) {
+  if (journalFd_ >= 0) {
+    size_t start = 0;
+    for (size_t i = 0; i < size; ++i) {
+      if (data[i] != '\n') continue;
+      partial_.append(data + start, i - start);
+      journalLine(partial_);
+      partial_.clear();
+      start = i + 1;
+    }
+    partial_.append(data + start, size - start);
+    if (partial_.size() > kMaxLine) flush();
+    return;
+  }
   if (logFd_ >= 0) writeFully(logFd_, data, size);
   if (prefix_.empty()) {
     writeFully(outFd_, data, size);
@@ -92,7 +110,28 @@ void LogStream::emit(const char* data, size_t size) {
   if (partial_.size() > kMaxLine) flush();  // no newline in sight: do not buffer without end
 }
 
+void LogStream::sendToJournal(int journalFd, std::string fields) {
+  journalFd_ = journalFd;
+  journalFields_ = std::move(fields);
+}
+
+// The journal's native protocol: one datagram of NAME=value lines (a value holding a newline
+// would need the binary form; a line has none). A journal that is gone loses the line.
+void LogStream::journalLine(std::string_view line) {
+  std::string entry = journalFields_;
+  entry += "MESSAGE=";
+  entry += line;
+  entry += '\n';
+  while (::send(journalFd_, entry.data(), entry.size(), MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
 void LogStream::flush() {
+  if (journalFd_ >= 0) {
+    if (!partial_.empty()) journalLine(partial_);
+    partial_.clear();
+    return;
+  }
   if (prefix_.empty() || partial_.empty()) return;
   std::string line = prefix_ + partial_ + "\n";
   partial_.clear();

@@ -3,10 +3,12 @@
 // The app writes into a pipe; the init reads what is there without blocking and copies it
 // verbatim into the app's log file (logs/<app>.log) and onto its own stdout or stderr, each line
 // prefixed by "[app] " when several apps share the terminal (a partial line waits for its end,
-// or for flush() when the pod ends).
+// or for flush() when the pod ends). With the journal log driver each line is an entry of the
+// systemd journal instead (sendToJournal), and neither the log file nor the terminal gets it.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace ferry::init {
 
@@ -27,9 +29,14 @@ class LogStream {
   bool pump();
   // Writes out a partial last line (with a newline, so the next prefix starts a line).
   void flush();
+  // --log-driver=journal: each line goes to the journal (journalFd: a datagram socket connected
+  // to it, not owned) as one entry of `fields` ("NAME=value\n"…) and MESSAGE; no log file, no
+  // copy on outFd.
+  void sendToJournal(int journalFd, std::string fields);
 
  private:
   void emit(const char* data, size_t size);
+  void journalLine(std::string_view line);
   void close();
 
   int readFd_ = -1;
@@ -37,6 +44,8 @@ class LogStream {
   int outFd_ = -1;
   std::string prefix_;
   std::string partial_;
+  int journalFd_ = -1;
+  std::string journalFields_;
 };
 
 // write(2) of everything, retrying EINTR and short writes; false on any other error.

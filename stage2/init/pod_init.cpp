@@ -150,6 +150,8 @@ class PodInit {
   std::string stage2_;
   bool interactive_ = false;
   bool debug_ = false;
+  int journalFd_ = -1;  // --log-driver=journal: the socket the stage1 connected (FERRY_JOURNAL_FD)
+  std::string uuid_;
   int graceSeconds_ = 10;
   std::vector<std::unique_ptr<App>> apps_;
   int sigFd_ = -1;
@@ -168,7 +170,7 @@ PodInit::~PodInit() {
     if (app->logFd >= 0) ::close(app->logFd);
     if (app->notifyFd >= 0) ::close(app->notifyFd);
   }
-  for (int fd : {sigFd_, podFd_, statusFd_, logsFd_}) {
+  for (int fd : {sigFd_, podFd_, statusFd_, logsFd_, journalFd_}) {
     if (fd >= 0) ::close(fd);
   }
   if (timerFd_ >= 0) ::close(timerFd_);
@@ -198,6 +200,23 @@ bool PodInit::load() {
   }
   if (const JsonValue* v = runtime->get(rf::kInteractive)) interactive_ = v->boolean;
   if (const JsonValue* v = runtime->get(rf::kDebug)) debug_ = v->boolean;
+  if (const JsonValue* v = runtime->get(rf::kUuid); v && v->isString()) uuid_ = v->text;
+  // The journal log driver (ABI §5 "systemd"): the stage1 connected the socket for us.
+  if (const JsonValue* v = runtime->get(rf::kLogDriver); v && v->isString()) {
+    if (v->text == "journal") {
+      const char* fd = ::getenv("FERRY_JOURNAL_FD");
+      struct stat st;
+      journalFd_ = fd != nullptr ? std::atoi(fd) : -1;
+      if (journalFd_ < 3 || ::fstat(journalFd_, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        say("\"%s\": logDriver journal, but the stage1 passed no journal socket",
+            runtimePath.c_str());
+        return false;
+      }
+    } else if (v->text != "file") {
+      say("\"%s\": logDriver: not a log driver: %s", runtimePath.c_str(), v->text.c_str());
+      return false;
+    }
+  }
   if (const JsonValue* v = runtime->get(rf::kStopTimeoutSeconds); v && v->asInt()) {
     graceSeconds_ = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(*v->asInt(), 86400)));
   }
@@ -298,6 +317,17 @@ bool PodInit::setupApp(App& app) {
   // Our read ends never block; the app's write ends stay blocking.
   ::fcntl(out[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+  if (journalFd_ >= 0) {
+    std::string fields = "SYSLOG_IDENTIFIER=" + app.name + "\nFERRY_APP=" + app.name +
+                         "\nFERRY_POD_UUID=" + uuid_ + "\n";
+    app.out = LogStream(out[0], -1, 1, "");
+    app.err = LogStream(err[0], -1, 2, "");
+    app.out.sendToJournal(journalFd_, fields + "PRIORITY=6\n");
+    app.err.sendToJournal(journalFd_, fields + "PRIORITY=3\n");
+    app.outWrite = out[1];
+    app.errWrite = err[1];
+    return true;
+  }
   std::string log = app.name + ".log";
   app.logFd =
       ::openat(logsFd_, log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
