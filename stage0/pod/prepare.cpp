@@ -38,6 +38,7 @@
 #include "stage0/pod/info.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/store/store.hpp"
+#include "stage1/common/descriptor.hpp"
 #include "stage1/common/keys.hpp"
 
 namespace ferry::pod {
@@ -865,14 +866,13 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   }
 
   // --- apps/<app>/
-  makeDir(pod.path / "apps");
-  makeDir(pod.path / "status");
-  makeDir(pod.path / "logs");
-  for (size_t i = 0; i < builds.size(); ++i) {
-    const auto& b = builds[i];
-    fs::path appDir = pod.path / "apps" / b.app.name.str();
-    makeDir(appDir);
-    makeDir(appDir / "rootfs");
+  // Every app's config.json, checked with the whole pod against the stage1's features (an
+  // app's sysctls, its limits: ABI §4) before any of them is written.
+  stage1::PodAsk ask = stage1::PodAsk::of(ro);
+  ask.netFlag = "--net=" + req.net.text();
+  ask.hostname = req.hostname.has_value();
+  std::vector<oci::RuntimeSpec> specs;
+  for (const auto& b : builds) {
     translate::AppRuntimeInput in{.app = b.app};
     in.volumes = pm.volumes;
     in.volumeSources = sources;
@@ -893,7 +893,20 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     for (const auto& l : r.items()) {
       report.add("apps[" + b.app.name.str() + "]." + l.field, l.kind, l.detail);
     }
-    writeFileAtomic(appDir / "config.json", spec.dump() + "\n", 0600, sync);
+    ask.addApp(b.app.name.str(), spec.toJson());
+    specs.push_back(std::move(spec));
+  }
+  ask.apps = builds.size();
+  stage1::refuseUnsupported(s1.descriptor(), ask);
+  makeDir(pod.path / "apps");
+  makeDir(pod.path / "status");
+  makeDir(pod.path / "logs");
+  for (size_t i = 0; i < builds.size(); ++i) {
+    const auto& b = builds[i];
+    fs::path appDir = pod.path / "apps" / b.app.name.str();
+    makeDir(appDir);
+    makeDir(appDir / "rootfs");
+    writeFileAtomic(appDir / "config.json", specs[i].dump() + "\n", 0600, sync);
     writeFileAtomic(appDir / "manifest", b.image.manifest.str(true) + "\n", 0600, sync);
     ro.apps.push_back(
         {b.app.name.str(), b.image.record.id, b.image.tree, b.app.readOnlyRootFS.value_or(false)});
@@ -922,24 +935,21 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   std::string netMode = req.net.mode == net::NetSpec::Mode::kHost   ? "host"
                         : req.net.mode == net::NetSpec::Mode::kNone ? "none"
                                                                     : "netns";
-  if (!s1.supportsNet(netMode)) {
-    throw Error(Errc::kUnsupported, "not supported: stage1 " + quote(s1.name()) +
-                                        " does not offer --net=" + req.net.text());
-  }
+  // What the request asks of the stage1 (ABI §4 features), refused before anything exists: no
+  // pod, no image fetched. The apps' own asks (sysctls, limits) are checked in fill(), before
+  // any of their files is written.
+  stage1::PodAsk ask;
+  ask.net = netMode;
+  ask.netFlag = "--net=" + req.net.text();
+  ask.interactive = req.interactive;
+  ask.mds = req.mdsRegister;
+  ask.privateUsers = req.privateUsers.has_value();
+  ask.hostname = req.hostname.has_value();
+  ask.logDriver = req.logDriver;
+  if (!req.podManifest) ask.apps = req.apps.size();
+  stage1::refuseUnsupported(s1.descriptor(), ask);
   // Every network's configuration read and checked before a pod exists.
   net::NetPlan netPlan = net::planNetworks(req.net, req.ports, dataDir);
-  if (req.interactive && !s1.supportsInteractive()) {
-    throw Error(Errc::kUnsupported,
-                "not supported: stage1 " + quote(s1.name()) + " does not offer --interactive");
-  }
-  if (req.mdsRegister && !s1.supportsMds()) {
-    throw Error(Errc::kUnsupported,
-                "not supported: stage1 " + quote(s1.name()) + " does not offer --mds-register");
-  }
-  if (req.privateUsers && !s1.supportsPrivateUsers()) {
-    throw Error(Errc::kUnsupported,
-                "not supported: stage1 " + quote(s1.name()) + " does not offer --private-users");
-  }
   if (req.privateUsers && req.net.mode == net::NetSpec::Mode::kCni) {
     // stage0 makes the network namespace in the host's user namespace: the pod's root could not
     // mount its sysfs nor configure it.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <system_error>
 
 #include "common/error.hpp"
@@ -97,26 +98,142 @@ std::optional<int64_t> Descriptor::maxApps() const {
   return it->get<int64_t>();
 }
 
-void refuseUnsupported(const Descriptor& d, const RuntimeOptions& rt) {
+namespace {
+
+// The members of an OCI linux.resources object that set something.
+std::vector<std::string> resourcesSet(const json::Json* r) {
+  std::vector<std::string> out;
+  if (r == nullptr || !r->is_object()) return out;
+  for (const auto& [k, v] : r->items()) {
+    if (!v.is_null()) out.push_back(k);
+  }
+  return out;
+}
+
+const json::Json* member(const json::Json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+PodAsk PodAsk::of(const RuntimeOptions& rt) {
+  PodAsk a;
+  a.net = rt.net;
+  a.interactive = rt.interactive;
+  a.mds = rt.mds.has_value();
+  a.privateUsers = rt.privateUsers.has_value();
+  a.logDriver = rt.logDriver;
+  a.apps = rt.apps.size();
+  if (rt.podResources) a.podResources = resourcesSet(&*rt.podResources);
+  return a;
+}
+
+void PodAsk::addApp(const std::string& name, const json::Json& config) {
+  App app{name, {}, {}};
+  if (const json::Json* linux = member(config, "linux")) {
+    if (const json::Json* sysctl = member(*linux, "sysctl"); sysctl && sysctl->is_object()) {
+      for (const auto& [k, v] : sysctl->items()) app.sysctls.push_back(k);
+    }
+    app.resources = resourcesSet(member(*linux, "resources"));
+  }
+  appAsks.push_back(std::move(app));
+}
+
+void refuseUnsupported(const Descriptor& d, const PodAsk& ask) {
   std::string who = "not supported: stage1 " + quote(d.name);
-  if (!d.supportsNet(rt.net)) {
-    auto modes = d.list(feature::kNet).value_or(std::vector<std::string>{});
-    std::string offered;
-    for (const auto& m : modes) offered += (offered.empty() ? "" : ", ") + m;
-    throw Error(Errc::kUnsupported, who + " does not offer --net=" + rt.net + " (it offers " +
-                                        (offered.empty() ? "none" : offered) + ")");
+  auto refuse = [&](std::string_view feat, const std::string& what) {
+    std::string msg = who + " " + what;
+    auto reasons = d.features.find(std::string(feature::kReasons));
+    if (reasons != d.features.end() && reasons->is_object()) {
+      auto r = reasons->find(std::string(feat));
+      if (r != reasons->end() && r->is_string() && !r->get<std::string>().empty()) {
+        msg += ": " + r->get<std::string>();
+      }
+    }
+    throw Error(Errc::kUnsupported, msg);
+  };
+  auto joined = [](const std::string& flag, const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& m : v) out += (out.empty() ? "" : ", ") + flag + m;
+    return out.empty() ? "no " + flag : out;
+  };
+  // A feature added after interface version 1 shipped: absent reads as "any" (a list) or true.
+  auto offered = [&](std::string_view feat) {
+    auto it = d.features.find(std::string(feat));
+    return it == d.features.end() || !it->is_boolean() || it->get<bool>();
+  };
+  auto inList = [&](std::string_view feat, const std::string& v) {
+    auto l = d.list(feat);
+    return !l || std::find(l->begin(), l->end(), v) != l->end();
+  };
+  if (!d.supportsNet(ask.net)) {
+    std::string flag = ask.netFlag.empty() ? "--net=" + ask.net : ask.netFlag;
+    refuse(feature::kNet,
+           "does not offer " + flag + " (it offers " +
+               joined("--net=", d.list(feature::kNet).value_or(std::vector<std::string>{})) + ")");
   }
-  if (rt.interactive && !d.feature(feature::kInteractive)) {
-    throw Error(Errc::kUnsupported, who + " does not offer --interactive");
+  if (ask.interactive && !d.feature(feature::kInteractive)) {
+    refuse(feature::kInteractive, "does not offer --interactive");
   }
-  if (rt.mds && !d.feature(feature::kMds)) {
-    throw Error(Errc::kUnsupported, who + " does not offer --mds-register");
+  if (ask.mds && !d.feature(feature::kMds)) refuse(feature::kMds, "does not offer --mds-register");
+  if (ask.privateUsers && !d.feature(feature::kPrivateUsers)) {
+    refuse(feature::kPrivateUsers, "does not offer --private-users");
   }
-  if (auto max = d.maxApps(); max && static_cast<int64_t>(rt.apps.size()) > *max) {
-    throw Error(Errc::kUnsupported,
-                who + " runs at most " + std::to_string(*max) + (*max == 1 ? " app" : " apps") +
-                    " in a pod (this one has " + std::to_string(rt.apps.size()) + ")");
+  if (ask.hostname && !offered(feature::kHostname)) {
+    refuse(feature::kHostname, "does not offer --hostname");
   }
+  if (!inList(feature::kLogDrivers, ask.logDriver)) {
+    refuse(feature::kLogDrivers,
+           "does not offer --log-driver=" + ask.logDriver + " (it offers " +
+               joined("--log-driver=",
+                      d.list(feature::kLogDrivers).value_or(std::vector<std::string>{})) +
+               ")");
+  }
+  if (auto max = d.maxApps(); max && ask.apps && static_cast<int64_t>(*ask.apps) > *max) {
+    refuse(feature::kMaxApps, "runs at most " + std::to_string(*max) +
+                                  (*max == 1 ? " app" : " apps") + " in a pod (this one has " +
+                                  std::to_string(*ask.apps) + ")");
+  }
+  for (const auto& r : ask.podResources) {
+    if (!inList(feature::kResources, r)) {
+      refuse(feature::kResources, "does not apply a pod's " + r + " limit (isolators)");
+    }
+  }
+  for (const auto& app : ask.appAsks) {
+    if (!app.sysctls.empty() && !offered(feature::kSysctl)) {
+      refuse(feature::kSysctl, "does not offer sysctls: app " + quote(app.name) + " sets sysctl " +
+                                   app.sysctls.front());
+    }
+    for (const auto& r : app.resources) {
+      if (!inList(feature::kResources, r)) {
+        refuse(feature::kResources, "does not apply an app's " + r + " limit: app " +
+                                        quote(app.name) + " sets linux.resources." + r);
+      }
+    }
+  }
+}
+
+void refuseUnsupported(const Descriptor& d, const RuntimeOptions& rt) {
+  refuseUnsupported(d, PodAsk::of(rt));
+}
+
+void refuseUnsupported(const Descriptor& d, const RuntimeOptions& rt, const fs::path& podDir) {
+  PodAsk ask = PodAsk::of(rt);
+  // config.json is read only when the descriptor limits what an app may ask.
+  bool limits = d.features.contains(std::string(feature::kResources));
+  if (auto it = d.features.find(std::string(feature::kSysctl));
+      it != d.features.end() && it->is_boolean() && !it->get<bool>()) {
+    limits = true;
+  }
+  if (limits) {
+    for (const RuntimeApp& app : rt.apps) {
+      fs::path file = podDir / podfile::kApps / app.name / podfile::kAppConfig;
+      ask.addApp(app.name, json::parse(readFile(file, 16 << 20), quote(file.string())));
+    }
+  }
+  refuseUnsupported(d, ask);
 }
 
 Descriptor ownDescriptor() {

@@ -17,7 +17,9 @@
 
 namespace ferry::stage1 {
 
-// Feature names (ABI §4). Absent means unsupported (a boolean false, an empty list).
+// Feature names (ABI §4). Absent means unsupported (a boolean false, an empty list), except
+// for the ones marked "absent: any" (added after interface version 1 first shipped: an older
+// descriptor keeps what it did).
 namespace feature {
 inline constexpr std::string_view kNet = "net";                  // the --net modes offered
 inline constexpr std::string_view kInteractive = "interactive";  // --interactive
@@ -28,9 +30,45 @@ inline constexpr std::string_view kPrivateUsers = "privateUsers";
 // How many apps a pod may have (absent: any number).
 inline constexpr std::string_view kMaxApps = "maxApps";
 // The OCI linux.resources an app (or podResources) may set: "memory", "cpu", "pids", "devices"
-// (absent: all of them; a limit outside the list is refused by the flavor's run).
+// (absent: any; a limit outside the list is refused).
 inline constexpr std::string_view kResources = "resources";
+// false: an app's config.json linux.sysctl is refused (absent: any).
+inline constexpr std::string_view kSysctl = "sysctl";
+// false: a hostname of the pod's own (--hostname) is refused (absent: offered).
+inline constexpr std::string_view kHostname = "hostname";
+// The runtime.json logDriver values it takes (absent: any).
+inline constexpr std::string_view kLogDrivers = "logDrivers";
+// {"<feature>": "why"}: said after a refusal of that feature (absent: nothing).
+inline constexpr std::string_view kReasons = "reasons";
 }  // namespace feature
+
+struct RuntimeOptions;
+
+// What a pod asks of its stage1, as far as it is known: stage0 fills it from the request before
+// a pod exists (PodAsk::of, and the apps once their images are resolved, addApp with the
+// config.json it will write); a flavor's run from runtime.json and the apps' config.json.
+struct PodAsk {
+  std::string net = "none";  // runtime.json "net"
+  std::string netFlag;       // the flag that asked for it (messages); empty: --net=<net>
+  bool interactive = false;
+  bool mds = false;
+  bool privateUsers = false;
+  bool hostname = false;  // a hostname of the pod's own was asked for (--hostname)
+  std::string logDriver = "file";
+  std::optional<size_t> apps;  // how many apps, once known
+  struct App {
+    std::string name;
+    std::vector<std::string> sysctls;    // config.json linux.sysctl keys
+    std::vector<std::string> resources;  // config.json linux.resources members set
+  };
+  std::vector<App> appAsks;               // the apps whose config.json is known
+  std::vector<std::string> podResources;  // runtime.json podResources members set
+
+  // Everything runtime.json says (apps: their number; no config.json read).
+  static PodAsk of(const RuntimeOptions& rt);
+  // An app's config.json (OCI runtime spec) as written to apps/<app>/config.json.
+  void addApp(const std::string& name, const json::Json& config);
+};
 
 struct Descriptor {
   std::filesystem::path dir;  // canonical
@@ -52,13 +90,20 @@ struct Descriptor {
   std::optional<int64_t> maxApps() const;
 };
 
-struct RuntimeOptions;
-
-// What a flavor's run refuses before it creates anything: a pod asking for what the flavor's own
-// descriptor does not offer (a --net mode, --interactive, --mds-register, more apps than maxApps),
-// as Error{kUnsupported} "not supported: stage1 "NAME" …". stage0 asks the same features before a
-// pod exists; this covers the ones it does not know (maxApps) and a hand-made pod directory.
+// A pod asking for what the descriptor does not offer (a --net mode, --interactive,
+// --mds-register, --private-users, --hostname, a log driver, more apps than maxApps, an app's
+// sysctl, a resource limit): Error{kUnsupported}, one line, "not supported: stage1 "NAME" …"
+// naming the flag or config.json field, then the descriptor's reason for that feature if it has
+// one. stage0 calls it before a pod exists (and again, before any of its files is written, once
+// the apps' images are resolved); each flavor's run again (defence in depth: a pod directory
+// stage0 did not make).
+void refuseUnsupported(const Descriptor& d, const PodAsk& ask);
+// runtime.json alone (PodAsk::of).
 void refuseUnsupported(const Descriptor& d, const RuntimeOptions& rt);
+// The run's form: runtime.json, and the apps' config.json in podDir when the descriptor limits
+// what they may ask (sysctl, resources); nothing else is read.
+void refuseUnsupported(const Descriptor& d, const RuntimeOptions& rt,
+                       const std::filesystem::path& podDir);
 
 // The descriptor of the stage1 the calling entrypoint belongs to: stage1.json in the parent of
 // the directory of /proc/self/exe (bin/run → ./stage1.json).

@@ -535,7 +535,7 @@ class PodRun {
     debug_ = args_.debug || rt_.debug;
     rt_.checkUuid(args_.uuid);
     // What this stage1's descriptor does not offer (a --net mode, more apps than maxApps, …).
-    refuseUnsupported(ownDescriptor(), rt_);
+    refuseUnsupported(ownDescriptor(), rt_, podDir_);
     // The lock stays held for the pod's life: by this process, and by the init (which marks it
     // close-on-exec for the apps), so a pod whose stage1 was killed still reads as running.
     keepLockFd(args_.lockFd);

@@ -227,7 +227,7 @@ class NspawnRun {
     debug_ = args_.debug || rt_.debug;
     rt_.checkUuid(args_.uuid);
     Descriptor own = ownDescriptor();
-    refuseUnsupported(own, rt_);
+    refuseUnsupported(own, rt_, podDir_);
     // systemd-nspawn closes every descriptor but the socket-activation ones before its payload.
     if (rt_.logDriver == "journal") {
       throw Error(Errc::kUnsupported,

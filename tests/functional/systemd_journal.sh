@@ -49,7 +49,7 @@ ok "ferry logs --follow prints a running pod's entries and ends with the pod"
 # The nspawn stage1 cannot pass the journal's socket (systemd-nspawn closes it): one line.
 if command -v systemd-nspawn >/dev/null; then
   expect_status 254 F run --stage1-name=nspawn --log-driver=journal "$BB" --exec /bin/true
-  grep -q 'not supported: --log-driver=journal on the nspawn stage1' "$T/err" || fail "nspawn: $(cat "$T/err")"
+  grep -q 'not supported: stage1 "nspawn" does not offer --log-driver=journal' "$T/err" || fail "nspawn: $(cat "$T/err")"
   ok "nspawn refuses --log-driver=journal in one line"
 fi
 sd_no_ferry_units "after the journal tests"
