@@ -45,11 +45,13 @@
 #include "common/json.hpp"
 #include "stage1/common/descriptor.hpp"
 #include "stage1/common/mounts.hpp"
+#include "stage1/common/net.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/kvm/channel.hpp"
 #include "stage1/kvm/entrypoints.hpp"
+#include "stage1/kvm/net.hpp"
 #include "stage1/kvm/vm.hpp"
 
 namespace ferry::stage1 {
@@ -208,6 +210,8 @@ class KvmRun {
     sources_ = bindSources(podDir_, rt_.apps);
     guestEnter_ = own.dir / "bin" / kvm::kGuestEnter;
     bootTimeout_ = static_cast<int>(envSeconds("FERRY_KVM_BOOT_TIMEOUT", 300));
+    // The pod's network namespace, made by stage0 (ABI §2 "netns"): never the host's.
+    if (rt_.net == "netns") netns_ = openPodNetns(*rt_.netns);
   }
 
   // The accelerator, the VM's size and QEMU's command line; kvm/ and the channel's socket.
@@ -225,7 +229,7 @@ class KvmRun {
         " mitigations=off cgroup_no_v1=all " + (debug_ ? "loglevel=7" : "loglevel=1 quiet") +
         " ferry.fs=" + (plan.virtiofs ? "virtiofs" : "9p") +
         " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string()) +
-        " ferry.enter=" + kvm::hex(guestEnter_.string());
+        " ferry.enter=" + kvm::hex(guestEnter_.string()) + (netns_ ? " ferry.net=1" : "");
     argv_ = kvm::qemuArgv(qemuPath_, plan);
     debugLine(debug_, "VM: accel " + plan.accel + ", " + std::to_string(plan.size.memoryMiB) +
                           " MiB, " + std::to_string(plan.size.cpus) + " vCPUs, share " +
@@ -556,6 +560,26 @@ class KvmRun {
       ::sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
       if (::setsid() < 0) throwErrno("create a session");
+      // QEMU (and virtiofsd) never in the host's network namespace: the pod's, with a tap
+      // for each of its interfaces, or an empty one.
+      kvm::NetConfig net;
+      std::vector<UniqueFd> taps;
+      if (netns_) {
+        if (::setns(netns_.get(), CLONE_NEWNET) != 0) {
+          throwErrno("join the pod's network namespace " + quote(*rt_.netns));
+        }
+        net = kvm::readNetns();
+        taps = kvm::plugTaps(net);
+        for (size_t i = 0; i < taps.size(); ++i) {
+          std::string id = "net" + std::to_string(i);
+          argv_.insert(
+              argv_.end(),
+              {"-netdev", "tap,id=" + id + ",fd=" + std::to_string(taps[i].get()) + ",vhost=off",
+               "-device", "virtio-net-pci,romfile=,netdev=" + id + ",mac=" + net.links[i].mac});
+        }
+      } else if (::unshare(CLONE_NEWNET) != 0) {
+        throwErrno("create a network namespace");
+      }
       if (::unshare(CLONE_NEWNS) != 0) throwErrno("create a mount namespace");
       mountOrThrow(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
       for (const RuntimeApp& app : rt_.apps) {
@@ -583,6 +607,7 @@ class KvmRun {
       bindInto(root, init_, true, false);
       bindInto(root, stage2_, true, false);
       if (::access(guestEnter_.c_str(), X_OK) == 0) bindInto(root, guestEnter_, true, false);
+      if (netns_) writeFileAtomic(root / kvm::kNetConfig, net.text(), 0644, Sync::kAtomic);
       // The flavor's own state is not the guest's to see.
       mountOrThrow("tmpfs", pod / kvm::kStateDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
                    "mode=0700,size=4k");
@@ -667,7 +692,7 @@ class KvmRun {
   std::map<fs::path, bool> sources_;
   std::vector<std::string> argv_;
   int bootTimeout_ = 300;
-  UniqueFd listener_, conn_, sigFd_, enterListener_;
+  UniqueFd listener_, conn_, sigFd_, enterListener_, netns_;
   std::map<uint32_t, EnterClient> clients_;
   uint32_t nextSession_ = 1;
   pid_t qemu_ = 0;

@@ -25,6 +25,8 @@ inline constexpr const char* kConsole = "console";
 inline constexpr const char* kRunPid = "run.pid";
 inline constexpr const char* kShareRoot = "root";
 inline constexpr const char* kShareTag = "ferry";
+// At the top of the share (with net "netns"): the pod's networks for the guest (net.hpp).
+inline constexpr const char* kNetConfig = "ferry-net.conf";
 
 // The guest a stage1 directory ships (guest/vmlinux, guest/initrd) beside bin/; an
 // Error{kUnsupported} naming what is missing (guest/MISSING says why the build made none).

@@ -18,6 +18,8 @@ top=$(cd "$here/../../.." && pwd)
 source "$top/tests/vm/image.sh"
 # virtiofs (and 9p, the fallback without virtiofsd), the channel's virtio-serial port.
 VM_MODULES=(virtio_pci virtio_console virtiofs 9pnet_virtio 9p)
+# Loaded only for a pod on networks (ferry.net=1), from /modules-net.
+NET_MODULES=(virtio_net)
 
 mkdir -p "$out"
 missing() {
@@ -32,7 +34,7 @@ command -v cpio >/dev/null || missing "cpio is not installed (dist/setup)"
 command -v modinfo >/dev/null || missing "modinfo is not installed (kmod, dist/setup)"
 kver=$(vm_kernel_version) || missing "no Debian kernel with modules in /boot (linux-image-amd64, dist/setup)"
 kstamp=$(stat -c '%s-%Y' "/boot/vmlinuz-$kver" "/lib/modules/$kver/modules.dep" | tr '\n' ' ')
-key="$kver $kstamp $(cat "$guest_init" "$0" | cksum | cut -d' ' -f1) ${VM_MODULES[*]}"
+key="$kver $kstamp $(cat "$guest_init" "$0" | cksum | cut -d' ' -f1) ${VM_MODULES[*]} ${NET_MODULES[*]}"
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
   exit 0
 fi
@@ -53,21 +55,32 @@ mkdir -p "$cache"
 
 root=$(mktemp -d "$out/initrd.root.XXXXXX")
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{dev,proc,sys,root,podsrc,modules}
+mkdir -p "$root"/{dev,proc,sys,root,podsrc,modules,modules-net}
 strip --strip-all -o "$root/init" "$guest_init" 2>/dev/null || cp "$guest_init" "$root/init"
 chmod 0755 "$root/init"
-files=$(vm_module_files "$kver") || missing "the modules of $kver are incomplete"
-i=0
-for f in $files; do
-  i=$((i + 1))
-  dst=$root/modules/$(printf '%02d' $i)-$(basename "$f")
-  case $f in
-    *.ko) cp "$f" "$dst" ;;
-    *.ko.xz) xz -dc "$f" >"${dst%.xz}" ;;
-    *.ko.zst) zstd -dcq "$f" >"${dst%.zst}" ;;
-    *.ko.gz) gzip -dc "$f" >"${dst%.gz}" ;;
-    *) missing "unknown module file $f" ;;
-  esac
+add_modules() { # DIR: VM_MODULES and their dependencies, in load order
+  local files f i=0 dst
+  files=$(vm_module_files "$kver") || missing "the modules of $kver are incomplete"
+  for f in $files; do
+    i=$((i + 1))
+    dst=$1/$(printf '%02d' $i)-$(basename "$f")
+    case $f in
+      *.ko) cp "$f" "$dst" ;;
+      *.ko.xz) xz -dc "$f" >"${dst%.xz}" ;;
+      *.ko.zst) zstd -dcq "$f" >"${dst%.zst}" ;;
+      *.ko.gz) gzip -dc "$f" >"${dst%.gz}" ;;
+      *) missing "unknown module file $f" ;;
+    esac
+  done
+}
+add_modules "$root/modules"
+# The network's: what /modules loaded already is left out.
+base=" $(vm_module_files "$kver" | xargs -n1 basename | sed 's/\.ko.*//' | tr '\n' ' ')"
+VM_MODULES=("${NET_MODULES[@]}")
+add_modules "$root/modules-net"
+for f in "$root"/modules-net/*; do
+  m=$(basename "$f" .ko)
+  case $base in *" ${m#*-} "*) rm -f "$f" ;; esac
 done
 # Uncompressed: the kernel copies it instead of inflating it instruction by instruction.
 (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --quiet -o -0 -H newc -R 0:0) >"$out/initrd.tmp"

@@ -10,7 +10,8 @@
 //      and pid (what the host's pod directory holds for the host is never the guest's to
 //      write: stage1-ref, lock, pid, exit, cgroups.json);
 //   5. cgroup2 with the pod cgroup, its device rules and limits, init/ and app-<name>/ (as the
-//      ns stage1 makes them), the hostname, lo up; the root moved onto /;
+//      ns stage1 makes them), the hostname, lo up; the root moved onto /; with ferry.net=1 the
+//      virtio-net modules and the pod's networks (the share's ferry-net.conf, net.hpp);
 //   6. ferry-init in new PID and mount namespaces (a fresh /proc), its stdout and stderr
 //      relayed to the host as frames; kSignal frames are signals for it; `ready` relayed;
 //   7. when it ends: kExit with its status, sync, power off.
@@ -51,6 +52,8 @@
 #include "stage1/common/resources.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/kvm/channel.hpp"
+#include "stage1/kvm/net.hpp"
+#include "stage1/kvm/vm.hpp"
 
 namespace fs = std::filesystem;
 using namespace ferry;
@@ -108,9 +111,9 @@ std::map<std::string, std::string> kernelParams() {
   return out;
 }
 
-void loadModules() {
+void loadModules(const fs::path& dir) {
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator("/modules")) files.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (const fs::path& f : files) {
     UniqueFd fd(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
@@ -485,7 +488,7 @@ int guestMain() {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   try {
-    loadModules();
+    loadModules("/modules");
     channel = openChannel();
   } catch (const std::exception& e) {
     fail(e.what());
@@ -507,6 +510,7 @@ int guestMain() {
       throw Error(Errc::kInvalid, "the kernel command line names no pod directory or init");
     }
     fs::path root = "/root";
+    if (params["net"] == "1") loadModules("/modules-net");  // virtio-net, from the initramfs
     if (params["fs"] == "9p") {
       mountOrThrow("ferry", root, "9p", MS_NOSUID | MS_NODEV,
                    "trans=virtio,version=9p2000.L,msize=512000,cache=mmap");
@@ -532,6 +536,11 @@ int guestMain() {
       throwErrno("set the hostname");
     }
     stage1::loopbackUp();
+    if (params["net"] == "1") {
+      // The pod's networks: what the host read in the pod's network namespace (net.hpp).
+      std::string conf = readFile(fs::path("/") / stage1::kvm::kNetConfig, 1 << 20);
+      stage1::kvm::applyNetConfig(stage1::kvm::NetConfig::parse(conf));
+    }
     Cgroups cg = makeCgroups(pod, rt);
     Child child = startPodInit(pod, init, cg);
     stage1::writePidFile(pod, child.pid);
