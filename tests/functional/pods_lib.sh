@@ -66,7 +66,8 @@ pods_cleanup() {
 # entries): the stage1 flavor every `run` and `prepare` of the test uses. FERRY becomes a wrapper
 # in $T that adds --stage1-name=FLAVOR after the subcommand (unless the test names a stage1
 # itself) and, for fly, whose pods share the host's network, --net=host where the test gives no
-# --net; stop, enter, status and gc use the stage1 recorded at prepare.
+# --net and names no stage1 (or one by --stage1-path: a copy of $NS); stop, enter, status and gc
+# use the stage1 recorded at prepare.
 use_stage1_flavor() {
   case $FERRY_STAGE1 in
     nspawn) command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is not installed (dist/setup)" ;;
@@ -76,19 +77,21 @@ use_stage1_flavor() {
     echo '#!/bin/bash'
     printf 'real=%q flavor=%q\n' "$FERRY" "$FERRY_STAGE1"
     cat <<'WRAPPER'
-named=0 net=0 out=()
+named=0 net=0 out=() done=0
 for a in "$@"; do
   case $a in
-    --stage1-name | --stage1-name=* | --stage1-path | --stage1-path=*) named=1 ;;
+    --stage1-name | --stage1-name=*) named=1 ;;
+    --stage1-path | --stage1-path=*) named=path ;;
     --net | --net=*) net=1 ;;
   esac
 done
 for a in "$@"; do
   out+=("$a")
-  if [ "$named" = 0 ] && { [ "$a" = run ] || [ "$a" = prepare ]; }; then
-    out+=("--stage1-name=$flavor")
-    if [ "$flavor" = fly ] && [ "$net" = 0 ]; then out+=(--net=host); fi
-    named=1
+  if [ "$done" = 0 ] && { [ "$a" = run ] || [ "$a" = prepare ]; }; then
+    [ "$named" != 0 ] || out+=("--stage1-name=$flavor")
+    # fly (or a test's copy of it, --stage1-path) offers only the host's network.
+    if [ "$flavor" = fly ] && [ "$net" = 0 ] && [ "$named" != 1 ]; then out+=(--net=host); fi
+    done=1
   fi
 done
 exec "$real" "${out[@]}"

@@ -11,9 +11,11 @@ expect_status 0 F run "${S1[@]}" "$BB"
 grep -qx hi "$T/out" || fail "run printed: $(cat "$T/out") / $(cat "$T/err")"
 expect_status 9 F run "${S1[@]}" "$BB" --exec /bin/sh -- -c 'exit 9'
 ok "ns stage1: output and exit status (9)"
-expect_status 0 F run "$BB" --exec /bin/busybox -- cat /proc/1/cmdline
-[ "$(tr '\0' ' ' <"$T/out")" = "ferry-init " ] || fail "the pod's PID 1 shows: $(tr '\0' ' ' <"$T/out")"
-ok "the pod's PID 1 is ferry-init; its command line names no host path"
+if applies_on_stage1 fly "its pods are in the host's PID namespace: PID 1 is the host's"; then
+  expect_status 0 F run "$BB" --exec /bin/busybox -- cat /proc/1/cmdline
+  [ "$(tr '\0' ' ' <"$T/out")" = "ferry-init " ] || fail "the pod's PID 1 shows: $(tr '\0' ' ' <"$T/out")"
+  ok "the pod's PID 1 is ferry-init; its command line names no host path"
+fi
 if command -v setpriv >/dev/null; then
   mkdir -m 0777 "$T/nobody"
   expect_status 254 setpriv --reuid=65534 --regid=65534 --clear-groups \
@@ -41,16 +43,18 @@ expect_status 0 F run "$BB" --user 1000 --group 1001 --exec /bin/sh -- -c '/bin/
 [ "$(tr '\n' ' ' <"$T/out")" = "1000 1001 " ] || fail "user/group: $(cat "$T/out")"
 ok "seccomp remove set with errno, read-only rootfs, user and group"
 
-# An ACI app and an OCI app share one empty volume.
-expect_status 0 F run --uuid-file-save="$T/u1" --volume shared,kind=empty,mode=0777 \
-  "$BB" --name writer --mount volume=shared,target=/shared --exec /bin/sh -- -c 'echo from-aci > /shared/a' \
-  --- "$OCI" --name reader --mount volume=shared,target=/shared -- -c 'echo from-oci > /shared/b'
-u1=$(cat "$T/u1")
-v=$D/pods/run/$u1/volumes/shared
-[ "$(cat "$v/a")" = from-aci ] && [ "$(cat "$v/b")" = from-oci ] || fail "shared volume: $(ls -la "$v")"
-expect_status 0 F status "$u1"
-grep -qx 'exit=0' "$T/out" || fail "status: $(cat "$T/out")"
-ok "an ACI app and an OCI app in one pod"
+if applies_on_stage1 fly "two apps in one pod (fly runs one)"; then
+  # An ACI app and an OCI app share one empty volume.
+  expect_status 0 F run --uuid-file-save="$T/u1" --volume shared,kind=empty,mode=0777 \
+    "$BB" --name writer --mount volume=shared,target=/shared --exec /bin/sh -- -c 'echo from-aci > /shared/a' \
+    --- "$OCI" --name reader --mount volume=shared,target=/shared -- -c 'echo from-oci > /shared/b'
+  u1=$(cat "$T/u1")
+  v=$D/pods/run/$u1/volumes/shared
+  [ "$(cat "$v/a")" = from-aci ] && [ "$(cat "$v/b")" = from-oci ] || fail "shared volume: $(ls -la "$v")"
+  expect_status 0 F status "$u1"
+  grep -qx 'exit=0' "$T/out" || fail "status: $(cat "$T/out")"
+  ok "an ACI app and an OCI app in one pod"
+fi
 
 # stop; then kill -9 of the stage1 of another pod: gc and rm leave no mount, no cgroup.
 F run "${S1[@]}" --uuid-file-save="$T/u2" "$BB" --exec /bin/sh -- -c 'echo up; exec /bin/busybox sleep 1000' \
@@ -97,69 +101,73 @@ grep -qx 'app-busybox=signal:SIGKILL' "$T/out" && grep -qx 'app-busybox-oom=true
   fail "OOM status: $(cat "$T/out")"
 ok "--memory: a memory hog is OOM-killed (137) and status reports oom"
 
-# pids limits: --pids-limit per app, --pod-pids-limit/--pod-memory/--pod-cpu for the pod's cgroup;
-# the pod manifest records them (annotations dev.ferry.pids-limit, pod isolators).
-expect_status 0 F run "$BB" --exec /bin/sh -- -c \
-  '/bin/busybox sleep 1 & /bin/busybox sleep 1 & /bin/busybox sleep 1 & wait; echo all-forked'
-grep -q all-forked "$T/out" || fail "forks failed without a limit: $(cat "$T/out" "$T/err")"
-expect_status 2 F run "$BB" --pids-limit 3 --exec /bin/sh -- -c \
-  '/bin/busybox sleep 1 & /bin/busybox sleep 1 & /bin/busybox sleep 1 & wait; echo all-forked'
-grep -q "can't fork" "$T/out" "$T/err" || fail "--pids-limit 3: no fork failed: $(cat "$T/out" "$T/err")"
-grep -q all-forked "$T/out" && fail "--pids-limit 3: a fourth task started"
-F run --uuid-file-save="$T/u-pids" --pod-pids-limit 40 --pod-memory 200M --pod-cpu 1500m \
-  "$BB" --pids-limit 5 --exec /bin/sh -- -c 'echo up; exec /bin/busybox sleep 1000' \
-  --- "$BB" --name b --pids-limit max --exec /bin/busybox -- sleep 1000 >"$T/pids.out" 2>&1 &
-bg+=($!)
-wait_for "the pids pod to start" grep -q up "$T/pids.out"
-up=$(cat "$T/u-pids")
-cg() { jq -r --arg h "/sys/fs/cgroup/$1" '.[$h]' "$D/pods/run/$up/cgroups.json"; }
-if [ -e "$(cg pids)/pids.max" ]; then
-  [ "$(cat "$(cg pids)/pids.max")" = 40 ] || fail "pod pids.max $(cat "$(cg pids)/pids.max")"
-  [ "$(cat "$(cg pids)/app-busybox/pids.max")" = 5 ] || fail "app pids.max: $(cat "$(cg pids)/app-busybox/pids.max")"
-  [ "$(cat "$(cg pids)/app-b/pids.max")" = max ] || fail "app b pids.max: $(cat "$(cg pids)/app-b/pids.max")"
-  [ "$(cat "$(cg memory)/memory.limit_in_bytes")" -le 200000000 ] &&
-    [ "$(cat "$(cg memory)/memory.limit_in_bytes")" -gt 199000000 ] || fail "pod memory limit: $(cat "$(cg memory)/memory.limit_in_bytes")"
-  [ "$(cat "$(cg cpu)/cpu.cfs_quota_us")" = 150000 ] || fail "pod cpu quota: $(cat "$(cg cpu)/cpu.cfs_quota_us")"
-  echo "# pids, memory and cpu v1 limits checked in the pod's cgroups"
-else
-  echo "# no v1 pids hierarchy here: the cgroup files are checked by functional.cgroup_v2_vm"
+if applies_on_stage1 fly "a pod of two apps (fly runs one)"; then
+  # pids limits: --pids-limit per app, --pod-pids-limit/--pod-memory/--pod-cpu for the pod's cgroup;
+  # the pod manifest records them (annotations dev.ferry.pids-limit, pod isolators).
+  expect_status 0 F run "$BB" --exec /bin/sh -- -c \
+    '/bin/busybox sleep 1 & /bin/busybox sleep 1 & /bin/busybox sleep 1 & wait; echo all-forked'
+  grep -q all-forked "$T/out" || fail "forks failed without a limit: $(cat "$T/out" "$T/err")"
+  expect_status 2 F run "$BB" --pids-limit 3 --exec /bin/sh -- -c \
+    '/bin/busybox sleep 1 & /bin/busybox sleep 1 & /bin/busybox sleep 1 & wait; echo all-forked'
+  grep -q "can't fork" "$T/out" "$T/err" || fail "--pids-limit 3: no fork failed: $(cat "$T/out" "$T/err")"
+  grep -q all-forked "$T/out" && fail "--pids-limit 3: a fourth task started"
+  F run --uuid-file-save="$T/u-pids" --pod-pids-limit 40 --pod-memory 200M --pod-cpu 1500m \
+    "$BB" --pids-limit 5 --exec /bin/sh -- -c 'echo up; exec /bin/busybox sleep 1000' \
+    --- "$BB" --name b --pids-limit max --exec /bin/busybox -- sleep 1000 >"$T/pids.out" 2>&1 &
+  bg+=($!)
+  wait_for "the pids pod to start" grep -q up "$T/pids.out"
+  up=$(cat "$T/u-pids")
+  cg() { jq -r --arg h "/sys/fs/cgroup/$1" '.[$h]' "$D/pods/run/$up/cgroups.json"; }
+  if [ -e "$(cg pids)/pids.max" ]; then
+    [ "$(cat "$(cg pids)/pids.max")" = 40 ] || fail "pod pids.max $(cat "$(cg pids)/pids.max")"
+    [ "$(cat "$(cg pids)/app-busybox/pids.max")" = 5 ] || fail "app pids.max: $(cat "$(cg pids)/app-busybox/pids.max")"
+    [ "$(cat "$(cg pids)/app-b/pids.max")" = max ] || fail "app b pids.max: $(cat "$(cg pids)/app-b/pids.max")"
+    [ "$(cat "$(cg memory)/memory.limit_in_bytes")" -le 200000000 ] &&
+      [ "$(cat "$(cg memory)/memory.limit_in_bytes")" -gt 199000000 ] || fail "pod memory limit: $(cat "$(cg memory)/memory.limit_in_bytes")"
+    [ "$(cat "$(cg cpu)/cpu.cfs_quota_us")" = 150000 ] || fail "pod cpu quota: $(cat "$(cg cpu)/cpu.cfs_quota_us")"
+    echo "# pids, memory and cpu v1 limits checked in the pod's cgroups"
+  else
+    echo "# no v1 pids hierarchy here: the cgroup files are checked by functional.cgroup_v2_vm"
+  fi
+  expect_status 0 F cat-manifest "$up"
+  jq -e '.annotations == [{"name": "dev.ferry.pids-limit", "value": "40"}] and
+    ([.isolators[].name] == ["resource/memory", "resource/cpu"]) and
+    ([.apps[].annotations[] | select(.name == "dev.ferry.pids-limit") | .value] == ["5", "max"])' \
+    "$T/out" >/dev/null || fail "cat-manifest: $(jq -c '[.annotations, .isolators, [.apps[].annotations]]' "$T/out")"
+  expect_status 0 F stop "$up"
+  for bad in "--pids-limit 0" "--pids-limit lots" "--pod-pids-limit -5" "--pod-memory much"; do
+    # shellcheck disable=SC2086
+    expect_status 2 F run $bad "$BB"
+    one_line "ferry run $bad"
+  done
+  ok "--pids-limit (fork fails past it), --pod-pids-limit, --pod-memory, --pod-cpu, recorded in the manifest"
 fi
-expect_status 0 F cat-manifest "$up"
-jq -e '.annotations == [{"name": "dev.ferry.pids-limit", "value": "40"}] and
-  ([.isolators[].name] == ["resource/memory", "resource/cpu"]) and
-  ([.apps[].annotations[] | select(.name == "dev.ferry.pids-limit") | .value] == ["5", "max"])' \
-  "$T/out" >/dev/null || fail "cat-manifest: $(jq -c '[.annotations, .isolators, [.apps[].annotations]]' "$T/out")"
-expect_status 0 F stop "$up"
-for bad in "--pids-limit 0" "--pids-limit lots" "--pod-pids-limit -5" "--pod-memory much"; do
-  # shellcheck disable=SC2086
-  expect_status 2 F run $bad "$BB"
-  one_line "ferry run $bad"
-done
-ok "--pids-limit (fork fails past it), --pod-pids-limit, --pod-memory, --pod-cpu, recorded in the manifest"
 
-# logs --follow: prints what the apps write while the pod runs (the app waits for a file of a
-# host volume before it goes on), prefixed by app, and ends when the pod exits.
-mkdir -p "$T/gate"
-F run --uuid-file-save="$T/u-follow" --volume gate,kind=host,source="$T/gate" \
-  "$BB" --name a --mount volume=gate,target=/gate --exec /bin/sh -- -c \
-  'echo first; until [ -e /gate/go ]; do /bin/busybox sleep 0.05; done; printf "second\nno-newline"' \
-  --- "$BB" --name b --exec /bin/sh -- -c 'echo from-b >&2' >"$T/follow-run.out" 2>&1 &
-bg+=($!)
-wait_for "the follow pod's UUID" test -s "$T/u-follow"
-F logs --follow "$(cat "$T/u-follow")" >"$T/follow.out" 2>"$T/follow.err" &
-follow=$!
-bg+=($follow)
-wait_for "logs --follow to print the first line" grep -qx '\[a\] first' "$T/follow.out"
-kill -0 "$follow" 2>/dev/null || fail "logs --follow ended while the pod runs: $(cat "$T/follow.out" "$T/follow.err")"
-grep -q second "$T/follow.out" && fail "the app went on before the gate opened"
-touch "$T/gate/go"
-wait_for "logs --follow to end with the pod" sh -c "! kill -0 $follow 2>/dev/null"
-wait "$follow" || fail "logs --follow exited $?: $(cat "$T/follow.err")"
-[ "$(grep '^\[a\]' "$T/follow.out")" = $'[a] first\n[a] second\n[a] no-newline' ] &&
-  grep -qx '\[b\] from-b' "$T/follow.out" || fail "logs --follow printed: $(cat "$T/follow.out")"
-expect_status 0 F logs --follow --app a "$(cat "$T/u-follow")"  # an exited pod: what it wrote, no wait
-[ "$(cat "$T/out")" = $'first\nsecond\nno-newline' ] || fail "logs --follow --app a of an exited pod: $(cat "$T/out")"
-ok "logs --follow: lines while the pod runs, [app] prefixes, ends when the pod exits"
+if applies_on_stage1 fly "a pod of two apps (fly runs one)"; then
+  # logs --follow: prints what the apps write while the pod runs (the app waits for a file of a
+  # host volume before it goes on), prefixed by app, and ends when the pod exits.
+  mkdir -p "$T/gate"
+  F run --uuid-file-save="$T/u-follow" --volume gate,kind=host,source="$T/gate" \
+    "$BB" --name a --mount volume=gate,target=/gate --exec /bin/sh -- -c \
+    'echo first; until [ -e /gate/go ]; do /bin/busybox sleep 0.05; done; printf "second\nno-newline"' \
+    --- "$BB" --name b --exec /bin/sh -- -c 'echo from-b >&2' >"$T/follow-run.out" 2>&1 &
+  bg+=($!)
+  wait_for "the follow pod's UUID" test -s "$T/u-follow"
+  F logs --follow "$(cat "$T/u-follow")" >"$T/follow.out" 2>"$T/follow.err" &
+  follow=$!
+  bg+=($follow)
+  wait_for "logs --follow to print the first line" grep -qx '\[a\] first' "$T/follow.out"
+  kill -0 "$follow" 2>/dev/null || fail "logs --follow ended while the pod runs: $(cat "$T/follow.out" "$T/follow.err")"
+  grep -q second "$T/follow.out" && fail "the app went on before the gate opened"
+  touch "$T/gate/go"
+  wait_for "logs --follow to end with the pod" sh -c "! kill -0 $follow 2>/dev/null"
+  wait "$follow" || fail "logs --follow exited $?: $(cat "$T/follow.err")"
+  [ "$(grep '^\[a\]' "$T/follow.out")" = $'[a] first\n[a] second\n[a] no-newline' ] &&
+    grep -qx '\[b\] from-b' "$T/follow.out" || fail "logs --follow printed: $(cat "$T/follow.out")"
+  expect_status 0 F logs --follow --app a "$(cat "$T/u-follow")"  # an exited pod: what it wrote, no wait
+  [ "$(cat "$T/out")" = $'first\nsecond\nno-newline' ] || fail "logs --follow --app a of an exited pod: $(cat "$T/out")"
+  ok "logs --follow: lines while the pod runs, [app] prefixes, ends when the pod exits"
+fi
 
 # 20 pods at once: each gets its own app's exit status.
 pids=()
