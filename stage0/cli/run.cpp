@@ -117,7 +117,7 @@ void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::Prepare
 [[noreturn]] void startPod(Context& ctx, pod::Stage1& s1, pod::Pod& p, pod::PodLock& lock,
                            const SystemdFlags& sd) {
   if (sd.driver() == systemd::CgroupDriver::kSystemd) {
-    systemd::enterPodUnit(p, sd.slice, ctx.global.debug);
+    systemd::enterPodUnit(p, s1.name(), sd.slice, ctx.global.debug);
   }
   if (net::hasNetworks(p.path)) startNetworkedPod(ctx, s1, p, lock);
   ctx.out.flush();

@@ -132,7 +132,8 @@ std::string startPodService(const pod::Pod& pod, const ServiceOptions& o) {
   return u.name;
 }
 
-void enterPodUnit(const pod::Pod& pod, const std::string& slice, bool debug) {
+void enterPodUnit(const pod::Pod& pod, const std::string& flavor, const std::string& slice,
+                  bool debug) {
   auto say = [&](const std::string& line) {
     if (debug) std::fprintf(stderr, "ferry: %s\n", line.c_str());
   };
@@ -148,17 +149,17 @@ void enterPodUnit(const pod::Pod& pod, const std::string& slice, bool debug) {
     u.description = "ferry pod " + pod.uuid;
     u.slice = slice;
     u.pids = {static_cast<uint32_t>(::getpid())};
+    // A scope has no main process: under KillMode=mixed its stop (systemctl stop, machinectl
+    // terminate) SIGKILLs every process at once, the stage1 before it could stop the pod and
+    // remove its cgroups. So SIGTERM to them all (the stage1 stops the pod, the init its apps),
+    // SIGKILL only after the stop timeout.
+    u.killMode = "control-group";
     applyLimits(pod.path, u);
     writePodUnit(pod.path, PodUnit{u.name, BusKind::kSystem, false});
     startTransientUnit(bus, u);
     say("in scope " + u.name);
   }
-  MachineRegistration m{"ferry-" + pod.uuid, pod.uuid, ::getpid(), pod.path};
-  if (registerMachine(bus, m)) {
-    say("registered machine " + m.name);
-  } else {
-    say("machined does not run: pod " + pod.uuid + " is not registered as a machine");
-  }
+  registerWhenInitRuns(pod.path, pod.uuid, flavor, debug);
 }
 
 bool stopPodService(const pod::Pod& pod, bool force) {

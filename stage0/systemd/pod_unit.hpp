@@ -47,10 +47,11 @@ std::string startPodService(const pod::Pod& pod, const ServiceOptions& o);
 
 // Before ferry execs the stage1 of a pod with the systemd driver: unless this process already
 // runs in the pod's unit (a service of startPodService), moves it into a new scope
-// ferry-<uuid>.scope (Delegate=yes, the slice, the pod's limits); then registers the pod with
-// machined (leader: this process, which becomes the stage1's run). One debug line when machined
-// does not run.
-void enterPodUnit(const pod::Pod& pod, const std::string& slice, bool debug);
+// ferry-<uuid>.scope (Delegate=yes, the slice, the pod's limits); then has the pod registered
+// with machined once its init runs (registerWhenInitRuns: the leader is the pod's init, or
+// QEMU for kvm; `flavor` is the stage1's name). One debug line when machined does not run.
+void enterPodUnit(const pod::Pod& pod, const std::string& flavor, const std::string& slice,
+                  bool debug);
 
 // Stops the pod's service: true when the pod has one (stopped, or sent SIGKILL when force),
 // false when the pod has none (the stage1's stop entrypoint does it then).

@@ -146,9 +146,6 @@ fs::path findNspawn() {
               "not supported: the nspawn stage1 needs systemd-nspawn (Debian: systemd-container)");
 }
 
-// machined runs where systemd is the init (sd_booted(): /run/systemd/system exists).
-bool systemdIsInit() { return ::access("/run/systemd/system", F_OK) == 0; }
-
 // nspawn's --bind takes SRC[:DST[:OPTIONS]]: a path holding ':' cannot be said.
 std::string bindPath(const fs::path& p) {
   if (p.string().find(':') != std::string::npos) {
@@ -291,9 +288,11 @@ class NspawnRun {
          {"usr", "proc", "sys", "sys/fs/cgroup", "dev", "run", "tmp", "etc", "var", "root"}) {
       makeMountPoint(root_, fs::path("/") / d, true);
     }
+    // --register=no: stage0 registers the pod with machined under the systemd cgroup driver
+    // (its init as leader); a second registration of the same name fails systemd-nspawn.
     std::vector<std::string> a = {nspawn_.string(),
                                   "--quiet",
-                                  systemdIsInit() ? "--register=yes" : "--register=no",
+                                  "--register=no",
                                   "--keep-unit",
                                   "--directory=" + root_.string(),
                                   "--read-only",

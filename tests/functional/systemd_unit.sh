@@ -55,6 +55,25 @@ grep -qx "Unit=$unit" "$T/machine" && grep -qx "Class=container" "$T/machine" &&
   grep -qx "Service=ferry" "$T/machine" || fail "machinectl show: $(cat "$T/machine")"
 ok "machined knows the pod as ferry-<uuid>, in its unit"
 
+# The machine's leader is the pod's init, in the pod's namespaces (machinectl shell, login, bind
+# and copy-to act in the leader's): never a ferry process in the system's own.
+machine_known() { in_sd machinectl show "ferry-$1" -p Leader >/dev/null 2>&1; }
+machine_leader_is_init() { # UUID WHAT
+  local leader ns
+  wait_for "machined to know ferry-$1" machine_known "$1"
+  leader=$(in_sd machinectl show "ferry-$1" -p Leader --value)
+  [ "$leader" = "$(cat "$D/pods/run/$1/pid")" ] ||
+    fail "$2: the machine's leader is $leader ($(in_sd cat /proc/"$leader"/cmdline | tr '\0' ' ')), not the pod's init $(cat "$D/pods/run/$1/pid")"
+  in_sd machinectl status "ferry-$1" >"$T/mstatus" 2>&1 || true
+  grep -q "Leader: $leader " "$T/mstatus" || fail "$2: machinectl status: $(cat "$T/mstatus")"
+  for ns in pid mnt; do
+    [ "$(in_sd readlink /proc/"$leader"/ns/$ns)" != "$(in_sd readlink /proc/1/ns/$ns)" ] ||
+      fail "$2: the leader $leader shares the system's $ns namespace"
+  done
+}
+machine_leader_is_init "$u" "run --unit"
+ok "the machine's leader is the pod's init (machinectl status), in namespaces of its own"
+
 expect_status 0 F stop "$u"
 [ -z "$(show "$unit" ActiveState 2>/dev/null | grep -v inactive)" ] || fail "$unit after stop: $(show "$unit" ActiveState)"
 expect_status 0 F status "$u"
@@ -120,6 +139,26 @@ in_sd systemctl stop ferry-runner.service 2>/dev/null || true
 in_sd systemctl reset-failed ferry-runner.service 2>/dev/null || true
 sd_no_ferry_units "after a scoped pod"
 ok "ferry run with the systemd driver: a scope with the pod's limits, a machine, nothing left after stop"
+
+# nspawn under the systemd driver: one registration (systemd-nspawn's own would clash with it:
+# --register=no), the pod's init as leader; machinectl terminate stops the pod, which ferry
+# status then reads as exited; nothing left.
+in_sd systemd-run -q --unit=ferry-runner3 "$FERRY" --dir "$D" --insecure-options=image run \
+  --stage1-name=nspawn --uuid-file-save="$T/u6" "$BB" --exec /bin/sh -- -c 'echo up; exec sleep 1000'
+wait_for "the nspawn pod to run" sh -c "[ -s '$T/u6' ] && grep -q up \"$D/pods/run/\$(cat '$T/u6')/logs/busybox.log\" 2>/dev/null"
+u6=$(cat "$T/u6")
+machine_leader_is_init "$u6" "nspawn"
+in_sd machinectl terminate "ferry-$u6"
+wait_for "the nspawn pod to exit" sh -c "'$FERRY' --dir '$D' status '$u6' | grep -qx exited=true"
+# stopped, not killed: the scope's stop gives SIGTERM (a KillMode=mixed scope SIGKILLs at once)
+expect_status 0 F status "$u6"
+grep -qx "app-busybox=signal:SIGTERM" "$T/out" || fail "machinectl terminate: $(cat "$T/out")"
+wait_for "the scope to end" sh -c "! nsenter -t $SD_LEADER -a systemctl -q is-active ferry-$u6.scope"
+in_sd systemctl stop ferry-runner3.service 2>/dev/null || true
+in_sd systemctl reset-failed ferry-runner3.service 2>/dev/null || true
+in_sd machinectl show "ferry-$u6" >/dev/null 2>&1 && fail "machine ferry-$u6 left after terminate"
+sd_no_ferry_units "after machinectl terminate"
+ok "nspawn: the machine's leader is the pod's init; machinectl terminate stops the pod (its app by SIGTERM), nothing left"
 
 in_sd systemd-run -q --wait --pipe --unit=ferry-runner2 "$FERRY" --dir "$D" --insecure-options=image \
   run --cgroup-driver=cgroupfs --uuid-file-save="$T/u5" "$BB" --exec /bin/sh -- -c "exit 0"
