@@ -46,6 +46,21 @@ timeout 60 bash -c "$(declare -f in_sd); SD_LEADER=$SD_LEADER; in_sd '$FERRY' --
 grep -q tick-1 "$T/l2.out" && grep -q tick-2 "$T/l2.out" || fail "logs --follow: $(cat "$T/l2.out")"
 ok "ferry logs --follow prints a running pod's entries and ends with the pod"
 
+# While a pod runs, machined shows its lines too: `machinectl status` prints the last entries of
+# the machine's unit, which the init's entries belong to (_SYSTEMD_UNIT, from its cgroup below
+# the unit). `journalctl -M` reads journal files in the machine's root directory (the pod
+# directory, the init's root), which a pod has none of: README "Pods under systemd".
+expect_status 0 F run --unit --log-driver=journal "$BB" --exec /bin/sh -- -c 'echo tick-m; exec sleep 1000'
+u3=$(sed -n 's/^uuid=//p' "$T/out")
+mstatus() { in_sd machinectl status --no-pager "ferry-$u3" >"$T/mstatus" 2>&1 && grep -q "tick-m" "$T/mstatus"; }
+wait_for "machinectl status to show the pod's lines" mstatus
+grep -q "Leader: $(cat "$D/pods/run/$u3/pid") (ferry-init)" "$T/mstatus" || fail "machinectl status: $(cat "$T/mstatus")"
+ok "machinectl status ferry-<uuid> shows the init as leader and the pod's last lines"
+in_sd journalctl -M "ferry-$u3" --no-pager >"$T/jm" 2>&1 || true
+grep -q "No journal files were found" "$T/jm" || fail "journalctl -M: $(cat "$T/jm")"
+ok "journalctl -M ferry-<uuid> finds no journal files (the pod keeps none), as documented"
+expect_status 0 F stop "$u3"
+
 # The nspawn stage1 cannot pass the journal's socket (systemd-nspawn closes it): one line.
 if command -v systemd-nspawn >/dev/null; then
   expect_status 254 F run --stage1-name=nspawn --log-driver=journal "$BB" --exec /bin/true
