@@ -277,25 +277,41 @@ Credentials Credentials::load(const std::filesystem::path& path) {
   return parse(readFile(path, 1 << 20), quote(path.string()));
 }
 
-std::optional<std::filesystem::path> Credentials::defaultPath(
-    const std::filesystem::path& dataDir) {
+std::vector<std::filesystem::path> Credentials::defaultPaths(const std::filesystem::path& dataDir) {
   if (const char* env = std::getenv("FERRY_AUTH_FILE"); env != nullptr && *env != '\0') {
-    return std::filesystem::path(env);
+    return {std::filesystem::path(env)};
   }
-  std::error_code ec;
-  if (!dataDir.empty() && std::filesystem::exists(dataDir / "auth.json", ec)) {
-    return dataDir / "auth.json";
+  std::vector<std::filesystem::path> candidates;
+  if (!dataDir.empty()) candidates.push_back(dataDir / "auth.json");
+  if (const char* run = std::getenv("XDG_RUNTIME_DIR"); run != nullptr && *run == '/') {
+    candidates.push_back(std::filesystem::path(run) / "containers" / "auth.json");
   }
   if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    std::filesystem::path docker = std::filesystem::path(home) / ".docker" / "config.json";
-    if (std::filesystem::exists(docker, ec)) return docker;
+    candidates.push_back(std::filesystem::path(home) / ".docker" / "config.json");
   }
-  return std::nullopt;
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (auto& c : candidates) {
+    if (std::filesystem::exists(c, ec)) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::optional<std::filesystem::path> Credentials::defaultPath(
+    const std::filesystem::path& dataDir) {
+  std::vector<std::filesystem::path> all = defaultPaths(dataDir);
+  if (all.empty()) return std::nullopt;
+  return all.front();
 }
 
 Credentials Credentials::loadDefault(const std::filesystem::path& dataDir) {
-  std::optional<std::filesystem::path> path = defaultPath(dataDir);
-  return path ? load(*path) : Credentials();
+  Credentials out;
+  for (const auto& p : defaultPaths(dataDir)) out.merge(load(p));
+  return out;
+}
+
+void Credentials::merge(const Credentials& other) {
+  for (const auto& [k, v] : other.entries_) entries_.emplace(k, v);
 }
 
 void Credentials::add(std::string_view key, Credential credential) {

@@ -48,11 +48,17 @@ class Credentials {
   static Credentials parse(std::string_view text, std::string_view what);
   static Credentials load(const std::filesystem::path& path);
 
-  // The file to read: $FERRY_AUTH_FILE if set (it must exist), else <dataDir>/auth.json, else
-  // $HOME/.docker/config.json, whichever exists first; nullopt when none does.
+  // The files to read: $FERRY_AUTH_FILE alone if set (it must exist), else those of
+  // <dataDir>/auth.json, podman's $XDG_RUNTIME_DIR/containers/auth.json and
+  // $HOME/.docker/config.json that exist, in that order.
+  static std::vector<std::filesystem::path> defaultPaths(const std::filesystem::path& dataDir);
+  // The first of defaultPaths(dataDir); nullopt when there is none.
   static std::optional<std::filesystem::path> defaultPath(const std::filesystem::path& dataDir);
-  // load(defaultPath(dataDir)), or no credentials.
+  // Every file of defaultPaths(dataDir) merged (for a key, the first file that has it wins), or
+  // no credentials.
   static Credentials loadDefault(const std::filesystem::path& dataDir);
+  // Adds the entries of `other` whose keys this does not have.
+  void merge(const Credentials& other);
 
   // Keys are normalized: a scheme is dropped ("https://index.docker.io/v1/" → "index.docker.io").
   void add(std::string_view key, Credential credential);

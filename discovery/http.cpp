@@ -247,6 +247,27 @@ class Call {
     }
   }
 
+  // The auth.d credentials for this hop's host: https only, and only when the request carries
+  // no Authorization of its own.
+  std::string configuredAuthorization(const Hop& hop) const {
+    if (options_.hostAuthorization.empty() || !isHttps(hop.url)) return {};
+    for (const auto& [name, value] : hop.headers) {
+      if (iequals(name, "Authorization")) return {};
+    }
+    std::string host = urlHost(hop.url);
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto it = options_.hostAuthorization.find(host);
+    if (it == options_.hostAuthorization.end() && host.ends_with(":443")) {
+      it = options_.hostAuthorization.find(host.substr(0, host.size() - 4));
+    } else if (it == options_.hostAuthorization.end() &&
+               host.find(':', host.rfind(']') == std::string::npos ? 0 : host.rfind(']')) ==
+                   std::string::npos) {
+      it = options_.hostAuthorization.find(host + ":443");
+    }
+    return it == options_.hostAuthorization.end() ? std::string() : it->second;
+  }
+
   void perform(const Hop& hop, Exchange& ex) {
     CURL* c = easy_.get();
     curl_easy_reset(c);
@@ -254,7 +275,11 @@ class Call {
     const char* protocols = options_.allowHttp ? "http,https" : "https";
     Slist headers;
     Slist connectTo;
-    for (const auto& [name, value] : hop.headers) {
+    Headers sent = hop.headers;
+    if (std::string auth = configuredAuthorization(hop); !auth.empty()) {
+      sent.emplace_back("Authorization", std::move(auth));
+    }
+    for (const auto& [name, value] : sent) {
       auto bad = [](const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; };
       if (name.empty() || bad(name) || bad(value)) {
         fail(hop.url, "invalid request header " + quote(name), Errc::kInvalid);

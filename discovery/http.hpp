@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,11 @@ struct ClientOptions {
   // (and Host, SNI, certificate checks) keep the name, the connection goes elsewhere. Tests
   // point discovery names such as example.com at a server on 127.0.0.1 this way.
   std::vector<std::string> connectTo;
+  // Configured credentials (auth.d): an Authorization value per "host[:port]" (lowercased, as
+  // in the URL; an entry without a port also serves that host on 443). Sent only over https,
+  // only to that host, on each hop of a redirect chain, and never in place of a request's own
+  // Authorization.
+  std::map<std::string, std::string> hostAuthorization;
 };
 
 struct Request {

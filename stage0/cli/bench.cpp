@@ -135,7 +135,12 @@ int benchCommand(Context& ctx, const std::vector<std::string>& args) {
   auto firstImage = std::find(rest.begin(), rest.end(), f.request.apps.front().image);
   o.podArgs.assign(rest.begin(), firstImage);
   o.imageArgs.assign(firstImage, rest.end());
-  o.globalArgs = {"--dir", ctx.global.dir};
+  ctx.global.dir = probeCtx.global.dir;  // paths.d's, unless --dir
+  ctx.global.configDirs = probeCtx.global.configDirs;
+  o.globalArgs = {"--dir", ctx.global.dir,
+                  "--system-config=" + ctx.global.configDirs.system.string(),
+                  "--local-config=" + ctx.global.configDirs.local.string(),
+                  "--user-config=" + ctx.global.configDirs.user.string()};
   if (!ctx.global.insecureOptions.empty()) {
     o.globalArgs.push_back("--insecure-options=" + ctx.global.insecureOptions);
   }

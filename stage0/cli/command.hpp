@@ -7,10 +7,12 @@
 
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "stage0/cli/options.hpp"
+#include "stage0/config/config.hpp"
 
 namespace ferry::fetch {
 struct FetchOptions;
@@ -24,14 +26,25 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitError = 254;
 
 struct GlobalOptions {
+  // --dir, else paths.d's "data" (set once the command's flags are parsed), else the default.
   std::string dir = "/var/lib/ferry";
+  bool dirGiven = false;
   bool debug = false;
   std::string insecureOptions;
   std::string format = "text";  // text | json
   bool json() const { return format == "json"; }
+  // --system-config, --local-config, --user-config.
+  config::Dirs configDirs = config::defaultDirs();
+  // The merged configuration, read on first use.
+  const config::Config& config() const;
+
+ private:
+  mutable std::shared_ptr<const config::Config> config_;
 };
 
-// Adds --dir --debug --insecure-options --format to a command's parser.
+// Adds --dir --debug --insecure-options --format and the configuration directories' flags to a
+// command's parser; once it parsed, the data directory comes from the configuration unless
+// --dir was given.
 void addGlobalOptions(OptionParser& parser, GlobalOptions& global);
 
 // rkt's --insecure-options words. Fetch side: image (no signature check), tls (no certificate
@@ -100,5 +113,8 @@ int enterCommand(Context& ctx, const std::vector<std::string>& args);
 int catManifestCommand(Context& ctx, const std::vector<std::string>& args);
 int logsCommand(Context& ctx, const std::vector<std::string>& args);
 int benchCommand(Context& ctx, const std::vector<std::string>& args);
+int configCommand(Context& ctx, const std::vector<std::string>& args);
+int completionCommand(Context& ctx, const std::vector<std::string>& args);
+int manPagesCommand(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace ferry::cli

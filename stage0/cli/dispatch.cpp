@@ -87,12 +87,32 @@ void throwNoSuch(const GlobalOptions& g, std::string_view what, std::string_view
                                    " holds no " + (what == "pod" ? "pods" : "image store") + ")");
 }
 
+const config::Config& GlobalOptions::config() const {
+  if (!config_) config_ = std::make_shared<const config::Config>(config::load(configDirs));
+  return *config_;
+}
+
 void addGlobalOptions(OptionParser& parser, GlobalOptions& global) {
-  parser.value("dir", "DIR", "ferry's data directory (default /var/lib/ferry)",
+  parser.value("dir", "DIR",
+               "ferry's data directory (default: paths.d's data, else /var/lib/ferry)",
                [&global](std::string_view v) {
                  if (v.empty()) throw UsageError("--dir: want a directory, not an empty string");
                  global.dir = std::string(v);
+                 global.dirGiven = true;
                });
+  auto configDir = [&parser](const char* name, const char* help, std::filesystem::path* out) {
+    parser.value(name, "DIR", help, [out](std::string_view v) { *out = std::string(v); });
+  };
+  configDir("system-config", "the system configuration directory (default /usr/lib/ferry)",
+            &global.configDirs.system);
+  configDir("local-config", "the local configuration directory (default /etc/ferry)",
+            &global.configDirs.local);
+  configDir("user-config", "the user configuration directory (default ~/.config/ferry)",
+            &global.configDirs.user);
+  parser.onParsed([&global] {
+    if (global.dirGiven) return;
+    if (const auto& data = global.config().paths.data) global.dir = data->string();
+  });
   parser.flag("debug", "print debugging information and whole error chains", &global.debug);
   parser.value("insecure-options", "LIST",
                "what to turn off: image tls http pubkey ondisk all-fetch, capabilities "
@@ -121,6 +141,7 @@ void printOverview(std::ostream& os) {
   }
   os << "  help              show this overview, or a command's help\n\n"
         "Global flags: --dir=DIR --debug --insecure-options=LIST --format=text|json --version\n"
+        "  --system-config=DIR --local-config=DIR --user-config=DIR\n"
         "Run 'ferry COMMAND --help' for a command's flags.\n";
 }
 

@@ -14,6 +14,10 @@ fetch::FetchOptions fetchOptions(const GlobalOptions& g, std::string_view pullPo
   o.insecureTls = insecure(g, "tls");
   o.insecurePubkey = insecure(g, "pubkey");
   o.dataDir = g.dir;
+  for (const auto& [host, auth] : g.config().auth) o.hostAuthorization[host] = auth.authorization();
+  for (const auto& [reg, c] : g.config().dockerAuth) {
+    o.registryCredentials.add(reg, {c.user, c.password});
+  }
   return o;
 }
 

@@ -155,6 +155,7 @@ std::vector<std::string> OptionParser::parse(const std::vector<std::string>& arg
   if (n < minPositionals_ || (maxPositionals_ >= 0 && n > maxPositionals_)) {
     throw UsageError("wrong number of arguments; usage: " + usage_);
   }
+  finish();
   return positional;
 }
 
@@ -168,7 +169,21 @@ size_t columns(std::string_view s) {
 
 }  // namespace
 
+OptionParser::Definition OptionParser::definition() const {
+  Definition d{usage_, summary_, details_, {}};
+  std::string heading;
+  for (const auto& o : options_) {
+    if (o.name.empty()) {
+      heading = o.help;
+      continue;
+    }
+    d.flags.push_back({o.name, o.valueName, o.help, o.optionalValue, heading});
+  }
+  return d;
+}
+
 std::string OptionParser::helpText() const {
+  if (captured != nullptr) *captured = definition();
   // A flag wider than kMaxLeft gets its text on the next line, at the column of the others.
   constexpr size_t kMaxLeft = 32;
   std::string out = "Usage: " + usage_ + "\n\n" + summary_ + "\n";

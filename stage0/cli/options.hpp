@@ -49,6 +49,14 @@ class OptionParser {
     maxPositionals_ = max;
   }
 
+  // Runs after every flag was applied: by parse() (unless --help), and by commands that step
+  // through their arguments with parseFlag, through finish() (e.g. the data directory from the
+  // configuration, which any flag may change).
+  void onParsed(std::function<void()> f) { onParsed_.push_back(std::move(f)); }
+  void finish() const {
+    for (const auto& f : onParsed_) f();
+  }
+
   // If args[i] is a flag ("--name…", "-h"), applies it — taking args[i+1] too when the flag
   // needs a value given as a separate word — leaves i at its last word and returns true.
   // Returns false for anything else: a positional word, "-", "--" or "---". Unknown flags
@@ -69,6 +77,23 @@ class OptionParser {
                    std::vector<std::string>* positionals = nullptr);
   std::string helpText() const;
 
+  // The parser's declarations, for the generated completion scripts and man pages
+  // (stage0/cli/docs.cpp): a command run with --help while captured points at one records its
+  // parser's definition in helpText(), so the flags each command declares are the one source.
+  struct Flag {
+    std::string name;       // without "--"
+    std::string valueName;  // empty: a boolean flag
+    std::string help;
+    bool optionalValue = false;
+    std::string heading;  // the group it is listed under ("" : "Flags")
+  };
+  struct Definition {
+    std::string usage, summary, details;
+    std::vector<Flag> flags;
+  };
+  Definition definition() const;
+  static inline Definition* captured = nullptr;
+
  private:
   struct Option {
     std::string name;       // empty: a heading (its title in `help`)
@@ -82,6 +107,7 @@ class OptionParser {
 
   std::string usage_, summary_, details_;
   std::vector<Option> options_;
+  std::vector<std::function<void()>> onParsed_;
   int minPositionals_ = 0;
   int maxPositionals_ = -1;
   bool help_ = false;

@@ -135,6 +135,7 @@ int enterCommand(Context& ctx, const std::vector<std::string>& args) {
       return kExitOk;
     }
   }
+  p.finish();
   if (i < args.size() && args[i] == "--") ++i;
   if (!uuidFile.path && i < args.size()) pos.push_back(args[i++]);
   cmd.assign(args.begin() + static_cast<long>(std::min(i, args.size())), args.end());

@@ -610,7 +610,10 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
     r.apps.push_back(std::move(app));
   }
   if (r.apps.empty() && !r.podManifest) throw UsageError("no image given; usage: " + usage);
+  p.finish();
   r.fetch = fetchOptions(ctx.global, policy);
+  r.stage1Config = ctx.global.config().stage1;
+  r.stage1ImagesDir = ctx.global.config().paths.stage1Images;
   r.insecure = {insecure(ctx.global, "capabilities"), insecure(ctx.global, "paths"),
                 insecure(ctx.global, "seccomp")};
   warnInsecureRun(ctx, r.insecure);

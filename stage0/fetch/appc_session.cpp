@@ -173,7 +173,7 @@ struct AppcSession::Impl {
     }
     if (!is2xx(response.status)) {
       throw Error(response.status == 404 ? Errc::kNotFound : Errc::kIo,
-                  http::describeStatus(request, response));
+                  describeStatus(ctx.options, request, response));
     }
     Source src{aciUrl, file, std::nullopt, remote};
     if (!ctx.options.insecureImage) src.signature = downloadSignature(ascUrl);
@@ -186,8 +186,9 @@ struct AppcSession::Impl {
     request.maxBodySize = kMaxSignatureSize;
     http::Response response = client.get(request);
     if (!is2xx(response.status)) {
-      throw Error(Errc::kSecurity, "no signature: " + http::describeStatus(request, response) +
-                                       " (use --insecure-options=image to fetch it unsigned)");
+      throw Error(Errc::kSecurity,
+                  "no signature: " + describeStatus(ctx.options, request, response) +
+                      " (use --insecure-options=image to fetch it unsigned)");
     }
     return response.body;
   }

@@ -27,11 +27,14 @@ class DockerFetcher : public Fetcher {
 
   std::string fetch(const ImageArg& arg, FetchContext& ctx) override {
     auto ref = registry::DockerReference::parse(std::get<DockerArg>(arg).ref);
-    http::Client client(clientOptions(ctx.options));
+    http::ClientOptions co = clientOptions(ctx.options);
+    co.hostAuthorization.clear();  // appc servers' (auth.d): a registry uses its own credentials
+    http::Client client(std::move(co));
     registry::RegistryOptions ro;
     ro.scheme = ctx.options.insecureHttp ? registry::Scheme::kAuto : registry::Scheme::kHttps;
-    registry::RegistryClient rc(client, registry::Credentials::loadDefault(ctx.options.dataDir),
-                                ro);
+    registry::Credentials credentials = ctx.options.registryCredentials;  // docker.d first
+    credentials.merge(registry::Credentials::loadDefault(ctx.options.dataDir));
+    registry::RegistryClient rc(client, std::move(credentials), ro);
     registry::ResolvedManifest m = rc.resolve(ref);
     std::string what = ref.str();
 

@@ -1,5 +1,7 @@
 #include "stage0/fetch/fetch.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "common/error.hpp"
@@ -23,7 +25,25 @@ http::ClientOptions clientOptions(const FetchOptions& o) {
   h.verifyTls = !o.insecureTls;
   h.allowHttp = o.insecureHttp;
   if (const char* ca = std::getenv("SSL_CERT_FILE"); ca != nullptr && *ca != '\0') h.caFile = ca;
+  h.hostAuthorization = o.hostAuthorization;
   return h;
+}
+
+std::string describeStatus(const FetchOptions& o, const http::Request& request,
+                           const http::Response& response) {
+  std::string out = http::describeStatus(request, response);
+  if (response.status != 401 && response.status != 403) return out;
+  std::string host = http::urlHost(response.url);
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  bool configured =
+      o.hostAuthorization.contains(host) ||
+      (host.ends_with(":443") && o.hostAuthorization.contains(host.substr(0, host.size() - 4)));
+  if (!http::isHttps(response.url) && configured) {
+    return out + " (auth.d credentials for " + host + " are sent over https only)";
+  }
+  if (configured) return out + " (the server refused the auth.d credentials for " + host + ")";
+  return out + " (no credentials for " + host + ": add an auth.d entry, see 'ferry config')";
 }
 
 std::vector<std::unique_ptr<Fetcher>> makeFetchers() {

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "discovery/auth.hpp"
 #include "discovery/http.hpp"
 #include "stage0/fetch/image_arg.hpp"
 #include "stage0/store/store.hpp"
@@ -34,12 +36,21 @@ struct FetchOptions {
   // http or without certificate checks.
   bool insecurePubkey = false;
   std::filesystem::path dataDir;  // ferry's --dir (trust store, scratch space)
+  // The configuration's credentials: auth.d's Authorization per appc host[:port]
+  // (http::ClientOptions::hostAuthorization) and docker.d's per registry, which come before
+  // those of the auth.json files (registry::Credentials::loadDefault).
+  std::map<std::string, std::string> hostAuthorization;
+  registry::Credentials registryCredentials;
 };
 
 // The HTTP policy of a fetch: TLS checks and plain http per --insecure-options, a CA bundle from
 // SSL_CERT_FILE (a private server's CA, as OpenSSL tools read it). The stall timeout comes from
 // FERRY_HTTP_STALL_TIMEOUT, which every http::Client reads.
 http::ClientOptions clientOptions(const FetchOptions& options);
+// http::describeStatus, with a hint for 401/403: which auth.d credentials apply (none, refused,
+// or not sent over plain http).
+std::string describeStatus(const FetchOptions& options, const http::Request& request,
+                           const http::Response& response);
 
 struct FetchContext {
   store::Store& store;

@@ -927,7 +927,8 @@ std::string newPodUuid() { return appc::Uuid::v4FromRandom(randomBytes16()).str(
 PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalDir) {
   fs::path dataDir = fs::absolute(dataDirIn).lexically_normal();
   // An image stage1 keeps the store's lock shared until fill() recorded it in the pod.
-  ChosenStage1 chosen = chooseStage1(req.stage1, dataDir, req.fetch);
+  ChosenStage1 chosen =
+      chooseStage1(req.stage1, dataDir, req.fetch, req.stage1Config, req.stage1ImagesDir);
   const Stage1& s1 = chosen.stage1;
   if (finalDir == Dir::kRun) s1.checkCanRun();
   // What the stage1 must do with the pod's network (runtime.json "net"): keep the host's, make

@@ -94,6 +94,9 @@ struct PodRequest {
   std::vector<std::pair<std::string, std::string>> setEnv;
   // --stage1-name, -path, -url, -hash, -from-dir (at most one; none: the configured default).
   std::optional<Stage1Choice> stage1;
+  // The configuration's default stage1 (stage1.d) and stage1 images directory (paths.d).
+  Stage1Config stage1Config;
+  std::optional<std::filesystem::path> stage1ImagesDir;
   bool mdsRegister = false;
   std::string mdsSocket = "/run/ferry/mds.sock";
   uint16_t mdsPort = 2375;

@@ -43,129 +43,16 @@ void chooseStage1(std::optional<Stage1Choice>& slot, Stage1Flag flag, std::strin
   slot = Stage1Choice{flag, std::string(value)};
 }
 
-// --- Configuration
-
-std::vector<fs::path> stage1ConfigDirs(const fs::path& dataDir) {
-  return {"/etc/ferry/stage1.d", fs::absolute(dataDir) / "stage1.d"};
-}
-
-namespace {
-
-// What chooses a stage1 that runs as root must be root's (or the caller's) alone.
-void checkOwner(const struct stat& st, const fs::path& p) {
-  uid_t euid = ::geteuid();
-  if ((st.st_uid != 0 && st.st_uid != euid) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    throw Error(Errc::kSecurity, "cannot use the stage1 configuration " + quote(p.string()) +
-                                     ": it is writable by others than root");
-  }
-}
-
-struct DirConfig {
-  Stage1Config values;
-  fs::path nameFile, locationFile;
-};
-
-DirConfig readDir(const fs::path& dir) {
-  DirConfig out;
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) {
-    // EACCES: a user who cannot reach the directory (not root: no stage1 that needs root runs
-    // for it anyway) has no configuration there.
-    if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) return out;
-    throwErrno("stat " + quote(dir.string()));
-  }
-  if (!S_ISDIR(st.st_mode)) return out;
-  checkOwner(st, dir);
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() == ".json") files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    UniqueFd fd(::open(f.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) {
-      if (errno == ELOOP) {
-        throw Error(Errc::kSecurity,
-                    "cannot use the stage1 configuration " + quote(f.string()) + ": a symlink");
-      }
-      throwErrno("open " + quote(f.string()));
-    }
-    if (::fstat(fd.get(), &st) != 0) throwErrno("stat " + quote(f.string()));
-    if (!S_ISREG(st.st_mode)) continue;
-    checkOwner(st, f);
-    std::string text(64 << 10, '\0');
-    text.resize(readFull(fd.get(), text.data(), text.size(), f.string()));
-    if (text.size() == 64 << 10) {
-      throw Error(Errc::kLimit,
-                  "invalid stage1 configuration " + quote(f.string()) + ": too large");
-    }
-    json::Json j = json::parse(text, f.string());
-    std::string what = quote(f.string());
-    try {
-      json::asObject(j, "");
-      for (const auto& [k, v] : j.items()) {
-        if (k != "ferryKind" && k != "ferryVersion" && k != "name" && k != "version" &&
-            k != "location") {
-          json::fail(k, "unknown field");
-        }
-        json::asString(v, k);
-      }
-      if (!j.contains("ferryKind") || j["ferryKind"] != "stage1") {
-        json::fail("ferryKind", "want \"stage1\"");
-      }
-      if (!j.contains("ferryVersion") || j["ferryVersion"] != "v1") {
-        json::fail("ferryVersion", "want \"v1\"");
-      }
-      if (j.contains("version") && !j.contains("name")) json::fail("version", "without a name");
-      if (j.contains("name")) {
-        if (!out.nameFile.empty()) {
-          json::fail("name", "also set by " + quote(out.nameFile.string()));
-        }
-        out.nameFile = f;
-        out.values.name = j["name"].get<std::string>();
-        if (out.values.name->empty()) json::fail("name", "empty");
-        if (j.contains("version")) out.values.version = j["version"].get<std::string>();
-      }
-      if (j.contains("location")) {
-        if (!out.locationFile.empty()) {
-          json::fail("location", "also set by " + quote(out.locationFile.string()));
-        }
-        out.locationFile = f;
-        out.values.location = j["location"].get<std::string>();
-        if (out.values.location->empty()) json::fail("location", "empty");
-      }
-    } catch (const Error& e) {
-      throw Error(e.code(), "invalid stage1 configuration " + what + ": " + e.what());
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-Stage1Config readStage1Config(const std::vector<fs::path>& dirs) {
-  Stage1Config c;
-  for (const auto& d : dirs) {
-    DirConfig dc = readDir(d);
-    if (dc.values.name) {
-      c.name = dc.values.name;
-      c.version = dc.values.version;
-    }
-    if (dc.values.location) c.location = dc.values.location;
-  }
-  return c;
-}
-
 // --- Resolution
 
 namespace {
 
 // A file of the stage1 images directory: shipped with ferry, as trusted as ferry.
-bool inImageDirs(const fs::path& file) {
+bool inImageDirs(const fs::path& file, const std::vector<fs::path>& dirs) {
   std::error_code ec;
   fs::path parent = fs::canonical(file, ec).parent_path();
   if (ec) return false;
-  for (const auto& d : Stage1::imageDirs()) {
+  for (const auto& d : dirs) {
     fs::path c = fs::canonical(d, ec);
     if (!ec && c == parent) return true;
   }
@@ -174,8 +61,12 @@ bool inImageDirs(const fs::path& file) {
 
 class Chooser {
  public:
-  Chooser(const fs::path& dataDir, const fetch::FetchOptions& fetch)
-      : dataDir_(dataDir), fetch_(fetch) {
+  Chooser(const fs::path& dataDir, const fetch::FetchOptions& fetch, const Stage1Config& configured,
+          const std::optional<fs::path>& imagesDir)
+      : dataDir_(dataDir),
+        fetch_(fetch),
+        configured_(configured),
+        imageDirs_(imagesDir ? std::vector<fs::path>{*imagesDir} : Stage1::imageDirs()) {
     if (fetch_.policy != fetch::PullPolicy::kNever) fetch_.policy = fetch::PullPolicy::kNew;
   }
 
@@ -210,7 +101,7 @@ class Chooser {
       throw Error(Errc::kNotFound, std::string(label) + ": " + quote(p.string()) +
                                        " is neither a stage1 directory nor an image file");
     }
-    return image(fetch::LocalAciArg{abs}, inImageDirs(abs), fetch::PullPolicy::kNew);
+    return image(fetch::LocalAciArg{abs}, inImageDirs(abs, imageDirs_), fetch::PullPolicy::kNew);
   }
 
   ChosenStage1 url(std::string_view u, std::string_view label) {
@@ -269,7 +160,7 @@ class Chooser {
                                     std::string("directory, not ") + quote(value));
     }
     std::string looked;
-    for (const auto& d : Stage1::imageDirs()) {
+    for (const auto& d : imageDirs_) {
       std::error_code ec;
       if (fs::exists(d / value, ec)) return path(d / value, "--stage1-from-dir");
       looked += (looked.empty() ? "" : ", ") + quote(d.string());
@@ -279,7 +170,7 @@ class Chooser {
   }
 
   ChosenStage1 configured() {
-    Stage1Config c = readStage1Config(stage1ConfigDirs(dataDir_));
+    const Stage1Config& c = configured_;
     if (c.empty()) return {Stage1::resolve(std::nullopt, std::nullopt), std::nullopt, std::nullopt};
     if (c.name) {
       std::string ref = *c.name + (c.version ? ":" + *c.version : "");
@@ -297,13 +188,16 @@ class Chooser {
  private:
   fs::path dataDir_;
   fetch::FetchOptions fetch_;
+  Stage1Config configured_;
+  std::vector<fs::path> imageDirs_;
 };
 
 }  // namespace
 
 ChosenStage1 chooseStage1(const std::optional<Stage1Choice>& choice, const fs::path& dataDir,
-                          const fetch::FetchOptions& fetch) {
-  Chooser c(dataDir, fetch);
+                          const fetch::FetchOptions& fetch, const Stage1Config& configured,
+                          const std::optional<fs::path>& imagesDir) {
+  Chooser c(dataDir, fetch, configured, imagesDir);
   if (!choice) return c.configured();
   switch (choice->flag) {
     case Stage1Flag::kName:

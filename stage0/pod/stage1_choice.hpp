@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stage0/config/config.hpp"
 #include "stage0/fetch/fetch.hpp"
 #include "stage0/pod/stage1.hpp"
 #include "stage0/store/store.hpp"
@@ -40,23 +41,8 @@ struct Stage1Choice {
 // a second one of the family.
 void chooseStage1(std::optional<Stage1Choice>& slot, Stage1Flag flag, std::string_view value);
 
-// The default stage1 from configuration: files *.json in each directory of stage1ConfigDirs(),
-// {"ferryKind":"stage1","ferryVersion":"v1","name":…,"version":…,"location":…}, every field
-// but the first two optional. name[:version] is looked up as --stage1-name does, but never
-// fetched; location (an absolute path of an ACI or a stage1 directory, or an http(s)://,
-// file:// or docker:// URL) is used when the name is absent or not found. A later directory
-// overrides an earlier one per part (name with version, location); within one directory a part
-// defined by two files is an error. Files and directories must not be writable by anyone but
-// root (or the user ferry runs as): they choose what runs as root.
-struct Stage1Config {
-  std::optional<std::string> name;
-  std::optional<std::string> version;
-  std::optional<std::string> location;
-  bool empty() const { return !name && !location; }
-};
-// /etc/ferry/stage1.d (the host's), then $dir/stage1.d (the data directory's).
-std::vector<std::filesystem::path> stage1ConfigDirs(const std::filesystem::path& dataDir);
-Stage1Config readStage1Config(const std::vector<std::filesystem::path>& dirs);
+// The default stage1 from configuration (stage1.d: stage0/config/config.hpp).
+using Stage1Config = config::Stage1Config;
 
 // The chosen stage1. For an image, the store stays open and its lock held shared until this is
 // destroyed: keep it until the pod's stage1-ref names the tree (image gc keeps recorded trees).
@@ -67,8 +53,11 @@ struct ChosenStage1 {
 };
 
 // fetch: the run's fetch options (--insecure-options, --dir); its pull policy never stays never,
-// any other becomes new (rkt fetches a stage1 image once).
+// any other becomes new (rkt fetches a stage1 image once). configured: the default without a
+// flag; imagesDir: the stage1 images directory from paths.d (nullopt: Stage1::imageDirs()).
 ChosenStage1 chooseStage1(const std::optional<Stage1Choice>& choice,
-                          const std::filesystem::path& dataDir, const fetch::FetchOptions& fetch);
+                          const std::filesystem::path& dataDir, const fetch::FetchOptions& fetch,
+                          const Stage1Config& configured = {},
+                          const std::optional<std::filesystem::path>& imagesDir = std::nullopt);
 
 }  // namespace ferry::pod

@@ -110,28 +110,31 @@ expect_status 0 G gc --grace-period=0s
 no_mounts_under "$D" "gc of stage1-image pods"
 ok "image gc keeps a recorded stage1 tree; run-prepared and gc run through it"
 
-# --- Configuration: $dir/stage1.d chooses the default stage1.
-mkdir -p "$D/stage1.d"
-printf '{"ferryKind":"stage1","ferryVersion":"v1","location":"%s"}' "$T/third.aci" >"$D/stage1.d/third.json"
-expect_status 0 G run --uuid-file-save="$T/u2" "$BBID" --exec /bin/sh -- -c true
+# --- Configuration: stage1.d of the local configuration directory chooses the default stage1.
+# (--local-config, as rkt's; the system and user directories are set empty: none.)
+C=$T/etc-ferry
+mkdir -p "$C/stage1.d"
+GC() { G --system-config= --user-config= --local-config="$C" "$@"; }
+printf '{"ferryKind":"stage1","ferryVersion":"v1","location":"%s"}' "$T/third.aci" >"$C/stage1.d/third.json"
+expect_status 0 GC run --uuid-file-save="$T/u2" "$BBID" --exec /bin/sh -- -c true
 ref_of "$(cat "$T/u2")" | jq -e --arg id "$THIRD_ID" '.image == $id' >/dev/null ||
   fail "configured location: stage1-ref $(ref_of "$(cat "$T/u2")")"
-printf '{"ferryKind":"stage1","ferryVersion":"v1","name":"example.com/stage1-third","version":"1.0"}' >"$D/stage1.d/third.json"
-expect_status 0 G run --uuid-file-save="$T/u3" "$BBID" --exec /bin/sh -- -c true
+printf '{"ferryKind":"stage1","ferryVersion":"v1","name":"example.com/stage1-third","version":"1.0"}' >"$C/stage1.d/third.json"
+expect_status 0 GC run --uuid-file-save="$T/u3" "$BBID" --exec /bin/sh -- -c true
 ref_of "$(cat "$T/u3")" | jq -e --arg id "$THIRD_ID" '.image == $id' >/dev/null ||
   fail "configured name: stage1-ref $(ref_of "$(cat "$T/u3")")"
-expect_status 0 G run --uuid-file-save="$T/u4" --stage1-name=ns "$BBID" --exec /bin/sh -- -c true
+expect_status 0 GC run --uuid-file-save="$T/u4" --stage1-name=ns "$BBID" --exec /bin/sh -- -c true
 [ "$(ref_of "$(cat "$T/u4")")" = '{"name":"ns"}' ] || fail "a flag over the configuration: $(ref_of "$(cat "$T/u4")")"
-chmod 0666 "$D/stage1.d/third.json"
-expect_status 254 G run "$BBID" --exec /bin/sh -- -c true
+chmod 0666 "$C/stage1.d/third.json"
+expect_status 254 GC run "$BBID" --exec /bin/sh -- -c true
 one_line "a world-writable configuration"
 grep -q 'writable by others' "$T/err" || fail "world-writable configuration: $(cat "$T/err")"
-printf '{"ferryKind":"stage1","ferryVersion":"v1","name":"x","naem":"y"}' >"$D/stage1.d/third.json"
-chmod 0644 "$D/stage1.d/third.json"
-expect_status 254 G run "$BBID" --exec /bin/sh -- -c true
+printf '{"ferryKind":"stage1","ferryVersion":"v1","name":"x","naem":"y"}' >"$C/stage1.d/third.json"
+chmod 0644 "$C/stage1.d/third.json"
+expect_status 254 GC run "$BBID" --exec /bin/sh -- -c true
 one_line "an invalid configuration"
 grep -q 'naem: unknown field' "$T/err" || fail "invalid configuration: $(cat "$T/err")"
-rm -r "$D/stage1.d"
+rm -r "$C/stage1.d"
 ok "stage1.d: a location or a name:version chooses the default; a flag wins; unsafe or invalid files refused"
 
 # --- Bad stage1 images: one line, no pod, no image left.
