@@ -184,6 +184,7 @@ TEST(Credentials, DefaultPathOrder) {
   std::filesystem::create_directories(home / ".docker");
   ScopedEnv noFile("FERRY_AUTH_FILE", std::nullopt);
   ScopedEnv fakeHome("HOME", home.string());
+  ScopedEnv noRuntime("XDG_RUNTIME_DIR", std::nullopt);
 
   EXPECT_EQ(Credentials::defaultPath(dir), std::nullopt);
   EXPECT_TRUE(Credentials::loadDefault(dir).empty());
@@ -196,6 +197,20 @@ TEST(Credentials, DefaultPathOrder) {
   writeFileAtomic(dir / "auth.json", R"({"auths": {"a.io": {"username": "f", "password": "2"}}})");
   EXPECT_EQ(Credentials::defaultPath(dir), dir / "auth.json");
   EXPECT_EQ(Credentials::loadDefault(dir).find("a.io"), (Credential{"f", "2"}));
+
+  // podman's file between the two; every file is read, the first naming a registry wins.
+  std::filesystem::path run = tmp.path() / "run";
+  ScopedEnv runtime("XDG_RUNTIME_DIR", run.string());
+  std::filesystem::create_directories(run / "containers");
+  writeFileAtomic(run / "containers" / "auth.json",
+                  R"({"auths": {"a.io": {"username": "p", "password": "4"},
+                                "b.io": {"username": "p", "password": "5"}}})");
+  EXPECT_EQ(Credentials::defaultPaths(dir),
+            (std::vector<std::filesystem::path>{dir / "auth.json", run / "containers" / "auth.json",
+                                                home / ".docker" / "config.json"}));
+  Credentials merged = Credentials::loadDefault(dir);
+  EXPECT_EQ(merged.find("a.io"), (Credential{"f", "2"}));
+  EXPECT_EQ(merged.find("b.io"), (Credential{"p", "5"}));
 
   std::filesystem::path explicitFile = tmp.path() / "explicit.json";
   ScopedEnv file("FERRY_AUTH_FILE", explicitFile.string());
