@@ -205,7 +205,9 @@ int runPreparedCommand(Context& ctx, const std::vector<std::string>& args) {
   p.positionals(1, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
-  cgroup::startMoveWarmUp();
+  // Not in a unit's cgroup: on cgroup v2 a process there keeps the unit from delegating
+  // (systemd::enterPodUnit moves this one into a leaf; the warm-up's would race with it).
+  if (sd.driver() != systemd::CgroupDriver::kSystemd) cgroup::startMoveWarmUp();
   pod::Pods pods(ctx.global.dir);
   pod::Pod pd = pods.require(pos[0]);
   if (pd.dir != pod::Dir::kPrepared) {

@@ -1,10 +1,14 @@
 #include "stage0/systemd/pod_unit.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 
+#include "common/cgroup.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "stage0/pod/runtime_options.hpp"
@@ -47,6 +51,42 @@ void applyLimits(const fs::path& podDir, TransientUnit& u) {
   if (auto p = r.find("pids"); p != r.end() && p->is_object()) {
     if (auto l = p->find("limit"); l != p->end() && l->is_number_integer() && *l > 0) {
       u.tasksMax = l->get<uint64_t>();
+    }
+  }
+}
+
+// On a cgroup v2 hierarchy with the cpu, memory or pids controller, a cgroup gives them to its
+// children only while it holds no process itself (v2's "no internal processes"). This process
+// (soon the stage1) sits in the unit's own cgroup, so the stage1 would find it unable to delegate
+// and place the pod beside the unit (cgroup::Group::place walks up to the slice): outside the
+// unit's limits and cleanup, unknown to machined. As systemd's delegation asks, this process
+// moves into a leaf `supervisor` of the unit's cgroup first; the pod's cgroups then go in the
+// unit's cgroup itself. Nothing to do on v1 hierarchies (and a hybrid host's unified one holds
+// none of those controllers).
+void leaveUnitRoot() {
+  cgroup::Layout layout = cgroup::Layout::detect();
+  for (const cgroup::Hierarchy& h : layout.hierarchies()) {
+    if (h.version != cgroup::Version::kV2) continue;
+    std::string controllers = readFile(h.mount / "cgroup.controllers", 4096);
+    bool limits = false;
+    for (const char* c : {"cpu", "memory", "pids"}) {
+      for (size_t at = controllers.find(c); at != std::string::npos;
+           at = controllers.find(c, at + 1)) {
+        size_t end = at + std::string_view(c).size();
+        bool word =
+            (at == 0 || controllers[at - 1] == ' ') &&
+            (end == controllers.size() || controllers[end] == ' ' || controllers[end] == '\n');
+        limits = limits || word;
+      }
+    }
+    if (!limits) continue;
+    fs::path leaf = h.own / "supervisor";
+    if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) {
+      throwErrno("create cgroup " + quote(leaf.string()));
+    }
+    UniqueFd procs(::open((leaf / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!procs || ::write(procs.get(), "0", 1) != 1) {
+      throwErrno("move into cgroup " + quote(leaf.string()));
     }
   }
 }
@@ -159,6 +199,7 @@ void enterPodUnit(const pod::Pod& pod, const std::string& flavor, const std::str
     startTransientUnit(bus, u);
     say("in scope " + u.name);
   }
+  leaveUnitRoot();
   registerWhenInitRuns(pod.path, pod.uuid, flavor, debug);
 }
 

@@ -24,7 +24,11 @@ sd_cgroup_dirs() { # NAME: the directory NAME would have in each hierarchy, belo
   local _id ctrl path dir
   while IFS=: read -r _id ctrl path; do
     case $ctrl in
-      "") dir=/sys/fs/cgroup/unified$path ;;
+      "") if [ -e /sys/fs/cgroup/cgroup.controllers ]; then # pure cgroup v2
+        dir=/sys/fs/cgroup$path
+      else
+        dir=/sys/fs/cgroup/unified$path
+      fi ;;
       name=*) dir=/sys/fs/cgroup/${ctrl#name=}$path ;;
       *) dir=/sys/fs/cgroup/${ctrl%%,*}$path ;;
     esac
