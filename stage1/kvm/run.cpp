@@ -49,6 +49,7 @@
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
+#include "stage1/common/systemd.hpp"
 #include "stage1/kvm/channel.hpp"
 #include "stage1/kvm/entrypoints.hpp"
 #include "stage1/kvm/net.hpp"
@@ -61,6 +62,18 @@ using ferry::kvm::FrameType;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// systemd's side (ABI §5 "systemd"): READY=1 to NOTIFY_SOCKET once `ready` exists (the guest's
+// init relays it as a kReady frame); descriptors systemd passed cannot reach the guest's apps,
+// so a socket-activated run is refused before anything exists.
+void systemdSide(const fs::path& podDir) {
+  if (listenFdCount() > 0) {
+    throw Error(Errc::kUnsupported,
+                "not supported: stage1 \"kvm\" cannot pass socket-activated descriptors "
+                "(LISTEN_FDS) into its guest");
+  }
+  notifyReadyWhenPodIs(podDir);
+}
 
 // After a stop request the guest has the pod's stop timeout and this much more (TCG is slow
 // under load) before it is killed.
@@ -196,6 +209,7 @@ class KvmRun {
     rt_.checkUuid(args_.uuid);
     Descriptor own = ownDescriptor();
     refuseUnsupported(own, rt_);
+    systemdSide(podDir_);
     keepLockFd(args_.lockFd);
     guest_ = kvm::Guest::find(own.dir);
     qemuPath_ = kvm::findQemu();

@@ -96,4 +96,44 @@ else
 fi
 activated fly --stage1-name=fly --net=host
 
+# kvm: READY=1 from the process ferry was executed as once the guest's init relayed `ready`;
+# socket activation is refused in one line (descriptors cannot reach the guest's apps), and so
+# is --log-driver=journal (the descriptor offers file only). One guest boot.
+KVMDIR=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/kvm
+if [ -x /usr/bin/qemu-system-x86_64 ] && [ -s "$KVMDIR/guest/vmlinux" ] && [ -s "$KVMDIR/guest/initrd" ]; then
+  export FERRY_KVM_BOOT_TIMEOUT=${FERRY_KVM_BOOT_TIMEOUT:-240}
+  dir=$T/kvm
+  mkdir -p "$dir"
+  python3 "$T/listen.py" "$dir/notify.sock" "$dir/notify.log" "$dir/none" &
+  listener=$!
+  bg+=("$listener")
+  wait_for "the notify listener" test -e "$dir/notify.log.up"
+  NOTIFY_SOCKET=$dir/notify.sock "$FERRY" --dir "$D" --insecure-options=image run --stage1-name=kvm \
+    --net=none "$BB" --exec /bin/sh -- -c 'echo kvm-up' >"$dir/run.out" 2>&1 &
+  main=$!
+  rc=0
+  wait "$main" || rc=$?
+  sleep 0.2
+  kill "$listener" 2>/dev/null || true
+  wait "$listener" 2>/dev/null || true
+  [ "$rc" -eq 0 ] && grep -q kvm-up "$dir/run.out" || fail "kvm: ferry exited $rc: $(cat "$dir/run.out")"
+  [ "$(cat "$dir/notify.log")" = "$main READY=1 notified=0" ] ||
+    fail "kvm: the notify socket got '$(cat "$dir/notify.log")', want '$main READY=1 notified=0'"
+  ok "kvm: READY=1 from the process ferry was executed as, once the guest relayed ready"
+  systemd-socket-activate -l "$dir/sa.sock" "$FERRY" --dir "$D" --insecure-options=image run \
+    --stage1-name=kvm --net=none "$BB" --exec /bin/true >"$dir/sa.out" 2>&1 &
+  main=$!
+  bg+=("$main")
+  wait_for "systemd-socket-activate to listen" test -S "$dir/sa.sock"
+  python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$dir/sa.sock" || true
+  rc=0
+  wait "$main" || rc=$?
+  [ "$rc" -eq 254 ] && grep -q 'not supported: stage1 "kvm" cannot pass socket-activated descriptors' "$dir/sa.out" ||
+    fail "kvm with LISTEN_FDS: exit $rc: $(cat "$dir/sa.out")"
+  expect_status 254 F run --stage1-name=kvm --net=none --log-driver=journal "$BB" --exec /bin/true
+  grep -q 'not supported: stage1 "kvm" does not offer --log-driver=journal' "$T/err" || fail "kvm journal: $(cat "$T/err")"
+  ok "kvm: socket activation and --log-driver=journal refused in one line each"
+else
+  echo "# no qemu or no kvm guest: the kvm case is left out"
+fi
 echo "PASS: $checks checks"
