@@ -39,6 +39,20 @@ std::string unescapeMountPath(std::string_view s) {
   return out;
 }
 
+// overlayfs with the option volatile where the kernel has it (5.10): the upper layer is never
+// synced, neither on an app's fsync nor when the overlay's superblock goes with the pod's mount
+// namespace. Without it the pod's end waits for a sync of the whole file system the upper
+// directory is on (every dirty page of the host's, not only the pod's): that sync was most of
+// a short pod's teardown. A pod's writes to its root filesystem outlive the pod (upper/, until
+// gc) but not a crash of the machine, like the pod itself; what must be durable goes in a
+// volume. An older kernel (EINVAL) gets the mount without it.
+int mountOverlay(const fs::path& target, const std::string& options) {
+  std::string fast = options + ",volatile";
+  if (::mount("overlay", target.c_str(), "overlay", 0, fast.c_str()) == 0) return 0;
+  if (errno != EINVAL) return -1;
+  return ::mount("overlay", target.c_str(), "overlay", 0, options.c_str());
+}
+
 }  // namespace
 
 RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree, bool overlay) {
@@ -64,7 +78,7 @@ RootfsKind mountAppRootfs(const fs::path& appDir, const fs::path& tree, bool ove
   if (overlay && plain(tree) && plain(upper) && plain(work)) {
     std::string options =
         "lowerdir=" + tree.string() + ",upperdir=" + upper.string() + ",workdir=" + work.string();
-    if (::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str()) == 0) {
+    if (mountOverlay(rootfs, options) == 0) {
       return RootfsKind::kOverlay;
     }
   }
@@ -81,7 +95,7 @@ void mountIdmappedOverlay(const fs::path& appDir, int treeFd) {
   std::string options = "lowerdir=" + lower.string() + ",upperdir=" + (appDir / "upper").string() +
                         ",workdir=" + (appDir / "work").string() + ",userxattr";
   fs::path rootfs = appDir / "rootfs";
-  if (::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str()) != 0) {
+  if (mountOverlay(rootfs, options) != 0) {
     throwErrno("mount the overlay of " + quote(rootfs.string()) + " in the pod's user namespace");
   }
   if (::umount2(lower.c_str(), MNT_DETACH) != 0) throwErrno("detach " + quote(lower.string()));

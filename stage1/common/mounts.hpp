@@ -15,7 +15,8 @@ enum class RootfsKind { kOverlay, kCopy };
 // apps/<app>/ (created here), or, when the overlay mount fails (overlayfs missing, an upper
 // directory on a filesystem overlayfs cannot use, …), a copy of the tree (common/copy_tree.hpp:
 // owners, modes, times, xattrs, device nodes and hard links). Call it in the pod's mount namespace:
-// the overlay then disappears with the namespace.
+// the overlay then disappears with the namespace. The overlay is volatile (never synced: the
+// pod's end does not wait for the disk) where the kernel has the option.
 RootfsKind mountAppRootfs(const std::filesystem::path& appDir, const std::filesystem::path& tree,
                           bool overlay = true);
 

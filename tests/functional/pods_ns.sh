@@ -56,6 +56,20 @@ if applies_on_stage1 fly "two apps in one pod (fly runs one)"; then
   ok "an ACI app and an OCI app in one pod"
 fi
 
+# The app's root is a volatile overlay (its end does not sync the host's file system); what the
+# app wrote there outlives the pod in upper/ until gc, and status has the exit code at once.
+expect_status 7 F run --uuid-file-save="$T/uv" "$BB" --exec /bin/sh -- -c \
+  'echo kept >/written; grep " / / " /proc/self/mountinfo; exit 7'
+uv=$(cat "$T/uv")
+if [ "$(printf '%s\n' 5.10 "$(uname -r)" | sort -V | head -1)" = 5.10 ]; then
+  grep -Eq ' - overlay overlay .*,(fsync=)?volatile' "$T/out" || fail "the app's root: $(cat "$T/out")"
+fi
+[ "$(cat "$D/pods/"*/"$uv"/apps/*/upper/written)" = kept ] ||
+  fail "the app's write is not in its upper directory: $(ls -R "$D/pods/"*"/$uv/apps" 2>&1 | head -20)"
+expect_status 0 F status "$uv"
+grep -qx 'state=exited' "$T/out" && grep -qx 'exit=7' "$T/out" || fail "status right after run: $(cat "$T/out")"
+ok "the app's root: a volatile overlay; its writes stay in upper/; status has exited and 7"
+
 # stop; then kill -9 of the stage1 of another pod: gc and rm leave no mount, no cgroup.
 F run "${S1[@]}" --uuid-file-save="$T/u2" "$BB" --exec /bin/sh -- -c 'echo up; exec /bin/busybox sleep 1000' \
   >"$T/u2.out" 2>&1 &
