@@ -13,6 +13,8 @@
 #include <system_error>
 #include <vector>
 
+#include "formats/archive/trash.hpp"
+
 namespace ferry::archive {
 
 namespace {
@@ -169,6 +171,12 @@ void Extractor::removeAt(int dirfd, const std::string& name, std::string_view en
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return;
     throw error(Errc::kIo, entry, "cannot stat " + quote(name) + ": " + errnoText(errno));
+  }
+  // Files with data and whole directories: a rename into the trash, their blocks freed behind.
+  if (options_.trash != nullptr &&
+      (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_blocks > 0)) &&
+      options_.trash->take(dirfd, name)) {
+    return;
   }
   if (S_ISDIR(st.st_mode)) {
     int fd = ::openat(dirfd, name.c_str(), kDirFlags);

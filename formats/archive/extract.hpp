@@ -45,6 +45,8 @@
 
 namespace ferry::archive {
 
+class Trash;
+
 struct ExtractOptions {
   std::string stripPrefix = "";  // normalized, e.g. "rootfs"; empty: extract everything
   bool allowDevices = false;
@@ -56,6 +58,9 @@ struct ExtractOptions {
   uint64_t maxEntrySize = uint64_t{64} << 30;
   uint64_t maxTotalBytes = uint64_t{256} << 30;
   uint64_t maxEntries = 10'000'000;
+  // Where removed files with data and removed directories go instead of an inline unlink
+  // (trash.hpp: deleted on a thread of their own); null: unlinked at once.
+  Trash* trash = nullptr;
 };
 
 struct ExtractStats {

@@ -16,6 +16,7 @@
 #include "formats/appc/image_manifest.hpp"
 #include "formats/archive/extract.hpp"
 #include "formats/archive/layer.hpp"
+#include "formats/archive/trash.hpp"
 #include "stage0/convert/render.hpp"
 #include "stage0/store/file_lock.hpp"
 #include "stage0/store/sqlite.hpp"
@@ -32,9 +33,10 @@ int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 // A tree's last use is recorded to the minute (gc's grace periods are longer).
 constexpr int64_t kTreeUseResolutionSeconds = 60;
 
-archive::ExtractOptions renderOptions() {
+archive::ExtractOptions renderOptions(archive::Trash* trash = nullptr) {
   archive::ExtractOptions o;
   o.ignoreXattrErrors = true;
+  o.trash = trash;
   return o;
 }
 
@@ -82,14 +84,15 @@ void renderAci(const std::vector<convert::RenderImage>& order, const fs::path& r
   x.commit();
 }
 
-void renderOci(const Store& store, const ImageRecord& image, const fs::path& rootfs) {
+void renderOci(const Store& store, const ImageRecord& image, const fs::path& rootfs,
+               archive::Trash* trash = nullptr) {
   fs::create_directory(rootfs);
   for (const BlobRef& b : image.blobs) {
     if (b.role != BlobRole::kLayer) continue;
     archive::ReaderOptions ro;
     ro.compressedDigest = b.digest.algorithm();
     archive::Reader reader(store.blobPath(b.digest), ro);
-    archive::ExtractStats stats = archive::applyLayer(reader, rootfs, renderOptions());
+    archive::ExtractStats stats = archive::applyLayer(reader, rootfs, renderOptions(trash));
     if (stats.read.compressedDigest != b.digest) {
       throw Error(Errc::kDigestMismatch,
                   "cannot render image " + quote(image.id) + ": layer " + b.digest.str() +
@@ -294,13 +297,17 @@ TreeInfo Store::renderInto(const ImageRecord& image, const std::string& key) {
   try {
     TempDir tmp(cas_ / "tmp", "tree-");
     fs::path rootfs = tmp.path() / "rootfs";
+    // What later layers delete or replace goes to a trash beside the rootfs, deleted while the
+    // extraction and the hash go on (trash.hpp).
+    archive::Trash trash(tmp.path() / "trash");
     if (image.kind == ImageKind::kOci) {
-      renderOci(*this, image, rootfs);
+      renderOci(*this, image, rootfs, &trash);
     } else {
       renderAci(aciRenderOrder(*this, image), rootfs);
     }
     TreeInfo info{key, target / "rootfs", "", 0};
     info.contentHash = hashTree(rootfs, &info.size);
+    trash.finish();
     syncTree(rootfs);
     if (::rename(tmp.path().c_str(), target.c_str()) != 0) {
       // Another process rendered the same content first: keep its tree (same key, same

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/error.hpp"
+#include "formats/archive/trash.hpp"
 #include "tests/unit/archive/test_util.hpp"
 
 namespace ferry::archive {
@@ -111,6 +112,57 @@ TEST_F(LayerTest, FlattenMatchesApplyingLayerByLayer) {
     applyLayer(r, p("root"));
   }
   EXPECT_EQ(treeOf(p("root")), expected);
+
+  // With a trash (what the tree store renders with): the same tree; what was removed is
+  // deleted, and finish() leaves no trash directory.
+  fs::create_directories(p("root2"));
+  {
+    Trash trash(p("trash"));
+    ExtractOptions o;
+    o.trash = &trash;
+    for (const auto& l : layers) {
+      Reader r(l);
+      applyLayer(r, p("root2"), o);
+    }
+    EXPECT_EQ(treeOf(p("root2")), expected);
+    trash.finish();
+  }
+  EXPECT_FALSE(fs::exists(p("trash")));
+}
+
+// The trash deletes what it took without following a symlink: a whited-out directory holding a
+// link to a file outside the tree (and a link to a directory outside) takes nothing else along.
+TEST_F(LayerTest, TrashNeverFollowsSymlinks) {
+  fs::create_directories(p("outside/dir"));
+  writeFileAtomic(p("outside/file"), "keep");
+  writeFileAtomic(p("outside/dir/inner"), "keep too");
+  Entry toFile = symlinkEntry("d/to-file", p("outside/file").string());
+  Entry toDir = symlinkEntry("d/to-dir", p("outside/dir").string());
+  std::vector<fs::path> layers{
+      layer("0", {dir("d"),
+                  {toFile, ""},
+                  {toDir, ""},
+                  file("d/data", "x"),
+                  dir("d/sub"),
+                  file("d/sub/f", "y"),
+                  file("top", "z")}),
+      layer("1", {wh("d"), wh("top")}),
+  };
+  fs::create_directories(p("root"));
+  {
+    Trash trash(p("trash"));
+    ExtractOptions o;
+    o.trash = &trash;
+    for (const auto& l : layers) {
+      Reader r(l);
+      applyLayer(r, p("root"), o);
+    }
+    trash.finish();
+  }
+  EXPECT_TRUE(treeOf(p("root")).empty());
+  EXPECT_FALSE(fs::exists(p("trash")));
+  EXPECT_EQ(readFile(p("outside/file")), "keep");
+  EXPECT_EQ(readFile(p("outside/dir/inner")), "keep too");
 }
 
 TEST_F(LayerTest, UnsupportedCasesAreReported) {
