@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "formats/oci/sysctl.hpp"
+#include "stage2/cgroup_mount.hpp"
 #include "stage2/in_root.hpp"
 #include "stage2/mount_options.hpp"
 
@@ -155,7 +156,8 @@ void Rootfs::mount(const oci::Mount& m, const std::vector<oci::LinuxDevice>& dev
   }
   // proc and sysfs expose the host's kernel: they go on real directories only (runc refuses a
   // symlinked /proc for the same reason).
-  Follow follow = (type == "proc" || type == "sysfs") ? Follow::kNoSymlinks : Follow::kInRoot;
+  Follow follow = (type == "proc" || type == "sysfs" || type == "cgroup") ? Follow::kNoSymlinks
+                                                                          : Follow::kInRoot;
 
   auto reopen = [&] {
     UniqueFd fd = openInRoot(rootFd_.get(), dest, O_PATH, follow);
@@ -205,6 +207,13 @@ void Rootfs::mount(const oci::Mount& m, const std::vector<oci::LinuxDevice>& dev
           }
         }
       }
+    } else if (type == "cgroup") {
+      // The app's own cgroups, read-only (cgroup_mount.hpp): never the host's.
+      target = createInRoot(rootFd_.get(), dest, true, follow);
+      if (sameInode(target.get(), rootFd_.get())) {
+        throw Error(Errc::kSecurity, "the destination resolves to the app's root itself");
+      }
+      mountOwnCgroups(target.get(), dest);
     } else {
       if (type.empty()) throw Error(Errc::kInvalid, "the mount has no type");
       target = createInRoot(rootFd_.get(), dest, true, follow);

@@ -393,6 +393,10 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
       mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
   spec.mounts.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   spec.mounts.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
+  // The app's own cgroups, read-only (ferry-stage2 makes them as runc does with a cgroup
+  // namespace): JVMs and Go programs size themselves by the limits they find there.
+  spec.mounts.push_back(
+      mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}));
   if (in.hostsFile) {
     spec.mounts.push_back(mount("/etc/hosts", "bind", *in.hostsFile, {"bind", "ro"}));
   }

@@ -15,8 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <system_error>
 
@@ -117,6 +119,16 @@ int enterEntrypoint(const Args& args) {
   oci::RuntimeSpec spec =
       oci::RuntimeSpec::parse(readFile(configFile, 16 << 20), configFile.string());
   if (!spec.process) throw Error(Errc::kInvalid, quote(configFile.string()) + ": no process");
+  // With a terminal on stdin the command gets a pty (enter_terminal.hpp) and, as from podman
+  // exec -t, a TERM: the app's own, else the caller's, else xterm.
+  if (::isatty(STDIN_FILENO) != 0) {
+    std::vector<std::string>& env = spec.process->env;
+    if (std::none_of(env.begin(), env.end(),
+                     [](const std::string& e) { return e.starts_with("TERM="); })) {
+      const char* term = std::getenv("TERM");
+      env.push_back(std::string("TERM=") + (term != nullptr && *term != '\0' ? term : "xterm"));
+    }
+  }
   // Everything is checked (capabilities, rlimits, seccomp) before anything changes.
   stage2::AppProcess app(spec);
   std::string procDir = "/proc/" + std::to_string(target);

@@ -149,6 +149,19 @@ jq -e '.acKind == "PodManifest"' "$T/out" >/dev/null || fail "cat-manifest --uui
 wait_for "the app's log" sh -c "'$FERRY' --dir '$D' logs --uuid-file='$U' | grep -qx started"
 expect_status 0 F enter --uuid-file="$U" /bin/busybox echo entered
 grep -qx entered "$T/out" || fail "enter --uuid-file: $(cat "$T/out" "$T/err")"
+# With a terminal on stdin (script(1)), the command's stdin is a pty of the pod's and TERM the
+# caller's; without one, no terminal.
+if command -v script >/dev/null; then
+  cmd=$(printf '%q ' "$FERRY" --dir "$D" enter "$uuid" /bin/sh -c 'tty; echo "term=$TERM"')
+  TERM=vt100 SHELL=/bin/bash timeout 60 script -qec "$cmd" /dev/null </dev/null >"$T/tty.out" 2>&1 || true
+  # (script's ^D, turned into a NUL by the raw switch, may be echoed "^@": see --interactive)
+  tr -d '\r' <"$T/tty.out" | sed 's/^\^@//' >"$T/tty.txt"
+  grep -qx '/dev/pts/[0-9]*' "$T/tty.txt" && grep -qx 'term=vt100' "$T/tty.txt" ||
+    fail "enter with a terminal: $(cat "$T/tty.out")"
+  expect_status 1 F enter "$uuid" /bin/sh -c tty
+  grep -qx 'not a tty' "$T/out" || fail "enter without a terminal: $(cat "$T/out")"
+  ok "enter: tty is a pty of the pod's and TERM is set with a terminal; not a tty without one"
+fi
 expect_status 2 F status --uuid-file="$U" "$uuid"
 one_line "--uuid-file and a UUID"
 expect_status 254 F status --uuid-file="$T/run/missing.uuid"

@@ -64,4 +64,21 @@ expect_status 254 F run --pod-manifest "$T/pm3.json"
 one_line "a bad dev.ferry.environment"
 grep -q 'dev.ferry.environment' "$T/err" || fail "the error does not name the annotation: $(cat "$T/err")"
 ok "--pod-manifest applies the recorded environment; a malformed one is refused in one line"
+# /sys/fs/cgroup: the app's own cgroups, namespaced and read-only, where a JVM or the Go runtime
+# looks for its limits (v1 files on a hybrid host, v2 ones on a cgroup2 host).
+lim='cd /sys/fs/cgroup
+if [ -d memory ]; then cat memory/memory.limit_in_bytes cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max
+else cat memory.max cpu.max pids.max; fi
+echo "paths: $(/bin/busybox cut -d: -f3 /proc/self/cgroup | /bin/busybox sort -u | /bin/busybox tr "\n" " ")"
+echo "below: $(/bin/busybox find . -mindepth 2 -type d | /bin/busybox wc -l)"
+for f in memory/memory.limit_in_bytes memory.max pids/pids.max pids.max cgroup.procs; do
+  [ -e $f ] && { (echo 1 >$f) 2>/dev/null && echo "wrote $f" || echo "refused $f"; }; done; true'
+expect_status 0 F run "$OCI" --name app --memory 64Mi --cpu 500m --pids-limit 50 -- -c "$lim"
+# (v1: one value a file; v2's cpu.max holds quota and period on one line)
+tr '\n' ' ' <"$T/out" | grep -q '^67108864 50000 100000 50 ' || fail "the limits seen: $(cat "$T/out")"
+grep -qx 'paths: / ' "$T/out" || fail "/proc/self/cgroup is not rooted at the app's cgroups: $(grep paths "$T/out")"
+grep -qx 'below: 0' "$T/out" || fail "cgroups other than the app's are visible: $(grep below "$T/out")"
+grep -q '^wrote' "$T/out" && fail "a cgroup file was writable: $(grep wrote "$T/out")"
+grep -q '^refused' "$T/out" || fail "no cgroup file to try: $(cat "$T/out")"
+ok "/sys/fs/cgroup shows the app's own limits (memory, cpu quota, pids), namespaced, read-only"
 echo "pods_oci_config: $checks checks passed"
