@@ -99,6 +99,8 @@ int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args);
 int imageExportCommand(Context& ctx, const std::vector<std::string>& args);
 int imageExtractCommand(Context& ctx, const std::vector<std::string>& args);
 int imageRenderCommand(Context& ctx, const std::vector<std::string>& args);
+int exportCommand(Context& ctx, const std::vector<std::string>& args);
+int imageInspectCommand(Context& ctx, const std::vector<std::string>& args);
 int startCommand(Context& ctx, const std::vector<std::string>& args);
 int metadataServiceCommand(Context& ctx, const std::vector<std::string>& args);
 int runCommand(Context& ctx, const std::vector<std::string>& args);

@@ -39,10 +39,18 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
   addGlobalOptions(p, ctx.global);
   std::string policy = "new";
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);
+  std::string signature;
+  p.value("signature", "FILE",
+          "the detached signature of the (one) ACI file or URL, instead of IMAGE.asc", &signature);
   p.positionals(1, -1);
   std::vector<std::string> images;
   if (!p.parseOrHelp(args, ctx.out, &images)) return kExitOk;
   fetch::FetchOptions o = fetchOptions(ctx.global, policy);
+  if (!signature.empty()) {
+    if (images.size() != 1)
+      throw UsageError("--signature: give one IMAGE, not " + std::to_string(images.size()));
+    o.signature = signature;
+  }
   store::Store store = store::Store::open(ctx.global.dir);
   json::Json fetched = json::Json::array();
   for (const auto& image : images) {

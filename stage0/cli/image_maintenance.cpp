@@ -1,6 +1,9 @@
 // `ferry image rm | gc | verify`: thin wrappers over the store.
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <iostream>
+#include <set>
 
 #include "common/json.hpp"
 #include "stage0/cli/command.hpp"
@@ -42,13 +45,17 @@ std::chrono::seconds parseDuration(std::string_view v) {
 // rendering the tree until runtime.json is written. States are listed in their forward order,
 // so a pod moving on while we list is still seen.
 std::vector<std::filesystem::path> treesOfPods(const std::filesystem::path& dataDir,
-                                               std::ostream& err) {
+                                               std::ostream& err,
+                                               std::set<std::string>* images = nullptr) {
   std::vector<std::filesystem::path> trees;
   for (const pod::Pod& p : pod::Pods(dataDir).list()) {
     std::error_code ec;
     if (!std::filesystem::exists(p.path / "runtime.json", ec)) continue;
     try {
-      for (const auto& a : pod::RuntimeOptions::read(p.path).apps) trees.emplace_back(a.tree);
+      for (const auto& a : pod::RuntimeOptions::read(p.path).apps) {
+        trees.emplace_back(a.tree);
+        if (images != nullptr) images->insert(a.image);
+      }
       // A stage1 image's tree, which the pod's gc, stop and enter run.
       if (auto s1 = pod::recordedStage1Path(p.path)) trees.push_back(*s1);
     } catch (const std::exception& e) {
@@ -91,20 +98,44 @@ int imageRmCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry image gc [--grace-period=DURATION]",
-                 "Remove blobs and rendered trees no image uses, and stale temporary files.\n"
-                 "Trees a pod uses (in any state, until the pod is removed) stay; temporary\n"
-                 "files of fetches that were killed go at once, whatever the grace period.");
+  OptionParser p("ferry image gc [--grace-period=DURATION] [--blobs-only]",
+                 "Remove images unused for longer than the grace period (as rkt does), then\n"
+                 "blobs and rendered trees no image uses, and stale temporary files.",
+                 "An image is used when it is fetched or run (image list's LAST USED, else\n"
+                 "IMPORTED); images of pods (in any state, until the pod is removed) and their\n"
+                 "trees stay. Temporary files of fetches that were killed go at once, whatever\n"
+                 "the grace period.");
   addGlobalOptions(p, ctx.global);
   std::string grace = "24h";
-  p.value("grace-period", "DURATION", "keep unused things younger than this (24h; s, m, h, d)",
+  p.value("grace-period", "DURATION",
+          "remove images unused, and blobs and trees unreferenced, for longer than this (24h; s, "
+          "m, h, d)",
           &grace);
+  bool blobsOnly = false;
+  p.flag("blobs-only", "remove no image: only blobs, trees and temporary files nothing uses",
+         &blobsOnly);
   p.positionals(0, 0);
   if (!p.parseOrHelp(args, ctx.out)) return kExitOk;
+  std::chrono::seconds gracePeriod = parseDuration(grace);
   store::Store store = store::Store::open(ctx.global.dir);
-  auto s = store.gc(parseDuration(grace), [&] { return treesOfPods(ctx.global.dir, ctx.err); });
+  // rkt's image gc: by age, the last use (a fetch or a run) or else the import.
+  std::vector<std::string> imagesRemoved;
+  if (!blobsOnly) {
+    std::set<std::string> ofPods;
+    std::vector<std::filesystem::path> trees = treesOfPods(ctx.global.dir, ctx.err, &ofPods);
+    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    for (const store::ImageRecord& r : store.listImages()) {
+      if (now - std::max(r.lastUsedAt, r.importedAt) < gracePeriod.count()) continue;
+      if (ofPods.count(r.id) != 0) continue;
+      std::optional<std::filesystem::path> tree = store.treePath(r.id);
+      if (tree && std::find(trees.begin(), trees.end(), *tree) != trees.end()) continue;
+      if (store.removeImage(r.id)) imagesRemoved.push_back(r.id);
+    }
+  }
+  auto s = store.gc(gracePeriod, [&] { return treesOfPods(ctx.global.dir, ctx.err); });
   if (ctx.global.json()) {
-    ctx.out << json::dump({{"blobsRemoved", s.blobsRemoved},
+    ctx.out << json::dump({{"imagesRemoved", imagesRemoved},
+                           {"blobsRemoved", s.blobsRemoved},
                            {"bytesFreed", s.bytesFreed},
                            {"treesRemoved", s.treesRemoved},
                            {"tempsRemoved", s.tempsRemoved}},
@@ -112,6 +143,7 @@ int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
             << "\n";
     return kExitOk;
   }
+  for (const std::string& id : imagesRemoved) ctx.out << "removed image " << id << "\n";
   ctx.out << "removed " << s.blobsRemoved << " blobs (" << s.bytesFreed << " bytes), "
           << s.treesRemoved << " trees, " << s.tempsRemoved << " temporary files\n";
   return kExitOk;

@@ -11,8 +11,8 @@ namespace {
 
 int unpackCommand(Context& ctx, const std::vector<std::string>& args, bool render) {
   OptionParser p(
-      render ? "ferry image render [--rootfs-only] IMAGE DIR"
-             : "ferry image extract [--rootfs-only] IMAGE DIR",
+      render ? "ferry image render [--rootfs-only] [--overwrite] IMAGE DIR"
+             : "ferry image extract [--rootfs-only] [--overwrite] IMAGE DIR",
       render ? "Write the root filesystem an image runs with (dependencies or layers applied)."
              : "Write an image as it is, without its dependencies.",
       std::string(
@@ -21,17 +21,20 @@ int unpackCommand(Context& ctx, const std::vector<std::string>& args, bool rende
                  : "An ACI's tar is extracted; an OCI image's layers are applied.\n") +
           "DIR gets rootfs/ and the manifest (ACI: manifest; OCI: manifest.json and "
           "config.json),\n"
-          "or with --rootfs-only the rootfs itself. DIR must be new or an empty directory.");
+          "or with --rootfs-only the rootfs itself. DIR must be new or an empty directory\n"
+          "(with --overwrite, a directory's old content is replaced).");
   addGlobalOptions(p, ctx.global);
   bool rootfsOnly = false;
   p.flag("rootfs-only", "write only the root filesystem into DIR", &rootfsOnly);
+  bool overwrite = false;
+  p.flag("overwrite", "replace what DIR holds", &overwrite);
   p.positionals(2, 2);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
   if (!storeExists(ctx.global)) throwNoSuch(ctx.global, "image", pos[0]);
   store::Store store = store::Store::open(ctx.global.dir);
   auto r = std::optional<store::ImageRecord>(findStoredImage(store, pos[0]));
-  image::UnpackOptions o{pos[1], rootfsOnly};
+  image::UnpackOptions o{pos[1], rootfsOnly, overwrite};
   if (render) {
     image::renderImage(store, *r, o);
   } else {

@@ -466,15 +466,23 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
           [&](std::string_view v) { seg().app.workingDir = v; });
   p.value("environment", "NAME=VALUE", "an environment variable of the app (repeatable)",
           [&](std::string_view v) { seg().app.environment.push_back(keyValue(v, "environment")); });
-  p.value("user-annotation", "NAME=VALUE", "an annotation of the app (repeatable)",
+  // rkt's --annotation is the same as --user-annotation.
+  for (const char* flag : {"user-annotation", "annotation"}) {
+    p.value(
+        flag, "NAME=VALUE", "an annotation of the app (repeatable)", [&, flag](std::string_view v) {
+          auto kv = keyValue(v, flag);
+          if (kv.first.starts_with(translate::kReservedAnnotationPrefix)) {
+            throw UsageError("--" + std::string(flag) + ": " + quote(kv.first) + ": the prefix " +
+                             std::string(translate::kReservedAnnotationPrefix) + " is ferry's own");
+          }
+          seg().app.userAnnotations.push_back(std::move(kv));
+        });
+  }
+  p.value("signature", "FILE",
+          "the detached signature of the app's ACI file or URL (instead of IMAGE.asc)",
           [&](std::string_view v) {
-            auto kv = keyValue(v, "user-annotation");
-            if (kv.first.starts_with(translate::kReservedAnnotationPrefix)) {
-              throw UsageError("--user-annotation: " + quote(kv.first) + ": the prefix " +
-                               std::string(translate::kReservedAnnotationPrefix) +
-                               " is ferry's own");
-            }
-            seg().app.userAnnotations.push_back(std::move(kv));
+            if (v.empty()) throw UsageError("--signature: want a FILE");
+            seg().app.signature = std::string(v);
           });
   p.value("user-label", "NAME=VALUE", "a label of the app (repeatable)",
           [&](std::string_view v) { seg().app.userLabels.push_back(keyValue(v, "user-label")); });
@@ -505,6 +513,17 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   p.value("cpu", "QUANTITY", "cpu limit in cores (e.g. 500m, 2)", [&](std::string_view v) {
     seg().app.isolators.push_back(isolator("cpu", cpuIsolator("cpu", v)));
   });
+  p.value(
+      "cpu-shares", "N", "the app's relative cpu weight (2 to 262144; 1024 is the default)",
+      [&](std::string_view v) {
+        int n = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 2 || n > 262144) {
+          throw UsageError("--cpu-shares: want a number from 2 to 262144, not " + quote(v));
+        }
+        seg().app.isolators.push_back(
+            isolator("cpu-shares", {{"name", "os/linux/cpu-shares"}, {"value", n}}));
+      });
   // rkt's spelling is --oom-score-adj; --oom-score-adjust stays.
   for (const char* flag : {"oom-score-adj", "oom-score-adjust"}) {
     p.value(flag, "N", "the app's oom_score_adj (-1000 to 1000)", [&, flag](std::string_view v) {

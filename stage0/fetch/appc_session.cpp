@@ -136,7 +136,9 @@ struct AppcSession::Impl {
   // or 304 to a conditional GET); otherwise the downloaded ACI and its signature.
   using Obtained = std::variant<std::string, Source>;
 
-  Obtained download(const std::string& aciUrl, const std::string& ascUrl) {
+  // `signature`: a local file holding the signature, else it is downloaded from ascUrl.
+  Obtained download(const std::string& aciUrl, const std::string& ascUrl,
+                    const fs::path& signature = {}) {
     std::optional<store::Remote> known = ctx.store.remote(aciUrl);
     if (known && !ctx.store.findImage(known->imageId)) known.reset();
     int64_t now = unixNow();
@@ -176,7 +178,10 @@ struct AppcSession::Impl {
                   describeStatus(ctx.options, request, response));
     }
     Source src{aciUrl, file, std::nullopt, remote};
-    if (!ctx.options.insecureImage) src.signature = downloadSignature(ascUrl);
+    if (!ctx.options.insecureImage) {
+      src.signature =
+          signature.empty() ? downloadSignature(ascUrl) : readFile(signature, kMaxSignatureSize);
+    }
     return src;
   }
 
@@ -346,7 +351,8 @@ std::string AppcSession::fetchByName(const discovery::AppcImageRef& ref) {
 }
 
 std::string AppcSession::fetchByUrl(const std::string& url) {
-  Impl::Obtained got = impl_->download(url, url + ".asc");
+  // --signature: the operator's file instead of URL.asc (for this image, not its dependencies).
+  Impl::Obtained got = impl_->download(url, url + ".asc", impl_->ctx.options.signature);
   std::string id = std::holds_alternative<std::string>(got)
                        ? std::get<std::string>(got)
                        : impl_->take(std::move(std::get<Source>(got)), nullptr);
@@ -362,7 +368,8 @@ std::string AppcSession::fetchLocal(const fs::path& path, UniqueFd fd) {
   Source src{path.string(), path, std::nullopt, std::nullopt};
   src.fd = std::move(fd);
   if (!impl_->ctx.options.insecureImage) {
-    fs::path asc = path.string() + ".asc";
+    fs::path asc = impl_->ctx.options.signature.empty() ? fs::path(path.string() + ".asc")
+                                                        : impl_->ctx.options.signature;
     if (!fs::is_regular_file(asc, ec)) {
       throw Error(Errc::kSecurity, "cannot fetch " + quote(path.string()) + ": no signature " +
                                        quote(asc.string()) +

@@ -96,6 +96,11 @@ std::string fetchImage(store::Store& store, const ImageArg& arg, const FetchOpti
     throw Error(Errc::kNotFound,
                 "cannot fetch " + describe(arg) + ": not in the store and --pull-policy=never");
   }
+  if (!options.signature.empty() && !std::holds_alternative<LocalAciArg>(arg) &&
+      !std::holds_alternative<UrlArg>(arg)) {
+    throw Error(Errc::kUnsupported, "cannot fetch " + describe(arg) +
+                                        " with --signature: only an ACI file or URL has one");
+  }
   FetchContext ctx{store, options};
   for (const auto& f : makeFetchers()) {
     if (!f->accepts(arg)) continue;

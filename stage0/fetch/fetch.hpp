@@ -35,6 +35,9 @@ struct FetchOptions {
   // --insecure-options=pubkey: signing keys (ferry trust, appc discovery's pubkeys) over plain
   // http or without certificate checks.
   bool insecurePubkey = false;
+  // --signature: the detached signature of an ACI file or URL, read from this file instead of
+  // IMAGE.asc (URL.asc); any other kind of image is refused with it.
+  std::filesystem::path signature;
   std::filesystem::path dataDir;  // ferry's --dir (trust store, scratch space)
   // The configuration's credentials: auth.d's Authorization per appc host[:port]
   // (http::ClientOptions::hostAuthorization) and docker.d's per registry, which come before

@@ -1,5 +1,6 @@
 #include "stage0/image/unpack.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -32,10 +33,12 @@ archive::ExtractOptions extractOptions() {
 }
 
 // The result is built in a temporary directory beside DIR and renamed onto it (rename(2)
-// replaces an empty directory), so DIR is either as it was or complete.
+// replaces an empty directory; with overwrite, a full one is exchanged with it atomically and
+// removed after), so DIR is either as it was or complete.
 class Staging {
  public:
-  Staging(const fs::path& dir, bool rootfsOnly) : dir_(dir), rootfsOnly_(rootfsOnly) {
+  Staging(const fs::path& dir, bool rootfsOnly, bool overwrite)
+      : dir_(dir), rootfsOnly_(rootfsOnly) {
     std::error_code ec;
     auto st = fs::symlink_status(dir, ec);
     if (fs::exists(st)) {
@@ -43,8 +46,12 @@ class Staging {
         throw Error(Errc::kInvalid, quote(dir.string()) + " exists and is not a directory");
       }
       if (!fs::is_empty(dir)) {
-        throw Error(Errc::kInvalid,
-                    quote(dir.string()) + " is not empty (give a new or empty directory)");
+        if (!overwrite) {
+          throw Error(Errc::kInvalid, quote(dir.string()) +
+                                          " is not empty (give a new or empty directory, or "
+                                          "--overwrite)");
+        }
+        exchange_ = true;
       }
     }
     fs::path abs = fs::absolute(dir).lexically_normal();
@@ -60,16 +67,19 @@ class Staging {
 
   void commit() {
     fs::path from = rootfsOnly_ ? rootfs() : tmp_->path();
-    if (::rename(from.c_str(), dir_.c_str()) != 0) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, dir_.c_str(),
+                    exchange_ ? RENAME_EXCHANGE : 0) != 0) {
       throwErrno("rename " + quote(from.string()) + " to " + quote(dir_.string()));
     }
     syncDir(fs::absolute(dir_).lexically_normal().parent_path());
-    if (!rootfsOnly_) tmp_->release();
+    // Exchanged: the temporary directory now holds DIR's old content, which goes with it.
+    if (!rootfsOnly_ && !exchange_) tmp_->release();
   }
 
  private:
   fs::path dir_;
   bool rootfsOnly_;
+  bool exchange_ = false;
   std::optional<TempDir> tmp_;
 };
 
@@ -116,7 +126,7 @@ void extractOciRootfs(const store::Store& store, const store::ImageRecord& r,
 template <typename Fn>
 void unpack(std::string_view verb, const store::ImageRecord& r, const UnpackOptions& o, Fn&& fn) {
   try {
-    Staging staging(o.dir, o.rootfsOnly);
+    Staging staging(o.dir, o.rootfsOnly, o.overwrite);
     fn(staging);
     staging.commit();
   } catch (const std::exception& e) {

@@ -7,7 +7,8 @@
 // render: the rootfs the image runs with: an ACI with its appc dependencies (pathWhitelist
 // honoured), an OCI image's layers; rendered once into the tree store and copied from there,
 // with `manifest` (an ACI's) beside it.
-// With rootfsOnly, DIR holds the rootfs itself. DIR must be missing or an empty directory;
+// With rootfsOnly, DIR holds the rootfs itself. DIR must be missing or an empty directory
+// (with overwrite, any directory: the old content goes once the new one is in place);
 // the result is built beside it and renamed into place, so a failure leaves DIR as it was.
 #pragma once
 
@@ -20,6 +21,7 @@ namespace ferry::image {
 struct UnpackOptions {
   std::filesystem::path dir;
   bool rootfsOnly = false;
+  bool overwrite = false;  // a DIR that is not empty is replaced (atomically) instead of refused
 };
 
 void extractImage(store::Store& store, const store::ImageRecord& image,

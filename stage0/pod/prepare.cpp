@@ -654,7 +654,9 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   } else {
     for (size_t i = 0; i < req.apps.size(); ++i) {
       const AppRequest& ar = req.apps[i];
-      std::string id = fetch::fetchImage(store, fetch::parseImageArg(ar.image), req.fetch);
+      fetch::FetchOptions fetchOptions = req.fetch;
+      if (ar.signature) fetchOptions.signature = *ar.signature;
+      std::string id = fetch::fetchImage(store, fetch::parseImageArg(ar.image), fetchOptions);
       std::string path = "apps[" + std::to_string(i) + "]";
       ResolvedImage img = resolveImage(store, id, report, path, ar.image);
       std::string nameText = ar.name.value_or(lastComponent(img.manifest.name.str()));

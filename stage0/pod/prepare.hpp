@@ -41,6 +41,7 @@ struct MountRequest {
 // One app of `ferry run IMAGE [flags]`; unset fields keep the image's values.
 struct AppRequest {
   std::string image;
+  std::optional<std::string> signature;  // --signature: the image's, instead of IMAGE.asc
   std::optional<std::string> name;
   std::optional<std::string> exec;
   std::vector<std::string> args;  // after `--`

@@ -40,9 +40,26 @@ expect_status 254 F fetch "$T/bb.aci"
 grep -q 'no trusted key' "$T/err" || fail "wrong prefix: $(cat "$T/err")"
 ok "a key trusted for another prefix does not apply"
 
-# Trusted: fetched; the ID is the sha512 of the uncompressed tar (system tools).
+# Trusted: fetched; the ID is the sha512 of the uncompressed tar (system tools). The signature
+# may come from elsewhere (--signature, rkt's): an unrelated one is refused, the right one taken.
 expect_status 0 F trust --prefix=example.com/busybox --skip-fingerprint-review "$GPG_PUBKEY"
 grep -q "$GPG_FPR" "$T/out" || fail "trust does not print the fingerprint"
+mv "$T/bb.aci.asc" "$T/bb.sig"
+expect_status 254 F fetch "$T/bb.aci"
+grep -q 'no signature' "$T/err" || fail "no .asc: $(cat "$T/err")"
+cp "$FIXTURES/rich.aci" "$T/rich.aci"
+"$here/services/gpg.sh" sign "$GPG_HOME" "$T/rich.aci" >/dev/null
+expect_status 254 F fetch --signature "$T/rich.aci.asc" "$T/bb.aci"
+grep -qi 'bad signature' "$T/err" || fail "--signature of another file: $(cat "$T/err")"
+expect_status 254 F run --signature "$T/rich.aci.asc" "$T/bb.aci"
+grep -qi 'bad signature' "$T/err" || fail "run --signature of another file: $(cat "$T/err")"
+expect_status 2 F fetch --signature "$T/bb.sig" "$T/bb.aci" "$T/rich.aci"
+expect_status 254 F fetch --signature "$T/bb.sig" "oci:$FIXTURES/oci:v2"
+grep -q 'only an ACI file or URL' "$T/err" || fail "--signature with an OCI layout: $(cat "$T/err")"
+[ -z "$(find "$D/cas/blobs" -type f 2>/dev/null)" ] || fail "a refused fetch left blobs"
+expect_status 0 F fetch --signature "$T/bb.sig" "$T/bb.aci"
+ok "--signature FILE: the image's signature from FILE (fetch and run); a wrong one refused"
+mv "$T/bb.sig" "$T/bb.aci.asc"
 expect_status 0 F fetch "$T/bb.aci"
 id=$(cat "$T/out")
 [ "$id" = "$(aci_id "$T/bb.aci")" ] || fail "ID $id is not the sha512 of the tar"
@@ -63,6 +80,7 @@ expect_status 0 F fetch "oci:$FIXTURES/oci:v2"
 oci_id=$(cat "$T/out")
 [[ "$oci_id" == sha256:* ]] || fail "OCI ID $oci_id"
 expect_status 0 F --insecure-options=image fetch "$FIXTURES/rich.aci"
+rich_id=$(cat "$T/out")
 expect_status 0 F --format=json image list
 python3 - "$T/out" "$id" "$oci_id" <<'PY'
 import json, sys
@@ -73,6 +91,32 @@ assert images[sys.argv[3]]["tags"] == ["v2"]
 assert len(images) == 3
 PY
 ok "image list shows the three images"
+# rkt's --fields, --sort, --order, --full.
+expect_status 0 F image list --fields=name,id --sort=name --order=desc --full --no-legend
+awk '{print $1}' "$T/out" >"$T/names"
+sort -r "$T/names" | diff - "$T/names" >/dev/null || fail "--sort=name --order=desc: $(cat "$T/out")"
+grep -q " $id\$" "$T/out" || fail "--full --fields=name,id: $(cat "$T/out")"
+expect_status 0 F image list --fields=size --full --sort=size
+head -1 "$T/out" | grep -qx 'SIZE' && tail -n +2 "$T/out" | sort -n -c || fail "--sort=size: $(cat "$T/out")"
+expect_status 2 F image list --fields=bogus
+grep -q 'unknown field "bogus"' "$T/err" || fail "--fields=bogus: $(cat "$T/err")"
+expect_status 2 F image list --order=up
+ok "image list --fields, --sort, --order, --full"
+# image inspect: what the image runs with, from the ACI's app section or the OCI config.
+expect_status 0 F --format=json image inspect "${rich_id:0:20}"
+jq -e '.exec == ["/bin/sh", "-c", "echo hello; id"] and .user == "app" and .group == "staff" and
+  .workingDirectory == "/opt/work" and (.env | index("GREETING=hello world")) != null and
+  (.ports | map(.name) == ["http", "range"]) and .annotations["com.example.team"] == "runtime"' \
+  "$T/out" >/dev/null || fail "image inspect --format=json of an ACI: $(cat "$T/out")"
+expect_status 0 F --format=json image inspect "oci:$FIXTURES/oci:v2"
+jq -e '.exec == ["/bin/sh", "-c", "echo hi; id"] and .user == "app" and .stopSignal == "SIGINT" and
+  (.ports | map(.port) | sort == ["53", "8080"]) and .annotations.Maintainer == "someone"' \
+  "$T/out" >/dev/null || fail "image inspect --format=json of an OCI image: $(cat "$T/out")"
+expect_status 0 F image inspect "${rich_id:0:20}"
+grep -qx 'EXEC  */bin/sh -c "echo hello; id"' "$T/out" &&
+  grep -qx 'PORTS  *http 8080/tcp, range 9000/udp' "$T/out" || fail "image inspect (table): $(cat "$T/out")"
+expect_status 254 F image inspect sha512-00000000
+ok "image inspect: exec, env, user, ports, annotations of an ACI and an OCI image (table, JSON)"
 expect_status 0 F image cat-manifest "${id:0:20}"
 python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["name"]=="example.com/busybox", m' "$T/out"
 expect_status 0 F image cat-manifest "$oci_id"
@@ -82,7 +126,7 @@ expect_status 254 F image cat-manifest sha512-0000000000000000
 grep -q 'no image' "$T/err" || fail "cat-manifest of a missing image: $(cat "$T/err")"
 # rm + gc: the blobs of a removed image go, the others stay, and the store verifies clean.
 expect_status 0 F image rm "$oci_id"
-expect_status 0 F image gc --grace-period=0s
+expect_status 0 F image gc --grace-period=0s --blobs-only
 grep -q '^removed [1-9]' "$T/out" || fail "gc removed nothing: $(cat "$T/out")"
 expect_status 0 F image verify
 expect_status 0 F --format=json image list

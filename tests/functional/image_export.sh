@@ -43,6 +43,17 @@ ok "image extract writes the manifest as in the ACI"
 mkdir "$T/x-only"
 expect_status 0 F image extract --rootfs-only "$rich" "$T/x-only"
 same_tree "$T/tar-rich/rootfs" "$T/x-only" "image extract --rootfs-only into an empty directory"
+# A directory that is not empty: refused, or replaced with --overwrite (nothing of it left).
+expect_status 254 F image extract "$rich" "$T/x-rich"
+grep -q -- '--overwrite' "$T/err" || fail "extract into a full directory: $(cat "$T/err")"
+echo stale >"$T/x-rich/stale" && echo stale >"$T/x-only/stale"
+expect_status 0 F image extract --overwrite "$rich" "$T/x-rich"
+same_tree "$T/tar-rich/rootfs" "$T/x-rich/rootfs" "image extract --overwrite"
+[ ! -e "$T/x-rich/stale" ] || fail "extract --overwrite kept a stale file"
+expect_status 0 F image render --overwrite --rootfs-only "$rich" "$T/x-only"
+same_tree "$T/tar-rich/rootfs" "$T/x-only" "image render --overwrite --rootfs-only"
+[ -z "$(ls -a "$T" | grep '\.tmp-')" ] || fail "--overwrite left a temporary directory: $(ls -a "$T")"
+ok "image extract/render --overwrite replace a directory's content; without it, refused"
 # With no tree in the store, render writes the rootfs straight into DIR and makes none (a tree
 # there serves pods); with one (a prepared pod's), it copies that tree. Both as GNU tar has it.
 trees() { find "$D/cas/trees" -mindepth 2 -maxdepth 2 -name rootfs 2>/dev/null | sort; }

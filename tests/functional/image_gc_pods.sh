@@ -38,3 +38,25 @@ grep -q ' 1 trees' "$T/out" || fail "gc after the pod is gone: $(cat "$T/out")"
 [ ! -e "$tree" ] && [ ! -e "$(dirname "$tree")" ] || fail "gc left $tree after the pod was removed"
 expect_status 0 F image verify
 ok "once the pod is removed, gc frees the tree"
+
+# rkt's age: image gc removes images unused (fetched or run, else imported) for longer than
+# --grace-period, except those of pods; --blobs-only removes none.
+expect_status 0 F fetch "$FIXTURES/bb.aci"
+bb=$(tail -1 "$T/out")
+expect_status 0 F fetch "oci:$FIXTURES/oci:v1"
+oci=$(tail -1 "$T/out")
+expect_status 0 F prepare "${R[@]}" "$oci" --exec /bin/sh -- -c true
+python3 - "$D/cas/index.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE images SET imported_at = imported_at - 7200, last_used_at = MAX(last_used_at - 7200, 0)")
+db.commit()
+PY
+expect_status 0 F image gc --grace-period=1h --blobs-only
+expect_status 0 F image gc --grace-period=3h
+[ "$(F image list -q | sort)" = "$(printf '%s\n' "$bb" "$oci" | sort)" ] || fail "gc removed a recent image: $(F image list)"
+expect_status 0 F image gc --grace-period=1h
+grep -qx "removed image $bb" "$T/out" || fail "image gc by age: $(cat "$T/out")"
+[ "$(F image list -q)" = "$oci" ] || fail "after gc by age: $(F image list)"
+expect_status 0 F image verify
+ok "image gc --grace-period removes images unused for longer (not a pod's); --blobs-only none"

@@ -229,6 +229,40 @@ expect_status 2 F run "$BB" --user-annotation dev.ferry.user=0
 one_line "--user-annotation dev.ferry.user=0"
 ok "--user-annotation and --user-label recorded (config.json too); the dev.ferry. prefix refused"
 
+# --- rkt's --annotation (the app's, as --user-annotation) and --cpu-shares (os/linux/cpu-shares,
+# read back from the app's own cgroup where the host has cpu.shares).
+expect_status 0 F run --uuid-file-save="$T/u-rkt" "$BB" --annotation owner=ops --cpu-shares 512 \
+  --exec /bin/sh -- -c 'cat /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/cpu.weight'
+out=$(cat "$T/out")
+expect_status 0 F cat-manifest "$(cat "$T/u-rkt")"
+jq -e '.apps[0].app.userAnnotations == {"owner": "ops"} and
+  ([.apps[0].app.isolators[] | select(.name == "os/linux/cpu-shares") | .value] == [512])' \
+  "$T/out" >/dev/null || fail "--annotation/--cpu-shares in the pod manifest: $(jq -c '.apps[0].app' "$T/out")"
+[ "$out" = 512 ] || [ "$out" = 20 ] || fail "cpu-shares seen by the app: $out"
+expect_status 2 F run "$BB" --cpu-shares 1
+one_line "--cpu-shares 1"
+ok "--annotation and --cpu-shares (the app sees its cpu.shares: $out); --cpu-shares 1 refused"
+
+# --- ferry export (rkt export): an exited pod's app as an ACI, with what the app changed (an
+# overlay pod: upper over the tree, a deleted file gone; a --no-overlay pod: its copy).
+expect_status 0 F run --uuid-file-save="$T/u-exp" "$BB" --exec /bin/sh -- -c \
+  'echo exported >/new-file; rm /bin/sh; mkdir -p /var/made'
+expect_status 0 F export "$(cat "$T/u-exp")" "$T/exp.aci"
+if command -v actool >/dev/null; then actool validate "$T/exp.aci" || fail "actool validate of the export"; fi
+tar -tzf "$T/exp.aci" >"$T/exp.list"
+grep -qx 'manifest' "$T/exp.list" && grep -qx 'rootfs/new-file' "$T/exp.list" &&
+  grep -qx 'rootfs/var/made/\?' "$T/exp.list" && grep -qx 'rootfs/bin/busybox' "$T/exp.list" ||
+  fail "the export's members: $(head -20 "$T/exp.list")"
+grep -qx 'rootfs/bin/sh' "$T/exp.list" && fail "a file the app removed is in the export"
+[ "$(tar -xzOf "$T/exp.aci" rootfs/new-file)" = exported ] || fail "the app's file in the export"
+expect_status 254 F export "$(cat "$T/u-exp")" busybox "$T/exp.aci"
+grep -q 'exists' "$T/err" || fail "export over a file: $(cat "$T/err")"
+expect_status 0 F export --overwrite "$(cat "$T/u-exp")" busybox "$T/exp.aci"
+expect_status 0 F --insecure-options=image fetch "$T/exp.aci"
+expect_status 0 F run "$(cat "$T/out")" --exec /bin/busybox -- cat /new-file
+grep -qx exported "$T/out" || fail "a pod of the exported image: $(cat "$T/out")"
+ok "export: an exited pod's app as an ACI (actool validates it) with the app's changes; it runs"
+
 # --- --no-overlay: the app's rootfs is a copy of the store's tree; writes land in the copy.
 expect_status 0 F run --no-overlay --uuid-file-save="$T/u-copy" "$BB" --exec /bin/sh -- -c \
   'echo copied >/written-here'
@@ -239,6 +273,9 @@ up=$D/pods/run/$(cat "$T/u-copy")
 tree=$(jq -r '.apps[0].tree' "$up/runtime.json")
 [ ! -e "$tree/written-here" ] || fail "the store's tree was written"
 ok "--no-overlay: a copy of the tree, the app's write in the copy, the tree untouched"
+expect_status 0 F export --app busybox "$(cat "$T/u-copy")" "$T/copy.aci"
+[ "$(tar -xzOf "$T/copy.aci" rootfs/written-here)" = copied ] || fail "export of a --no-overlay pod"
+ok "export of a --no-overlay pod: its copy"
 
 # --- --oom-score-adjust: raising works for anyone; lowering needs CAP_SYS_RESOURCE.
 expect_status 0 F run "$BB" --oom-score-adjust 500 --exec /bin/busybox -- cat /proc/self/oom_score_adj

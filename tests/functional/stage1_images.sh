@@ -101,7 +101,7 @@ ok "--stage1-url=https:// fetches the stage1 image with its signature"
 expect_status 0 G prepare --stage1-hash="$THIRD_ID" "$BBID" --exec /bin/sh -- -c 'echo prepared'
 up=$(tail -1 "$T/out")
 expect_status 0 G image rm "$THIRD_ID"
-expect_status 0 G image gc --grace-period=0s
+expect_status 0 G image gc --grace-period=0s --blobs-only
 [ -f "$tree/stage1.json" ] || fail "image gc removed the tree of a prepared pod's stage1"
 expect_status 0 G run-prepared "$up"
 grep -qx prepared "$T/out" || fail "run-prepared on a stage1 image: $(cat "$T/out" "$T/err")"
