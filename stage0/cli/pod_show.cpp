@@ -5,10 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "common/fs.hpp"
 #include "common/json.hpp"
@@ -72,13 +78,101 @@ off_t tailOffset(int fd, uint64_t lines, const std::filesystem::path& path) {
   return 0;
 }
 
+// logs/<app>.log.times (stage1/ABI.md §1): "OFFSET SECONDS.NANOS" a line, one for each chunk
+// the init wrote to the log, read as it grows. A line's time is the time of the chunk it starts
+// in.
+class LogTimes {
+ public:
+  explicit LogTimes(std::filesystem::path path) : path_(std::move(path)) {}
+
+  // Unix nanoseconds of the byte at `offset` of the log (0: not known).
+  int64_t at(off_t offset) {
+    if (records_.empty() || records_.back().first < offset) load();
+    auto it = std::upper_bound(records_.begin(), records_.end(), offset,
+                               [](off_t o, const auto& r) { return o < r.first; });
+    return it == records_.begin() ? 0 : std::prev(it)->second;
+  }
+
+ private:
+  void load() {
+    if (!fd_) {
+      fd_ = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd_) return;
+    }
+    char buf[16 << 10];
+    for (;;) {
+      ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pending_.append(buf, static_cast<size_t>(n));
+    }
+    size_t start = 0;
+    for (size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      long long off = 0, sec = 0, nsec = 0;
+      if (std::sscanf(pending_.c_str() + start, "%lld %lld.%lld", &off, &sec, &nsec) == 3) {
+        records_.emplace_back(static_cast<off_t>(off), sec * 1000000000LL + nsec);
+      }
+    }
+    pending_.erase(0, start);
+  }
+
+  std::filesystem::path path_;
+  UniqueFd fd_;
+  std::string pending_;
+  std::vector<std::pair<off_t, int64_t>> records_;
+};
+
+std::string rfc3339Nanos(int64_t ns) {
+  if (ns <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(ns / 1000000000LL);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
+  char out[96];
+  std::snprintf(out, sizeof out, "%s.%09lldZ", buf, static_cast<long long>(ns % 1000000000LL));
+  return out;
+}
+
+// --since: a duration before now (10m, 2h) or an RFC 3339 time; unix nanoseconds.
+int64_t parseSince(std::string_view v) {
+  if (v.find('T') != std::string_view::npos) {
+    std::string s(v);
+    struct tm tm {};
+    const char* rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    int64_t frac = 0;
+    if (rest != nullptr && *rest == '.') {
+      int digits = 0;
+      for (++rest; *rest >= '0' && *rest <= '9'; ++rest) {
+        if (digits++ < 9) frac = frac * 10 + (*rest - '0');
+      }
+      for (; digits < 9; ++digits) frac *= 10;
+    }
+    if (rest == nullptr || std::string_view(rest) != "Z") {
+      throw UsageError("--since: want a duration (10m) or a UTC time (2026-01-02T03:04:05Z), not " +
+                       quote(v));
+    }
+    return static_cast<int64_t>(::timegm(&tm)) * 1000000000LL + frac;
+  }
+  auto ms = parseDuration(v, "since").count();
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return now.tv_sec * 1000000000LL + now.tv_nsec - static_cast<int64_t>(ms) * 1000000LL;
+}
+
 // One app's log file, read as it grows; with `prefix`, whole lines get "[app] " in front (a
-// partial last line waits for its end, or for the end of the pod).
+// partial last line waits for its end, or for the end of the pod). With `times`, each line is
+// placed in time: --timestamps prints its time first, --since drops older lines.
 class LogTail {
  public:
   // tail: print only the last that many lines of what is there at the first read (-1: all).
-  LogTail(std::string app, std::filesystem::path path, bool prefix, int64_t tail)
-      : app_(std::move(app)), path_(std::move(path)), prefix_(prefix), tail_(tail) {}
+  LogTail(std::string app, std::filesystem::path path, bool prefix, int64_t tail,
+          std::optional<LogTimes> times = std::nullopt, bool timestamps = false, int64_t since = 0)
+      : app_(std::move(app)),
+        path_(std::move(path)),
+        prefix_(prefix),
+        tail_(tail),
+        times_(std::move(times)),
+        timestamps_(timestamps),
+        since_(since) {}
 
   // Copies what was appended since the last call to `out`; `final`: the pod is over.
   void pump(std::ostream& out, bool final) {
@@ -88,28 +182,38 @@ class LogTail {
       if (tail_ >= 0) {
         off_t at = tailOffset(fd_.get(), static_cast<uint64_t>(tail_), path_);
         if (::lseek(fd_.get(), at, SEEK_SET) < 0) throwErrno("seek " + quote(path_.string()));
+        offset_ = at;
       }
     }
+    bool lines = prefix_ || times_.has_value();
+    auto line = [&](const char* data, size_t size) {
+      int64_t t = times_ ? times_->at(offset_) : 0;
+      offset_ += static_cast<off_t>(size);
+      if (since_ > 0 && t < since_) return;
+      if (timestamps_) out << rfc3339Nanos(t) << " ";
+      if (prefix_) out << "[" << app_ << "] ";
+      out.write(data, static_cast<std::streamsize>(size));
+    };
     char buf[64 << 10];
     for (;;) {
       ssize_t n = ::read(fd_.get(), buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throwErrno("read " + quote(path_.string()));
       if (n == 0) break;
-      if (!prefix_) {
+      if (!lines) {
         out.write(buf, n);
         continue;
       }
       pending_.append(buf, static_cast<size_t>(n));
       size_t start = 0;
       for (size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1) {
-        out << "[" << app_ << "] ";
-        out.write(pending_.data() + start, static_cast<std::streamsize>(nl + 1 - start));
+        line(pending_.data() + start, nl + 1 - start);
       }
       pending_.erase(0, start);
     }
-    if (final && prefix_ && !pending_.empty()) {
-      out << "[" << app_ << "] " << pending_ << "\n";
+    if (final && lines && !pending_.empty()) {
+      pending_ += "\n";
+      line(pending_.data(), pending_.size());
       pending_.clear();
     }
     out.flush();
@@ -120,6 +224,10 @@ class LogTail {
   std::filesystem::path path_;
   bool prefix_;
   int64_t tail_;
+  std::optional<LogTimes> times_;
+  bool timestamps_;
+  int64_t since_;
+  off_t offset_ = 0;  // where pending_ starts in the log
   UniqueFd fd_;
   std::string pending_;
 };
@@ -127,7 +235,9 @@ class LogTail {
 }  // namespace
 
 int logsCommand(Context& ctx, const std::vector<std::string>& args) {
-  const std::string usage = "ferry logs [--app NAME] [--follow] [--tail N] --uuid-file=FILE | UUID";
+  const std::string usage =
+      "ferry logs [--app NAME] [--follow] [--tail N] [--since WHEN] [--timestamps] "
+      "--uuid-file=FILE | UUID";
   OptionParser p(usage, "Print what a pod's apps wrote to stdout and stderr.",
                  "With several apps and no --app, each line is prefixed by [app].\n"
                  "--follow keeps printing what a running pod's apps write until the pod exits.\n"
@@ -147,6 +257,12 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
             }
             tail = static_cast<int64_t>(n);
           });
+  bool timestamps = false;
+  p.flag("timestamps", "print each line's time (RFC 3339, UTC) first", &timestamps);
+  int64_t since = 0;
+  p.value("since", "DURATION|TIME",
+          "only lines written since then: a duration before now (10m) or a UTC time",
+          [&since](std::string_view v) { since = parseSince(v); });
   UuidFile uuidFile;
   uuidFile.declare(p);
   p.positionals(0, 1);
@@ -155,6 +271,7 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   if (ctx.global.json()) {
     throw UsageError("--format=json: logs prints the apps' output as they wrote it");
   }
+  bool timed = timestamps || since > 0;
   std::string ref = uuidFile.podRefs(pos, usage)[0];
   if (!podsExist(ctx.global)) throwNoSuch(ctx.global, "pod", ref);
   pod::Pods pods(ctx.global.dir);
@@ -171,6 +288,11 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
   std::error_code ec;
   if (std::filesystem::exists(pd.path / "runtime.json", ec) &&
       stage1::RuntimeOptions::read(pd.path).logDriver == "journal") {
+    if (timed) {
+      throw Error(Errc::kUnsupported,
+                  "not supported: --since and --timestamps for a pod of --log-driver=journal "
+                  "(journalctl --since and -o short-iso give them)");
+    }
     bool running = follow && pd.dir == pod::Dir::kRun && !pod::PodLock::tryShared(pd.path);
     systemd::printPodJournal(
         ctx.out, pd.uuid, app.empty() ? std::nullopt : std::optional<std::string>(app),
@@ -178,8 +300,20 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::vector<LogTail> tails;
-  for (const auto& n : names)
-    tails.emplace_back(n, pd.path / "logs" / (n + ".log"), names.size() > 1, tail);
+  for (const auto& n : names) {
+    std::filesystem::path log = pd.path / "logs" / (n + ".log");
+    std::optional<LogTimes> times;
+    if (timed) {
+      std::filesystem::path file = log.string() + ".times";
+      if (std::filesystem::exists(log, ec) && !std::filesystem::exists(file, ec)) {
+        throw Error(Errc::kUnsupported, "not supported: --since and --timestamps for pod " +
+                                            pd.uuid + ": its logs hold no times (" +
+                                            quote(file.string()) + " is missing)");
+      }
+      times.emplace(file);
+    }
+    tails.emplace_back(n, log, names.size() > 1, tail, std::move(times), timestamps, since);
+  }
   // Following: the pod runs while its lock is held (stage1/ABI.md §1); the logs directory is
   // watched for writes, with a timeout so that the end of the pod is seen even when it is quiet.
   bool running = follow && pd.dir == pod::Dir::kRun && !pod::PodLock::tryShared(pd.path);

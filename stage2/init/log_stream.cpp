@@ -1,9 +1,11 @@
 #include "stage2/init/log_stream.hpp"
 
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <utility>
 
 namespace ferry::init {
@@ -25,8 +27,12 @@ bool writeFully(int fd, const char* data, size_t size) noexcept {
   return true;
 }
 
-LogStream::LogStream(int readFd, int logFd, int outFd, std::string prefix)
-    : readFd_(readFd), logFd_(logFd), outFd_(outFd), prefix_(std::move(prefix)) {}
+LogStream::LogStream(int readFd, int logFd, int outFd, std::string prefix, int timesFd)
+    : readFd_(readFd),
+      logFd_(logFd),
+      outFd_(outFd),
+      timesFd_(timesFd),
+      prefix_(std::move(prefix)) {}
 
 LogStream::~LogStream() { close(); }
 
@@ -34,6 +40,7 @@ LogStream::LogStream(LogStream&& o) noexcept
     : readFd_(std::exchange(o.readFd_, -1)),
       logFd_(o.logFd_),
       outFd_(o.outFd_),
+      timesFd_(o.timesFd_),
       prefix_(std::move(o.prefix_)),
       partial_(std::move(o.partial_)),
       journalFd_(o.journalFd_),
@@ -45,6 +52,7 @@ LogStream& LogStream::operator=(LogStream&& o) noexcept {
     readFd_ = std::exchange(o.readFd_, -1);
     logFd_ = o.logFd_;
     outFd_ = o.outFd_;
+    timesFd_ = o.timesFd_;
     prefix_ = std::move(o.prefix_);
     partial_ = std::move(o.partial_);
     journalFd_ = o.journalFd_;
@@ -91,7 +99,19 @@ void LogStream::emit(const char* data, size_t size) {
     if (partial_.size() > kMaxLine) flush();
     return;
   }
-  if (logFd_ >= 0) writeFully(logFd_, data, size);
+  if (logFd_ >= 0) {
+    // The log is O_APPEND and only this process writes it: its end is where the chunk goes.
+    off_t at = timesFd_ >= 0 ? ::lseek(logFd_, 0, SEEK_END) : -1;
+    writeFully(logFd_, data, size);
+    if (at >= 0) {
+      struct timespec now;
+      ::clock_gettime(CLOCK_REALTIME, &now);
+      char record[64];
+      int n = std::snprintf(record, sizeof record, "%lld %lld.%09ld\n", static_cast<long long>(at),
+                            static_cast<long long>(now.tv_sec), now.tv_nsec);
+      if (n > 0) writeFully(timesFd_, record, static_cast<size_t>(n));
+    }
+  }
   if (prefix_.empty()) {
     writeFully(outFd_, data, size);
     return;

@@ -15,8 +15,10 @@ namespace ferry::init {
 class LogStream {
  public:
   LogStream() = default;
-  // readFd is owned; logFd (-1: none) and outFd are not.
-  LogStream(int readFd, int logFd, int outFd, std::string prefix);
+  // readFd is owned; logFd (-1: none), outFd and timesFd are not. timesFd (-1: none): the log's
+  // times file (logs/<app>.log.times, stage1/ABI.md §1), which gets "OFFSET SECONDS.NANOS\n"
+  // for each chunk written to the log: the offset in the log where it starts, and when.
+  LogStream(int readFd, int logFd, int outFd, std::string prefix, int timesFd = -1);
   ~LogStream();
   LogStream(LogStream&& o) noexcept;
   LogStream& operator=(LogStream&& o) noexcept;
@@ -42,6 +44,7 @@ class LogStream {
   int readFd_ = -1;
   int logFd_ = -1;
   int outFd_ = -1;
+  int timesFd_ = -1;
   std::string prefix_;
   std::string partial_;
   int journalFd_ = -1;

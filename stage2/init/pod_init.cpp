@@ -93,6 +93,7 @@ struct App {
   int outWrite = -1;         // the write ends the app's processes get as stdout and stderr
   int errWrite = -1;
   int logFd = -1;
+  int timesFd = -1;  // logs/<app>.log.times
   LogStream out;
   LogStream err;
   enum class State { kCreated, kRunning, kExited } state = State::kCreated;
@@ -168,6 +169,7 @@ PodInit::~PodInit() {
     if (app->outWrite >= 0) ::close(app->outWrite);
     if (app->errWrite >= 0) ::close(app->errWrite);
     if (app->logFd >= 0) ::close(app->logFd);
+    if (app->timesFd >= 0) ::close(app->timesFd);
     if (app->notifyFd >= 0) ::close(app->notifyFd);
   }
   for (int fd : {sigFd_, podFd_, statusFd_, logsFd_, journalFd_}) {
@@ -333,9 +335,15 @@ bool PodInit::setupApp(App& app) {
       ::openat(logsFd_, log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   log = podDir_ + "/logs/" + log;
   if (app.logFd < 0) say("cannot open \"%s\": %s", log.c_str(), std::strerror(errno));
+  // When each chunk of the log was written (ferry logs --timestamps, --since).
+  std::string times = app.name + ".log.times";
+  app.timesFd = app.logFd < 0
+                    ? -1
+                    : ::openat(logsFd_, times.c_str(),
+                               O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   std::string prefix = apps_.size() > 1 ? "[" + app.name + "] " : "";
-  app.out = LogStream(out[0], app.logFd, 1, prefix);
-  app.err = LogStream(err[0], app.logFd, 2, prefix);
+  app.out = LogStream(out[0], app.logFd, 1, prefix, app.timesFd);
+  app.err = LogStream(err[0], app.logFd, 2, prefix, app.timesFd);
   app.outWrite = out[1];
   app.errWrite = err[1];
   return true;

@@ -241,4 +241,24 @@ expect_status 2 F logs --tail=-1 --uuid-file="$T/lines.uuid"
 one_line "logs --tail=-1"
 ok "logs --tail N: the last N lines of each app"
 
+# --- logs --timestamps / --since: each line at the time the init wrote it (logs/<app>.log.times).
+expect_status 0 F run --uuid-file-save="$T/timed.uuid" "$BB" --exec /bin/sh -- \
+  -c 'echo early; sleep 2; echo late'
+expect_status 0 F logs --timestamps --uuid-file="$T/timed.uuid"
+grep -qE '^20[0-9-]{8}T[0-9:]{8}\.[0-9]{9}Z early$' "$T/out" && grep -qE ' late$' "$T/out" ||
+  fail "logs --timestamps: $(cat "$T/out")"
+python3 - "$T/out" >"$T/mid" <<'PY' || fail "logs --timestamps: the lines are not 2 s apart: $(cat "$T/out")"
+import sys, datetime
+t = [datetime.datetime.strptime(l.split()[0][:26] + "Z", "%Y-%m-%dT%H:%M:%S.%fZ") for l in open(sys.argv[1])]
+assert len(t) == 2 and (t[1] - t[0]).total_seconds() >= 1.5, t
+print((t[0] + (t[1] - t[0]) / 2).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+PY
+expect_status 0 F logs --since "$(cat "$T/mid")" --uuid-file="$T/timed.uuid"
+[ "$(cat "$T/out")" = late ] || fail "logs --since $(cat "$T/mid"): $(cat "$T/out")"
+expect_status 0 F logs --since 1h --uuid-file="$T/timed.uuid"
+[ "$(cat "$T/out")" = "$(printf 'early\nlate')" ] || fail "logs --since 1h: $(cat "$T/out")"
+expect_status 2 F logs --since yesterday --uuid-file="$T/timed.uuid"
+one_line "logs --since yesterday"
+ok "logs --timestamps (RFC 3339, the time each line was written) and --since (a duration or a time)"
+
 echo "$checks passed, 0 failed"
