@@ -367,6 +367,16 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
           [&](std::string_view v) { pod::chooseStage1(r.stage1, pod::Stage1Flag::kHash, v); });
   p.value("stage1-from-dir", "FILE", "the stage1: an image file of ferry's stage1 images directory",
           [&](std::string_view v) { pod::chooseStage1(r.stage1, pod::Stage1Flag::kFromDir, v); });
+  // Options of the stage1 itself (runtime.json stage1Options): stage0 knows no option; the
+  // stage1's descriptor says which it takes and their values (checked in prepare).
+  p.value("stage1-opt", "NAME=VALUE", "an option for the stage1, if it takes it (repeatable)",
+          [&](std::string_view v) {
+            auto [name, value] = keyValue(v, "stage1-opt");
+            r.stage1Options[name] = value;
+          });
+  p.value("kvm-accel", "kvm|tcg|auto",
+          "the kvm stage1's accelerator (--stage1-opt kvm-accel=…; default auto)",
+          [&](std::string_view v) { r.stage1Options["kvm-accel"] = std::string(v); });
   p.flag("mds-register", "register the pod with the metadata service", &r.mdsRegister);
   p.value("mds-socket", "PATH", "the metadata service's socket (/run/ferry/mds.sock)",
           &r.mdsSocket);

@@ -784,6 +784,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   }
   ro.interactive = req.interactive;
   ro.logDriver = req.logDriver;
+  ro.stage1Options = req.stage1Options;
   ro.noOverlay = req.noOverlay;
   ro.debug = req.debug;
   if (auto t = pm.annotations.get(kStopTimeoutAnnotation)) {
@@ -949,6 +950,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   ask.privateUsers = req.privateUsers.has_value();
   ask.hostname = req.hostname.has_value();
   ask.logDriver = req.logDriver;
+  ask.options = req.stage1Options;
   if (!req.podManifest) ask.apps = req.apps.size();
   stage1::refuseUnsupported(s1.descriptor(), ask);
   // Every network's configuration read and checked before a pod exists.

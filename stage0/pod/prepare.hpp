@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -83,7 +84,10 @@ struct PodRequest {
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME
   bool interactive = false;
   std::string logDriver = "file";  // --log-driver: file | journal (runtime.json logDriver)
-  bool noOverlay = false;          // --no-overlay: runtime.json's noOverlay
+  // --stage1-opt NAME=VALUE, --kvm-accel: runtime.json stage1Options, which the stage1's
+  // descriptor must declare (features.options).
+  std::map<std::string, std::string> stage1Options;
+  bool noOverlay = false;  // --no-overlay: runtime.json's noOverlay
   // --private-users: the pod in a user namespace (docs/private-users.md); only a stage1 with the
   // feature privateUsers takes it, and none has it yet.
   std::optional<idmap::PrivateUsers> privateUsers;

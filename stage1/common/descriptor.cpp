@@ -125,6 +125,7 @@ PodAsk PodAsk::of(const RuntimeOptions& rt) {
   a.mds = rt.mds.has_value();
   a.privateUsers = rt.privateUsers.has_value();
   a.logDriver = rt.logDriver;
+  a.options = rt.stage1Options;
   a.apps = rt.apps.size();
   if (rt.podResources) a.podResources = resourcesSet(&*rt.podResources);
   return a;
@@ -190,6 +191,22 @@ void refuseUnsupported(const Descriptor& d, const PodAsk& ask) {
                joined("--log-driver=",
                       d.list(feature::kLogDrivers).value_or(std::vector<std::string>{})) +
                ")");
+  }
+  for (const auto& [name, value] : ask.options) {
+    auto all = d.features.find(std::string(feature::kOptions));
+    const json::Json* values = nullptr;
+    if (all != d.features.end() && all->is_object() && all->contains(name)) values = &(*all)[name];
+    if (values == nullptr || !values->is_array()) {
+      refuse(feature::kOptions, "takes no option " + name + " (--stage1-opt " + name + "=…)");
+    }
+    std::vector<std::string> allowed;
+    for (const auto& v : *values) {
+      if (v.is_string()) allowed.push_back(v.get<std::string>());
+    }
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      refuse(feature::kOptions, "does not take " + name + "=" + value + " (it takes " +
+                                    joined(name + "=", allowed) + ")");
+    }
   }
   if (auto max = d.maxApps(); max && ask.apps && static_cast<int64_t>(*ask.apps) > *max) {
     refuse(feature::kMaxApps, "runs at most " + std::to_string(*max) +

@@ -40,6 +40,9 @@ inline constexpr std::string_view kHostname = "hostname";
 inline constexpr std::string_view kLogDrivers = "logDrivers";
 // {"<feature>": "why"}: said after a refusal of that feature (absent: nothing).
 inline constexpr std::string_view kReasons = "reasons";
+// {"<name>": ["value", …]}: the stage1 options it takes (runtime.json stage1Options) and their
+// values (an empty list: any value); absent: none.
+inline constexpr std::string_view kOptions = "options";
 }  // namespace feature
 
 struct RuntimeOptions;
@@ -55,7 +58,8 @@ struct PodAsk {
   bool privateUsers = false;
   bool hostname = false;  // a hostname of the pod's own was asked for (--hostname)
   std::string logDriver = "file";
-  std::optional<size_t> apps;  // how many apps, once known
+  std::map<std::string, std::string> options;  // runtime.json stage1Options
+  std::optional<size_t> apps;                  // how many apps, once known
   struct App {
     std::string name;
     std::vector<std::string> sysctls;    // config.json linux.sysctl keys

@@ -23,6 +23,7 @@ Json RuntimeOptions::toJson() const {
   j[k(f::kStopTimeoutSeconds)] = stopTimeoutSeconds;
   j[k(f::kDebug)] = debug;
   j[k(f::kLogDriver)] = logDriver;
+  if (!stage1Options.empty()) j[k(f::kStage1Options)] = stage1Options;
   j[k(f::kStage2)] = stage2;
   j[k(f::kInit)] = init;
   if (mds) {
@@ -74,6 +75,13 @@ RuntimeOptions RuntimeOptions::fromJson(const Json& doc, std::string_view what) 
     if (rt.logDriver != "file" && rt.logDriver != "journal") {
       json::fail(std::string(f::kLogDriver),
                  "\"" + rt.logDriver + "\" is not a log driver (file, journal)");
+    }
+    if (const Json* so = o.find(f::kStage1Options); so != nullptr && !so->is_null()) {
+      std::string at(f::kStage1Options);
+      for (const auto& [name, value] : json::asObject(*so, at).items()) {
+        if (!value.is_string()) json::fail(at + "." + name, "must be a string");
+        rt.stage1Options[name] = value.get<std::string>();
+      }
     }
     rt.stopTimeoutSeconds =
         o.optInteger(f::kStopTimeoutSeconds, 0, 86400).value_or(kDefaultStopTimeoutSeconds);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@ inline constexpr std::string_view kNoOverlay = "noOverlay";
 inline constexpr std::string_view kStopTimeoutSeconds = "stopTimeoutSeconds";
 inline constexpr std::string_view kDebug = "debug";
 inline constexpr std::string_view kLogDriver = "logDriver";
+inline constexpr std::string_view kStage1Options = "stage1Options";
 inline constexpr std::string_view kStage2 = "stage2";
 inline constexpr std::string_view kInit = "init";
 inline constexpr std::string_view kMds = "mds";
@@ -77,6 +79,9 @@ struct RuntimeOptions {
   // Where the apps' output goes (ABI §2): "file" (logs/<app>.log) or "journal" (the systemd
   // journal, §5 "systemd").
   std::string logDriver = "file";
+  // Options for the stage1 itself (--stage1-opt NAME=VALUE, --kvm-accel): only those its
+  // descriptor's features.options declare, with a value it lists (ABI §2, §4).
+  std::map<std::string, std::string> stage1Options;
   std::string stage2;  // may be empty: the stage1's own copy
   std::string init;    // idem
   std::optional<MdsOptions> mds;

@@ -231,7 +231,10 @@ class KvmRun {
   // The accelerator, the VM's size and QEMU's command line; kvm/ and the channel's socket.
   void planVm() {
     kvm::QemuPlan plan;
-    plan.accel = kvm::chooseAccel(guest_, debug_);
+    auto accel = rt_.stage1Options.find("kvm-accel");
+    plan.accel = kvm::chooseAccel(
+        guest_, accel == rt_.stage1Options.end() ? std::nullopt : std::optional(accel->second),
+        debug_);
     plan.size = kvm::vmSize(podDir_, rt_);
     plan.guest = guest_;
     plan.name = "ferry-" + rt_.uuid;

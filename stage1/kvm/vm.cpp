@@ -239,12 +239,13 @@ bool probe(const Guest& guest, const std::string& accel, int timeoutSeconds) {
 
 }  // namespace
 
-std::string chooseAccel(const Guest& guest, bool debug) {
+std::string chooseAccel(const Guest& guest, const std::optional<std::string>& asked, bool debug) {
   const char* v = std::getenv("FERRY_KVM_ACCEL");
-  std::string want = v != nullptr && *v != '\0' ? v : "auto";
+  std::string want = asked ? *asked : v != nullptr && *v != '\0' ? v : "auto";
   if (want != "kvm" && want != "tcg" && want != "auto") {
-    throw Error(Errc::kInvalid,
-                "cannot read FERRY_KVM_ACCEL: " + quote(want) + " is not kvm, tcg or auto");
+    throw Error(Errc::kInvalid, std::string("cannot read ") +
+                                    (asked ? "the option kvm-accel" : "FERRY_KVM_ACCEL") + ": " +
+                                    quote(want) + " is not kvm, tcg or auto");
   }
   if (want == "tcg") return want;
   UniqueFd kvm(::open("/dev/kvm", O_RDWR | O_CLOEXEC));

@@ -39,11 +39,12 @@ std::filesystem::path findQemu();
 // Debian's virtiofsd, or nullopt (the share is then 9p).
 std::optional<std::filesystem::path> findVirtiofsd();
 
-// FERRY_KVM_ACCEL: "kvm", "tcg" or "auto" (also when unset). auto takes KVM only where a tiny
+// `asked` (runtime.json stage1Options kvm-accel: --kvm-accel), else FERRY_KVM_ACCEL: "kvm",
+// "tcg" or "auto" (also when neither is set). auto takes KVM only where a tiny
 // guest boots under it within FERRY_KVM_PROBE_TIMEOUT seconds (default 30), which is probed
 // once per boot of the host and kernel (the answer kept in /run/ferry/kvm-accel-<key>).
 // Returns "kvm" or "tcg"; an Error when KVM was asked for and /dev/kvm cannot be opened.
-std::string chooseAccel(const Guest& guest, bool debug);
+std::string chooseAccel(const Guest& guest, const std::optional<std::string>& asked, bool debug);
 
 // The VM's size: memory in MiB (the pod's memory limit, else the sum of its apps' when every
 // app has one, else FERRY_KVM_MEMORY (MiB, default 512); plus kMemoryOverheadMiB for the guest's

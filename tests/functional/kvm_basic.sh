@@ -15,7 +15,7 @@ kvm_leftovers >"$T/before"
 
 # One pod: output, exit code, a separate kernel.
 set +e
-F run --uuid-file-save="$T/u" "$BB" --exec /bin/sh -- -c \
+F run --uuid-file-save="$T/u" --kvm-accel=tcg "$BB" --exec /bin/sh -- -c \
   'echo out-line; echo err-line >&2; echo "kernel $(uname -r)"; echo "host $(hostname)";
    echo written >/from-guest; exit 3' >"$T/out" 2>"$T/err"
 rc=$?
@@ -34,6 +34,9 @@ ok "the app runs on the guest's kernel ($release), not the host's ($(uname -r))"
 hn=$(jq -r .hostname "$D/pods/run/$u/runtime.json")
 grep -qx "host $hn" "$T/out" || fail "want hostname $hn: $(grep host "$T/out")"
 ok "the pod's hostname"
+[ "$(jq -c .stage1Options "$D/pods/run/$u/runtime.json")" = '{"kvm-accel":"tcg"}' ] ||
+  fail "--kvm-accel=tcg: runtime.json $(jq -c .stage1Options "$D/pods/run/$u/runtime.json")"
+ok "--kvm-accel=tcg reaches the stage1 as runtime.json stage1Options"
 
 # status, list, logs: what the guest's pod init wrote, through the share.
 expect_status 0 F status "$u"
@@ -75,8 +78,21 @@ ok "a guest that does not boot in time is killed and reported"
 # What the flavor does not offer: one line, before a pod runs.
 expect_status 254 env FERRY_KVM_ACCEL=bogus "$FERRY" --dir "$D" --insecure-options=image run "$BB" --exec /bin/true
 grep -q "FERRY_KVM_ACCEL" "$T/err" && one_line "a bad FERRY_KVM_ACCEL"
+# --kvm-accel / --stage1-opt: checked against the descriptor's options before a pod exists.
+pods_before=$(find "$D/pods" -mindepth 2 -maxdepth 2 | wc -l)
+expect_status 254 F run --kvm-accel=bogus "$BB" --exec /bin/true
+grep -q 'stage1 "kvm" does not take kvm-accel=bogus (it takes kvm-accel=kvm, kvm-accel=tcg, kvm-accel=auto)' "$T/err" &&
+  one_line "--kvm-accel=bogus" || fail "--kvm-accel=bogus: $(cat "$T/err")"
+expect_status 254 F run --stage1-opt nosuch=1 "$BB" --exec /bin/true
+grep -q 'stage1 "kvm" takes no option nosuch' "$T/err" && one_line "--stage1-opt nosuch=1" ||
+  fail "--stage1-opt nosuch=1: $(cat "$T/err")"
+expect_status 254 "$FERRY_REAL" --dir "$D" --insecure-options=image run --stage1-name=ns --kvm-accel=tcg "$BB" --exec /bin/true
+grep -q 'stage1 "ns" takes no option kvm-accel' "$T/err" && one_line "--kvm-accel on ns" ||
+  fail "--kvm-accel on ns: $(cat "$T/err")"
+[ "$(find "$D/pods" -mindepth 2 -maxdepth 2 | wc -l)" = "$pods_before" ] ||
+  fail "a refused pod left a pod directory: $(find "$D/pods" -mindepth 2 -maxdepth 2)"
 if [ ! -e /dev/kvm ]; then
-  expect_status 254 env FERRY_KVM_ACCEL=kvm "$FERRY" --dir "$D" --insecure-options=image run "$BB" --exec /bin/true
+  expect_status 254 F run --kvm-accel=kvm "$BB" --exec /bin/true
   grep -q '/dev/kvm' "$T/err" && one_line "KVM without /dev/kvm"
 fi
 set +e
@@ -84,7 +100,7 @@ F run --net=host "$BB" --exec /bin/true >"$T/out" 2>"$T/err"
 rc=$?
 set -e
 [ "$rc" -ne 0 ] && grep -q "not supported" "$T/err" || fail "--net=host: $rc $(cat "$T/err")"
-ok "refused: a bad accelerator, KVM without /dev/kvm, --net=host"
+ok "refused in one line: a bad accelerator (env or --kvm-accel), an option the stage1 does not take, KVM without /dev/kvm, --net=host"
 
 F gc --grace-period=0s >/dev/null
 kvm_leftovers >"$T/after"

@@ -114,6 +114,24 @@ TEST_F(DescriptorFeaturesTest, EachRefusalNamesTheFlagOrFieldAndTheStage1) {
             "not supported: stage1 \"made-up\" does not apply a pod's pids limit (isolators)");
 }
 
+// Stage1 options (runtime.json stage1Options: --stage1-opt, --kvm-accel): only those the
+// descriptor declares, with one of its values (or any, for an empty list).
+TEST_F(DescriptorFeaturesTest, Stage1OptionsOnlyAsDeclared) {
+  Descriptor none = stage1(R"({"net":["host"]})");
+  Descriptor d = stage1(R"({"net":["host"],"options":{"accel":["a","b"],"free":[]}})");
+  PodAsk a = hostPod();
+  a.options = {{"accel", "b"}, {"free", "anything"}};
+  EXPECT_EQ(refusal(d, a), "");
+  EXPECT_EQ(refusal(none, a),
+            "not supported: stage1 \"made-up\" takes no option accel (--stage1-opt accel=…)");
+  a.options = {{"accel", "c"}};
+  EXPECT_EQ(refusal(d, a),
+            "not supported: stage1 \"made-up\" does not take accel=c (it takes accel=a, "
+            "accel=b)");
+  a.options = {{"other", "1"}};
+  EXPECT_NE(refusal(d, a).find("takes no option other"), std::string::npos);
+}
+
 // The run's own check (defence in depth): runtime.json and, where the descriptor limits what an
 // app may ask, each app's config.json in the pod directory.
 TEST_F(DescriptorFeaturesTest, TheRunChecksThePodDirectory) {
