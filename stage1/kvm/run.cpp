@@ -19,6 +19,7 @@
 //   killed); QEMU's end; what is left of virtiofsd reaped (run is their subreaper); status
 //   fix-up, sockets removed, exit.
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -247,7 +248,7 @@ class KvmRun {
         " ferry.fs=" + (plan.virtiofs ? "virtiofs" : "9p") +
         " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string()) +
         " ferry.enter=" + kvm::hex(guestEnter_.string()) + (netns_ ? " ferry.net=1" : "");
-    argv_ = kvm::qemuArgv(qemuPath_, plan);
+    plan_ = plan;
     debugLine(debug_, "VM: accel " + plan.accel + ", " + std::to_string(plan.size.memoryMiB) +
                           " MiB, " + std::to_string(plan.size.cpus) + " vCPUs, share " +
                           (plan.virtiofs ? "virtiofs" : "9p"));
@@ -572,6 +573,7 @@ class KvmRun {
   // The child: the share in a mount namespace of its own, virtiofsd, then QEMU.
   [[noreturn]] void childMain(int report) noexcept {
     try {
+      pid_t parent = ::getppid();
       if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
       sigset_t none;
       ::sigemptyset(&none);
@@ -587,13 +589,6 @@ class KvmRun {
         }
         net = kvm::readNetns();
         taps = kvm::plugTaps(net);
-        for (size_t i = 0; i < taps.size(); ++i) {
-          std::string id = "net" + std::to_string(i);
-          argv_.insert(
-              argv_.end(),
-              {"-netdev", "tap,id=" + id + ",fd=" + std::to_string(taps[i].get()) + ",vhost=off",
-               "-device", "virtio-net-pci,romfile=,netdev=" + id + ",mac=" + net.links[i].mac});
-        }
       } else if (::unshare(CLONE_NEWNET) != 0) {
         throwErrno("create a network namespace");
       }
@@ -635,13 +630,39 @@ class KvmRun {
       UniqueFd log(::open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
       UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
       if (!log || !null) throwErrno("open QEMU's log");
-      if (virtiofsd_) startVirtiofsd(root);
+      UniqueFd fsConn;
+      if (virtiofsd_) {
+        startVirtiofsd(root);
+        fsConn = connectAt(kvm::kFsSocket);
+      }
+      // What QEMU uses, opened here (not close-on-exec): with virtiofs it opens nothing itself.
+      UniqueFd console(::open(kvm::kConsole, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
+      UniqueFd kernel(::open(plan_.guest.kernel.c_str(), O_RDONLY));
+      UniqueFd initrd(::open(plan_.guest.initrd.c_str(), O_RDONLY));
+      if (!console || !kernel || !initrd) throwErrno("open the guest's console, kernel or initrd");
+      UniqueFd channel = connectAt(kvm::kChannelSocket);
+      kvm::QemuPlan plan = plan_;
+      plan.consoleFd = console.get();
+      plan.kernelFd = kernel.get();
+      plan.initrdFd = initrd.get();
+      plan.channelFd = channel.get();
+      plan.fsFd = fsConn ? fsConn.get() : -1;
+      std::vector<std::string> args = kvm::qemuArgv(qemuPath_, plan);
+      for (size_t i = 0; i < taps.size(); ++i) {
+        std::string id = "net" + std::to_string(i);
+        args.insert(
+            args.end(),
+            {"-netdev", "tap,id=" + id + ",fd=" + std::to_string(taps[i].get()) + ",vhost=off",
+             "-device", "virtio-net-pci,romfile=,netdev=" + id + ",mac=" + net.links[i].mac});
+      }
       std::vector<char*> argv;
-      for (auto& s : argv_) argv.push_back(s.data());
+      for (auto& s : args) argv.push_back(s.data());
       argv.push_back(nullptr);
       if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {
         throwErrno("set up QEMU's stdio");
       }
+      // 9p: QEMU serves the share itself, as root; virtiofs: virtiofsd does.
+      if (virtiofsd_) dropPrivileges(plan.accel, parent);
       const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
       ::execve(argv[0], argv.data(), const_cast<char* const*>(envp));
       throwErrno("execute " + quote(argv[0]));
@@ -650,6 +671,45 @@ class KvmRun {
       [[maybe_unused]] ssize_t n = ::write(report, m.data(), m.size());
     }
     ::_exit(kOwnFailure);
+  }
+
+  // A connection to the unix socket `rel` (not close-on-exec: QEMU's).
+  static UniqueFd connectAt(const char* rel) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    if (!fd) throwErrno("create a socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, rel, sizeof addr.sun_path - 1);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throwErrno("connect to " + quote(rel));
+    }
+    return fd;
+  }
+
+  // QEMU without privileges: its own uid and gid (kQemuIdBase + its PID, owning nothing on the
+  // host), no supplementary group but /dev/kvm's when it needs KVM, an empty bounding set, no
+  // capabilities, no_new_privs; the parent-death signal again (a change of credentials clears
+  // it).
+  static void dropPrivileges(const std::string& accel, pid_t parent) {
+    uint32_t id = kvm::kQemuIdBase + static_cast<uint32_t>(::getpid());
+    std::vector<gid_t> groups;
+    struct stat st;
+    if (accel == "kvm" && ::stat("/dev/kvm", &st) == 0 && st.st_gid != 0) {
+      groups.push_back(st.st_gid);
+    }
+    for (int cap = 0; cap < 64; ++cap) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+        throwErrno("drop capability " + std::to_string(cap) + " from the bounding set");
+      }
+    }
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(id, id, id) != 0 ||
+        ::setresuid(id, id, id) != 0) {
+      throwErrno("change QEMU's user to " + std::to_string(id));
+    }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+      throwErrno("set no_new_privs and the parent-death signal");
+    }
+    if (::getppid() != parent) ::_exit(kOwnFailure);
   }
 
   // virtiofsd on the share (sandboxed in namespaces of its own, pivoted into it), its socket in
@@ -665,6 +725,7 @@ class KvmRun {
       if (log < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) {
         ::_exit(127);
       }
+      ::close_range(3, ~0U, 0);  // QEMU's taps are not virtiofsd's
       std::string src = "source=" + root.string();
       std::string sock = std::string("--socket-path=") + kvm::kFsSocket;
       const char* argv[] = {virtiofsd_->c_str(),
@@ -707,7 +768,7 @@ class KvmRun {
   fs::path qemuPath_, init_, stage2_, guestEnter_;
   std::optional<fs::path> virtiofsd_;
   std::map<fs::path, bool> sources_;
-  std::vector<std::string> argv_;
+  kvm::QemuPlan plan_;
   int bootTimeout_ = 300;
   UniqueFd listener_, conn_, sigFd_, enterListener_, netns_;
   std::map<uint32_t, EnterClient> clients_;

@@ -124,6 +124,9 @@ VmSize vmSize(const fs::path& podDir, const RuntimeOptions& rt) {
 
 std::vector<std::string> qemuArgv(const fs::path& qemu, const QemuPlan& p) {
   std::string mem = std::to_string(p.size.memoryMiB);
+  auto fdOr = [](int fd, const std::string& path) {
+    return fd >= 0 ? "/proc/self/fd/" + std::to_string(fd) : path;
+  };
   std::vector<std::string> a = {
       qemu.string(), "-name", p.name, "-nodefaults", "-no-user-config", "-display", "none",
       "-no-reboot",
@@ -131,15 +134,25 @@ std::vector<std::string> qemuArgv(const fs::path& qemu, const QemuPlan& p) {
       // no scheduler or affinity changes.
       "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
       "-accel", p.accel, "-cpu", p.accel == "kvm" ? "host" : "max", "-m", mem + "M", "-smp",
-      std::to_string(p.size.cpus), "-kernel", p.guest.kernel.string(), "-initrd",
-      p.guest.initrd.string(), "-append", p.append, "-serial", std::string("file:") + kConsole,
-      "-device", "virtio-serial-pci,id=vs", "-chardev",
-      std::string("socket,id=ch,path=") + kChannelSocket, "-device",
+      std::to_string(p.size.cpus), "-kernel", fdOr(p.kernelFd, p.guest.kernel.string()), "-initrd",
+      fdOr(p.initrdFd, p.guest.initrd.string()), "-append", p.append, "-device",
+      "virtio-serial-pci,id=vs", "-chardev",
+      p.channelFd >= 0 ? "socket,id=ch,fd=" + std::to_string(p.channelFd)
+                       : std::string("socket,id=ch,path=") + kChannelSocket,
+      "-device",
       std::string("virtserialport,bus=vs.0,chardev=ch,name=") + ferry::kvm::kChannelName};
+  if (p.consoleFd >= 0) {
+    a.insert(a.end(), {"-add-fd", "fd=" + std::to_string(p.consoleFd) + ",set=1", "-chardev",
+                       "file,id=con,path=/dev/fdset/1", "-serial", "chardev:con"});
+  } else {
+    a.insert(a.end(), {"-serial", std::string("file:") + kConsole});
+  }
   if (p.share && p.virtiofs) {
     // vhost-user needs the guest's memory shared with virtiofsd.
     a.insert(a.end(), {"-object", "memory-backend-memfd,id=mem,size=" + mem + "M,share=on", "-numa",
-                       "node,memdev=mem", "-chardev", std::string("socket,id=fs,path=") + kFsSocket,
+                       "node,memdev=mem", "-chardev",
+                       p.fsFd >= 0 ? "socket,id=fs,fd=" + std::to_string(p.fsFd)
+                                   : std::string("socket,id=fs,path=") + kFsSocket,
                        "-device", std::string("vhost-user-fs-pci,chardev=fs,tag=") + kShareTag});
   } else if (p.share) {
     std::string path = p.shareRoot.string();

@@ -25,6 +25,9 @@ inline constexpr const char* kConsole = "console";
 inline constexpr const char* kRunPid = "run.pid";
 inline constexpr const char* kShareRoot = "root";
 inline constexpr const char* kShareTag = "ferry";
+// QEMU's own uid and gid on the host (with virtiofs): this base + its PID, unique while it runs,
+// above the ranges ferry picks for --private-users (common/idmap.hpp kAutoLimit).
+inline constexpr uint32_t kQemuIdBase = 0x70000000;
 // At the top of the share (with net "netns"): the pod's networks for the guest (net.hpp).
 inline constexpr const char* kNetConfig = "ferry-net.conf";
 
@@ -66,6 +69,10 @@ struct QemuPlan {
   bool virtiofs = true;             // else 9p on shareRoot
   std::filesystem::path shareRoot;  // the shared tree (9p: QEMU shares it itself)
   bool share = true;                // false: no share (the probe)
+  // Descriptors QEMU gets instead of paths (-1: the path), so that a QEMU without privileges
+  // opens nothing itself: the kernel and initramfs (/proc/self/fd/N), the console (an fdset),
+  // the channel's and virtiofsd's connected sockets.
+  int kernelFd = -1, initrdFd = -1, consoleFd = -1, channelFd = -1, fsFd = -1;
 };
 // QEMU's argv, run in kStateDir.
 std::vector<std::string> qemuArgv(const std::filesystem::path& qemu, const QemuPlan& plan);

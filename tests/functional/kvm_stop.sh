@@ -42,9 +42,25 @@ expect_status 0 F status "$u"
 grep -qx state=running "$T/out" || fail "status while it runs: $(cat "$T/out")"
 n=$(running_processes)
 [ "$n" -ge 2 ] || fail "want QEMU and virtiofsd working in the pod directory, found $n processes"
-grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$(cat "$D/pods/run/$u/pid")/status" ||
-  fail "QEMU runs without its seccomp sandbox"
+qemu=$(cat "$D/pods/run/$u/pid")
+grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$qemu/status" || fail "QEMU runs without its seccomp sandbox"
 ok "a running pod: status running, QEMU (under its seccomp sandbox) and virtiofsd ($n processes)"
+# QEMU without privileges, as the host sees it: its own uid and gid (not root's), no
+# capabilities at all, no_new_privs, and mount and network namespaces that are not the host's.
+st=/proc/$qemu/status
+quid=$(awk '/^Uid:/ {print $2}' "$st")
+awk '/^Uid:|^Gid:/ {for (i = 2; i <= 5; i++) if ($i != '"$quid"') exit 1}' "$st" && [ "$quid" -ne 0 ] ||
+  fail "QEMU's uid/gid: $(grep -E '^(Uid|Gid):' "$st")"
+for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+  grep -Eq "^$c:[[:space:]]+0+\$" "$st" || fail "QEMU's capabilities: $(grep "^$c:" "$st")"
+done
+grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || fail "QEMU without no_new_privs"
+[ -z "$(awk '/^Groups:/ {print $2}' "$st")" ] || fail "QEMU's groups: $(grep '^Groups:' "$st")"
+for n in mnt net; do
+  [ "$(readlink "/proc/$qemu/ns/$n")" != "$(readlink "/proc/self/ns/$n")" ] || fail "QEMU in the host's $n namespace"
+done
+! getent passwd "$quid" >/dev/null || fail "QEMU's uid $quid is a user's: $(getent passwd "$quid")"
+ok "QEMU runs as uid/gid $quid (no user's), no capabilities, no_new_privs, its own mount and network namespaces"
 expect_status 0 F stop "$u"
 wait_run 0 graceful
 grep -qx got-term "$T/graceful.out" || fail "the app did not get SIGTERM: $(cat "$T/graceful.out")"
