@@ -712,9 +712,21 @@ class KvmRun {
     if (::getppid() != parent) ::_exit(kOwnFailure);
   }
 
-  // virtiofsd on the share (sandboxed in namespaces of its own, pivoted into it), its socket in
-  // the current directory; returns once the socket is there.
+  // virtiofsd on the share (sandboxed in namespaces of its own, pivoted into it), serving the
+  // listening socket made here (fs.sock in the current directory) as its descriptor 3. Given a
+  // --socket-path instead, virtiofsd locks a pid file named after that path in one directory for
+  // the whole host, so two pods' "fs.sock" collided and the second pod failed to start.
   void startVirtiofsd(const fs::path& root) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throwErrno("create virtiofsd's socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", kvm::kFsSocket);
+    ::unlink(kvm::kFsSocket);
+    if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(sock.get(), 1) != 0) {
+      throwErrno("listen on " + quote(kvm::kFsSocket));
+    }
     pid_t pid = ::fork();
     if (pid < 0) throwErrno("fork");
     if (pid == 0) {
@@ -722,30 +734,22 @@ class KvmRun {
       int log =
           ::open("virtiofsd.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
       int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (log < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) {
+      if (log < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0 ||
+          ::dup2(sock.get(), 3) < 0) {
         ::_exit(127);
       }
-      ::close_range(3, ~0U, 0);  // QEMU's taps are not virtiofsd's
+      ::close_range(4, ~0U, 0);  // QEMU's taps are not virtiofsd's
       std::string src = "source=" + root.string();
-      std::string sock = std::string("--socket-path=") + kvm::kFsSocket;
-      const char* argv[] = {virtiofsd_->c_str(),
-                            sock.c_str(),
-                            "-o",
-                            src.c_str(),
-                            "-o",
-                            "cache=auto",
-                            "-o",
-                            "xattr",
-                            "-o",
-                            "sandbox=namespace",
-                            nullptr};
+      const char* argv[] = {
+          virtiofsd_->c_str(), "--fd=3", "-o", src.c_str(), "-o", "cache=auto", "-o", "xattr", "-o",
+          "sandbox=namespace", nullptr};
       const char* envp[] = {nullptr};
       ::execve(argv[0], const_cast<char* const*>(argv), const_cast<char* const*>(envp));
       ::_exit(127);
     }
-    for (int i = 0; i < 20000; ++i) {
-      struct stat st;
-      if (::stat(kvm::kFsSocket, &st) == 0 && S_ISSOCK(st.st_mode)) return;
+    sock.reset();
+    // A virtiofsd that cannot start says so at once; one that started serves the socket.
+    for (int i = 0; i < 20; ++i) {
       int status;
       if (::waitpid(pid, &status, WNOHANG) == pid) {
         std::string log;
@@ -753,11 +757,10 @@ class KvmRun {
           log = readFile("virtiofsd.log", 4096);
         } catch (const std::exception&) {
         }
-        throw Error(Errc::kIo, "virtiofsd ended before it listened: " + log);
+        throw Error(Errc::kIo, "virtiofsd ended at its start: " + log);
       }
       ::usleep(1000);
     }
-    throw Error(Errc::kIo, "virtiofsd did not listen within 20 s");
   }
 
   const Args& args_;

@@ -61,6 +61,14 @@ for n in mnt net; do
 done
 ! getent passwd "$quid" >/dev/null || fail "QEMU's uid $quid is a user's: $(getent passwd "$quid")"
 ok "QEMU runs as uid/gid $quid (no user's), no capabilities, no_new_privs, its own mount and network namespaces"
+# A second pod while the first runs (the next check's): each pod's virtiofsd serves a socket of
+# its own (given a socket path, virtiofsd took a host-wide pid-file lock named after it, and
+# every pod's path was the same, so the second pod did not start).
+g_u=$u g_pid=$run_pid
+start_pod force
+ok "a second kvm pod starts while the first runs"
+f_u=$u f_pid=$run_pid
+u=$g_u run_pid=$g_pid
 expect_status 0 F stop "$u"
 wait_run 0 graceful
 grep -qx got-term "$T/graceful.out" || fail "the app did not get SIGTERM: $(cat "$T/graceful.out")"
@@ -68,7 +76,7 @@ expect_status 0 F status "$u"
 grep -qx exit=0 "$T/out" && grep -qx app-busybox=0 "$T/out" || fail "status: $(cat "$T/out")"
 ok "ferry stop: the app in the guest got SIGTERM, the pod exited 0"
 
-start_pod force
+u=$f_u run_pid=$f_pid
 expect_status 0 F stop --force "$u"
 wait_run 137 force
 ! grep -q got-term "$T/force.out" || fail "--force sent SIGTERM"
