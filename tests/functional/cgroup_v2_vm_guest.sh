@@ -74,9 +74,15 @@ EOF
   grep -qx up "$T/lim.out" || fail "$label: the app never came up"
   u=$(cat "$T/u.lim")
   POD_CG=$(pod_cg "$u")
-  local own
-  own=$(sed -n 's/^0:://p' "$T/lim.out")
-  [ "$own" = /app-lim ] || fail "$label: the app's /proc/self/cgroup says '$own', want /app-lim"
+  # The app's cgroup namespace is rooted at its own cgroup (it sees '/'); the host finds the app
+  # (sleep) in the pod's app-lim.
+  local own=/app-lim seen p in_app=
+  seen=$(sed -n 's/^0:://p' "$T/lim.out")
+  [ "$seen" = / ] || fail "$label: the app's /proc/self/cgroup says '$seen', want / (its own namespace)"
+  for p in $(cat "$POD_CG$own/cgroup.procs"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && in_app=yes
+  done
+  [ -n "$in_app" ] || fail "$label: the app is not in $POD_CG$own"
   file_is "$POD_CG$own/memory.max" 67108864
   file_is "$POD_CG$own/memory.low" 16777216
   file_is "$POD_CG$own/cpu.max" "50000 100000"
@@ -86,9 +92,23 @@ EOF
   file_is "$POD_CG/pids.max" 100
   grep -qx "$(cat "$D/pods/run/$u/pid")" "$POD_CG/init/cgroup.procs" ||
     fail "$label: the pod init is not in $POD_CG/init"
-  # enter joins the app's cgroup (from the root cgroup namespace, into the pod's).
-  expect_status 0 F enter "$u" /bin/sh -c "cat /proc/self/cgroup"
-  [ "$(cat "$T/out")" = "0::$own" ] || fail "$label: enter ran in cgroup '$(cat "$T/out")', want $own"
+  # enter joins the app's cgroup and its cgroup namespace (from the root cgroup namespace): it
+  # sees '/', and the host finds its process (a second sleep) in the pod's app-lim.
+  F enter "$u" /bin/sh -c 'cat /proc/self/cgroup; exec sleep 30' >"$T/enter.out" 2>&1 &
+  local enter=$! n=0
+  for i in $(seq 1 200); do
+    n=0
+    for p in $(cat "$POD_CG$own/cgroup.procs"); do
+      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && n=$((n + 1))
+    done
+    [ "$n" -ge 2 ] && break
+    sleep 0.05
+  done
+  kill "$enter" 2>/dev/null || true
+  wait "$enter" 2>/dev/null || true
+  [ "$n" -ge 2 ] || fail "$label: the process enter ran is not in $POD_CG$own"
+  [ "$(head -1 "$T/enter.out")" = "0::/" ] ||
+    fail "$label: enter ran in cgroup '$(cat "$T/enter.out")', want / (the app's namespace)"
   # and the pod's device program with it
   expect_status 0 F enter "$u" /bin/busybox sh -c "busybox mknod /dev/x b 7 0 2>&1; exit 0"
   grep -q "Operation not permitted" "$T/out" || fail "$label: enter could mknod b 7:0: $(cat "$T/out")"
