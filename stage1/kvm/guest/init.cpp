@@ -200,8 +200,10 @@ struct Child {
   int out = -1, err = -1;
 };
 
-// ferry-init in new PID and mount namespaces, in the init cgroup, in the pod directory, with an
-// empty environment.
+// ferry-init in new PID, mount and cgroup namespaces, in the init cgroup, in the pod directory,
+// with an empty environment. The cgroup namespace is rooted at the guest's root (the guest is the
+// pod): it is not the initial one, so each app's stage2 roots one of its own at the app's cgroup
+// and mounts that read-only at /sys/fs/cgroup, as on the other flavors.
 Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg) {
   int out[2], err[2], report[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
@@ -211,8 +213,9 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
   std::vector<const char*> files;
   for (const auto& f : cg.joinFiles) files.push_back(f.c_str());
   std::fflush(nullptr);
-  pid_t pid = static_cast<pid_t>(
-      ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, 0));
+  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone,
+                                           CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWCGROUP | SIGCHLD,
+                                           nullptr, nullptr, nullptr, 0));
   if (pid < 0) throwErrno("clone the pod init");
   if (pid == 0) {
     auto die = [&](const char* what) {
