@@ -48,6 +48,9 @@ install_unit ferry-example-http.service -e ''
 install_unit ferry-example-http.socket -e 's|^ListenStream=.*|ListenStream=/run/ferry-example-http.sock|'
 in_sd mkdir -p /etc/ferry/pods
 in_sd sh -c "printf 'FERRY_IMAGE=%s\nFERRY_FLAGS=--pod-memory=64M\n' '$T/web.aci' >/etc/ferry/pods/web.env"
+# The throwaway systemd has no network to bring up: without this, the template's
+# After=network-online.target waits out systemd-networkd-wait-online's 2-minute timeout.
+in_sd systemctl mask --runtime systemd-networkd-wait-online.service >/dev/null 2>&1
 in_sd systemctl daemon-reload
 
 # The template.
