@@ -1,5 +1,6 @@
 #include "common/json.hpp"
 
+#include <optional>
 #include <vector>
 
 #include "common/error.hpp"
@@ -31,7 +32,7 @@ Json parse(std::string_view text, std::string_view what) {
   // Duplicate keys are legal JSON to nlohmann (the last wins) but ambiguous for a manifest:
   // two parsers could read two different documents. Track the keys of each open object.
   std::vector<std::set<std::string>> keys;
-  std::string duplicate;
+  std::optional<std::string> duplicate;  // the empty key is a key too
   auto callback = [&](int, Json::parse_event_t event, Json& parsed) {
     switch (event) {
       case Json::parse_event_t::object_start:
@@ -51,7 +52,7 @@ Json parse(std::string_view text, std::string_view what) {
         break;
       case Json::parse_event_t::key:
         if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-            duplicate.empty()) {
+            !duplicate) {
           duplicate = parsed.get<std::string>();
         }
         break;
@@ -74,9 +75,9 @@ Json parse(std::string_view text, std::string_view what) {
     throw Error(Errc::kInvalid,
                 "cannot parse " + std::string(what) + ": " + cleanParseMessage(e.what()));
   }
-  if (!duplicate.empty()) {
+  if (duplicate) {
     throw Error(Errc::kInvalid,
-                "cannot parse " + std::string(what) + ": duplicate key " + quote(duplicate));
+                "cannot parse " + std::string(what) + ": duplicate key " + quote(*duplicate));
   }
   return j;
 }
