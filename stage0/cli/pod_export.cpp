@@ -3,13 +3,16 @@
 
 #include "common/json.hpp"
 #include "stage0/cli/command.hpp"
+#include "stage0/cli/pod_flags.hpp"
 #include "stage0/image/pod_export.hpp"
 #include "stage0/pod/pods.hpp"
 
 namespace ferry::cli {
 
 int exportCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry export [--app NAME] [--overwrite] UUID [APP] OUT.aci",
+  const std::string usage =
+      "ferry export [--app NAME] [--overwrite] --uuid-file=FILE | UUID [APP] OUT.aci";
+  OptionParser p(usage,
                  "Write an app of an exited pod as an ACI: its image manifest and its root\n"
                  "filesystem as the pod left it.",
                  "The app is named by --app or as the second argument (needed when the pod has\n"
@@ -20,9 +23,17 @@ int exportCommand(Context& ctx, const std::vector<std::string>& args) {
   p.value("app", "NAME", "the app to export", &app);
   bool overwrite = false;
   p.flag("overwrite", "replace an existing OUT.aci", &overwrite);
-  p.positionals(2, 3);
+  UuidFile uuidFile;
+  uuidFile.declare(p);
+  p.positionals(1, 3);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  if (uuidFile.path) {  // the pod from the file, then [APP] OUT.aci
+    if (pos.size() > 2) throw UsageError("too many arguments; usage: " + usage);
+    pos.insert(pos.begin(), uuidFile.podRefs({}, usage).front());
+  } else if (pos.size() < 2) {
+    throw UsageError("want UUID [APP] OUT.aci; usage: " + usage);
+  }
   if (pos.size() == 3) {
     if (!app.empty() && app != pos[1]) {
       throw UsageError("the app is named twice: --app " + quote(app) + " and " + quote(pos[1]));

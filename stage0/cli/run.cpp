@@ -198,13 +198,17 @@ int prepareCommand(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int runPreparedCommand(Context& ctx, const std::vector<std::string>& args) {
-  OptionParser p("ferry run-prepared [flags] UUID", "Run a pod made by 'ferry prepare'.");
+  const std::string usage = "ferry run-prepared [flags] --uuid-file=FILE | UUID";
+  OptionParser p(usage, "Run a pod made by 'ferry prepare'.");
   addGlobalOptions(p, ctx.global);
   SystemdFlags sd;
   addSystemdFlags(p, sd, false);
-  p.positionals(1, 1);
+  UuidFile uuidFile;
+  uuidFile.declare(p);
+  p.positionals(0, 1);
   std::vector<std::string> pos;
   if (!p.parseOrHelp(args, ctx.out, &pos)) return kExitOk;
+  pos = uuidFile.podRefs(pos, usage);
   // Not in a unit's cgroup: on cgroup v2 a process there keeps the unit from delegating
   // (systemd::enterPodUnit moves this one into a leaf; the warm-up's would race with it).
   if (sd.driver() != systemd::CgroupDriver::kSystemd) cgroup::startMoveWarmUp();
