@@ -65,6 +65,7 @@
 #include "stage1/common/descriptor.hpp"
 #include "stage1/common/mounts.hpp"
 #include "stage1/common/net.hpp"
+#include "stage1/common/pod_cgroups.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/resources.hpp"
 #include "stage1/common/runtime.hpp"
@@ -571,15 +572,7 @@ class PodRun {
   // created; cgroups.json names the cgroups before they exist, so that gc finds whatever a crash
   // leaves.
   void planCgroups() {
-    for (const RuntimeApp& app : rt_.apps) {
-      appConfigs_.push_back(appCgroupConfig(podDir_, app.name));
-    }
-    podResources_ = podResourcesOf(podDir_, rt_);
-    devices_ = podDevicePolicy(podResources_, appConfigs_);
-    cgroup::Layout layout = cgroup::Layout::detect();
-    // Where the pod's cgroups go (on v2 that may be beside the caller's cgroup: Group::place).
-    pod_ = cgroup::Group::place(layout, podCgroupName(rt_.uuid));
-    writeCgroupsJson(podDir_, pod_);
+    cgroups_ = PodCgroups::plan(podDir_, rt_);
     plan_.initProcs = pod_.limitable().child(cgroup::kInitCgroupName).procsFiles();
   }
 
@@ -681,24 +674,15 @@ class PodRun {
 
   // The pod cgroup with its device rules and limits, and the init and app cgroups below it.
   void makeCgroups() {
-    pod_.make();
-    // Before any process joins: the pod's first process is in the pod cgroup from its first
-    // move, and the cgroups made below it start with its device list (v1) or inherit its
-    // program (v2).
-    cgroup::applyDevicePolicy(pod_, devices_);
-    debugLine(debug_, "device rules in place (" + std::to_string(devices_.entries().size()) +
+    cgroups_.make();
+    debugLine(debug_, "cgroups created in " + std::to_string(pod_.members().size()) +
+                          " hierarchies, device rules in place (" +
+                          std::to_string(cgroups_.devices().entries().size()) +
                           " allowed entries)");
-    pod_.apply(podResources_.limits);
-    initGroup_ = pod_.limitable().createChild(cgroup::kInitCgroupName);
-    for (const RuntimeApp& app : rt_.apps) {
-      appGroups_.push_back(pod_.limitable().createChild(cgroup::appCgroupName(app.name)));
-    }
-    debugLine(debug_,
-              "cgroups created in " + std::to_string(pod_.members().size()) + " hierarchies");
     if (plan_.userns) {
       cgroup::Group podLimitable = pod_.limitable();
-      std::vector<const cgroup::Group*> movers = {&podLimitable, &initGroup_};
-      for (const cgroup::Group& g : appGroups_) movers.push_back(&g);
+      std::vector<const cgroup::Group*> movers = {&podLimitable, &cgroups_.init()};
+      for (const cgroup::Group& g : cgroups_.apps()) movers.push_back(&g);
       chownProcsFiles(movers, rt_.privateUsers->uid, rt_.privateUsers->gid);
     }
   }
@@ -725,8 +709,7 @@ class PodRun {
       throw Error(Errc::kIo, "the pod's first process died while joining its cgroups");
     }
     // The pod cgroup holds no process now: its children may get controllers and limits.
-    pod_.delegate();
-    for (size_t i = 0; i < appGroups_.size(); ++i) appGroups_[i].apply(appConfigs_[i].limits);
+    cgroups_.delegate();
   }
 
   // The metadata service (ABI §6): a listener on the pod's own loopback (up by now), passed to
@@ -777,10 +760,7 @@ class PodRun {
     }
     finalizeStatus(podDir_, pod_);  // for an init that could not finish its bookkeeping
     try {
-      // The cgroups this process made, children first: each is then one rmdir per hierarchy.
-      for (const cgroup::Group& g : appGroups_) g.remove();
-      initGroup_.remove();
-      pod_.remove();
+      cgroups_.remove();
     } catch (const std::exception& e) {
       // The pod has ended; gc removes what is left.
       std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
@@ -799,12 +779,8 @@ class PodRun {
   ChildPlan plan_;
   UniqueFd netns_;  // runtime.json "netns", joined for the clone
   std::optional<Console> console_;
-  std::vector<AppCgroupConfig> appConfigs_;
-  ResourcesConfig podResources_;
-  cgroup::DevicePolicy devices_;
-  cgroup::Group pod_;  // planned by planCgroups, made by makeCgroups
-  cgroup::Group initGroup_;
-  std::vector<cgroup::Group> appGroups_;
+  PodCgroups cgroups_;  // planned by planCgroups, made by makeCgroups
+  const cgroup::Group& pod_ = cgroups_.pod();
   UniqueFd sigFd_;
   Pipe ctl_, report_;
   pid_t pid_ = 0;

@@ -55,6 +55,7 @@
 #include "stage1/common/descriptor.hpp"
 #include "stage1/common/mounts.hpp"
 #include "stage1/common/net.hpp"
+#include "stage1/common/pod_cgroups.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/resources.hpp"
 #include "stage1/common/runtime.hpp"
@@ -245,22 +246,10 @@ class NspawnRun {
   // unsupported, before anything is created; cgroups.json first), delegated at once: the init
   // and systemd-nspawn go straight into pod/init.
   void makeCgroups() {
-    std::vector<AppCgroupConfig> appConfigs;
-    for (const RuntimeApp& app : rt_.apps) appConfigs.push_back(appCgroupConfig(podDir_, app.name));
-    ResourcesConfig podResources = podResourcesOf(podDir_, rt_);
-    cgroup::DevicePolicy devices = podDevicePolicy(podResources, appConfigs);
-    cgroup::Layout layout = cgroup::Layout::detect();
-    pod_ = cgroup::Group::place(layout, podCgroupName(rt_.uuid));
-    writeCgroupsJson(podDir_, pod_);
+    cgroups_ = PodCgroups::plan(podDir_, rt_);
     made_ = true;
-    pod_.make();
-    cgroup::applyDevicePolicy(pod_, devices);
-    pod_.apply(podResources.limits);
-    initGroup_ = pod_.limitable().createChild(cgroup::kInitCgroupName);
-    for (const RuntimeApp& app : rt_.apps)
-      appGroups_.push_back(pod_.limitable().createChild(cgroup::appCgroupName(app.name)));
-    pod_.delegate();
-    for (size_t i = 0; i < appGroups_.size(); ++i) appGroups_[i].apply(appConfigs[i].limits);
+    cgroups_.make();
+    cgroups_.delegate();
     // Where the child goes: pod/init where the init has its cgroup, the pod cgroup elsewhere.
     cgroup::Group limitable = pod_.limitable();
     for (const cgroup::Member& m : pod_.members()) {
@@ -440,7 +429,7 @@ class NspawnRun {
 
   // Until the pod's PID 1 exists (then `pid`), or systemd-nspawn ended without one.
   bool awaitInit() {
-    cgroup::Group initGroup = initGroup_;
+    cgroup::Group initGroup = cgroups_.init();
     for (int i = 0; i < 30000; ++i) {
       if (auto pid = findPodInit(initGroup)) {
         initPid_ = *pid;
@@ -499,9 +488,7 @@ class NspawnRun {
     // every other signal the host can send it, was SIGKILLed, and left apps running.
     if (code_ == 1 && fixed > 0) code_ = 128 + SIGKILL;
     try {
-      for (const cgroup::Group& g : appGroups_) g.remove();
-      initGroup_.remove();  // nspawn's payload/ and supervisor/ with it
-      pod_.remove();
+      cgroups_.remove();  // nspawn's payload/ and supervisor/ with init
       removeNspawnLeftovers(rt_.uuid);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
@@ -600,8 +587,8 @@ class NspawnRun {
   RuntimeOptions rt_;
   bool debug_ = false;
   fs::path nspawn_, init_, stage2_, root_;
-  cgroup::Group pod_, initGroup_;
-  std::vector<cgroup::Group> appGroups_;
+  PodCgroups cgroups_;
+  const cgroup::Group& pod_ = cgroups_.pod();
   std::vector<std::string> joinFiles_;
   std::vector<std::string> argv_;
   std::optional<Console> console_;
