@@ -295,7 +295,7 @@ int logsCommand(Context& ctx, const std::vector<std::string>& args) {
     }
     bool running = follow && pd.dir == pod::Dir::kRun && !pod::PodLock::tryShared(pd.path);
     systemd::printPodJournal(
-        ctx.out, pd.uuid, app.empty() ? std::nullopt : std::optional<std::string>(app),
+        ctx.out, ctx.err, pd.uuid, app.empty() ? std::nullopt : std::optional<std::string>(app),
         names.size() > 1, running, [&] { return pod::PodLock::tryShared(pd.path).has_value(); });
     return kExitOk;
   }

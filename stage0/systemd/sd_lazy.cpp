@@ -56,5 +56,7 @@ FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_next, (sd_journal * j), (j))
 FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_get_data,
                     (sd_journal * j, const char* field, const void** data, size_t* l),
                     (j, field, data, l))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_get_fd, (sd_journal * j), (j))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_process, (sd_journal * j), (j))
 FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_wait, (sd_journal * j, uint64_t timeout_usec),
                     (j, timeout_usec))

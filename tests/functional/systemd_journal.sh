@@ -32,19 +32,71 @@ n=$(in_sd journalctl -o json -u "ferry-$u1.service" | jq -s 'map(select(.MESSAGE
 [ ! -s "$D/pods/run/$u1/logs/busybox.log" ] && [ ! -s "$D/pods/exited-garbage/$u1/logs/busybox.log" ] ||
   fail "logs/busybox.log has the lines"
 ok "journalctl -u ferry-<uuid>.service finds each line once (nothing on ferry's stdout); nothing in logs/"
+
 SF logs "$u1" >"$T/l1.out"  # where that journal is
 [ "$(cat "$T/l1.out")" = "$(printf 'out-line\nerr-line\npartial')" ] || fail "ferry logs: $(cat "$T/l1.out")"
 ok "ferry logs reads the pod's entries from the journal"
 
-# --follow: a running pod's lines as they come, and the end with the pod.
-expect_status 0 F run --unit --log-driver=journal "$BB" --exec /bin/sh -- -c \
-  'for i in 1 2 3; do echo tick-$i; sleep 1; done'
-u2=$(sed -n 's/^uuid=//p' "$T/out")
-wait_for "the second pod to run" test -e "$D/pods/run/$u2/pid"
-timeout 60 bash -c "$(declare -f in_sd); SD_LEADER=$SD_LEADER; in_sd '$FERRY' --dir '$D' logs --follow '$u2'" >"$T/l2.out" 2>&1 ||
-  fail "logs --follow: $(cat "$T/l2.out")"
-grep -q tick-1 "$T/l2.out" && grep -q tick-2 "$T/l2.out" || fail "logs --follow: $(cat "$T/l2.out")"
-ok "ferry logs --follow prints a running pod's entries and ends with the pod"
+# No line is missing from ferry logs, with or without --follow, however late journald writes it:
+# the pod init sends each line to journald's socket, which queues it until journald reads it and
+# writes the entry. To be sure to see them, journald here is stopped (SIGSTOP) before the pod
+# writes its last lines, and only continued once the pod has ended and ferry logs has had 2 s to
+# read (a follow sees the end of the pod within 0.25 s). A pod writes 600 lines (as ferry logs
+# --follow starts), waits for the test's go (a file in a host volume) and writes 4 more: the
+# socket queues only so many (net.unix.max_dgram_qlen: 10 here, 512 where systemd sets it), the
+# init waits for room beyond. Before: both printed none of the last 4 (they had stopped reading).
+journald=$(in_sd systemctl show -P MainPID systemd-journald.service)
+[ "${journald:-0}" -gt 0 ] || fail "no systemd-journald in the test systemd"
+trap 'in_sd kill -CONT "$journald" 2>/dev/null || true; sd_shutdown; stop_running_pods; gc_pods; rm -rf "$T"' EXIT
+late_pod() { # K: starts the pod, $u its uuid
+  mkdir -p "$T/go$1"
+  expect_status 0 F run --unit --log-driver=journal --volume "go,kind=host,source=$T/go$1" \
+    "$BB" --mount volume=go,target=/go --exec /bin/sh -- -c \
+    'i=1; while [ $i -le 600 ]; do echo a-$i; i=$((i + 1)); done
+     while [ ! -e /go/now ]; do sleep 0.05; done
+     i=1; while [ $i -le 4 ]; do echo b-$i; i=$((i + 1)); done'
+  u=$(sed -n 's/^uuid=//p' "$T/out")
+}
+{ seq 1 600 | sed 's/^/a-/'; seq 1 4 | sed 's/^/b-/'; } >"$T/late.want"
+sd_logs() { # ARGS...: ferry logs inside the test systemd, in the background ($!)
+  timeout 60 bash -c "$(declare -f in_sd); SD_LEADER=$SD_LEADER; in_sd '$FERRY' --dir '$D' logs $*"
+}
+cont_journald() { # PID: continues journald when PID (ferry logs) has ended or in 2 s
+  local i
+  for i in $(seq 1 40); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+  in_sd kill -CONT "$journald"
+}
+same_lines() { # OUT ERR WHAT
+  [ ! -s "$2" ] || fail "$3 said: $(cat "$2")"
+  diff "$T/late.want" "$1" >"$1.diff" ||
+    fail "$3 missed or repeated lines: $(grep -c '^<' "$1.diff") missing, $(grep -c '^>' "$1.diff") extra; $(head -3 "$1.diff")"
+}
+late_pod 1
+sd_logs --follow "$u" >"$T/f1.out" 2>"$T/f1.err" &
+follower=$!
+wait_for "ferry logs --follow to print the first lines" grep -qx a-600 "$T/f1.out"
+in_sd kill -STOP "$journald"
+touch "$T/go1/now"
+expect_status 0 F status --wait=30s "$u"
+cont_journald "$follower"
+rc=0
+wait "$follower" || rc=$?
+[ "$rc" = 0 ] || fail "logs --follow exited $rc: $(cat "$T/f1.err")"
+same_lines "$T/f1.out" "$T/f1.err" "logs --follow"
+ok "ferry logs --follow prints every line once, those of the follow's start and those journald wrote after the pod ended"
+late_pod 2
+wait_for "the pod's first lines in the journal" sh -c "[ \$(nsenter -t $SD_LEADER -a journalctl -q -o cat FERRY_POD_UUID=$u | wc -l) = 600 ]"
+in_sd kill -STOP "$journald"
+touch "$T/go2/now"
+expect_status 0 F status --wait=30s "$u"
+sd_logs "$u" >"$T/l2.out" 2>"$T/l2.err" &
+reader=$!
+cont_journald "$reader"
+rc=0
+wait "$reader" || rc=$?
+[ "$rc" = 0 ] || fail "logs exited $rc: $(cat "$T/l2.err")"
+same_lines "$T/l2.out" "$T/l2.err" "logs"
+ok "ferry logs of an ended pod prints every line, those journald wrote after ferry logs started too"
 
 # While a pod runs, machined shows its lines too: `machinectl status` prints the last entries of
 # the machine's unit, which the init's entries belong to (_SYSTEMD_UNIT, from its cgroup below
