@@ -9,21 +9,11 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 source "$(dirname "$0")/systemd_lib.sh"
-pods_test_setup
-: "${SD_PROBE:?SD_PROBE must point to the sd-probe binary}"
-BUILD=$(cd "$(dirname "$FERRY")/.." && pwd)
-trap 'sd_shutdown; stop_running_pods; gc_pods; rm -rf "$T"' EXIT
+sd_test_setup
 
 # The image: busybox, sd-probe, the notify annotation and a socket-activated port "http".
-mkdir -p "$T/img"
-tar -C "$T/img" -xf "$BB"
-cp "$SD_PROBE" "$T/img/rootfs/bin/sd-probe"
-jq '.name = "example.com/sd-probe" | .annotations = ((.annotations // []) + [{"name": "appc.io/executor/supports-systemd-notify", "value": "true"}])
-  | .app.ports = [{"name": "http", "protocol": "tcp", "port": 8080, "socketActivated": true}]' \
-  "$T/img/manifest" >"$T/img/manifest.new"
-mv "$T/img/manifest.new" "$T/img/manifest"
-tar -C "$T/img" -cf "$T/sd.aci" manifest rootfs
 IMG=$T/sd.aci
+sd_probe_image "$IMG"
 
 # Without systemd: --wait-ready waits for READY=1, which comes over the app's own socket.
 F run --uuid-file-save="$T/u1" "$IMG" --exec /bin/sh -- -c \
@@ -47,7 +37,7 @@ expect_status 254 F status --wait-ready=5s "$u2"
 one_line "wait-ready on an ended pod"
 ok "status --wait-ready on a pod that ended unready: 254, one line"
 
-sd_boot "$BUILD" "$T" "$FIXTURES"
+sd_boot
 
 # run --unit: a Type=notify service; ferry's start job, and so run --unit, end when the pod is
 # ready, i.e. after the app's READY=1.
@@ -84,11 +74,7 @@ UNIT
 in_sd systemctl daemon-reload
 in_sd systemctl start ferry-sa.socket
 [ ! -e "$T/u5" ] || fail "a pod before any client"
-reply=$(in_sd timeout 60 python3 -c '
-import socket
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect("/run/ferry-sa.sock")
-print(s.makefile().readline().strip())')
+reply=$(in_sd_readline /run/ferry-sa.sock)
 [ "$reply" = "hello http fds=0,1,2,3" ] || fail "the activated app said: $reply"
 u5=$(cat "$T/u5")
 wait_for "the activated pod to end" sh -c "[ -s '$D/pods/run/$u5/exit' ] || [ -s '$D/pods/exited-garbage/$u5/exit' ]"

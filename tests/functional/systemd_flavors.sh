@@ -15,18 +15,11 @@
 # - fly: the ns stage1's run with the host's namespaces.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
+source "$(dirname "$0")/systemd_lib.sh"  # (its image and client; no systemd is booted here)
 pods_test_setup
 : "${SD_PROBE:?SD_PROBE must point to the sd-probe binary}"
 command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed (dist/setup: systemd)"
-
-mkdir -p "$T/img"
-tar -C "$T/img" -xf "$BB"
-cp "$SD_PROBE" "$T/img/rootfs/bin/sd-probe"
-jq '.name = "example.com/sd-probe" | .annotations = ((.annotations // []) + [{"name": "appc.io/executor/supports-systemd-notify", "value": "true"}])
-  | .app.ports = [{"name": "http", "protocol": "tcp", "port": 8080, "socketActivated": true}]' \
-  "$T/img/manifest" >"$T/img/manifest.new"
-mv "$T/img/manifest.new" "$T/img/manifest"
-tar -C "$T/img" -cf "$T/sd.aci" manifest rootfs
+sd_probe_image "$T/sd.aci"
 
 # The notify listener: one line per datagram, "PID MESSAGE notified=0|1" where notified says
 # whether the app had written "notifying" (just before its own READY=1) to its log by then.
@@ -65,11 +58,7 @@ activated() { # LABEL RUN-FLAGS...
   bg+=("$main")
   wait_for "systemd-socket-activate to listen" test -S "$dir/sa.sock"
   [ ! -e "$dir/uuid" ] || fail "$label: a pod before any client"
-  reply=$(timeout 60 python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-print(s.makefile().readline().strip())' "$dir/sa.sock" || true)
+  reply=$(sd_readline "$dir/sa.sock" || true)
   local rc=0
   wait "$main" || rc=$?
   kill "$listener" 2>/dev/null || true

@@ -7,10 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 source "$(dirname "$0")/systemd_lib.sh"
-pods_test_setup
-BUILD=$(cd "$(dirname "$FERRY")/.." && pwd)
-trap 'sd_shutdown; stop_running_pods; gc_pods; rm -rf "$T"' EXIT
-sd_boot "$BUILD" "$T" "$FIXTURES"
+sd_test_setup
+sd_boot
 SF() { in_sd "$FERRY" --dir "$D" --insecure-options=image "$@"; }
 
 # A pod is started as a unit of that systemd (its stage1 then connects that system's journal).
@@ -47,7 +45,7 @@ ok "ferry logs reads the pod's entries from the journal"
 # init waits for room beyond. Before: both printed none of the last 4 (they had stopped reading).
 journald=$(in_sd systemctl show -P MainPID systemd-journald.service)
 [ "${journald:-0}" -gt 0 ] || fail "no systemd-journald in the test systemd"
-trap 'in_sd kill -CONT "$journald" 2>/dev/null || true; sd_shutdown; stop_running_pods; gc_pods; rm -rf "$T"' EXIT
+SD_AT_EXIT='in_sd kill -CONT "$journald"'
 late_pod() { # K: starts the pod, $u its uuid
   mkdir -p "$T/go$1"
   expect_status 0 F run --unit --log-driver=journal --volume "go,kind=host,source=$T/go$1" \
@@ -59,7 +57,7 @@ late_pod() { # K: starts the pod, $u its uuid
 }
 { seq 1 600 | sed 's/^/a-/'; seq 1 4 | sed 's/^/b-/'; } >"$T/late.want"
 sd_logs() { # ARGS...: ferry logs inside the test systemd, in the background ($!)
-  timeout 60 bash -c "$(declare -f in_sd); SD_LEADER=$SD_LEADER; in_sd '$FERRY' --dir '$D' logs $*"
+  in_sd_timeout 60 "$FERRY" --dir "$D" logs "$@"
 }
 cont_journald() { # PID: continues journald when PID (ferry logs) has ended or in 2 s
   local i

@@ -2,11 +2,18 @@
 # /usr (a volatile root: nothing is written to the host), reached over its system bus socket.
 # Sourced after lib.sh and pods_lib.sh.
 #
-#   sd_boot DIR...   boots it with each DIR bind-mounted at the same path (the build tree, $T, the
-#                    fixtures), exports DBUS_SYSTEM_BUS_ADDRESS and SD_LEADER (its PID 1 on the
-#                    host); at exit everything is shut down and removed (sd_shutdown)
+#   sd_test_setup    the start of such a test: pods_test_setup, BUILD (the build tree), and at
+#                    exit the test systemd shut down (sd_shutdown; SD_AT_EXIT, a command, first),
+#                    then the pods' cleanup (pods_cleanup)
+#   sd_boot [DIR...] boots it with each DIR bind-mounted at the same path (by default the build
+#                    tree, $T and the fixtures), exports DBUS_SYSTEM_BUS_ADDRESS and SD_LEADER (its
+#                    PID 1 on the host)
 #   in_sd CMD...     runs CMD inside it (all its namespaces): systemctl, journalctl, machinectl,
 #                    systemd-run, and ferry itself as a process of that system
+#   in_sd_timeout SECS CMD...   the same, killed after SECS (a command run in the background)
+#   sd_probe_image ACI [JQ-FILTER [JQ-ARG...]]   an image with sd-probe (below)
+#   sd_readline PATH / in_sd_readline PATH       a client of the stream socket PATH: the first
+#                    line the server says (60 s at most), from the host or inside the test systemd
 #
 # The container never runs in this machine's own cgroups: sd_boot makes a fresh cgroup under the
 # caller's own in every hierarchy, starts nspawn from there (its container, each unit and each pod
@@ -37,7 +44,20 @@ sd_cgroup_dirs() { # NAME: the directory NAME would have in each hierarchy, belo
   done </proc/self/cgroup
 }
 
+SD_AT_EXIT=
+sd_test_setup() {
+  pods_test_setup
+  BUILD=$(cd "$(dirname "$FERRY")/.." && pwd)
+  trap sd_cleanup EXIT
+}
+sd_cleanup() {
+  [ -z "$SD_AT_EXIT" ] || eval "$SD_AT_EXIT" || true
+  sd_shutdown
+  pods_cleanup
+}
+
 sd_boot() {
+  [ $# -gt 0 ] || set -- "$BUILD" "$T" "$FIXTURES"
   command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is not installed (dist/setup)"
   [ -x /lib/systemd/systemd ] || skip "no systemd in /lib/systemd to boot"
   [ -x /usr/bin/dbus-daemon ] || skip "no dbus-daemon for the test systemd's bus"
@@ -84,6 +104,32 @@ sd_boot() {
 }
 
 in_sd() { env -u DBUS_SYSTEM_BUS_ADDRESS nsenter -t "$SD_LEADER" -a "$@"; }
+in_sd_timeout() { timeout "$1" env -u DBUS_SYSTEM_BUS_ADDRESS nsenter -t "$SD_LEADER" -a "${@:2}"; }
+
+# busybox with sd-probe (tests/functional/probes/sd_probe.c) at /bin/sd-probe, the annotation
+# appc.io/executor/supports-systemd-notify=true, named example.com/sd-probe, its port "http"
+# socketActivated; JQ-FILTER (with jq's JQ-ARGs) then changes the manifest as a test needs.
+sd_probe_image() { # ACI [JQ-FILTER [JQ-ARG...]]
+  : "${SD_PROBE:?SD_PROBE must point to the sd-probe binary}"
+  local aci=$1 filter=${2:-.}
+  shift $(($# < 2 ? $# : 2))
+  rm -rf "$T/img" && mkdir -p "$T/img"
+  tar -C "$T/img" -xf "$BB"
+  cp "$SD_PROBE" "$T/img/rootfs/bin/sd-probe"
+  jq "$@" '.name = "example.com/sd-probe" | .annotations = ((.annotations // []) + [{"name": "appc.io/executor/supports-systemd-notify", "value": "true"}])
+    | .app.ports = [{"name": "http", "protocol": "tcp", "port": 8080, "socketActivated": true}]
+    | '"$filter" "$T/img/manifest" >"$T/img/manifest.new"
+  mv "$T/img/manifest.new" "$T/img/manifest"
+  tar -C "$T/img" -cf "$aci" manifest rootfs
+}
+
+SD_READLINE='
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+print(s.makefile().readline().strip())'
+sd_readline() { timeout 60 python3 -c "$SD_READLINE" "$1"; }
+in_sd_readline() { in_sd timeout 60 python3 -c "$SD_READLINE" "$1"; }
 
 # Every unit ferry made, and the cgroups they had, gone (the pods' own included).
 sd_no_ferry_units() { # WHAT

@@ -8,11 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 source "$(dirname "$0")/systemd_lib.sh"
-pods_test_setup
-BUILD=$(cd "$(dirname "$FERRY")/.." && pwd)
 # Pods ran in the test systemd (their pids are of its namespace): gone with it, then collected.
-trap 'sd_shutdown; stop_running_pods; gc_pods; rm -rf "$T"' EXIT
-sd_boot "$BUILD" "$T" "$FIXTURES"
+sd_test_setup
+sd_boot
 expect_status 0 F fetch "$BB"
 
 show() { in_sd systemctl show -P "$2" "$1"; }

@@ -11,30 +11,21 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 source "$(dirname "$0")/systemd_lib.sh"
-pods_test_setup
-: "${SD_PROBE:?SD_PROBE must point to the sd-probe binary}"
-BUILD=$(cd "$(dirname "$FERRY")/.." && pwd)
+sd_test_setup
 UNITS=$(cd "$(dirname "$0")/../../dist/units" && pwd)
-trap 'sd_shutdown; stop_running_pods; gc_pods; rm -rf "$T"' EXIT
 
 # Two images with sd-probe: a service that says READY=1 and sleeps, and the socket-activated
 # example (its port "http" socketActivated), both named as the unit files expect.
 mkimg() { # NAME EXEC-JSON PORTS-JSON FILE
-  rm -rf "$T/img" && mkdir -p "$T/img"
-  tar -C "$T/img" -xf "$BB"
-  cp "$SD_PROBE" "$T/img/rootfs/bin/sd-probe"
-  jq --arg n "$1" --argjson e "$2" --argjson p "$3" '.name = $n | .labels = (((.labels // []) | map(select(.name != "version"))) + [{"name": "version", "value": "1.0"}])
-    | .annotations = ((.annotations // []) + [{"name": "appc.io/executor/supports-systemd-notify", "value": "true"}])
-    | .app.exec = $e | .app.ports = $p' "$T/img/manifest" >"$T/img/manifest.new"
-  mv "$T/img/manifest.new" "$T/img/manifest"
-  tar -C "$T/img" -cf "$4" manifest rootfs
+  sd_probe_image "$4" '.name = $n | .labels = (((.labels // []) | map(select(.name != "version"))) + [{"name": "version", "value": "1.0"}])
+    | .app.exec = $e | .app.ports = $p' --arg n "$1" --argjson e "$2" --argjson p "$3"
 }
 mkimg example.com/web '["/bin/sh", "-c", "trap \"echo stopping; exit 0\" TERM; sd-probe notify READY=1; while :; do sleep 1; done"]' '[]' "$T/web.aci"
 mkimg example.com/http-socket-activated '["/bin/sd-probe", "serve"]' \
   '[{"name": "http", "protocol": "tcp", "port": 8080, "socketActivated": true}]' "$T/http.aci"
 F fetch "$T/http.aci" >/dev/null
 
-sd_boot "$BUILD" "$T" "$FIXTURES"
+sd_boot
 install_unit() { # FILE [SED-EXPR...]
   local f=$1
   shift
@@ -76,11 +67,7 @@ in_sd systemctl stop ferry-gc.timer
 
 # The socket-activated example.
 in_sd systemctl start ferry-example-http.socket
-reply=$(in_sd timeout 60 python3 -c '
-import socket
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect("/run/ferry-example-http.sock")
-print(s.makefile().readline().strip())' || true)
+reply=$(in_sd_readline /run/ferry-example-http.sock || true)
 [ "$reply" = "hello http fds=0,1,2,3" ] || fail "the example said: $reply ($(in_sd journalctl -u ferry-example-http.service --no-pager | tail -15))"
 ok "ferry-example-http.socket: a client's connection reached the app of the pod it started"
 in_sd systemctl stop ferry-example-http.socket ferry-example-http.service
