@@ -5,6 +5,10 @@
 #
 #   ferry run --mds-register --volume database,kind=empty <main.aci> <sidekick.aci>
 #
+# fly runs one app per pod, so there the validator runs as rkt's fly would run it: main and
+# sidekick as two pods started side by side, meeting through a host volume (each waits at most
+# 5 s for the other's file in /db), each registered with the metadata service.
+#
 # ACE_DIR holds the ACIs made by build-ace.sh (the ctest fixture conformance.ace_build).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../functional/lib.sh"
@@ -15,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 stage1=()
 case ${FERRY_STAGE1:-} in
   "") ;;
-  fly) skip "not on the fly stage1: the validator's pod has two apps (main and sidekick), fly runs one" ;;
+  fly) stage1=(--stage1-name=fly --net=host) ;; # fly has only the host's network
   *) stage1=(--stage1-name="$FERRY_STAGE1") ;;
 esac
 for typ in main sidekick; do
@@ -29,10 +33,27 @@ dir=$T/ferry
 # At exit, before $T is removed: collect the pod (its mounts and cgroups), like a user would.
 _svc_stops+=("$(printf '%q --dir %q gc --grace-period=0s' "$FERRY" "$dir")")
 set +e
-"$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register --mds-socket "$MDS_SOCKET" \
-  --volume database,kind=empty \
-  "$ACE_DIR/ace-validator-main.aci" "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out" 2>"$T/err"
-status=$?
+if [ "${FERRY_STAGE1:-}" = fly ]; then
+  mkdir -m 0755 "$T/db"
+  "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register \
+    --mds-socket "$MDS_SOCKET" --volume database,kind=host,source="$T/db" \
+    "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out.sidekick" 2>"$T/err.sidekick" &
+  sidekick=$!
+  "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register \
+    --mds-socket "$MDS_SOCKET" --volume database,kind=host,source="$T/db" \
+    "$ACE_DIR/ace-validator-main.aci" >"$T/out" 2>"$T/err"
+  status=$?
+  wait "$sidekick"
+  side_status=$?
+  cat "$T/out.sidekick" >>"$T/out"
+  cat "$T/err.sidekick" >>"$T/err"
+  [ $status -ne 0 ] || status=$side_status
+else
+  "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register --mds-socket "$MDS_SOCKET" \
+    --volume database,kind=empty \
+    "$ACE_DIR/ace-validator-main.aci" "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out" 2>"$T/err"
+  status=$?
+fi
 set -e
 show() {
   echo "--- ferry run stdout" >&2; cat "$T/out" >&2
