@@ -20,14 +20,18 @@ inline constexpr size_t kMaxPayload = 64 * 1024;
 
 enum class FrameType : uint8_t {
   // guest → host
-  kHello = 1,    // the guest's /init runs; payload: its uptime in seconds (text)
-  kStdout = 2,   // the pod init's stdout bytes
-  kStderr = 3,   // its stderr bytes
-  kReady = 4,    // the pod init created `ready` (every app started)
-  kExit = 5,     // the pod init ended; payload: the pod's exit code (decimal)
-  kFailure = 6,  // the guest could not run the pod; payload: one line
+  kHello = 1,     // the guest's /init runs; payload: its uptime in seconds (text)
+  kStdout = 2,    // the pod init's stdout bytes
+  kStderr = 3,    // its stderr bytes
+  kReady = 4,     // the pod init created `ready` (every app started)
+  kExit = 5,      // the pod init ended; payload: the pod's exit code (decimal)
+  kFailure = 6,   // the guest could not run the pod; payload: one line
+  kTerminal = 7,  // --interactive on a terminal: the app's pty is attached (its output comes as
+                  // kStdout, the init's and stage2's messages as kStderr)
   // host → guest
-  kSignal = 16,  // payload: a signal number (decimal) for the pod init
+  kSignal = 16,   // payload: a signal number (decimal) for the pod init
+  kStdin = 17,    // --interactive: the pod's input bytes; an empty payload is the end of input
+  kWinsize = 18,  // --interactive on a terminal: "ROWS COLUMNS" (decimal) of the caller's
   // enter (session ≠ 0): host → guest kEnterStart (payload: JSON {"app":…,"argv":[…]}),
   // kEnterStdin (bytes; an empty payload is the end of input); guest → host kEnterStdout,
   // kEnterStderr, then kEnterExit (decimal status) which ends the session.

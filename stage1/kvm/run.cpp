@@ -16,12 +16,14 @@
 //   `pid` = QEMU; the guest's channel connection and its hello within the boot timeout;
 //   frames: the pod init's stdout/stderr to ours, `ready`, the exit code; SIGTERM, SIGINT,
 //   SIGHUP → kSignal frames (a guest that does not end within the stop timeout + a margin is
-//   killed); QEMU's end; what is left of virtiofsd reaped (run is their subreaper); status
-//   fix-up, sockets removed, exit.
+//   killed); --interactive: our stdin → kStdin frames (on a terminal: raw once the guest says
+//   the app's pty is attached, its size as kWinsize then and on SIGWINCH); QEMU's end; what is
+//   left of virtiofsd reaped (run is their subreaper); status fix-up, sockets removed, exit.
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -37,6 +39,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -44,6 +47,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/pty.hpp"
 #include "stage1/common/descriptor.hpp"
 #include "stage1/common/mounts.hpp"
 #include "stage1/common/net.hpp"
@@ -242,12 +246,15 @@ class KvmRun {
     plan.virtiofs = virtiofsd_.has_value();
     state_ = podDir_ / kvm::kStateDir;
     plan.shareRoot = state_ / kvm::kShareRoot;
+    // --interactive: the caller's terminal, or its stdin as bytes (ABI §4 kvm).
+    if (rt_.interactive) terminal_ = ::isatty(STDIN_FILENO) != 0;
     plan.append =
         std::string("console=ttyS0 panic=-1 rdinit=/init tsc=reliable no_timer_check") +
         " mitigations=off cgroup_no_v1=all " + (debug_ ? "loglevel=7" : "loglevel=1 quiet") +
         " ferry.fs=" + (plan.virtiofs ? "virtiofs" : "9p") +
         " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string()) +
-        " ferry.enter=" + kvm::hex(guestEnter_.string()) + (netns_ ? " ferry.net=1" : "");
+        " ferry.enter=" + kvm::hex(guestEnter_.string()) + (netns_ ? " ferry.net=1" : "") +
+        (rt_.interactive ? terminal_ ? " ferry.interactive=tty" : " ferry.interactive=pipe" : "");
     plan_ = plan;
     debugLine(debug_, "VM: accel " + plan.accel + ", " + std::to_string(plan.size.memoryMiB) +
                           " MiB, " + std::to_string(plan.size.cpus) + " vCPUs, share " +
@@ -267,6 +274,7 @@ class KvmRun {
     sigset_t set;
     ::sigemptyset(&set);
     for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+    if (terminal_) ::sigaddset(&set, SIGWINCH);
     if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
     ::signal(SIGPIPE, SIG_IGN);
     sigFd_ = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -307,8 +315,10 @@ class KvmRun {
     deadline_ = started_ + std::chrono::seconds(bootTimeout_);
     deadlineWhat_ = "the guest did not boot within " + std::to_string(bootTimeout_) + " s";
     while (qemu_ > 0) {
-      std::vector<pollfd> p = {
-          {-1, POLLIN, 0}, {sigFd_.get(), POLLIN, 0}, {enterListener_.get(), POLLIN, 0}};
+      std::vector<pollfd> p = {{-1, POLLIN, 0},
+                               {sigFd_.get(), POLLIN, 0},
+                               {enterListener_.get(), POLLIN, 0},
+                               {readsInput() ? STDIN_FILENO : -1, POLLIN, 0}};
       if (!channelDone_) p[0].fd = conn_ ? conn_.get() : listener_.get();
       std::vector<uint32_t> ids;
       for (auto& [id, c] : clients_) {
@@ -346,8 +356,9 @@ class KvmRun {
         }
       }
       if (p[2].revents & POLLIN) acceptEnter();
+      if (p[3].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) readInput();
       for (size_t i = 0; i < ids.size(); ++i) {
-        if (p[3 + i].revents & (POLLIN | POLLHUP | POLLERR)) readEnter(ids[i]);
+        if (p[4 + i].revents & (POLLIN | POLLHUP | POLLERR)) readEnter(ids[i]);
       }
       if (p[1].revents & POLLIN) drainSignals();
     }
@@ -355,6 +366,7 @@ class KvmRun {
 
   int finish() {
     released_ = true;
+    if (raw_) raw_->restore();
     int code;
     if (exitCode_) {
       code = *exitCode_;
@@ -396,7 +408,15 @@ class KvmRun {
         writeOut(1, f.data);
         break;
       case FrameType::kStderr:
-        writeOut(2, f.data);
+        writeOut(2, raw_ && raw_->active() ? pty::Proxy::crlf(f.data) : f.data);
+        break;
+      case FrameType::kTerminal:
+        // The app's pty in the guest: the caller's terminal is the app's from now on (as on ns,
+        // raw while attached; typed-ahead input stays to be read).
+        if (terminal_ && !raw_) {
+          raw_ = std::make_unique<pty::RawMode>(STDIN_FILENO);
+          sendWindowSize();
+        }
         break;
       case FrameType::kReady:
         writeFileAtomic(podDir_ / podfile::kReady, "", 0600, Sync::kAtomic);
@@ -469,6 +489,28 @@ class KvmRun {
     }
   }
 
+  // --interactive: our stdin goes to the guest, on a terminal only once the app's pty is there.
+  bool readsInput() const {
+    return rt_.interactive && inputOpen_ && hello_ && conn_ && !channelDone_ &&
+           (!terminal_ || raw_);
+  }
+
+  void readInput() {
+    char buf[16384];
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    std::string_view data = n > 0 ? std::string_view(buf, static_cast<size_t>(n)) : "";
+    if (n <= 0) inputOpen_ = false;  // the end of input (an empty frame)
+    ferry::kvm::writeFrame(conn_.get(), FrameType::kStdin, 0, data);
+  }
+
+  void sendWindowSize() {
+    winsize ws{};
+    if (!raw_ || !conn_ || channelDone_ || ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0) return;
+    ferry::kvm::writeFrame(conn_.get(), FrameType::kWinsize, 0,
+                           std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col));
+  }
+
   void sendSignal(int sig) {
     if (!conn_ || channelDone_) return;
     ferry::kvm::writeFrame(conn_.get(), FrameType::kSignal, 0, std::to_string(sig));
@@ -493,6 +535,10 @@ class KvmRun {
             debugLine(debug_, "QEMU ended");
           }
         }
+        continue;
+      }
+      if (sig == SIGWINCH) {
+        sendWindowSize();
         continue;
       }
       debugLine(debug_, "forwarding signal " + std::to_string(sig) + " to the pod init");
@@ -784,6 +830,8 @@ class KvmRun {
   std::optional<int> exitCode_;
   std::string failure_;
   bool hello_ = false, bootFailed_ = false;
+  bool terminal_ = false, inputOpen_ = true;
+  std::unique_ptr<pty::RawMode> raw_;
   bool channelDone_ = false, stopAsked_ = false, killed_ = false, released_ = false;
 };
 

@@ -2,24 +2,42 @@
 # ferry enter on the kvm stage1: the command runs in the app's namespaces inside the guest (the
 # pod init is PID 1 there, the guest's kernel), with the app's environment, its stdin, stdout and
 # stderr relayed over the channel and its exit status as enter's; a second session at once; an
-# unknown app and an ended pod are refused in one line.
+# unknown app and an ended pod are refused in one line. The pod is `run --interactive` on a
+# terminal (a pty script(1) made, as pods_flags.sh's pty_run): the app's stdio and /dev/console
+# are a pty of the guest, the caller's window size reaches it, typed input arrives, its exit
+# code is the pod's.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 source "$(dirname "$0")/kvm_lib.sh"
 kvm_test_setup
 
 F fetch "$BB" >/dev/null
-F run --uuid-file-save="$T/u" --set-env=MARK=in-app "$BB" --exec /bin/sh -- -c \
-  'echo up; while :; do /bin/busybox sleep 0.1; done' >"$T/pod.out" 2>"$T/pod.err" &
+q() { printf '%q ' "$@"; }
+cmd=$(q "$FERRY" --dir "$D" --insecure-options=image run --uuid-file-save="$T/u" --set-env=MARK=in-app \
+  --interactive "$BB" --exec /bin/sh -- -c 'test -t 0 && test -t 1 && test -t 2 && echo tty-ok
+    [ /dev/console -ef /proc/self/fd/0 ] && echo console-ok
+    echo "size $(stty size)"; read line; echo "got:$line"
+    echo up; while [ ! -e /quit ]; do /bin/busybox sleep 0.1; done; exit 7')
+# script(1) runs CMD with $SHELL -c (see pods_flags.sh); its pty 33x101.
+printf 'typed-line\n' | SHELL=/bin/bash timeout 600 script -qec "stty rows 33 cols 101; $cmd" /dev/null \
+  >"$T/pod.out" 2>&1 &
 run_pid=$!
 bg+=($run_pid)
+# (script's end of input, turned into a NUL by the raw switch, may be echoed "^@": pods_cli.sh)
+pod_out() { tr -d '\r' <"$T/pod.out" | sed 's/\^@//g'; }
 for i in $(seq 1 3000); do
-  grep -qx up "$T/pod.out" 2>/dev/null && break
-  kill -0 "$run_pid" 2>/dev/null || { cat "$T/pod.err" >&2; fail "the pod ended before it was up"; }
+  pod_out | grep -qx up && break
+  kill -0 "$run_pid" 2>/dev/null || fail "the pod ended before it was up: $(pod_out)"
   sleep 0.1
 done
-grep -qx up "$T/pod.out" || fail "the pod is not up within 300 s"
+pod_out | grep -qx up || fail "the pod is not up within 300 s: $(pod_out)"
 u=$(cat "$T/u")
+pod_out | grep -qx tty-ok || fail "--interactive: the app's stdio is not a terminal: $(pod_out)"
+pod_out | grep -qx console-ok || fail "--interactive: /dev/console is not the app's terminal: $(pod_out)"
+pod_out | grep -qx 'size 33 101' || fail "--interactive: the window size: $(pod_out)"
+pod_out | grep -qx got:typed-line || fail "--interactive: typed input: $(pod_out)"
+[ ! -s "$D/pods/run/$u/logs/busybox.log" ] || fail "an interactive app's output went to its log"
+ok "--interactive on a terminal: the app's stdio and /dev/console are a pty in the guest, 33x101, typed input arrives"
 
 echo from-stdin >"$T/in"
 set +e
@@ -48,10 +66,13 @@ expect_status 254 F enter --app=nosuch "$u" /bin/true
 one_line "enter of an unknown app"
 ok "an unknown app is refused in one line"
 
-expect_status 0 F stop "$u"
+expect_status 0 F enter --app=busybox "$u" /bin/busybox touch /quit
 set +e
 wait "$run_pid"
+rc=$?
 set -e
+[ "$rc" -eq 7 ] || fail "the interactive pod exited $rc, want 7: $(pod_out)"
+ok "the interactive pod's exit code is the app's (7)"
 set +e
 F enter --app=busybox "$u" /bin/true >"$T/out" 2>"$T/err"
 rc=$?

@@ -13,10 +13,16 @@ F fetch "$BB" >/dev/null
 kvm_leftovers >"$T/before"
 waiter='trap "echo got-term; exit 0" TERM; echo up; while :; do /bin/busybox sleep 0.1; done'
 
-# start_pod NAME: `ferry run` of the waiter in the background until it said "up"; $u, $run_pid.
+# start_pod NAME [INPUT]: `ferry run` of the waiter in the background until it said "up"; $u,
+# $run_pid. With INPUT: --interactive, stdin not a terminal: the app reads a line of INPUT first.
 start_pod() {
   rm -f "$T/$1.u"
-  F run --uuid-file-save="$T/$1.u" "$BB" --exec /bin/sh -- -c "$waiter" >"$T/$1.out" 2>"$T/$1.err" &
+  if [ $# -gt 1 ]; then
+    printf '%s\n' "$2" | F run --uuid-file-save="$T/$1.u" --interactive "$BB" --exec /bin/sh -- -c \
+      "read line; echo got:\$line; $waiter" >"$T/$1.out" 2>"$T/$1.err" &
+  else
+    F run --uuid-file-save="$T/$1.u" "$BB" --exec /bin/sh -- -c "$waiter" >"$T/$1.out" 2>"$T/$1.err" &
+  fi
   run_pid=$!
   bg+=($run_pid)
   local i
@@ -37,7 +43,7 @@ wait_run() { # WANT WHAT
 }
 running_processes() { kvm_leftovers | awk '$1 == "processes" {print $2}'; }
 
-start_pod graceful
+start_pod graceful from-stdin
 expect_status 0 F status "$u"
 grep -qx state=running "$T/out" || fail "status while it runs: $(cat "$T/out")"
 n=$(running_processes)
@@ -75,6 +81,9 @@ grep -qx got-term "$T/graceful.out" || fail "the app did not get SIGTERM: $(cat 
 expect_status 0 F status "$u"
 grep -qx exit=0 "$T/out" && grep -qx app-busybox=0 "$T/out" || fail "status: $(cat "$T/out")"
 ok "ferry stop: the app in the guest got SIGTERM, the pod exited 0"
+grep -qx got:from-stdin "$T/graceful.out" || fail "--interactive without a terminal: $(cat "$T/graceful.out")"
+[ ! -s "$D/pods/run/$u/logs/busybox.log" ] || fail "an interactive app's output went to its log"
+ok "--interactive without a terminal: the app read ferry's stdin, its output is ferry's, not a log's"
 
 u=$f_u run_pid=$f_pid
 expect_status 0 F stop --force "$u"

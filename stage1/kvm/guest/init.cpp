@@ -14,6 +14,10 @@
 //      virtio-net modules and the pod's networks (the share's ferry-net.conf, net.hpp);
 //   6. ferry-init in new PID and mount namespaces (a fresh /proc), its stdout and stderr
 //      relayed to the host as frames; kSignal frames are signals for it; `ready` relayed;
+//      --interactive (ferry.interactive=pipe): kStdin frames are its stdin; on a terminal
+//      (ferry.interactive=tty) its fds 0, 1, 2 are a console socket instead, over which the app's
+//      stage2 sends its pty's master (ABI §5 "Terminals"): kTerminal, then kStdin and kWinsize
+//      frames go to the master and what it reads comes back as kStdout;
 //   7. when it ends: kExit with its status, sync, power off.
 // Anything that fails before the pod init runs is one kFailure line, then power off.
 #include <fcntl.h>
@@ -21,13 +25,16 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,6 +53,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/pty.hpp"
 #include "stage1/common/abi.hpp"
 #include "stage1/common/net.hpp"
 #include "stage1/common/pod_files.hpp"
@@ -200,14 +208,63 @@ struct Child {
   int out = -1, err = -1;
 };
 
+// The pod's input and terminal with --interactive (ferry.interactive=tty|pipe).
+struct Console {
+  bool terminal = false;
+  int socket = -1;      // tty: our end of the console socket (the init's fds 0, 1, 2)
+  int master = -1;      // tty: the app's pty, once its stage2 sent it
+  int input = -1;       // pipe: the init's stdin
+  std::string pending;  // kStdin bytes not yet taken
+  bool inputEnded = false, eofSent = false;
+};
+
+void closeFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// What the host sent for the pod's input, as far as its reader takes it now (non-blocking); the
+// end of input is the pty's end-of-file character, or the pipe closed.
+void flushInput(Console& c) {
+  int fd = c.terminal ? c.master : c.input;
+  if (fd < 0) return;
+  if (c.terminal && c.inputEnded && !c.eofSent) {
+    termios t{};
+    c.pending.push_back(
+        ::tcgetattr(fd, &t) == 0 && t.c_cc[VEOF] != 0 ? static_cast<char>(t.c_cc[VEOF]) : '\x04');
+    c.eofSent = true;
+  }
+  while (!c.pending.empty()) {
+    ssize_t n = ::write(fd, c.pending.data(), c.pending.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0) {  // nobody reads the pod's input any more
+      c.pending.clear();
+      c.inputEnded = c.eofSent = true;
+      break;
+    }
+    c.pending.erase(0, static_cast<size_t>(n));
+  }
+  if (!c.terminal && c.inputEnded && c.pending.empty()) closeFd(c.input);
+}
+
 // ferry-init in new PID, mount and cgroup namespaces, in the init cgroup, in the pod directory,
 // with an empty environment. The cgroup namespace is rooted at the guest's root (the guest is the
 // pod): it is not the initial one, so each app's stage2 roots one of its own at the app's cgroup
 // and mounts that read-only at /sys/fs/cgroup, as on the other flavors.
-Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg) {
-  int out[2], err[2], report[2];
+Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg,
+                   const std::string& interactive, Console& console) {
+  int out[2], err[2], report[2], in[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
       ::pipe2(report, O_CLOEXEC) != 0) {
+    throwErrno("create a pipe");
+  }
+  if (interactive == "tty") {
+    console.terminal = true;
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) {
+      throwErrno("create the console socket");
+    }
+  } else if (interactive == "pipe" && ::pipe2(in, O_CLOEXEC) != 0) {
     throwErrno("create a pipe");
   }
   std::vector<const char*> files;
@@ -238,8 +295,10 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
     }
     if (::chdir(podDir.c_str()) != 0) die("enter the pod directory");
     if (::setsid() < 0) die("create a session");
-    int null = ::open("/dev/null", O_RDONLY);
-    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0) {
+    // Not interactive: no input. A pipe: its read end. A terminal: the console socket on 0, 1, 2.
+    int stdinFd = console.terminal ? in[1] : in[0] >= 0 ? in[0] : ::open("/dev/null", O_RDONLY);
+    int outFd = console.terminal ? in[1] : out[1], errFd = console.terminal ? in[1] : err[1];
+    if (stdinFd < 0 || ::dup2(stdinFd, 0) < 0 || ::dup2(outFd, 1) < 0 || ::dup2(errFd, 2) < 0) {
       die("set up stdio");
     }
     const char* argv[] = {"ferry-init", nullptr};
@@ -250,6 +309,17 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
   ::close(out[1]);
   ::close(err[1]);
   ::close(report[1]);
+  if (console.terminal) {
+    ::close(in[1]);
+    ::close(out[0]);  // the init's output is the console socket's
+    ::close(err[0]);
+    out[0] = err[0] = -1;
+    console.socket = in[0];
+  } else if (in[0] >= 0) {
+    ::close(in[0]);
+    console.input = in[1];
+    ::fcntl(console.input, F_SETFL, O_NONBLOCK);
+  }
   std::string failure;
   char buf[256];
   ssize_t n;
@@ -341,7 +411,39 @@ void endSessions(std::map<uint32_t, Session>& sessions, bool force) {
 }
 
 // Relays until the pod init ended and its output was read; returns its exit code.
-int relay(const fs::path& podDir, Child child) {
+// The console socket: the app's pty master (kTerminal), and the init's and stage2's messages.
+void readConsoleSocket(Console& c) {
+  char buf[4096];
+  UniqueFd fd;
+  ssize_t n = pty::receive(c.socket, buf, sizeof buf, &fd);
+  if (n <= 0) {
+    closeFd(c.socket);  // every process of the pod closed it
+    return;
+  }
+  std::string_view text(buf, static_cast<size_t>(n));
+  unsigned int ptyNumber = 0;
+  if (fd && c.master < 0 && ::ioctl(fd.get(), TIOCGPTN, &ptyNumber) == 0) {
+    // Its one byte is no text: a read ends with the message that carries descriptors.
+    c.master = fd.release();
+    ::fcntl(c.master, F_SETFL, O_NONBLOCK);
+    text.remove_suffix(1);
+    kvm::writeFrame(channel, FrameType::kTerminal, 0, "");
+    flushInput(c);
+  }
+  if (!text.empty()) kvm::writeFrame(channel, FrameType::kStderr, 0, text);
+}
+
+void readMaster(Console& c) {
+  char buf[16384];
+  ssize_t n = ::read(c.master, buf, sizeof buf);
+  if (n > 0) {
+    kvm::writeFrame(channel, FrameType::kStdout, 0, std::string_view(buf, static_cast<size_t>(n)));
+  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+    closeFd(c.master);  // EIO: every slave is closed, the app has ended
+  }
+}
+
+int relay(const fs::path& podDir, Child child, Console& console) {
   sigset_t set;
   ::sigemptyset(&set);
   ::sigaddset(&set, SIGCHLD);
@@ -369,11 +471,17 @@ int relay(const fs::path& podDir, Child child) {
         kvm::writeFrame(channel, FrameType::kReady, 0, "");
       }
     }
-    if (ended && child.out < 0 && child.err < 0) break;
-    std::vector<pollfd> p = {{child.out, POLLIN, 0},
-                             {child.err, POLLIN, 0},
-                             {channelOpen ? channel : -1, POLLIN, 0},
-                             {sfd, POLLIN, 0}};
+    if (ended && child.out < 0 && child.err < 0 && console.socket < 0 && console.master < 0) break;
+    bool pending = !console.pending.empty();
+    std::vector<pollfd> p = {
+        {child.out, POLLIN, 0},
+        {child.err, POLLIN, 0},
+        {channelOpen ? channel : -1, POLLIN, 0},
+        {sfd, POLLIN, 0},
+        {console.socket, POLLIN, 0},
+        {console.master, static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0},
+        {pending ? console.input : -1, POLLOUT, 0}};
+    constexpr size_t kSessions = 7;
     std::vector<std::pair<uint32_t, int>> which;  // session, 0 out / 1 err
     for (auto& [id, sess] : sessions) {
       p.push_back({sess.out, POLLIN, 0});
@@ -387,8 +495,11 @@ int relay(const fs::path& podDir, Child child) {
     constexpr short kIn = POLLIN | POLLHUP | POLLERR;
     if (child.out >= 0 && (p[0].revents & kIn)) forward(child.out, FrameType::kStdout, 0);
     if (child.err >= 0 && (p[1].revents & kIn)) forward(child.err, FrameType::kStderr, 0);
+    if (console.socket >= 0 && (p[4].revents & kIn)) readConsoleSocket(console);
+    if (console.master >= 0 && (p[5].revents & kIn)) readMaster(console);
+    if ((p[5].revents | p[6].revents) & (POLLOUT | POLLERR)) flushInput(console);
     for (size_t i = 0; i < which.size(); ++i) {
-      if (!(p[4 + i].revents & kIn)) continue;
+      if (!(p[kSessions + i].revents & kIn)) continue;
       auto it = sessions.find(which[i].first);
       if (it == sessions.end()) continue;
       int& fd = which[i].second == 0 ? it->second.out : it->second.err;
@@ -404,6 +515,16 @@ int relay(const fs::path& podDir, Child child) {
         if (f->type == FrameType::kSignal && !ended) {
           int sig = std::atoi(f->data.c_str());
           if (sig > 0 && sig < 65) ::kill(child.pid, sig);
+        } else if (f->type == FrameType::kStdin && f->session == 0) {
+          if (console.inputEnded) continue;
+          if (f->data.empty()) console.inputEnded = true;
+          console.pending += f->data;
+          flushInput(console);
+        } else if (f->type == FrameType::kWinsize && f->session == 0 && console.master >= 0) {
+          winsize ws{};
+          if (std::sscanf(f->data.c_str(), "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) {
+            ::ioctl(console.master, TIOCSWINSZ, &ws);
+          }
         } else if (f->type == FrameType::kEnterStart && f->session != 0 &&
                    !sessions.count(f->session)) {
           startSession(sessions, f->session, f->data, podDir);
@@ -545,9 +666,10 @@ int guestMain() {
       stage1::kvm::applyNetConfig(stage1::kvm::NetConfig::parse(conf));
     }
     Cgroups cg = makeCgroups(pod, rt);
-    Child child = startPodInit(pod, init, cg);
+    Console console;
+    Child child = startPodInit(pod, init, cg, params["interactive"], console);
     stage1::writePidFile(pod, child.pid);
-    int code = relay(pod, child);
+    int code = relay(pod, child, console);
     kvm::writeFrame(channel, FrameType::kExit, 0, std::to_string(code));
   } catch (const std::exception& e) {
     fail(e.what());
