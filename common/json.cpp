@@ -51,8 +51,7 @@ Json parse(std::string_view text, std::string_view what) {
         if (!keys.empty()) keys.pop_back();
         break;
       case Json::parse_event_t::key:
-        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-            !duplicate) {
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second && !duplicate) {
           duplicate = parsed.get<std::string>();
         }
         break;
