@@ -43,22 +43,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescapeMountPath(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() &&
-        std::all_of(s.begin() + i + 1, s.begin() + i + 4,
-                    [](char c) { return c >= '0' && c <= '7'; })) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 struct CgroupMount {
   std::string fstype;
   std::string root;
@@ -75,8 +59,8 @@ std::vector<CgroupMount> cgroupMounts(std::string_view mountinfo) {
     auto post = split(line.substr(sep + 3), ' ');
     if (pre.size() < 5 || post.size() < 3) continue;
     if (post[0] != "cgroup" && post[0] != "cgroup2") continue;
-    out.push_back(CgroupMount{std::string(post[0]), unescapeMountPath(pre[3]),
-                              unescapeMountPath(pre[4]), split(post[2], ',')});
+    out.push_back(CgroupMount{std::string(post[0]), unescapeMountinfo(pre[3]),
+                              unescapeMountinfo(pre[4]), split(post[2], ',')});
   }
   return out;
 }

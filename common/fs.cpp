@@ -172,4 +172,20 @@ std::vector<std::string_view> pathComponents(std::string_view path) {
   return out;
 }
 
+std::string unescapeMountinfo(std::string_view s) {
+  auto digit = [](char c, char max) { return c >= '0' && c <= max; };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && digit(s[i + 1], '3') && digit(s[i + 2], '7') &&
+        digit(s[i + 3], '7')) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace ferry

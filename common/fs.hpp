@@ -86,6 +86,11 @@ class TempDir {
 // Removes a path and everything under it, without following symlinks; missing is fine.
 void removeTree(const std::filesystem::path& path);
 
+// A field of /proc/self/mountinfo (a mount point or root) decoded: the kernel writes space, tab,
+// newline and backslash as \ooo; any other byte, and a backslash not followed by such an escape,
+// stands for itself.
+std::string unescapeMountinfo(std::string_view field);
+
 // The components of a path, without empty ones and "." ("/a//./b/" → a, b); ".." is kept.
 // Views into `path`.
 std::vector<std::string_view> pathComponents(std::string_view path);

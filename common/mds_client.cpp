@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fd_passing.hpp"
 
 namespace ferry::mds {
 
@@ -126,22 +127,7 @@ void writeFrame(int fd, std::string_view payload, int passFd) {
   size_t sent = 0;
   if (passFd >= 0) {
     // The descriptor travels with the first bytes of the frame.
-    iovec iov{frame.data(), frame.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &passFd, sizeof(int));
-    ssize_t r;
-    do {
-      r = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    } while (r < 0 && errno == EINTR);
+    ssize_t r = sendWithFds(fd, frame, {&passFd, 1});
     if (r < 0) throwErrno("send to the metadata service");
     sent = static_cast<size_t>(r);
   }

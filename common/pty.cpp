@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "common/fd_passing.hpp"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -48,54 +49,21 @@ int becomeControllingTerminal(int slave) noexcept {
 }
 
 void sendFd(int socket, int fd) {
-  char byte = 'T';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do {
-    n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) throwErrno("pass the pty to the stage1");
+  if (sendWithFds(socket, "T", {&fd, 1}) != 1) throwErrno("pass the pty to the stage1");
 }
 
 ssize_t receive(int socket, char* buf, size_t size, UniqueFd* fd) noexcept {
-  iovec iov{buf, size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return n;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int got;
-      std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
-      // One descriptor is expected; any other is closed.
-      if (i == 0 && fd != nullptr) {
-        fd->reset(got);
-      } else {
-        ::close(got);
-      }
+  int got[4];
+  FdMessage m = receiveWithFds(socket, buf, size, got);
+  // One descriptor is expected; any other is closed.
+  for (size_t i = 0; i < m.fds; ++i) {
+    if (i == 0 && fd != nullptr) {
+      fd->reset(got[i]);
+    } else {
+      ::close(got[i]);
     }
   }
-  return n;
+  return m.bytes;
 }
 
 bool attachToConsoleSocket() {

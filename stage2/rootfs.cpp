@@ -80,21 +80,6 @@ constexpr std::pair<const char*, const char*> kDevLinks[] = {
 
 std::string where(const std::string& destination) { return quote(destination); }
 
-// Decodes the octal escapes of /proc/self/mountinfo (\040 for a space, …).
-std::string unescapeMountinfo(std::string_view s) {
-  auto oct = [](char c) { return c >= '0' && c <= '7'; };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && oct(s[i + 1]) && oct(s[i + 2]) && oct(s[i + 3])) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // Where a whole sysfs is mounted in this mount namespace, or "".
 std::string visibleSysfs() {
   std::string text = readFile("/proc/self/mountinfo", 4 << 20);

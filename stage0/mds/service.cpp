@@ -28,6 +28,7 @@
 #include <ostream>
 
 #include "common/error.hpp"
+#include "common/fd_passing.hpp"
 #include "common/fs.hpp"
 #include "common/mds_client.hpp"
 #include "stage0/mds/hmac.hpp"
@@ -215,25 +216,11 @@ class Service::Impl::Registration : public std::enable_shared_from_this<Registra
 
   void onReadable() {
     char data[65536];
-    iovec iov{data, sizeof data};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(socket_.native_handle(), &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return wait();
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < count; ++i) {
-          int fd;
-          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-          fds_.emplace_back(fd);
-        }
-      }
-    }
+    int fds[4];
+    FdMessage m = receiveWithFds(socket_.native_handle(), data, sizeof data, fds);
+    if (m.bytes < 0 && errno == EAGAIN) return wait();
+    for (size_t i = 0; i < m.fds; ++i) fds_.emplace_back(fds[i]);
+    ssize_t n = m.bytes;
     if (n <= 0) return close();  // end of stream or error: the pod is gone
     buffer_.append(data, static_cast<size_t>(n));
     if (buffer_.size() > kMaxRegistrationBuffer) {

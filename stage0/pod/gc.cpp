@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "common/idmap.hpp"
 #include "stage0/net/pod_network.hpp"
 #include "stage0/pod/pods.hpp"
@@ -26,21 +27,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::system_clock;
 
 namespace {
-
-// Decodes the octal escapes of /proc/self/mountinfo (\040 for a space, …).
-std::string unescape(std::string_view s) {
-  auto oct = [](char c) { return c >= '0' && c <= '7'; };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && oct(s[i + 1]) && oct(s[i + 2]) && oct(s[i + 3])) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 Clock::time_point mtimeOf(const fs::path& p) {
   struct stat st {};
@@ -114,7 +100,7 @@ std::vector<fs::path> mountsBelow(const fs::path& dir) {
     std::istringstream fields(line);
     std::string id, parent, devs, root, point;
     fields >> id >> parent >> devs >> root >> point;
-    std::string mp = unescape(point);
+    std::string mp = unescapeMountinfo(point);
     if (mp == prefix || (mp.size() > prefix.size() && mp.compare(0, prefix.size(), prefix) == 0 &&
                          mp[prefix.size()] == '/')) {
       out.emplace_back(mp);

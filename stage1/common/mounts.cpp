@@ -25,20 +25,6 @@ void makeDir(const fs::path& dir, mode_t mode) {
   }
 }
 
-std::string unescapeMountPath(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-        s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // overlayfs with the option volatile where the kernel has it (5.10): the upper layer is never
 // synced, neither on an app's fsync nor when the overlay's superblock goes with the pod's mount
 // namespace. Without it the pod's end waits for a sync of the whole file system the upper
@@ -123,7 +109,7 @@ std::vector<fs::path> mountsUnder(const fs::path& dir) {
       ++field;
     }
     if (mountPoint.empty()) continue;
-    std::string path = unescapeMountPath(mountPoint);
+    std::string path = unescapeMountinfo(mountPoint);
     if (path == prefix || path.starts_with(prefix + "/")) out.emplace_back(path);
   }
   // mountinfo lists a mount after the one it sits on: reversed, the deepest come first.

@@ -58,6 +58,7 @@
 #include "common/cgroup_devices.hpp"
 #include "common/copy_tree.hpp"
 #include "common/error.hpp"
+#include "common/fd_passing.hpp"
 #include "common/fs.hpp"
 #include "common/idmap.hpp"
 #include "common/mds_client.hpp"
@@ -104,7 +105,7 @@ Pipe makeSocketPipe() {
 // What the parent hands the child of a pod with a user namespace: one message, 'u' then a kind
 // byte per app ('o': its idmapped tree follows, 'c': copied into its rootfs), per bind source
 // ('s': follows, '-': missing) and per binary ('b'); the descriptors in that order.
-constexpr size_t kMaxHanded = 250;  // SCM_MAX_FD is 253
+constexpr size_t kMaxHanded = kMaxPassedFds;
 
 void sendHanded(int sock, const std::string& kinds, const std::vector<UniqueFd>& fds) {
   if (fds.size() > kMaxHanded) {
@@ -112,55 +113,22 @@ void sendHanded(int sock, const std::string& kinds, const std::vector<UniqueFd>&
                                   " mounts to the pod's first process: at most " +
                                   std::to_string(kMaxHanded));
   }
-  iovec iov{const_cast<char*>(kinds.data()), kinds.size()};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * std::max<size_t>(fds.size(), 1)));
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (!fds.empty()) {
-    msg.msg_control = control.data();
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    for (size_t i = 0; i < fds.size(); ++i) {
-      int raw = fds[i].get();
-      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &raw, sizeof raw);
-    }
+  std::vector<int> raw;
+  raw.reserve(fds.size());
+  for (const UniqueFd& fd : fds) raw.push_back(fd.get());
+  if (sendWithFds(sock, kinds, raw) != static_cast<ssize_t>(kinds.size())) {
+    throwErrno("hand the mounts to the pod");
   }
-  ssize_t n;
-  do {
-    n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(kinds.size())) throwErrno("hand the mounts to the pod");
 }
 
 // The child's side; false when the parent is gone or sent something else.
 bool receiveHanded(int sock, std::string& kinds, std::vector<UniqueFd>& fds) {
   char buf[4096];
-  iovec iov{buf, sizeof buf};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * kMaxHanded));
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 1 || buf[0] != 'u' || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) return false;
-  kinds.assign(buf + 1, static_cast<size_t>(n - 1));
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int raw;
-      std::memcpy(&raw, CMSG_DATA(c) + i * sizeof(int), sizeof raw);
-      fds.emplace_back(raw);
-    }
-  }
+  int raw[kMaxHanded];
+  FdMessage m = receiveWithFds(sock, buf, sizeof buf, raw);
+  for (size_t i = 0; i < m.fds; ++i) fds.emplace_back(raw[i]);
+  if (m.bytes < 1 || buf[0] != 'u' || m.truncated) return false;
+  kinds.assign(buf + 1, static_cast<size_t>(m.bytes - 1));
   return true;
 }
 

@@ -41,5 +41,15 @@ TEST(Fs, PathComponentsSkipEmptyAndDot) {
   EXPECT_EQ(pathComponents("./x"), V{"x"});
 }
 
+TEST(Fs, UnescapesMountinfoFields) {
+  EXPECT_EQ(unescapeMountinfo(R"(/a\040b\011c\012d\134e)"), "/a b\tc\nd\\e");
+  EXPECT_EQ(unescapeMountinfo("/plain"), "/plain");
+  // Not an escape: kept as written (a byte above \377 does not exist; too short at the end).
+  EXPECT_EQ(unescapeMountinfo(R"(/x\400)"), R"(/x\400)");
+  EXPECT_EQ(unescapeMountinfo(R"(/x\04)"), R"(/x\04)");
+  EXPECT_EQ(unescapeMountinfo(R"(/x\)"), R"(/x\)");
+  EXPECT_EQ(unescapeMountinfo(R"(/x\08a)"), R"(/x\08a)");
+}
+
 }  // namespace
 }  // namespace ferry
