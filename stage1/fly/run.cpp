@@ -1,15 +1,61 @@
-// The fly stage1's run entrypoint: the ns stage1's run with the host's PID, IPC, UTS and network
-// namespaces (RunFlavor::hostNamespaces), after refusing what would reach the host through them.
+// The fly stage1's run entrypoint (stage1/ABI.md §4 "fly"): one app in the host's PID, IPC, UTS,
+// network and cgroup namespaces, with a mount namespace of its own. As rkt's fly, no pod of
+// namespaces and no private root for an init: what a one-app pod in the host's namespaces needs,
+// and nothing the ns stage1 does for a pod of its own.
+//
+//   run (this process, the host's namespaces)   the pod's first process (a mount namespace)
+//   refuse sysctls; cgroups.json; the pod
+//   cgroup with its device rules and limits,
+//   init + app cgroups
+//   clone(CLONE_NEWNS) ───────────────────────► not dumpable; setsid and stdio (console.hpp);
+//   child → pod cgroup                          rprivate; the app's rootfs; ferry-stage2 bound
+//                                               read-only on itself
+//   'g' ──────────────────────────────────────► cgroup namespace (rooted at the pod cgroup, as
+//                                               on ns: ferry-stage2 mounts the app's cgroups
+//                                               only in one), moves itself into pod/init, 'M'
+//   delegate controllers, app limits      ◄──── (the pod cgroup is empty of processes now)
+//   'g' ──────────────────────────────────────► the pod init's loop in this very process (no
+//                                               exec), with the init's environment only
+//   EOF on the report pipe: pid                 └─ fork: ferry-stage2 (from the read-only bind)
+//   wait, forwarding SIGTERM/SIGINT/SIGHUP         └─ exec: the app
+//   status fix-up, cgroups removed, exit
+// Two execs per pod (ferry-stage2, the app) where the ns stage1 has four: the init and the
+// cgroups are the same, so stop, enter and gc are the ns stage1's. A failure in the child before
+// the init's loop comes back as one line on the report pipe.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
+#include "common/cgroup.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/mds_client.hpp"
 #include "formats/oci/sysctl.hpp"
 #include "stage1/common/abi.hpp"
+#include "stage1/common/descriptor.hpp"
+#include "stage1/common/mounts.hpp"
+#include "stage1/common/pod_cgroups.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/runtime.hpp"
+#include "stage1/common/status.hpp"
+#include "stage1/common/systemd.hpp"
+#include "stage1/ns/console.hpp"
 #include "stage1/ns/entrypoints.hpp"
+#include "stage2/init/pod_init.hpp"
 
 namespace ferry::stage1 {
 
@@ -41,12 +87,308 @@ void refuseSysctls(const fs::path& podDir, const RuntimeOptions& rt) {
   }
 }
 
+void debugLine(bool debug, const std::string& line) {
+  static const auto start = std::chrono::steady_clock::now();
+  if (!debug) return;
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "ferry-stage1 run: [%7.2f ms] %s\n", ms, line.c_str());
+}
+
+fs::path selfDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
+  return exe.parent_path();
+}
+
+// What the pod's first process needs, prepared before the clone (it allocates nothing it could
+// not before its failure report).
+struct ChildPlan {
+  fs::path podDir;
+  RuntimeApp app;
+  bool overlay = true;
+  fs::path stage2;                     // bound read-only on itself before the init's loop
+  std::vector<std::string> initProcs;  // pod/init's cgroup.procs files
+  std::vector<std::string> initEnv;    // the init's whole environment (systemd.hpp)
+  const Console* console = nullptr;
+};
+
+// Binds `path` read-only on itself in this mount namespace: what execs from it runs from a
+// read-only mount (common/sealed_exec.hpp), never from a file a pod could reopen for writing.
+void bindReadOnly(const fs::path& path) {
+  if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    throwErrno("bind " + quote(path.string()));
+  }
+  if (::mount(nullptr, path.c_str(), nullptr,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+    throwErrno("make the bind of " + quote(path.string()) + " read-only");
+  }
+}
+
+// Reads one byte from the parent; false when the parent is gone.
+bool awaitGo(int fd) {
+  char c = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1 && c == 'g';
+}
+
+[[noreturn]] void childMain(const ChildPlan& plan, int ctl, int report) noexcept {
+  try {
+    // run lives as long as the pod: if it dies (kill -9), so does the pod's init.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
+    // Not dumpable (as ferry-init makes itself): a process of the host's PID namespace cannot
+    // open /proc/<pid>/{exe,fd,root,mem,environ} of this root process without CAP_SYS_PTRACE;
+    // each child keeps it until ferry-stage2 execs the app.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throwErrno("make the process non-dumpable");
+    if (int e = plan.console->applyInChild(); e != 0) throwErrno(e, "set up the pod's stdio");
+    // Nothing mounted from here on propagates to the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      throwErrno("make the pod's mounts private");
+    }
+    mountAppRootfs(plan.podDir / podfile::kApps / plan.app.name, plan.app.tree, plan.overlay);
+    bindReadOnly(plan.stage2);
+    if (::chdir(plan.podDir.c_str()) != 0) throwErrno("enter " + quote(plan.podDir.string()));
+    // The init's environment and nothing else (ABI §5: whatever ferry's caller had in its own
+    // is none of the pod's business).
+    if (::clearenv() != 0) throw Error(Errc::kIo, "cannot clear the environment");
+    for (const std::string& e : plan.initEnv) {
+      size_t eq = e.find('=');
+      if (eq == std::string::npos) continue;
+      if (::setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1) != 0) {
+        throwErrno("set " + e.substr(0, eq));
+      }
+    }
+    if (!awaitGo(ctl)) ::_exit(kOwnFailure);
+    // Rooted at the pod cgroup (the parent moved this process there): ferry-stage2 roots each
+    // app's own at the app's cgroup, and the init can still move its children into the app
+    // cgroups, which are inside this one.
+    if (::unshare(CLONE_NEWCGROUP) != 0) throwErrno("create a cgroup namespace");
+    std::vector<const char*> files;
+    for (const auto& f : plan.initProcs) files.push_back(f.c_str());
+    size_t failed = 0;
+    if (int e = cgroup::joinProcs(files.data(), files.size(), &failed); e != 0) {
+      throwErrno(e, "join cgroup " + quote(plan.initProcs[failed]));
+    }
+    if (::write(report, "M", 1) != 1) throwErrno("report to the parent");
+    if (!awaitGo(ctl)) ::_exit(kOwnFailure);
+  } catch (const std::exception& e) {
+    std::string line = "E" + std::string(e.what());
+    [[maybe_unused]] ssize_t n = ::write(report, line.data(), line.size());
+    ::_exit(kOwnFailure);
+  }
+  // EOF on the report pipe: the pod is up (its init's loop starts; it closes every descriptor
+  // above 2 for the apps).
+  ::close(report);
+  ::close(ctl);
+  std::fflush(nullptr);
+  ::_exit(init::runPod(plan.podDir.string()));
+}
+
+std::string readReport(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Waits for the pod's init, forwarding the signals a user, stage0 or the terminal sends to this
+// process (the pod is a session of its own: the terminal's reach it only this way).
+int waitForInit(pid_t pid, int sigFd, bool debug) {
+  for (;;) {
+    int status = 0;
+    pid_t got = ::waitpid(pid, &status, WNOHANG);
+    if (got == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) {
+        debugLine(debug, "the pod init was killed by signal " + std::to_string(WTERMSIG(status)));
+        return 128 + WTERMSIG(status);
+      }
+      continue;
+    }
+    if (got < 0 && errno != EINTR) throwErrno("wait for the pod init");
+    signalfd_siginfo si;
+    ssize_t n = ::read(sigFd, &si, sizeof si);
+    if (n != sizeof si) continue;
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig != SIGCHLD) {
+      debugLine(debug, "forwarding signal " + std::to_string(sig) + " to the pod init");
+      ::kill(pid, sig);
+    }
+  }
+}
+
+// Until released: kills and reaps the pod's first process, removes the cgroups.
+class Guard {
+ public:
+  explicit Guard(const PodCgroups& cgroups) : cgroups_(cgroups) {}
+  ~Guard() {
+    if (released_) return;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    try {
+      cgroups_.pod().remove();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+    }
+  }
+  void setPid(pid_t pid) { pid_ = pid; }
+  void release() { released_ = true; }
+
+ private:
+  const PodCgroups& cgroups_;
+  pid_t pid_ = 0;
+  bool released_ = false;
+};
+
 }  // namespace
 
 int flyRunEntrypoint(const Args& args) {
+  debugLine(false, "");  // starts the clock
   fs::path podDir = currentPodDir();
-  refuseSysctls(podDir, RuntimeOptions::read(podDir));
-  return runPod(args, RunFlavor{true});
+  RuntimeOptions rt = RuntimeOptions::read(podDir);
+  bool debug = args.debug || rt.debug;
+  rt.checkUuid(args.uuid);
+  refuseUnsupported(ownDescriptor(), rt, podDir);
+  // Whatever the descriptor says: one app, the host's network and IDs.
+  if (rt.apps.size() != 1) {
+    throw Error(Errc::kUnsupported, "not supported: stage1 \"fly\" runs one app, not " +
+                                        std::to_string(rt.apps.size()));
+  }
+  if (rt.net != "host") {
+    throw Error(
+        Errc::kUnsupported,
+        "not supported: stage1 \"fly\" runs in the host's network namespace, not --net=" + rt.net);
+  }
+  if (rt.privateUsers) {
+    throw Error(Errc::kUnsupported, "not supported: stage1 \"fly\" runs with the host's IDs");
+  }
+  refuseSysctls(podDir, rt);
+  keepLockFd(args.lockFd);
+
+  ChildPlan plan;
+  plan.podDir = podDir;
+  plan.app = rt.apps.front();
+  plan.overlay = !rt.noOverlay;
+  // The init's loop runs in this binary; ferry-stage2 is found as ferry-init finds it.
+  plan.stage2 = rt.stage2.empty() ? selfDir() / "ferry-stage2" : fs::path(rt.stage2);
+  if (::access(plan.stage2.c_str(), X_OK) != 0) {
+    throwErrno("execute " + quote(plan.stage2.string()));
+  }
+  plan.stage2 = fs::canonical(plan.stage2);
+  Console console(rt.interactive);
+  plan.console = &console;
+  plan.initEnv = socketActivationEnv();
+  if (rt.logDriver == "journal") plan.initEnv.push_back(connectJournalForInit());
+
+  // The cgroups, made before any process joins (delegated once the pod's first process has
+  // moved on into pod/init).
+  PodCgroups cgroups = PodCgroups::plan(podDir, rt);
+  Guard guard(cgroups);
+  cgroups.make();
+  plan.initProcs = cgroups.pod().limitable().child(cgroup::kInitCgroupName).procsFiles();
+  debugLine(debug, "cgroups created in " + std::to_string(cgroups.pod().members().size()) +
+                       " hierarchies, device rules in place (" +
+                       std::to_string(cgroups.devices().entries().size()) + " allowed entries)");
+
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) ::sigaddset(&set, sig);
+  console.addSignals(&set);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block signals");
+  ::signal(SIGPIPE, SIG_IGN);  // a closed terminal must not kill the process the pod lives by
+  UniqueFd sigFd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!sigFd) throwErrno("create a signalfd");
+
+  int p[2], q[2];
+  if (::pipe2(p, O_CLOEXEC) != 0 || ::pipe2(q, O_CLOEXEC) != 0) throwErrno("create a pipe");
+  UniqueFd reportRead(p[0]), reportWrite(p[1]), ctlRead(q[0]), ctlWrite(q[1]);
+  std::fflush(nullptr);
+  pid_t pid = static_cast<pid_t>(
+      ::syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (pid < 0) throwErrno("create the pod's mount namespace (clone)");
+  if (pid == 0) {
+    reportRead.reset();
+    ctlWrite.reset();
+    sigFd.reset();
+    childMain(plan, ctlRead.get(), reportWrite.get());
+  }
+  guard.setPid(pid);
+  reportWrite.reset();
+  ctlRead.reset();
+  console.afterClone();
+  debugLine(debug, "mount namespace created: pid " + std::to_string(pid));
+
+  // The pod's first process into the pod cgroup (it moves itself into init); then the pod
+  // cgroup, empty, delegates its controllers and the app's limits apply.
+  char c = 0;
+  try {
+    cgroups.pod().join(pid);
+    if (::write(ctlWrite.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
+    if (::read(reportRead.get(), &c, 1) != 1) c = 0;
+  } catch (const std::exception&) {
+    // The child may have failed first (mounting, say): its reason is the one to report.
+    ctlWrite.reset();
+    if (::read(reportRead.get(), &c, 1) != 1 || c != 'E') throw;
+  }
+  if (c != 'M') {
+    std::string rest = readReport(reportRead.get());
+    if (c == 'E') throw Error(Errc::kIo, rest);
+    throw Error(Errc::kIo, "the pod's first process died while joining its cgroups");
+  }
+  cgroups.delegate();
+  if (::write(ctlWrite.get(), "g", 1) != 1) throwErrno("signal the pod's first process");
+  std::string failure = readReport(reportRead.get());
+  if (!failure.empty()) throw Error(Errc::kIo, failure[0] == 'E' ? failure.substr(1) : failure);
+  // Nothing of a running pod outlives a reboot: no fsync (stage1/ns/run.cpp).
+  writePidFile(podDir, pid);
+  debugLine(debug, "pod init started (rootfs mounted): pid " + std::to_string(pid));
+
+  UniqueFd mdsConnection;
+  if (rt.mds) {
+    UniqueFd netns = openFile("/proc/" + std::to_string(pid) + "/ns/net", O_RDONLY);
+    UniqueFd listener = mds::listenInNetns(netns.get(), rt.mds->port);
+    mdsConnection = mds::registerPod(rt.mds->socket,
+                                     mds::registrationFromPodDir(podDir, rt.uuid, rt.mds->token),
+                                     listener.get());
+    debugLine(debug, "registered with the metadata service at " + quote(rt.mds->socket.string()));
+  }
+  notifyReadyWhenPodIs(podDir);
+
+  int code = console.proxies()
+                 ? console.waitForPod(pid, sigFd.get(),
+                                      [&](const std::string& line) { debugLine(debug, line); })
+                 : waitForInit(pid, sigFd.get(), debug);
+  debugLine(debug, "the pod init exited: " + std::to_string(code));
+
+  guard.release();
+  if (mdsConnection) {
+    try {
+      mds::unregisterPod(std::move(mdsConnection));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
+    }
+  }
+  finalizeStatus(podDir, cgroups.pod());  // for an init that could not finish its bookkeeping
+  try {
+    cgroups.remove();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());  // gc removes what is left
+  }
+  writeExitFile(podDir, code);
+  debugLine(debug, "cgroups removed, exit written");
+  return code;
 }
 
 }  // namespace ferry::stage1

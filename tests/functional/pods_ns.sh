@@ -16,6 +16,13 @@ if applies_on_stage1 fly "its pods are in the host's PID namespace: PID 1 is the
   [ "$(tr '\0' ' ' <"$T/out")" = "ferry-init " ] || fail "the pod's PID 1 shows: $(tr '\0' ' ' <"$T/out")"
   ok "the pod's PID 1 is ferry-init; its command line names no host path"
 fi
+if [ "${FERRY_STAGE1:-ns}" = fly ]; then
+  # fly execs no pod init: the child of its run entrypoint runs the init's loop itself, so the
+  # app's parent is that process (its name is the entrypoint's, "run"), in the pod's init cgroup.
+  expect_status 0 F run "$BB" --exec /bin/sh -- -c 'cat /proc/$PPID/comm'
+  [ "$(cat "$T/out")" = run ] || fail "fly: the app's parent is $(cat "$T/out"), not run's child"
+  ok "fly: the app's parent is run's own child (no ferry-init exec)"
+fi
 if command -v setpriv >/dev/null; then
   mkdir -m 0777 "$T/nobody"
   expect_status 254 setpriv --reuid=65534 --regid=65534 --clear-groups \
