@@ -21,11 +21,13 @@
 //   left of virtiofsd reaped (run is their subreaper); status fix-up, sockets removed, exit.
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -758,10 +761,22 @@ class KvmRun {
     if (::getppid() != parent) ::_exit(kOwnFailure);
   }
 
-  // virtiofsd on the share (sandboxed in namespaces of its own, pivoted into it), serving the
-  // listening socket made here (fs.sock in the current directory) as its descriptor 3. Given a
-  // --socket-path instead, virtiofsd locks a pid file named after that path in one directory for
-  // the whole host, so two pods' "fs.sock" collided and the second pod failed to start.
+  // virtiofsd on the share, serving the listening socket made here (fs.sock in the current
+  // directory) as its descriptor 3. Given a --socket-path instead, virtiofsd locks a pid file
+  // named after that path in one directory for the whole host, so two pods' "fs.sock" collided
+  // and the second pod failed to start.
+  //
+  // With the least privilege it can serve the share with: in a user namespace of its own whose
+  // ids are the host's (it serves each file as its owner, so it needs every id mapped and the
+  // file capabilities over them), its capabilities only those of that namespace and only the
+  // ones it uses (kVirtiofsdCaps: the files' owners and modes, and its own sandbox's mount, PID
+  // and network namespaces and pivot_root), no_new_privs, no supplementary group. Nothing it
+  // does then counts on the host beyond the share's files: no mount, module, device node,
+  // network or process of the host's, even if it were made to try; and the mounts it gets are
+  // locked as the share has them (read-only stays read-only, kvm/ stays hidden).
+  static constexpr int kVirtiofsdCaps[] = {CAP_CHOWN,     CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,
+                                           CAP_SETGID,    CAP_SETUID,       CAP_SETPCAP, CAP_MKNOD,
+                                           CAP_SYS_ADMIN, CAP_SETFCAP};
   void startVirtiofsd(const fs::path& root) {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) throwErrno("create virtiofsd's socket");
@@ -773,9 +788,31 @@ class KvmRun {
         ::listen(sock.get(), 1) != 0) {
       throwErrno("listen on " + quote(kvm::kFsSocket));
     }
+    // Its open-file limit as it would set it (it cannot raise it in its user namespace).
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+      rlim_t want = 1000000;
+      try {
+        long long max = std::stoll(readFile("/proc/sys/fs/file-max", 64)) - 16384;
+        if (max > 0 && static_cast<rlim_t>(max) < want) want = static_cast<rlim_t>(max);
+      } catch (const std::exception&) {
+      }
+      if (files.rlim_cur < want) {
+        rlimit raised{want, std::max(want, files.rlim_max)};
+        ::setrlimit(RLIMIT_NOFILE, &raised);  // as before when it cannot: virtiofsd's limit
+      }
+    }
+    // It unshares its user namespace (says 'u'), then we map it (say 'm').
+    int mapped[2], unshared[2];
+    if (::pipe2(mapped, O_CLOEXEC) != 0 || ::pipe2(unshared, O_CLOEXEC) != 0) {
+      throwErrno("create a pipe");
+    }
+    UniqueFd mappedRead(mapped[0]), mappedWrite(mapped[1]);
+    UniqueFd unsharedRead(unshared[0]), unsharedWrite(unshared[1]);
     pid_t pid = ::fork();
     if (pid < 0) throwErrno("fork");
     if (pid == 0) {
+      pid_t parent = ::getppid();
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int log =
           ::open("virtiofsd.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -784,6 +821,29 @@ class KvmRun {
           ::dup2(sock.get(), 3) < 0) {
         ::_exit(127);
       }
+      auto die = [](const char* what) {
+        std::fprintf(stderr, "ferry-stage1 run: cannot %s for virtiofsd: %s\n", what,
+                     std::strerror(errno));
+        ::_exit(127);
+      };
+      mappedWrite.reset();
+      unsharedRead.reset();
+      char go = 0;
+      if (::setgroups(0, nullptr) != 0) die("drop the supplementary groups");
+      if (::unshare(CLONE_NEWUSER) != 0) die("create a user namespace");
+      if (::write(unsharedWrite.get(), "u", 1) != 1) ::_exit(127);
+      // The parent maps it (the host's ids, one to one); EOF without 'm': it could not.
+      if (::read(mappedRead.get(), &go, 1) != 1 || go != 'm') ::_exit(127);
+      for (int cap = 0; cap < 64; ++cap) {
+        bool keep = std::find(std::begin(kVirtiofsdCaps), std::end(kVirtiofsdCaps), cap) !=
+                    std::end(kVirtiofsdCaps);
+        if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+          die("drop a capability from the bounding set");
+        }
+      }
+      if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("set no_new_privs");
+      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die("set the parent-death signal");
+      if (::getppid() != parent) ::_exit(127);
       ::close_range(4, ~0U, 0);  // QEMU's taps are not virtiofsd's
       std::string src = "source=" + root.string();
       const char* argv[] = {
@@ -794,17 +854,38 @@ class KvmRun {
       ::_exit(127);
     }
     sock.reset();
+    mappedRead.reset();
+    unsharedWrite.reset();
+    auto endedAtStart = [&](const std::string& why) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      std::string log;
+      try {
+        log = readFile("virtiofsd.log", 4096);
+        while (!log.empty() && log.back() == '\n') log.pop_back();
+      } catch (const std::exception&) {
+      }
+      return Error(Errc::kIo, "virtiofsd ended at its start: " + why + log);
+    };
+    char said = 0;
+    while (::read(unsharedRead.get(), &said, 1) < 0 && errno == EINTR) {
+    }
+    if (said != 'u') throw endedAtStart("");
+    for (const char* map : {"uid_map", "gid_map"}) {
+      fs::path file = fs::path("/proc") / std::to_string(pid) / map;
+      try {
+        UniqueFd fd = openFile(file, O_WRONLY | O_CLOEXEC);
+        writeAll(fd.get(), "0 0 4294967295\n", 15, file.string());
+      } catch (const std::exception& e) {
+        throw endedAtStart(std::string("cannot map its user namespace: ") + e.what() + " ");
+      }
+    }
+    if (::write(mappedWrite.get(), "m", 1) != 1) throw endedAtStart("");
+    mappedWrite.reset();
     // A virtiofsd that cannot start says so at once; one that started serves the socket.
     for (int i = 0; i < 20; ++i) {
       int status;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        std::string log;
-        try {
-          log = readFile("virtiofsd.log", 4096);
-        } catch (const std::exception&) {
-        }
-        throw Error(Errc::kIo, "virtiofsd ended at its start: " + log);
-      }
+      if (::waitpid(pid, &status, WNOHANG) == pid) throw endedAtStart("");
       ::usleep(1000);
     }
   }

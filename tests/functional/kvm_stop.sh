@@ -67,6 +67,34 @@ for n in mnt net; do
 done
 ! getent passwd "$quid" >/dev/null || fail "QEMU's uid $quid is a user's: $(getent passwd "$quid")"
 ok "QEMU runs as uid/gid $quid (no user's), no capabilities, no_new_privs, its own mount and network namespaces"
+# virtiofsd (QEMU's child: forked before QEMU's exec) and its sandbox's process: a user namespace
+# of their own (the host's ids one to one: it serves each file as its owner), so that the
+# capabilities it keeps count only there, within the set ferry leaves it (chown, dac_override,
+# fowner, fsetid, setgid, setuid, setpcap, sys_admin for its sandbox, mknod, setfcap: 0x882001db);
+# no_new_privs, no groups; its sandbox's process under its seccomp filter, in mount, PID and
+# network namespaces that are not the host's.
+if [ -z "${FERRY_KVM_VIRTIOFSD:-}" ] && [ -x /usr/lib/qemu/virtiofsd ]; then
+  vfs=$(pgrep -P "$qemu" -x virtiofsd) || fail "no virtiofsd under QEMU ($qemu)"
+  inner=$(pgrep -P "$vfs" -x virtiofsd) || fail "no sandboxed virtiofsd under $vfs"
+  for p in $vfs $inner; do
+    st=/proc/$p/status
+    [ "$(readlink "/proc/$p/ns/user")" != "$(readlink /proc/self/ns/user)" ] ||
+      fail "virtiofsd ($p) runs in the host's user namespace"
+    [ "$(xargs <"/proc/$p/uid_map")" = "0 0 4294967295" ] && [ "$(xargs <"/proc/$p/gid_map")" = "0 0 4294967295" ] ||
+      fail "virtiofsd's id maps: $(cat "/proc/$p/uid_map" "/proc/$p/gid_map")"
+    for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+      v=$(awk -v c="$c:" '$1 == c {print $2}' "$st")
+      [ $((0x$v & ~0x882001db)) = 0 ] || fail "virtiofsd ($p) $c: $v"
+    done
+    grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || fail "virtiofsd ($p) without no_new_privs"
+    [ -z "$(awk '/^Groups:/ {print $2}' "$st")" ] || fail "virtiofsd's groups: $(grep '^Groups:' "$st")"
+  done
+  grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$inner/status" || fail "virtiofsd runs without its seccomp filter"
+  for n in mnt pid net; do
+    [ "$(readlink "/proc/$inner/ns/$n")" != "$(readlink "/proc/self/ns/$n")" ] || fail "virtiofsd in the host's $n namespace"
+  done
+  ok "virtiofsd runs in a user namespace of its own, its capabilities only there (CapEff $(awk '/^CapEff:/ {print $2}' "/proc/$inner/status")), no_new_privs, no groups, seccomp, its own mount, PID and network namespaces"
+fi
 # A second pod while the first runs (the next check's): each pod's virtiofsd serves a socket of
 # its own (given a socket path, virtiofsd took a host-wide pid-file lock named after it, and
 # every pod's path was the same, so the second pod did not start).
