@@ -26,6 +26,11 @@
 SD_CGROUPS=()
 SD_NSPAWN=
 SD_LEADER=
+SD_UNIT=basic.target  # what it boots into
+SD_NSPAWN_ARGS=()     # more systemd-nspawn options (sd_minimal)
+SD_BOOT_TIMEOUT=60    # sd_minimal: seconds for the bus to appear, then for the boot to finish
+SD_MINIMAL=
+SD_ROOT=()            # (-r) where nspawn ran chrooted (run-in-vm): its root is not its mntns's
 
 sd_cgroup_dirs() { # NAME: the directory NAME would have in each hierarchy, below our own cgroup
   local _id ctrl path dir
@@ -79,23 +84,40 @@ sd_boot() {
   (
     for d in "${SD_CGROUPS[@]}"; do echo "$BASHPID" >"$d/cgroup.procs"; done
     exec systemd-nspawn -q --register=no --keep-unit --volatile=yes -D / "${binds[@]}" \
-      --capability=all --system-call-filter=bpf \
-      --boot --console=passive systemd.firstboot=off systemd.unit=basic.target
+      --capability=all --system-call-filter=bpf "${SD_NSPAWN_ARGS[@]}" \
+      --boot --console=passive systemd.firstboot=off "systemd.unit=$SD_UNIT"
   ) >"$T/nspawn.log" 2>&1 &
   SD_NSPAWN=$!
-  local i
-  for i in $(seq 1 200); do
-    SD_LEADER=$(cat /proc/"$SD_NSPAWN"/task/*/children 2>/dev/null | awk '{print $1; exit}')
-    [ -n "$SD_LEADER" ] && [ -S "/proc/$SD_LEADER/root/run/dbus/system_bus_socket" ] && break
-    kill -0 "$SD_NSPAWN" 2>/dev/null || { cat "$T/nspawn.log" >&2; fail "the test systemd did not boot"; }
-    sleep 0.05
-  done
-  [ -S "/proc/$SD_LEADER/root/run/dbus/system_bus_socket" ] || fail "the test systemd has no bus"
-  for i in $(seq 1 200); do
-    state=$(in_sd systemctl is-system-running 2>/dev/null || true)
-    case $state in running | degraded) break ;; esac
-    sleep 0.05
-  done
+  if [ -z "$SD_MINIMAL" ]; then
+    local i
+    for i in $(seq 1 200); do
+      SD_LEADER=$(cat /proc/"$SD_NSPAWN"/task/*/children 2>/dev/null | awk '{print $1; exit}')
+      [ -n "$SD_LEADER" ] && [ -S "/proc/$SD_LEADER/root/run/dbus/system_bus_socket" ] && break
+      kill -0 "$SD_NSPAWN" 2>/dev/null || { cat "$T/nspawn.log" >&2; fail "the test systemd did not boot"; }
+      sleep 0.05
+    done
+    [ -S "/proc/$SD_LEADER/root/run/dbus/system_bus_socket" ] || fail "the test systemd has no bus"
+    for i in $(seq 1 200); do
+      state=$(in_sd systemctl is-system-running 2>/dev/null || true)
+      case $state in running | degraded) break ;; esac
+      sleep 0.05
+    done
+  else
+    # (builtins only while waiting: under TCG every process costs)
+    local deadline=$((SECONDS + SD_BOOT_TIMEOUT)) f
+    while [ "$SECONDS" -lt "$deadline" ]; do
+      SD_LEADER=
+      for f in /proc/"$SD_NSPAWN"/task/*/children; do
+        [ -n "$SD_LEADER" ] || read -r SD_LEADER _ <"$f" 2>/dev/null || true
+      done
+      [ -n "$SD_LEADER" ] && [ -S "/proc/$SD_LEADER/root/run/dbus/system_bus_socket" ] && break
+      kill -0 "$SD_NSPAWN" 2>/dev/null || { cat "$T/nspawn.log" >&2; fail "the test systemd did not boot"; }
+      sleep 0.05
+    done
+    [ -S "/proc/$SD_LEADER/root/run/dbus/system_bus_socket" ] ||
+      { cat "$T/nspawn.log" >&2; fail "the test systemd has no bus after ${SD_BOOT_TIMEOUT}s"; }
+    in_sd_timeout "$SD_BOOT_TIMEOUT" systemctl is-system-running --wait >/dev/null 2>&1 || true
+  fi
   export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/proc/$SD_LEADER/root/run/dbus/system_bus_socket
   local m
   for m in $(in_sd findmnt -rn -t cgroup -o TARGET); do
@@ -103,8 +125,38 @@ sd_boot() {
   done
 }
 
-in_sd() { env -u DBUS_SYSTEM_BUS_ADDRESS nsenter -t "$SD_LEADER" -a "$@"; }
-in_sd_timeout() { timeout "$1" env -u DBUS_SYSTEM_BUS_ADDRESS nsenter -t "$SD_LEADER" -a "${@:2}"; }
+# sd_minimal: the next sd_boot boots a system of the few units ferry needs (the system bus,
+# machined, the slices; SYSTEMD_UNIT_PATH holds only them) and runs no generator, with the
+# host's /etc (read-only: dbus's user, no first boot). Under TCG (systemd_v2_vm.sh) a whole
+# basic.target takes minutes; this, seconds.
+sd_minimal() {
+  local dir=$T/sd-units u lib=/usr/lib/systemd/system
+  [ -e "$lib/sysinit.target" ] || lib=/lib/systemd/system
+  mkdir -p "$dir/units" "$dir/none"
+  for u in sysinit.target sockets.target basic.target slices.target machine.slice dbus.socket \
+    dbus.service systemd-machined.service dbus-org.freedesktop.machine1.service shutdown.target \
+    halt.target systemd-halt.service poweroff.target systemd-poweroff.service final.target \
+    umount.target; do
+    [ -e "$lib/$u" ] || skip "no $u in $lib"
+    ln -s "$lib/$u" "$dir/units/$u"
+  done
+  cat >"$dir/units/sdtest-minimal.target" <<'UNIT'
+[Unit]
+Description=ferry's test system: the bus and machined
+Requires=basic.target dbus.socket
+After=basic.target
+AllowIsolate=yes
+UNIT
+  SD_UNIT=sdtest-minimal.target
+  SD_MINIMAL=1
+  SD_NSPAWN_ARGS=(--bind-ro=/etc --bind-ro="$dir/units:/run/ferry-sd-units"
+    --bind-ro="$dir/none:/run/ferry-sd-none" --setenv=SYSTEMD_UNIT_PATH=/run/ferry-sd-units
+    --setenv=SYSTEMD_GENERATOR_PATH=/run/ferry-sd-none
+    --setenv=SYSTEMD_ENVIRONMENT_GENERATOR_PATH=/run/ferry-sd-none)
+}
+
+in_sd() { env -u DBUS_SYSTEM_BUS_ADDRESS nsenter -t "$SD_LEADER" -a "${SD_ROOT[@]}" "$@"; }
+in_sd_timeout() { timeout "$1" env -u DBUS_SYSTEM_BUS_ADDRESS nsenter -t "$SD_LEADER" -a "${SD_ROOT[@]}" "${@:2}"; }
 
 # busybox with sd-probe (tests/functional/probes/sd_probe.c) at /bin/sd-probe, the annotation
 # appc.io/executor/supports-systemd-notify=true, named example.com/sd-probe, its port "http"
