@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -669,28 +671,80 @@ std::string appCgroupName(std::string_view app) {
   return out;
 }
 
+namespace {
+
+// The warm-up's processes share their caller's memory (CLONE_VM), whose thread-local errno is
+// the caller's too: they make their system calls without the C library, which would set it.
+#if defined(__x86_64__)
+long rawSyscall(long n, long a = 0, long b = 0, long c = 0) noexcept {
+  long ret;
+  asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return ret;
+}
+constexpr bool kRawSyscalls = true;
+#elif defined(__aarch64__)
+long rawSyscall(long n, long a = 0, long b = 0, long c = 0) noexcept {
+  register long x8 asm("x8") = n;
+  register long x0 asm("x0") = a;
+  register long x1 asm("x1") = b;
+  register long x2 asm("x2") = c;
+  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory", "cc");
+  return x0;
+}
+constexpr bool kRawSyscalls = true;
+#else
+long rawSyscall(long, long = 0, long = 0, long = 0) noexcept { return -ENOSYS; }
+constexpr bool kRawSyscalls = false;
+#endif
+
+struct WarmUp {
+  char procs[4096];  // the cgroup.procs file the mover writes "0" into
+  alignas(16) char moverStack[16384];
+  alignas(16) char middleStack[16384];
+};
+
+int warmUpMover(void* arg) {
+  auto* w = static_cast<WarmUp*>(arg);
+  rawSyscall(SYS_close_range, 0, ~0U, 0);  // holds nothing of the caller's: no pipe, no lock
+  long fd = rawSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(w->procs), O_WRONLY);
+  if (fd >= 0) rawSyscall(SYS_write, fd, reinterpret_cast<long>("0"), 1);
+  rawSyscall(SYS_exit, 0);
+  return 0;
+}
+
+// Starts the mover and ends, so that the mover is orphaned (its new parent, the machine's init
+// or a subreaper, reaps it) and the caller reaps this one.
+int warmUpMiddle(void* arg) {
+  auto* w = static_cast<WarmUp*>(arg);
+  ::clone(warmUpMover, w->moverStack + sizeof w->moverStack, CLONE_VM | SIGCHLD, w);
+  rawSyscall(SYS_exit, 0);
+  return 0;
+}
+
+}  // namespace
+
 void startMoveWarmUp() noexcept {
-  pid_t child = ::fork();
-  if (child < 0) return;
-  if (child == 0) {
-    // The grandchild does the move, orphaned at once: nobody waits for it.
-    if (::fork() == 0) {
-      ::close_range(0, ~0U, 0);  // holds nothing of the caller's: no pipe, no lock
-      try {
-        Layout layout = Layout::detect();
-        if (!layout.hierarchies().empty()) {
-          std::string procs = (layout.hierarchies().front().own / "cgroup.procs").string();
-          int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-          if (fd >= 0) {
-            [[maybe_unused]] ssize_t n = ::write(fd, "0", 1);
-          }
-        }
-      } catch (...) {
-      }
-    }
-    ::_exit(0);
+  if (!kRawSyscalls) return;
+  // Never freed: the mover may still read it after the caller went on (or exec'd: the mover
+  // keeps the memory it shares alive).
+  static WarmUp* w = nullptr;
+  if (w != nullptr) return;
+  try {
+    Layout layout = Layout::detect();
+    if (layout.hierarchies().empty()) return;
+    std::string procs = (layout.hierarchies().front().own / "cgroup.procs").string();
+    if (procs.size() >= sizeof WarmUp::procs) return;
+    w = new WarmUp;
+    std::memcpy(w->procs, procs.c_str(), procs.size() + 1);
+  } catch (...) {
+    return;
   }
-  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  // The caller waits only for the middle process's clone (CLONE_VFORK: its memory is not
+  // copied, and it is back as soon as the middle one ends), never for the move itself.
+  pid_t middle = ::clone(warmUpMiddle, w->middleStack + sizeof w->middleStack,
+                         CLONE_VM | CLONE_VFORK | SIGCHLD, w);
+  if (middle < 0) return;
+  while (::waitpid(middle, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
 
