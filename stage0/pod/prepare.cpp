@@ -616,6 +616,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
 
   // --- apps and their images
   store::Store store = store::Store::open(dataDir);
+  store.deferCheckpoints();  // a start never waits for the index's checkpoint
   // Held until runtime.json names the trees: an `image gc` in between would not see them.
   store::LockHold storeHold = store.lockShared();
   appc::PodManifest pm;

@@ -1,6 +1,7 @@
 #include "stage0/store/store.hpp"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <ctime>
@@ -230,6 +231,13 @@ int Store::schemaVersion() const {
 }
 
 LockHold Store::lockShared() { return LockHold(*lock_, LockHold::Mode::kShared); }
+
+void Store::deferCheckpoints() {
+  int rc = sqlite3_db_config(db_->get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  if (rc != SQLITE_OK) db_->fail(rc, "keep the write-ahead log at close");
+  db_->exec("PRAGMA wal_autocheckpoint = " + std::to_string(kDeferredCheckpointPages),
+            "bound the write-ahead log");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Blobs

@@ -203,6 +203,15 @@ class Store {
   // addImage are safe from a concurrent gc). Nests.
   LockHold lockShared();
 
+  // For a pod start: what it writes (an image's and a tree's last use, at most once a minute)
+  // stays in the index's write-ahead log instead of being checkpointed into the index when this
+  // connection closes, which waits for three fdatasyncs (tens of milliseconds on a busy disk).
+  // The next command that closes the store otherwise (fetch, image list, gc, …) checkpoints it;
+  // until then every reader sees the log's commits. A start checkpoints at commit only once the
+  // log holds kDeferredCheckpointPages pages (each start's open reads the log: it stays small).
+  void deferCheckpoints();
+  static constexpr int kDeferredCheckpointPages = 64;
+
   // --- Blobs
   // `what` names the blob in errors ("layer 2 of docker.io/library/alpine:3.19").
   BlobWriter newBlob(std::string what, DigestAlgorithm algorithm = DigestAlgorithm::kSha256,

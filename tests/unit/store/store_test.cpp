@@ -361,6 +361,32 @@ TEST_F(StoreTest, Touch) {
   EXPECT_GT(s.findImage(img.id)->lastUsedAt, 1000);
 }
 
+// A pod start's last-use write stays in the write-ahead log (its close does not checkpoint, which
+// would wait for fdatasyncs); the next connection sees it, and a command closing the store
+// otherwise checkpoints it into the index.
+TEST_F(StoreTest, DeferredCheckpointKeepsTheWrite) {
+  std::string id;
+  {
+    Store s = Store::open(dir);
+    id = addAci(s, scratch, "example.com/app", "1.0", {file("a", "1")}, {}, 1000).id;
+  }
+  const fs::path wal = dir / "cas" / "index.db-wal";
+  ASSERT_EQ(fs::file_size(wal), 0u);  // the last close checkpointed and emptied it
+  {
+    Store s = Store::open(dir);
+    s.deferCheckpoints();
+    s.touch(id);
+  }
+  EXPECT_GT(fs::file_size(wal), 0u) << "the start's close checkpointed the log";
+  {
+    Store s = Store::open(dir);
+    EXPECT_GT(s.findImage(id)->lastUsedAt, 1000);
+  }
+  EXPECT_EQ(fs::file_size(wal), 0u) << "an ordinary close left the log unchecked";
+  Store s = Store::open(dir);
+  EXPECT_GT(s.findImage(id)->lastUsedAt, 1000);
+}
+
 TEST_F(StoreTest, Remotes) {
   Store s = Store::open(dir);
   EXPECT_FALSE(s.remote("https://example.com/app.aci"));
