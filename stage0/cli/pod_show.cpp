@@ -78,6 +78,16 @@ off_t tailOffset(int fd, uint64_t lines, const std::filesystem::path& path) {
   return 0;
 }
 
+// A log file of the pod directory, or none: never through a symlink, never anything but a
+// regular file (with the kvm stage1, a guest writes logs/ through its share: a symlink there
+// would have `ferry logs` print a host file, a FIFO would hang it).
+UniqueFd openPodLog(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st;
+  if (fd && (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))) fd.reset();
+  return fd;
+}
+
 // logs/<app>.log.times (stage1/ABI.md §1): "OFFSET SECONDS.NANOS" a line, one for each chunk
 // the init wrote to the log, read as it grows. A line's time is the time of the chunk it starts
 // in.
@@ -96,7 +106,7 @@ class LogTimes {
  private:
   void load() {
     if (!fd_) {
-      fd_ = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+      fd_ = openPodLog(path_);
       if (!fd_) return;
     }
     char buf[16 << 10];
@@ -177,7 +187,7 @@ class LogTail {
   // Copies what was appended since the last call to `out`; `final`: the pod is over.
   void pump(std::ostream& out, bool final) {
     if (!fd_) {
-      fd_ = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+      fd_ = openPodLog(path_);
       if (!fd_) return;  // not written yet (or an interactive pod: no log)
       if (tail_ >= 0) {
         off_t at = tailOffset(fd_.get(), static_cast<uint64_t>(tail_), path_);

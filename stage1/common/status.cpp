@@ -1,4 +1,7 @@
 #include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include <system_error>
 
@@ -15,10 +18,20 @@ using json::Json;
 
 std::optional<AppStatus> readAppStatus(const fs::path& podDir, const std::string& app) {
   fs::path f = podDir / podfile::kStatus / (app + ".json");
-  std::error_code ec;
-  if (!fs::exists(f, ec)) return std::nullopt;
   std::string what = f.string();
-  Json j = json::parse(readFile(f, 1 << 20), what);
+  // Never through a symlink, never anything but a regular file: with the kvm stage1 a guest
+  // writes status/ through its share (a FIFO there would hang stage0, a symlink show a host file).
+  UniqueFd fd(::open(f.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return std::nullopt;
+  if (!fd) throwErrno("open " + quote(what));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+    throw Error(Errc::kInvalid,
+                "cannot read " + quote(what) + ": not a regular file of at most 1 MiB");
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  text.resize(readFull(fd.get(), text.data(), text.size(), what));
+  Json j = json::parse(text, what);
   json::asObject(j, what);
   AppStatus s;
   s.name = app;

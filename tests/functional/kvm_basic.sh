@@ -54,6 +54,27 @@ grep -qx out-line "$D/pods/run/$u/logs/busybox.log" || fail "the log lacks the o
 [ "$(cat "$D/pods/run/$u/apps/busybox/upper/from-guest")" = written ] ||
   fail "the app's write is not in its upper directory"
 ok "the pod init's log, ready and the app's writes are on the host"
+# A guest writes status/ and logs/ through its share: what it leaves there (a symlink to a host
+# file, a FIFO) is read as no log and refused as a status, never followed or waited on.
+P=$D/pods/run/$u
+cp "$P/status/busybox.json" "$T/status.json"
+echo host-secret >"$T/secret"
+rm "$P/logs/busybox.log" "$P/status/busybox.json"
+ln -s "$T/secret" "$P/logs/busybox.log"
+mkfifo "$P/status/busybox.json"
+timeout 20 "$FERRY" --dir "$D" logs "$u" >"$T/out" 2>&1 || [ $? != 124 ] || fail "ferry logs hung"
+! grep -q host-secret "$T/out" || fail "ferry logs followed a symlink of logs/: $(cat "$T/out")"
+expect_status 254 timeout 20 "$FERRY" --dir "$D" status "$u"
+one_line "a FIFO as status/busybox.json"
+rm "$P/logs/busybox.log" "$P/status/busybox.json"
+mkfifo "$P/logs/busybox.log"
+ln -s "$T/status.json" "$P/status/busybox.json"
+timeout 20 "$FERRY" --dir "$D" logs "$u" >"$T/out" 2>&1 || [ $? != 124 ] || fail "ferry logs hung on a FIFO"
+expect_status 254 timeout 20 "$FERRY" --dir "$D" status "$u"
+one_line "a symlink as status/busybox.json"
+rm "$P/logs/busybox.log" "$P/status/busybox.json"
+cp "$T/status.json" "$P/status/busybox.json"
+ok "logs/ and status/ as a guest may leave them: a symlink is not followed, a FIFO not waited on"
 [ "$(stat -c %a "$D/pods/run/$u/kvm")" = 700 ] || fail "kvm/ is not 0700"
 [ -z "$(find "$D/pods/run/$u/kvm" -perm /077 -type f)" ] ||
   fail "files others may read: $(find "$D/pods/run/$u/kvm" -perm /077 -type f)"
