@@ -380,7 +380,7 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
       (in.noNewPrivs == NoNewPrivs::kNonRoot && !isRootUser(app.user))) {
     p.noNewPrivileges = true;
   }
-  checkSysctls(linux.sysctl, in.hostNetwork, appName);
+  checkSysctls(linux.sysctl, in.hostNetwork, appName, in.hostIpc);
   spec.process = std::move(p);
 
   // --- mounts (appc Linux OS spec, then volumes)
@@ -452,7 +452,7 @@ oci::RuntimeSpec appToRuntime(const AppRuntimeInput& in, Report& report) {
   }
   linux.namespaces.push_back({"pid", std::nullopt});
   if (!in.hostNetwork) linux.namespaces.push_back({"network", std::nullopt});
-  linux.namespaces.push_back({"ipc", std::nullopt});
+  if (!in.hostIpc) linux.namespaces.push_back({"ipc", std::nullopt});
   linux.namespaces.push_back({"uts", std::nullopt});
   linux.namespaces.push_back({"mount", std::nullopt});
   if (!in.insecure.paths) {

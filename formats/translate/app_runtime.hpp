@@ -43,6 +43,7 @@ struct AppRuntimeInput {
   std::optional<std::string> resolvConf{};  // absolute host path bound on /etc/resolv.conf
   bool interactive = false;
   bool hostNetwork = false;                      // --net=host: no network namespace of its own
+  bool hostIpc = false;                          // --ipc=parent: no IPC namespace of its own
   NoNewPrivs noNewPrivs = NoNewPrivs::kNonRoot;  // privileges.hpp
   InsecureRun insecure{};                        // --insecure-options, run side
   // With insecure.capabilities: the capabilities the app gets (the host's bounding set, which

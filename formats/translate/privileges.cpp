@@ -75,7 +75,7 @@ void checkImageIsolators(const appc::Isolators& image, const ImageGrants& grants
 }
 
 void checkSysctls(const std::map<std::string, std::string>& sysctl, bool hostNetwork,
-                  std::string_view app) {
+                  std::string_view app, bool hostIpc) {
   for (const auto& [key, value] : sysctl) {
     auto ns = oci::sysctlNamespace(key);
     if (!ns) {
@@ -87,6 +87,11 @@ void checkSysctls(const std::map<std::string, std::string>& sysctl, bool hostNet
     if (*ns == "network" && hostNetwork) {
       throw Error(Errc::kSecurity, appText(app) + ": cannot set sysctl " + key +
                                        " with --net=host: the pod shares the host's network "
+                                       "namespace");
+    }
+    if (*ns == "ipc" && hostIpc) {
+      throw Error(Errc::kSecurity, appText(app) + ": cannot set sysctl " + key +
+                                       " with --ipc=parent: the pod shares the host's IPC "
                                        "namespace");
     }
   }

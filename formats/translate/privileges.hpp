@@ -60,9 +60,10 @@ void checkImageIsolators(const appc::Isolators& image, const ImageGrants& grants
                          std::string_view app);
 
 // Throws Error{kSecurity} for a sysctl the app's namespaces do not hold (formats/oci/sysctl.hpp):
-// one the kernel keeps for the whole host, or net.* with the host's network (--net=host).
+// one the kernel keeps for the whole host, net.* with the host's network (--net=host), or an
+// IPC key with the host's IPC namespace (--ipc=parent).
 void checkSysctls(const std::map<std::string, std::string>& sysctl, bool hostNetwork,
-                  std::string_view app);
+                  std::string_view app, bool hostIpc = false);
 
 // /proc and /sys paths an app cannot read (maskedPaths) or write (readonlyPaths): runc's,
 // Docker's and Podman's lists together, plus /proc/config.gz. A path the kernel lacks is

@@ -342,6 +342,14 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   p.value("hosts-entry", "IP=HOST|host", "an /etc/hosts entry (repeatable)",
           [&](std::string_view v) { r.hostsEntries.emplace_back(v); });
   p.flag("interactive", "give the (single) app the terminal", &r.interactive);
+  p.value("ipc", "auto|private|parent",
+          "the pod's IPC namespace: the stage1's choice, one of its own, or the host's",
+          [&](std::string_view v) {
+            if (v != "auto" && v != "private" && v != "parent") {
+              throw UsageError("--ipc: want auto, private or parent, not " + quote(v));
+            }
+            r.ipc = std::string(v);
+          });
   p.value("log-driver", "file|journal",
           "where the apps' output goes: logs/<app>.log (file, the default) or the systemd journal",
           [&](std::string_view v) {

@@ -758,6 +758,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   } else {
     ro.net = hostNet ? "host" : "none";
   }
+  ro.ipc = req.ipc;
   // --port NAME: the port the image of an app declares under that name (appc: the pod
   // manifest's ports).
   for (auto& p : netPlan.ports) {
@@ -888,6 +889,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
     in.resolvConf = resolvPath;
     in.interactive = req.interactive;
     in.hostNetwork = hostNet;
+    in.hostIpc = req.ipc == "parent";
     in.noNewPrivs = req.noNewPrivs;
     in.insecure = req.insecure;
     if (req.insecure.capabilities) in.allCapabilities = boundingCapabilities();
@@ -946,6 +948,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   stage1::PodAsk ask;
   ask.net = netMode;
   ask.netFlag = "--net=" + req.net.text();
+  ask.ipc = req.ipc;
   ask.interactive = req.interactive;
   ask.mds = req.mdsRegister;
   ask.privateUsers = req.privateUsers.has_value();
@@ -961,6 +964,11 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
     // mount its sysfs nor configure it.
     throw Error(Errc::kUnsupported, "not supported: --private-users with --net=" + req.net.text() +
                                         " (CNI networks); use --net=none or host");
+  }
+  if (req.privateUsers && req.ipc == "parent") {
+    // The host's IPC namespace is not the pod's user namespace's: its root could not mount the
+    // namespace's mqueue.
+    throw Error(Errc::kUnsupported, "not supported: --private-users with --ipc=parent");
   }
   if (req.apps.empty() && !req.podManifest) throw Error(Errc::kUsage, "no image to run");
   // Usage errors before anything is fetched (fill() writes the files).

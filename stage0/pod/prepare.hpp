@@ -83,6 +83,7 @@ struct PodRequest {
   DnsRequest dns;                         // --dns, --dns-search, --dns-opt, --dns-domain
   std::vector<std::string> hostsEntries;  // "host", or IP=HOSTNAME
   bool interactive = false;
+  std::string ipc = "auto";        // --ipc: auto | private | parent (runtime.json ipc)
   std::string logDriver = "file";  // --log-driver: file | journal (runtime.json logDriver)
   // --stage1-opt NAME=VALUE, --kvm-accel: runtime.json stage1Options, which the stage1's
   // descriptor must declare (features.options).

@@ -121,6 +121,7 @@ const json::Json* member(const json::Json& j, const char* key) {
 PodAsk PodAsk::of(const RuntimeOptions& rt) {
   PodAsk a;
   a.net = rt.net;
+  a.ipc = rt.ipc;
   a.interactive = rt.interactive;
   a.mds = rt.mds.has_value();
   a.privateUsers = rt.privateUsers.has_value();
@@ -174,6 +175,13 @@ void refuseUnsupported(const Descriptor& d, const PodAsk& ask) {
     refuse(feature::kNet,
            "does not offer " + flag + " (it offers " +
                joined("--net=", d.list(feature::kNet).value_or(std::vector<std::string>{})) + ")");
+  }
+  if (ask.ipc != "auto") {
+    auto ipcs = d.list(feature::kIpc).value_or(std::vector<std::string>{});
+    if (std::find(ipcs.begin(), ipcs.end(), ask.ipc) == ipcs.end()) {
+      refuse(feature::kIpc, "does not offer --ipc=" + ask.ipc + " (it offers " +
+                                (ipcs.empty() ? "--ipc=auto only" : joined("--ipc=", ipcs)) + ")");
+    }
   }
   if (ask.interactive && !d.feature(feature::kInteractive)) {
     refuse(feature::kInteractive, "does not offer --interactive");

@@ -38,6 +38,8 @@ inline constexpr std::string_view kSysctl = "sysctl";
 inline constexpr std::string_view kHostname = "hostname";
 // The runtime.json logDriver values it takes (absent: any).
 inline constexpr std::string_view kLogDrivers = "logDrivers";
+// The runtime.json ipc values it takes besides "auto" (--ipc=private|parent; absent: none).
+inline constexpr std::string_view kIpc = "ipc";
 // {"<feature>": "why"}: said after a refusal of that feature (absent: nothing).
 inline constexpr std::string_view kReasons = "reasons";
 // {"<name>": ["value", …]}: the stage1 options it takes (runtime.json stage1Options) and their
@@ -53,6 +55,7 @@ struct RuntimeOptions;
 struct PodAsk {
   std::string net = "none";  // runtime.json "net"
   std::string netFlag;       // the flag that asked for it (messages); empty: --net=<net>
+  std::string ipc = "auto";  // runtime.json "ipc"
   bool interactive = false;
   bool mds = false;
   bool privateUsers = false;
@@ -94,7 +97,7 @@ struct Descriptor {
   std::optional<int64_t> maxApps() const;
 };
 
-// A pod asking for what the descriptor does not offer (a --net mode, --interactive,
+// A pod asking for what the descriptor does not offer (a --net mode, an --ipc mode, --interactive,
 // --mds-register, --private-users, --hostname, a log driver, more apps than maxApps, an app's
 // sysctl, a resource limit): Error{kUnsupported}, one line, "not supported: stage1 "NAME" …"
 // naming the flag or config.json field, then the descriptor's reason for that feature if it has

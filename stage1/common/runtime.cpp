@@ -18,6 +18,7 @@ Json RuntimeOptions::toJson() const {
   j[k(f::kHostname)] = hostname;
   j[k(f::kNet)] = net;
   if (netns) j[k(f::kNetns)] = *netns;
+  if (ipc != "auto") j[k(f::kIpc)] = ipc;
   j[k(f::kInteractive)] = interactive;
   j[k(f::kNoOverlay)] = noOverlay;
   j[k(f::kStopTimeoutSeconds)] = stopTimeoutSeconds;
@@ -67,6 +68,10 @@ RuntimeOptions RuntimeOptions::fromJson(const Json& doc, std::string_view what) 
       if (!rt.netns || rt.netns->empty() || (*rt.netns)[0] != '/') {
         json::fail(f::kNetns, "net is \"netns\": an absolute path is required");
       }
+    }
+    rt.ipc = o.optString(f::kIpc).value_or("auto");
+    if (rt.ipc != "auto" && rt.ipc != "private" && rt.ipc != "parent") {
+      json::fail(std::string(f::kIpc), "\"" + rt.ipc + "\" is not auto, private or parent");
     }
     rt.interactive = o.optBool(f::kInteractive).value_or(false);
     rt.noOverlay = o.optBool(f::kNoOverlay).value_or(false);

@@ -22,6 +22,7 @@ inline constexpr std::string_view kUuid = "uuid";
 inline constexpr std::string_view kHostname = "hostname";
 inline constexpr std::string_view kNet = "net";
 inline constexpr std::string_view kNetns = "netns";
+inline constexpr std::string_view kIpc = "ipc";
 inline constexpr std::string_view kInteractive = "interactive";
 inline constexpr std::string_view kNoOverlay = "noOverlay";
 inline constexpr std::string_view kStopTimeoutSeconds = "stopTimeoutSeconds";
@@ -72,6 +73,10 @@ struct RuntimeOptions {
   // net "netns": the namespace stage0 made and attached to the pod's CNI networks, which the
   // stage1 joins (ABI §2 "netns"); an absolute path.
   std::optional<std::string> netns;
+  // The pod's IPC namespace (--ipc, rkt's): "auto" (the flavor's own choice; absent reads so),
+  // "private" (one of its own) or "parent" (the host's); the flavors take what their
+  // descriptor's features.ipc lists.
+  std::string ipc = "auto";
   bool interactive = false;
   bool noOverlay = false;  // --no-overlay: each app's rootfs is a copy of its tree
   int64_t stopTimeoutSeconds = kDefaultStopTimeoutSeconds;

@@ -591,7 +591,8 @@ class PodRun {
     ctl_ = plan_.userns ? makeSocketPipe() : makePipe();
     report_ = makePipe();
     unsigned long cloneFlags = CLONE_NEWNS;
-    if (!flavor_.hostNamespaces) cloneFlags |= CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (!flavor_.hostNamespaces) cloneFlags |= CLONE_NEWPID | CLONE_NEWUTS;
+    if (!flavor_.hostNamespaces && rt_.ipc != "parent") cloneFlags |= CLONE_NEWIPC;  // --ipc
     if (plan_.privateNet && plan_.netnsFd < 0) cloneFlags |= CLONE_NEWNET;
     // The namespace stage0 made: this process joins it for the clone, so that the child is born
     // in it (a child in a user namespace of its own could not join a namespace of the host's),

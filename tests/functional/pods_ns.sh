@@ -33,6 +33,46 @@ if command -v setpriv >/dev/null; then
   ok "run as a non-root user: 254 and one line before anything is written"
 fi
 
+# --ipc (rkt's): an IPC namespace of the pod's own, or the host's with parent; what a flavor
+# cannot do is refused in one line before a pod exists (its descriptor's features.ipc).
+flavor=${FERRY_STAGE1:-ns}
+host_ipc=$(readlink /proc/self/ns/ipc)
+ipc_of() { # [--ipc=MODE]: the IPC namespace an app sees
+  expect_status 0 F run "$@" "$BB" --exec /bin/busybox -- readlink /proc/self/ns/ipc
+  grep -qx 'ipc:\[[0-9]*\]' "$T/out" || fail "readlink /proc/self/ns/ipc $*: $(cat "$T/out" "$T/err")"
+  cat "$T/out"
+}
+ipc_refused() { # MODE OFFERED
+  local n
+  n=$(find "$D/pods" -mindepth 2 -maxdepth 2 2>/dev/null | wc -l)
+  expect_status 254 F run --ipc="$1" "$BB"
+  [ "$(cat "$T/err")" = "ferry: not supported: stage1 \"$flavor\" does not offer --ipc=$1 (it offers $2): $3" ] ||
+    fail "--ipc=$1 on $flavor: $(cat "$T/err")"
+  [ "$(find "$D/pods" -mindepth 2 -maxdepth 2 2>/dev/null | wc -l)" -eq "$n" ] || fail "--ipc=$1 refused left a pod"
+}
+case $flavor in
+  ns)
+    [ "$(ipc_of)" != "$host_ipc" ] && [ "$(ipc_of --ipc=private)" != "$host_ipc" ] ||
+      fail "a pod (--ipc=auto, private) shares the host's IPC namespace"
+    [ "$(ipc_of --ipc=parent)" = "$host_ipc" ] || fail "--ipc=parent: $(cat "$T/out"), the host's is $host_ipc"
+    expect_status 254 F run --ipc=parent "$BB" --sysctl kernel.shmmax=1000000
+    grep -q 'cannot set sysctl kernel.shmmax with --ipc=parent' "$T/err" || fail "an IPC sysctl with --ipc=parent: $(cat "$T/err")"
+    expect_status 254 F run --ipc=parent --private-users "$BB"
+    grep -qx 'ferry: not supported: --private-users with --ipc=parent' "$T/err" || fail "--private-users --ipc=parent: $(cat "$T/err")"
+    ok "--ipc: the app's IPC namespace is its pod's (auto, private) or the host's (parent); IPC sysctls and --private-users refused with parent" ;;
+  nspawn)
+    [ "$(ipc_of --ipc=private)" != "$host_ipc" ] || fail "--ipc=private on nspawn shares the host's"
+    ipc_refused parent --ipc=private "systemd-nspawn always gives its container an IPC namespace of its own"
+    ok "--ipc=private on nspawn: an IPC namespace of the pod's; parent refused in one line, no pod" ;;
+  fly)
+    [ "$(ipc_of)" = "$host_ipc" ] && [ "$(ipc_of --ipc=parent)" = "$host_ipc" ] ||
+      fail "a fly pod's IPC namespace is not the host's: $(cat "$T/out")"
+    ipc_refused private --ipc=parent "a pod of fly shares the host's IPC namespace"
+    ok "--ipc=parent (and auto) on fly: the host's IPC namespace; private refused in one line, no pod" ;;
+esac
+expect_status 2 F run --ipc=shared "$BB"
+grep -qx 'ferry: --ipc: want auto, private or parent, not "shared"' "$T/err" || fail "--ipc=shared: $(cat "$T/err")"
+
 # What config.json asks, ferry-stage2 applies: capabilities (the appc 14 by default), a remove
 # set, a seccomp remove set with its errno, a read-only rootfs, user and group.
 capbnd() { sed -n 's/^CapBnd:[[:space:]]*//p' "$T/out"; }

@@ -67,6 +67,42 @@ TEST_F(DescriptorFeaturesTest, AbsentNewFeaturesKeepWhatAnOlderDescriptorDid) {
   EXPECT_EQ(refusal(d, a), "");
 }
 
+// --ipc: "auto" is any flavor's own; private and parent only where features.ipc lists them
+// (absent: neither), and runtime.json carries the mode to the flavor's own check.
+TEST_F(DescriptorFeaturesTest, IpcModesOnlyWhereListed) {
+  Descriptor old = stage1(R"({"net":["host"]})");
+  Descriptor both = stage1(R"({"net":["host"],"ipc":["private","parent"]})");
+  Descriptor host = stage1(R"({"net":["host"],"ipc":["parent"],)"
+                           R"("reasons":{"ipc":"it shares the host's"}})");
+  PodAsk a = hostPod();
+  EXPECT_EQ(refusal(old, a), "");
+  a.ipc = "parent";
+  EXPECT_EQ(refusal(old, a),
+            "not supported: stage1 \"made-up\" does not offer --ipc=parent (it offers "
+            "--ipc=auto only)");
+  EXPECT_EQ(refusal(both, a), "");
+  EXPECT_EQ(refusal(host, a), "");
+  a.ipc = "private";
+  EXPECT_EQ(refusal(both, a), "");
+  EXPECT_EQ(refusal(host, a),
+            "not supported: stage1 \"made-up\" does not offer --ipc=private (it offers "
+            "--ipc=parent): it shares the host's");
+
+  RuntimeOptions rt;
+  rt.uuid = "u";
+  rt.net = "host";
+  rt.ipc = "parent";
+  rt.apps.push_back({"main", "sha512-0", "/tree", false});
+  RuntimeOptions back = RuntimeOptions::fromJson(rt.toJson(), "runtime.json");
+  EXPECT_EQ(back.ipc, "parent");
+  EXPECT_EQ(PodAsk::of(back).ipc, "parent");
+  rt.ipc = "auto";
+  EXPECT_FALSE(rt.toJson().contains("ipc"));
+  json::Json bad = rt.toJson();
+  bad["ipc"] = "shared";
+  EXPECT_THROW(RuntimeOptions::fromJson(bad, "runtime.json"), Error);
+}
+
 TEST_F(DescriptorFeaturesTest, EachRefusalNamesTheFlagOrFieldAndTheStage1) {
   Descriptor d = stage1(R"({"net":["host"],"maxApps":1,"sysctl":false,"hostname":false,)"
                         R"("logDrivers":["file"],"resources":["devices"],)"
