@@ -4,6 +4,7 @@
 
 #include "common/json.hpp"
 #include "stage0/cli/command.hpp"
+#include "stage0/net/networks.hpp"
 #include "stage0/pod/stage1.hpp"
 
 namespace ferry::cli {
@@ -26,6 +27,10 @@ int configCommand(Context& ctx, const std::vector<std::string>& args) {
   for (auto& e : j["stage0"]) {
     if (e["ferryKind"] != "paths") continue;
     if (!e.contains("data")) e["data"] = GlobalOptions().dir;
+    // Where --net finds networks (an earlier directory wins a name).
+    e["net.d"] = json::Json::array();
+    for (const auto& d : net::configDirs(ctx.global.dir, c.netDirs))
+      e["net.d"].push_back(d.string());
     if (!e.contains("stage1-images")) {
       std::vector<std::filesystem::path> dirs = pod::Stage1::imageDirs();
       std::error_code ec;

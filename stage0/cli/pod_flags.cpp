@@ -651,6 +651,7 @@ bool parseRunFlags(Context& ctx, const std::vector<std::string>& args, const std
   r.fetch = fetchOptions(ctx.global, policy);
   r.stage1Config = ctx.global.config().stage1;
   r.stage1ImagesDir = ctx.global.config().paths.stage1Images;
+  r.netConfigDirs = ctx.global.config().netDirs;
   r.insecure = {insecure(ctx.global, "capabilities"), insecure(ctx.global, "paths"),
                 insecure(ctx.global, "seccomp")};
   warnInsecureRun(ctx, r.insecure);

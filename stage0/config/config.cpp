@@ -283,6 +283,9 @@ Config loadDir(const fs::path& dir) {
 
 Config load(const Dirs& dirs) {
   Config c;
+  for (const fs::path* d : {&dirs.local, &dirs.system}) {
+    if (!d->empty()) c.netDirs.push_back(*d / "net.d");
+  }
   for (const fs::path* d : {&dirs.system, &dirs.local, &dirs.user}) {
     Config l = loadDir(*d);
     for (auto& [k, v] : l.auth) c.auth[k] = std::move(v);

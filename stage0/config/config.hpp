@@ -75,6 +75,9 @@ struct Config {
   std::map<std::string, BasicCredentials> dockerAuth;  // registry host[:port], lowercased
   Paths paths;
   Stage1Config stage1;
+  // The configuration directories' net.d (CNI network configurations, as rkt's): local, then
+  // system (an earlier one wins a name; $dir/net.d comes before both, stage0/net).
+  std::vector<std::filesystem::path> netDirs;
 };
 
 // Reads system, local, then user. Throws Error (one line naming the file) for an invalid or

@@ -299,14 +299,23 @@ std::optional<json::Json> NetPlan::declaredDns() const {
   return std::nullopt;
 }
 
-std::vector<fs::path> configDirs(const fs::path& dataDir) {
-  const char* env = std::getenv("FERRY_NET_CONFIG_DIR");  // tests: instead of /etc/ferry/net.d
-  return {dataDir / "net.d",
-          env != nullptr && *env != '\0' ? fs::path(env) : fs::path(kSystemConfigDir)};
+std::vector<fs::path> configDirs(const fs::path& dataDir,
+                                 const std::vector<fs::path>& configNetDirs) {
+  const char* env = std::getenv("FERRY_NET_CONFIG_DIR");  // tests: instead of the configuration's
+  std::vector<fs::path> dirs{dataDir / "net.d"};
+  if (env != nullptr && *env != '\0') {
+    dirs.emplace_back(env);
+  } else if (configNetDirs.empty()) {
+    dirs.emplace_back(kSystemConfigDir);
+  } else {
+    dirs.insert(dirs.end(), configNetDirs.begin(), configNetDirs.end());
+  }
+  return dirs;
 }
 
 NetPlan planNetworks(const NetSpec& spec, const std::vector<PortRequest>& ports,
-                     const fs::path& dataDir) {
+                     const fs::path& dataDir, const std::vector<fs::path>& configNetDirs) {
+  const std::vector<fs::path> dirs = configDirs(dataDir, configNetDirs);
   NetPlan plan;
   if (spec.mode != NetSpec::Mode::kCni) {
     if (!ports.empty()) {
@@ -315,7 +324,7 @@ NetPlan planNetworks(const NetSpec& spec, const std::vector<PortRequest>& ports,
     }
     return plan;
   }
-  Catalog cat = readCatalog(configDirs(dataDir));
+  Catalog cat = readCatalog(dirs);
   std::vector<NetworkRef> refs = spec.networks;
   if (spec.all) {
     if (!cat.unusable.empty()) throw Error(Errc::kInvalid, cat.unusable.front());
@@ -341,9 +350,10 @@ NetPlan planNetworks(const NetSpec& spec, const std::vector<PortRequest>& ports,
       pn.config = builtin(pn.name);
       what = "ferry's " + pn.name;
     } else {
-      std::string msg = "no network " + quote(pn.name) + " in " +
-                        quote(configDirs(dataDir)[0].string()) + " or " +
-                        quote(configDirs(dataDir)[1].string());
+      std::string msg = "no network " + quote(pn.name) + " in ";
+      for (size_t d = 0; d < dirs.size(); ++d) {
+        msg += (d == 0 ? "" : d + 1 == dirs.size() ? " or " : ", ") + quote(dirs[d].string());
+      }
       if (!cat.unusable.empty()) msg += " (" + cat.unusable.front() + ")";
       throw Error(Errc::kNotFound, msg);
     }

@@ -77,14 +77,19 @@ struct NetPlan {
   std::optional<json::Json> declaredDns() const;
 };
 
-// The directories searched for network configurations.
-std::vector<std::filesystem::path> configDirs(const std::filesystem::path& dataDir);
+// The directories searched for network configurations, an earlier one first: $dir/net.d, then
+// the configuration directories' net.d (config::Config::netDirs: local, then system; none given:
+// /etc/ferry/net.d).
+std::vector<std::filesystem::path> configDirs(
+    const std::filesystem::path& dataDir,
+    const std::vector<std::filesystem::path>& configNetDirs = {});
 
 // Resolves a --net spec into the plan: every configuration found, read, checked (its plugins
 // exist) and copied; the ports passed to the plugins that have the portMappings capability
 // (ferry's own default networks gain portmap when there are ports). Error naming the network
 // and the file.
 NetPlan planNetworks(const NetSpec& spec, const std::vector<PortRequest>& ports,
-                     const std::filesystem::path& dataDir);
+                     const std::filesystem::path& dataDir,
+                     const std::vector<std::filesystem::path>& configNetDirs = {});
 
 }  // namespace ferry::net

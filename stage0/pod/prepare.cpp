@@ -958,7 +958,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   if (!req.podManifest) ask.apps = req.apps.size();
   stage1::refuseUnsupported(s1.descriptor(), ask);
   // Every network's configuration read and checked before a pod exists.
-  net::NetPlan netPlan = net::planNetworks(req.net, req.ports, dataDir);
+  net::NetPlan netPlan = net::planNetworks(req.net, req.ports, dataDir, req.netConfigDirs);
   if (req.privateUsers && req.net.mode == net::NetSpec::Mode::kCni) {
     // stage0 makes the network namespace in the host's user namespace: the pod's root could not
     // mount its sysfs nor configure it.

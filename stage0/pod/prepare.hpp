@@ -95,6 +95,7 @@ struct PodRequest {
   bool inheritEnv = false;  // --inherit-env: ferry's environment under every app's
   // --net (stage0/net/networks.hpp); not given: a private namespace with loopback only.
   net::NetSpec net;
+  std::vector<std::filesystem::path> netConfigDirs;  // config::Config::netDirs
   // --port NAME:[HOSTIP:]HOSTPORT (the image's port NAME), --publish HOSTPORT:PODPORT[/proto].
   std::vector<net::PortRequest> ports;
   std::vector<std::pair<std::string, std::string>> setEnv;

@@ -55,6 +55,36 @@ expect_status 0 CD image list -q
 [ ! -s "$T/out" ] || fail "--dir did not win over paths.d: $(cat "$T/out")"
 ok "paths.d data holds the store; --dir wins"
 
+# net.d follows the configuration directories (as rkt's): $dir/net.d, then --local-config's, then
+# --system-config's, an earlier one winning a name; `ferry config` lists them in that order.
+mkdir -p "$LOC/net.d" "$SYS/net.d" "$D/net.d"
+cnet() { printf '{"cniVersion":"0.4.0","name":"%s","type":"ptp","ipam":{"type":"host-local","subnet":"%s"}}\n' "$1" "$2"; }
+cnet lnet 198.18.5.0/24 >"$LOC/net.d/10-l.conf"
+cnet lnet 198.18.6.0/24 >"$SYS/net.d/10-shadowed.conf"
+cnet snet 198.18.7.0/24 >"$SYS/net.d/20-s.conf"
+cnet dnet 198.18.8.0/24 >"$D/net.d/10-d.conf"
+cnet snet 198.18.9.0/24 >"$D/net.d/20-over-s.conf"
+expect_status 0 CD config
+json "
+p = [x for x in d['stage0'] if x['ferryKind'] == 'paths'][0]
+assert p['net.d'] == ['$D/net.d', '$LOC/net.d', '$SYS/net.d'], p
+" || fail "ferry config: net.d: $(cat "$T/out")"
+if [ -x /usr/lib/cni/ptp ] && [ -x /usr/lib/cni/host-local ]; then
+  expect_status 0 CD --insecure-options=image prepare --net=lnet,snet,dnet "$T/bb.aci"
+  u=$(cat "$T/out")
+  plan=$D/pods/prepared/$u/net/networks.json
+  subnets=$(jq -r '.. | objects | select(has("subnet")) | .subnet' "$plan" | tr '\n' ' ')
+  [ "$subnets" = "198.18.5.0/24 198.18.9.0/24 198.18.8.0/24 " ] || fail "networks found: $subnets ($(cat "$plan"))"
+  expect_status 0 CD rm "$u"
+  expect_status 254 CD --insecure-options=image prepare --net=nonet "$T/bb.aci"
+  grep -qF "no network \"nonet\" in \"$D/net.d\", \"$LOC/net.d\" or \"$SYS/net.d\"" "$T/err" ||
+    fail "an unknown network: $(cat "$T/err")"
+  rm -r "$LOC/net.d" "$SYS/net.d" "$D/net.d"
+  ok "net.d: \$dir's, then --local-config's, then --system-config's (an earlier one wins a name); ferry config lists them"
+else
+  echo "# the CNI plugins are not installed: net.d lookup not checked (containernetworking-plugins)"
+fi
+
 # Refused: a duplicate domain within one directory, a group-writable file, a wrong kind.
 cp "$LOC/auth.d/a.json" "$LOC/auth.d/a2.json"
 expect_status 254 C config
