@@ -6,11 +6,13 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +28,47 @@ namespace ferry::image {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The xattrs an exported file keeps: the app's own (user.*) and its file capabilities
+// (security.capability, as GNU tar --xattrs and the image formats carry them); not the host's
+// labels and signatures (security.selinux, .ima, .evm), nor trusted.* (overlayfs's own), nor
+// ACLs (system.*).
+bool exportedXattr(std::string_view name) {
+  return name.starts_with("user.") || name == "security.capability";
+}
+
+void readXattrs(int fd, const std::string& path, archive::Entry& e) {
+  std::vector<char> names(1024);
+  ssize_t n = 0;
+  while ((n = ::flistxattr(fd, names.data(), names.size())) < 0 && errno == ERANGE) {
+    names.resize(names.size() * 4);
+  }
+  if (n < 0) {
+    if (errno == ENOTSUP) return;
+    throwErrno("list the xattrs of " + quote(path));
+  }
+  for (const char* p = names.data(); p < names.data() + n; p += std::strlen(p) + 1) {
+    std::string name(p);
+    if (!exportedXattr(name)) continue;
+    std::string value;
+    ssize_t v = 0;
+    do {
+      ssize_t size = ::fgetxattr(fd, name.c_str(), nullptr, 0);
+      if (size < 0) {
+        v = size;
+        break;
+      }
+      value.resize(static_cast<size_t>(size));
+      v = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+    } while (v < 0 && errno == ERANGE);
+    if (v < 0) {
+      if (errno == ENODATA) continue;  // removed meanwhile
+      throwErrno("read the xattr " + name + " of " + quote(path));
+    }
+    value.resize(static_cast<size_t>(v));
+    e.xattrs[name] = std::move(value);
+  }
+}
 
 // Writes a directory tree (opened as `dirFd`) below `prefix` of the archive: each directory
 // before its children, names in byte order, a hard-linked file once with its data and then as
@@ -57,7 +100,9 @@ class TreeWriter {
   void root(int dirFd, const std::string& prefix) {
     struct stat st;
     if (::fstat(dirFd, &st) != 0) throwErrno("stat the app's root");
-    w_.add(entryOf(st, prefix));
+    archive::Entry e = entryOf(st, prefix);
+    readXattrs(dirFd, prefix, e);
+    w_.add(e);
     directory(dirFd, prefix);
   }
 
@@ -126,6 +171,7 @@ class TreeWriter {
     if (e.type == archive::Type::kDir) {
       UniqueFd sub(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub) throwErrno("open " + quote(path));
+      readXattrs(sub.get(), path, e);
       w_.add(e);
       directory(sub.get(), path);
       return;
@@ -136,6 +182,7 @@ class TreeWriter {
     }
     UniqueFd f(::openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!f) throwErrno("open " + quote(path));
+    readXattrs(f.get(), path, e);
     w_.add(e);
     char buf[1 << 16];
     uint64_t left = e.size;

@@ -263,6 +263,29 @@ expect_status 0 F run "$(cat "$T/out")" --exec /bin/busybox -- cat /new-file
 grep -qx exported "$T/out" || fail "a pod of the exported image: $(cat "$T/out")"
 ok "export: an exited pod's app as an ACI (actool validates it) with the app's changes; it runs"
 
+# export keeps what the files carry as xattrs of the app's own (user.*) and file capabilities
+# (security.capability); not the host's others (trusted.*).
+if command -v setcap >/dev/null && command -v getcap >/dev/null && command -v setfattr >/dev/null; then
+  x=$T/xattr-img
+  extract_aci_rootfs "$BB" "$x"
+  cp "$x/rootfs/bin/busybox" "$x/rootfs/bin/capped"
+  setcap cap_net_bind_service+ep "$x/rootfs/bin/capped"
+  setfattr -n user.note -v kept "$x/rootfs/bin/capped"
+  setfattr -n trusted.host -v dropped "$x/rootfs/bin/capped"
+  printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/xattrs","labels":[{"name":"os","value":"linux"},{"name":"arch","value":"amd64"}],"app":{"exec":["/bin/busybox","true"],"user":"0","group":"0"}}' >"$x/manifest"
+  tar -C "$x" --xattrs --xattrs-include='*' --numeric-owner -czf "$T/xattrs.aci" manifest rootfs
+  expect_status 0 F run --uuid-file-save="$T/u-x" "$T/xattrs.aci"
+  expect_status 0 F export --uuid-file="$T/u-x" "$T/x-exp.aci"
+  mkdir "$T/x-exp"
+  tar -C "$T/x-exp" --xattrs --xattrs-include='*' -xzf "$T/x-exp.aci" rootfs/bin/capped
+  getcap "$T/x-exp/rootfs/bin/capped" | grep -q 'cap_net_bind_service[=+]ep' ||
+    fail "export lost the file capability: '$(getcap "$T/x-exp/rootfs/bin/capped")'"
+  [ "$(getfattr --only-values -n user.note "$T/x-exp/rootfs/bin/capped" 2>/dev/null)" = kept ] ||
+    fail "export lost user.note: $(getfattr -d -m - "$T/x-exp/rootfs/bin/capped" 2>&1)"
+  ! getfattr -n trusted.host "$T/x-exp/rootfs/bin/capped" >/dev/null 2>&1 || fail "export kept trusted.host"
+  ok "export keeps file capabilities and user.* xattrs (not trusted.*)"
+fi
+
 # --- --no-overlay: the app's rootfs is a copy of the store's tree; writes land in the copy.
 expect_status 0 F run --no-overlay --uuid-file-save="$T/u-copy" "$BB" --exec /bin/sh -- -c \
   'echo copied >/written-here'
