@@ -41,7 +41,9 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);
   std::string signature;
   p.value("signature", "FILE",
-          "the detached signature of the (one) ACI file or URL, instead of IMAGE.asc", &signature);
+          "the detached signature of the (one) ACI file, URL or appc name, instead of the\n"
+          "one beside the ACI (IMAGE.asc, or what discovery names)",
+          &signature);
   p.positionals(1, -1);
   std::vector<std::string> images;
   if (!p.parseOrHelp(args, ctx.out, &images)) return kExitOk;

@@ -297,8 +297,10 @@ struct AppcSession::Impl {
     }
   }
 
+  // `signature`: the operator's file (--signature) instead of each endpoint's signature URL.
   std::string fetchDiscovered(const discovery::AppcImageRef& ref,
-                              const discovery::AppcImageRef& match) {
+                              const discovery::AppcImageRef& match,
+                              const fs::path& signature = {}) {
     discovery::DiscoverOptions d;
     d.insecureHttp = ctx.options.insecureHttp;
     discovery::DiscoveryResult found = discovery::discover(ref, client, d);
@@ -307,7 +309,7 @@ struct AppcSession::Impl {
     for (const auto& endpoint : found.endpoints) {
       Obtained got;
       try {
-        got = download(endpoint.aci, endpoint.asc);
+        got = download(endpoint.aci, endpoint.asc, signature);
       } catch (const Error& e) {
         if (!first) first = e;
         continue;
@@ -345,7 +347,8 @@ AppcSession::AppcSession(FetchContext& ctx) : impl_(std::make_unique<Impl>(ctx))
 AppcSession::~AppcSession() = default;
 
 std::string AppcSession::fetchByName(const discovery::AppcImageRef& ref) {
-  std::string id = impl_->fetchDiscovered(ref, ref);
+  // --signature: for the image named, not its dependencies.
+  std::string id = impl_->fetchDiscovered(ref, ref, impl_->ctx.options.signature);
   impl_->commit();
   return id;
 }

@@ -97,9 +97,10 @@ std::string fetchImage(store::Store& store, const ImageArg& arg, const FetchOpti
                 "cannot fetch " + describe(arg) + ": not in the store and --pull-policy=never");
   }
   if (!options.signature.empty() && !std::holds_alternative<LocalAciArg>(arg) &&
-      !std::holds_alternative<UrlArg>(arg)) {
-    throw Error(Errc::kUnsupported, "cannot fetch " + describe(arg) +
-                                        " with --signature: only an ACI file or URL has one");
+      !std::holds_alternative<UrlArg>(arg) && !std::holds_alternative<AppcNameArg>(arg)) {
+    throw Error(Errc::kUnsupported,
+                "cannot fetch " + describe(arg) +
+                    " with --signature: only an ACI (a file, a URL or an appc name) has one");
   }
   FetchContext ctx{store, options};
   for (const auto& f : makeFetchers()) {

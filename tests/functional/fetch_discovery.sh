@@ -74,6 +74,20 @@ url=$(publish $DOMAIN/url 1.0)
 expect_status 0 F fetch "$(aci_url $DOMAIN/url 1.0)"
 [ "$(cat "$T/out")" = "$(aci_id "$url")" ] || fail "https URL: wrong image"
 ok "fetch by https URL (+ .asc)"
+
+# --signature with an appc name (rkt's fetch --signature FILE NAME): the operator's file instead
+# of the signature discovery names (none is published here); dependencies keep their own.
+f=$(SIGNER= publish $DOMAIN/sigless 1.0)
+expect_status 254 F fetch "$DOMAIN/sigless:1.0"
+grep -q 'no signature' "$T/err" || fail "an unsigned discovered ACI: $(cat "$T/err")"
+"$SERVICES/gpg.sh" sign "$GPG_HOME" "$f" bob >/dev/null && mv "$f.asc" "$T/sigless.bob.asc"
+"$SERVICES/gpg.sh" sign "$GPG_HOME" "$f" alice >/dev/null && mv "$f.asc" "$T/sigless.asc"
+expect_status 254 F fetch --signature "$T/sigless.bob.asc" "$DOMAIN/sigless:1.0"
+one_line_error
+expect_status 0 F fetch --signature "$T/sigless.asc" "$DOMAIN/sigless:1.0"
+[ "$(cat "$T/out")" = "$(aci_id "$f")" ] || fail "fetch --signature NAME: $(cat "$T/out" "$T/err")"
+! grep -q 'GET /images/[^ ]*sigless[^ ]*\.asc .* 200' "$NGINX_DIR/requests.log" || fail "a signature was downloaded"
+ok "fetch --signature FILE NAME: discovery's ACI checked against the file (bob's refused, alice's taken)"
 plain=$(publish $DOMAIN/plain 1.0)
 expect_status 0 F --insecure-options=http fetch "http://$DOMAIN/images/$DOMAIN/plain-1.0-linux-$ARCH.aci"
 [ "$(cat "$T/out")" = "$(aci_id "$plain")" ] || fail "http URL: wrong image"
