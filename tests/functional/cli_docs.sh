@@ -27,6 +27,16 @@ has --format= --dir "$T" image list --for
 mkdir -p "$T/cfgdir"
 has "$T/cfgdir" --local-config "$T/cfg"
 has "$T/cfgdir" --local-config="$T/cfg"
+# Image arguments: the IDs and names of the store ferry's global flags (--dir) name (the
+# script asks the ferry being completed: here the one on PATH).
+mkdir -p "$D" "$T/pbin"
+ln -s "$FERRY" "$T/pbin/ferry"
+export PATH=$T/pbin:$PATH
+"$FERRY" --dir "$D" --insecure-options=image fetch "$BB" >/dev/null
+short=$("$FERRY" --dir "$D" image list --no-legend --fields=id | awk '{print $1}')
+has "$short" --dir "$D" image rm "${short:0:11}"
+has example.com/busybox:1.36 --dir="$D" run exa
+has example.com/busybox:1.36 --dir "$D" image inspect example.com/b
 n=0
 "$FERRY" help | sed -n '/^Commands:/,/^$/p' | sed '1d;/^$/d' | awk '{print $1 ($2 ~ /^[a-z-]+$/ && $1 == "image" ? " " $2 : "")}' |
   while read -r -a cmd; do
@@ -54,6 +64,9 @@ else
   fail "zsh is not installed (dist/setup)"
 fi
 grep -q "^_ferry_image_list() {" "$T/_ferry" && grep -q "'\*--volume=\[" "$T/_ferry" || fail "_ferry lacks commands or flags"
+sed -n '/^_ferry_image_rm() {/,/^}/p' "$T/_ferry" | grep -q "'\*:argument:_ferry_images'" &&
+  sed -n '/^_ferry_status() {/,/^}/p' "$T/_ferry" | grep -q "'\*:argument:_ferry_pods'" ||
+  fail "_ferry completes no image for image rm or no pod for status"
 ok "zsh completion: parses, registered by compinit"
 
 # --- man pages: one per command plus ferry(1), clean for groff.
