@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "stage0/pod/stage1.hpp"
+#include "stage1/common/status.hpp"
 
 extern char** environ;
 
@@ -167,9 +168,12 @@ std::optional<Sample> sampleSupervision(pid_t root, const fs::path& podDir) {
   std::set<long> appPids;
   std::error_code ec;
   for (fs::directory_iterator it(podDir / "status", ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!name.ends_with(".json")) continue;
     try {
-      json::Json j = json::parse(readSmall(it->path()), "status");
-      if (j.contains("pid") && j["pid"].is_number_integer()) appPids.insert(j["pid"].get<long>());
+      // readAppStatus: a regular file only, never through a symlink (a kvm guest writes status/).
+      auto st = stage1::readAppStatus(podDir, name.substr(0, name.size() - 5));
+      if (st && st->pid) appPids.insert(static_cast<long>(*st->pid));
     } catch (const std::exception&) {
       // Being rewritten: the next sample reads it.
     }

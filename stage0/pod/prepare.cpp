@@ -294,8 +294,8 @@ void mergeIsolators(appc::Isolators& base, const appc::Isolators& overrides) {
     const auto* s = std::get_if<appc::UnixSysctl>(&i.value);
     if (s == nullptr) return false;
     for (const auto& [k, v] : s->entries) {
-      auto it =
-          std::find_if(sysctl.begin(), sysctl.end(), [&](const auto& e) { return e.first == k; });
+      auto it = std::find_if(sysctl.begin(), sysctl.end(),
+                             [&key = k](const auto& e) { return e.first == key; });
       if (it != sysctl.end()) {
         it->second = v;
       } else {
