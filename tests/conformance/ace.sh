@@ -32,27 +32,39 @@ ok "metadata service listening on $MDS_SOCKET"
 dir=$T/ferry
 # At exit, before $T is removed: collect the pod (its mounts and cgroups), like a user would.
 _svc_stops+=("$(printf '%q --dir %q gc --grace-period=0s' "$FERRY" "$dir")")
+# One pod (on fly: two), its output in $T/out and $T/err; $1 names the attempt.
+run_validator() {
+  if [ "${FERRY_STAGE1:-}" = fly ]; then
+    local db=$T/db.$1 side_status
+    mkdir -m 0755 "$db"
+    "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register \
+      --mds-socket "$MDS_SOCKET" --volume database,kind=host,source="$db" \
+      "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out.sidekick" 2>"$T/err.sidekick" &
+    local sidekick=$!
+    "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register \
+      --mds-socket "$MDS_SOCKET" --volume database,kind=host,source="$db" \
+      "$ACE_DIR/ace-validator-main.aci" >"$T/out" 2>"$T/err"
+    status=$?
+    wait "$sidekick"
+    side_status=$?
+    cat "$T/out.sidekick" >>"$T/out"
+    cat "$T/err.sidekick" >>"$T/err"
+    [ $status -ne 0 ] || status=$side_status
+  else
+    "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register --mds-socket "$MDS_SOCKET" \
+      --volume database,kind=empty \
+      "$ACE_DIR/ace-validator-main.aci" "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out" 2>"$T/err"
+    status=$?
+  fi
+}
 set +e
-if [ "${FERRY_STAGE1:-}" = fly ]; then
-  mkdir -m 0755 "$T/db"
-  "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register \
-    --mds-socket "$MDS_SOCKET" --volume database,kind=host,source="$T/db" \
-    "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out.sidekick" 2>"$T/err.sidekick" &
-  sidekick=$!
-  "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register \
-    --mds-socket "$MDS_SOCKET" --volume database,kind=host,source="$T/db" \
-    "$ACE_DIR/ace-validator-main.aci" >"$T/out" 2>"$T/err"
-  status=$?
-  wait "$sidekick"
-  side_status=$?
-  cat "$T/out.sidekick" >>"$T/out"
-  cat "$T/err.sidekick" >>"$T/err"
-  [ $status -ne 0 ] || status=$side_status
-else
-  "$FERRY" --dir "$dir" --insecure-options=image run "${stage1[@]}" --mds-register --mds-socket "$MDS_SOCKET" \
-    --volume database,kind=empty \
-    "$ACE_DIR/ace-validator-main.aci" "$ACE_DIR/ace-validator-sidekick.aci" >"$T/out" 2>"$T/err"
-  status=$?
+run_validator 1
+# The validator gives each metadata request 100 ms (its http.Client timeout): on a 2-core machine
+# running the suite in parallel the service's answer can miss that once. A second pod then, said
+# so in the output; a second miss, or any other failure, fails the test.
+if [ $status -ne 0 ] && grep -q 'Client.Timeout exceeded' "$T/err"; then
+  echo "# the validator's 100 ms metadata request timeout expired once: $(grep -m1 'Client.Timeout' "$T/err")"
+  run_validator 2
 fi
 set -e
 show() {
