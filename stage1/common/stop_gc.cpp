@@ -21,6 +21,7 @@ int stopPod(const Args& args, const StopGcHooks& hooks) {
   RuntimeOptions::read(podDir).checkUuid(args.uuid);
   std::optional<pid_t> pid = readPidFile(podDir);
   if (args.force) {
+    if (hooks.killOutside) hooks.killOutside(podDir);
     // Every process of the pod, now; the run process (outside the pod's cgroups) then reaps the
     // init and finishes the pod's files.
     if (auto pod = readCgroupsJson(podDir, args.uuid)) {
@@ -35,9 +36,15 @@ int stopPod(const Args& args, const StopGcHooks& hooks) {
     return 0;
   }
   if (!pid) throw Error(Errc::kNotFound, "cannot stop the pod: it has no pid file (not started)");
+  std::optional<pid_t> target;
+  if (hooks.stopTarget) {
+    target = hooks.stopTarget(podDir);
+  } else if (isPodProcess(*pid, args.uuid)) {
+    target = pid;
+  }
   // A pod that ended already is stopped: nothing to do.
-  if (isPodProcess(*pid, args.uuid) && ::kill(*pid, SIGTERM) != 0 && errno != ESRCH) {
-    throwErrno("send SIGTERM to the pod init (pid " + std::to_string(*pid) + ")");
+  if (target && ::kill(*target, SIGTERM) != 0 && errno != ESRCH) {
+    throwErrno("send SIGTERM to the pod (pid " + std::to_string(*target) + ")");
   }
   return 0;
 }
@@ -46,6 +53,7 @@ int gcPod(const Args& args, const StopGcHooks& hooks) {
   fs::path podDir = currentPodDir();
   RuntimeOptions rt = RuntimeOptions::read(podDir);
   rt.checkUuid(args.uuid);
+  if (hooks.killOutside) hooks.killOutside(podDir);
   std::optional<cgroup::Group> pod = readCgroupsJson(podDir, args.uuid);
   if (pod) {
     if (hooks.beforeKill) hooks.beforeKill(*pod);

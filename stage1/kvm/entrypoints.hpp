@@ -6,12 +6,8 @@
 //   enter — a command in a running app, over the channel (the ns stage1's enter, in the guest);
 //   gc    — kills a QEMU or virtiofsd left (every process working in the pod's kvm/), fixes the
 //           status files, removes the sockets.
+// stop and gc are stage1/common's (stop_gc.hpp) with the flavor's hooks (stop_gc.cpp).
 #pragma once
-
-#include <sys/types.h>
-
-#include <filesystem>
-#include <vector>
 
 #include "stage1/common/entrypoint.hpp"
 
@@ -21,9 +17,5 @@ int kvmRunEntrypoint(const Args& args);
 int kvmStopEntrypoint(const Args& args);
 int kvmEnterEntrypoint(const Args& args);
 int kvmGcEntrypoint(const Args& args);
-
-// The host's processes whose working directory is `dir` (QEMU and virtiofsd work in the pod's
-// kvm/ directory).
-std::vector<pid_t> processesWorkingIn(const std::filesystem::path& dir);
 
 }  // namespace ferry::stage1

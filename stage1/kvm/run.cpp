@@ -19,15 +19,14 @@
 //   killed); --interactive: our stdin → kStdin frames (on a terminal: raw once the guest says
 //   the app's pty is attached, its size as kWinsize then and on SIGWINCH); QEMU's end; what is
 //   left of virtiofsd reaped (run is their subreaper); status fix-up, sockets removed, exit.
+// Elsewhere: the share and virtiofsd (share.cpp), QEMU's command line, accelerator and
+// privileges (vm.cpp), the channel's frames (channel.cpp), the taps (net.cpp).
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,10 +48,8 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "common/json.hpp"
 #include "common/pty.hpp"
 #include "stage1/common/descriptor.hpp"
-#include "stage1/common/mounts.hpp"
 #include "stage1/common/net.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/runtime.hpp"
@@ -61,6 +58,7 @@
 #include "stage1/kvm/channel.hpp"
 #include "stage1/kvm/entrypoints.hpp"
 #include "stage1/kvm/net.hpp"
+#include "stage1/kvm/share.hpp"
 #include "stage1/kvm/vm.hpp"
 
 namespace ferry::stage1 {
@@ -112,68 +110,6 @@ int64_t envSeconds(const char* name, int64_t fallback) {
     throw Error(Errc::kInvalid, std::string("cannot read ") + name + ": not a positive number");
   }
   return n;
-}
-
-bool under(const fs::path& p, const fs::path& dir) {
-  std::string s = p.lexically_normal().string(), d = dir.string();
-  return s == d || s.starts_with(d + "/");
-}
-
-// Every bind source of the apps' config.json mounts, with whether every use of it is read-only.
-std::map<fs::path, bool> bindSources(const fs::path& podDir, const std::vector<RuntimeApp>& apps) {
-  std::map<fs::path, bool> out;
-  for (const RuntimeApp& app : apps) {
-    fs::path file = podDir / "apps" / app.name / "config.json";
-    json::Json doc = json::parse(readFile(file, 16 << 20), file.string());
-    if (!doc.is_object() || !doc.contains("mounts") || !doc["mounts"].is_array()) continue;
-    for (const json::Json& m : doc["mounts"]) {
-      if (!m.is_object() || !m.contains("source") || !m["source"].is_string()) continue;
-      bool bind = m.value("type", "") == "bind", ro = false;
-      if (m.contains("options") && m["options"].is_array()) {
-        for (const auto& o : m["options"]) {
-          if (!o.is_string()) continue;
-          bind = bind || o == "bind" || o == "rbind";
-          ro = ro || o == "ro";
-        }
-      }
-      fs::path source = fs::path(m["source"].get<std::string>()).lexically_normal();
-      if (!bind || !source.is_absolute()) continue;
-      auto [it, fresh] = out.emplace(source, ro);
-      if (!fresh) it->second = it->second && ro;
-    }
-  }
-  return out;
-}
-
-void mountOrThrow(const char* src, const fs::path& dst, const char* type, unsigned long flags,
-                  const char* data = nullptr) {
-  if (::mount(src, dst.c_str(), type, flags, data) != 0) {
-    throwErrno(std::string("mount ") + (src ? quote(src) : std::string("")) + " on " +
-               quote(dst.string()));
-  }
-}
-
-// A mount point in the share's tmpfs for `src` (a directory, or an empty file).
-fs::path mountPointFor(const fs::path& root, const fs::path& src) {
-  fs::path at = root / src.relative_path();
-  struct stat st;
-  if (::stat(src.c_str(), &st) != 0) throwErrno("stat " + quote(src.string()));
-  std::error_code ec;
-  fs::create_directories(S_ISDIR(st.st_mode) ? at : at.parent_path(), ec);
-  if (ec) throwErrno(ec.value(), "create " + quote(at.string()));
-  if (!S_ISDIR(st.st_mode)) {
-    UniqueFd fd(::open(at.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) throwErrno("create " + quote(at.string()));
-  }
-  return at;
-}
-
-void bindInto(const fs::path& root, const fs::path& src, bool readOnly, bool recursive) {
-  fs::path at = mountPointFor(root, src);
-  mountOrThrow(src.c_str(), at, nullptr, MS_BIND | (recursive ? MS_REC : 0));
-  if (readOnly) {
-    mountOrThrow(nullptr, at, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV);
-  }
 }
 
 // A listening unix socket at `rel` (relative to the working directory: the pod directory).
@@ -229,7 +165,7 @@ class KvmRun {
     init_ = fs::canonical(init_);
     stage2_ = rt_.stage2.empty() ? init_.parent_path() / "ferry-stage2" : fs::path(rt_.stage2);
     stage2_ = fs::canonical(stage2_);
-    sources_ = bindSources(podDir_, rt_.apps);
+    sources_ = kvm::bindSources(podDir_, rt_.apps);
     guestEnter_ = own.dir / "bin" / kvm::kGuestEnter;
     bootTimeout_ = static_cast<int>(envSeconds("FERRY_KVM_BOOT_TIMEOUT", 300));
     // The pod's network namespace, made by stage0 (ABI §2 "netns"): never the host's.
@@ -642,38 +578,11 @@ class KvmRun {
         throwErrno("create a network namespace");
       }
       if (::unshare(CLONE_NEWNS) != 0) throwErrno("create a mount namespace");
-      mountOrThrow(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
-      for (const RuntimeApp& app : rt_.apps) {
-        mountAppRootfs(podDir_ / "apps" / app.name, app.tree, !rt_.noOverlay);
-      }
+      kvm::mountOrThrow(nullptr, "/", nullptr, MS_REC | MS_PRIVATE);
       fs::path root = state_ / kvm::kShareRoot;
-      mountOrThrow("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m");
-      for (const char* d : {"proc", "sys", "dev"}) fs::create_directory(root / d);
-      // The pod directory, read-only and without its mounts; then what the guest writes.
-      fs::path pod = mountPointFor(root, podDir_);
-      mountOrThrow(podDir_.c_str(), pod, nullptr, MS_BIND);
-      mountOrThrow(nullptr, pod, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV);
-      for (const char* d : {"status", "logs"}) bindInto(root, podDir_ / d, false, false);
-      for (const RuntimeApp& app : rt_.apps) {
-        bindInto(root, podDir_ / "apps" / app.name / "rootfs", false, true);
-      }
-      for (const auto& [src, readOnly] : sources_) {
-        if (under(src, podDir_)) {
-          if (under(src, podDir_ / "volumes")) bindInto(root, src, readOnly, true);
-          continue;  // etc/hosts, etc/resolv.conf: read-only with the pod directory
-        }
-        if (src == "/") throw Error(Errc::kSecurity, "cannot share the host's / with a pod");
-        bindInto(root, src, readOnly, true);
-      }
-      bindInto(root, init_, true, false);
-      bindInto(root, stage2_, true, false);
-      if (::access(guestEnter_.c_str(), X_OK) == 0) bindInto(root, guestEnter_, true, false);
-      if (netns_) writeFileAtomic(root / kvm::kNetConfig, net.text(), 0644, Sync::kAtomic);
-      // The flavor's own state is not the guest's to see.
-      mountOrThrow("tmpfs", pod / kvm::kStateDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
-                   "mode=0700,size=4k");
-      mountOrThrow(nullptr, root, nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-                   "mode=0755,size=1m");
+      kvm::ShareSpec share{podDir_, &rt_, sources_, init_, stage2_, guestEnter_, std::nullopt};
+      if (netns_) share.netConfig = net.text();
+      kvm::buildShare(share, root);
       ::umask(077);  // QEMU's console and logs: root's alone
       if (::chdir(state_.c_str()) != 0) throwErrno("enter " + quote(state_.string()));
       UniqueFd log(::open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -681,7 +590,7 @@ class KvmRun {
       if (!log || !null) throwErrno("open QEMU's log");
       UniqueFd fsConn;
       if (virtiofsd_) {
-        startVirtiofsd(root);
+        kvm::startVirtiofsd(*virtiofsd_, root);
         fsConn = connectAt(kvm::kFsSocket);
       }
       // What QEMU uses, opened here (not close-on-exec): with virtiofs it opens nothing itself.
@@ -711,7 +620,7 @@ class KvmRun {
         throwErrno("set up QEMU's stdio");
       }
       // 9p: QEMU serves the share itself, as root; virtiofs: virtiofsd does.
-      if (virtiofsd_) dropPrivileges(plan.accel, parent);
+      if (virtiofsd_) kvm::dropQemuPrivileges(plan.accel, parent);
       const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
       ::execve(argv[0], argv.data(), const_cast<char* const*>(envp));
       throwErrno("execute " + quote(argv[0]));
@@ -733,161 +642,6 @@ class KvmRun {
       throwErrno("connect to " + quote(rel));
     }
     return fd;
-  }
-
-  // QEMU without privileges: its own uid and gid (kQemuIdBase + its PID, owning nothing on the
-  // host), no supplementary group but /dev/kvm's when it needs KVM, an empty bounding set, no
-  // capabilities, no_new_privs; the parent-death signal again (a change of credentials clears
-  // it).
-  static void dropPrivileges(const std::string& accel, pid_t parent) {
-    uint32_t id = kvm::kQemuIdBase + static_cast<uint32_t>(::getpid());
-    std::vector<gid_t> groups;
-    struct stat st;
-    if (accel == "kvm" && ::stat("/dev/kvm", &st) == 0 && st.st_gid != 0) {
-      groups.push_back(st.st_gid);
-    }
-    for (int cap = 0; cap < 64; ++cap) {
-      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
-        throwErrno("drop capability " + std::to_string(cap) + " from the bounding set");
-      }
-    }
-    if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(id, id, id) != 0 ||
-        ::setresuid(id, id, id) != 0) {
-      throwErrno("change QEMU's user to " + std::to_string(id));
-    }
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-      throwErrno("set no_new_privs and the parent-death signal");
-    }
-    if (::getppid() != parent) ::_exit(kOwnFailure);
-  }
-
-  // virtiofsd on the share, serving the listening socket made here (fs.sock in the current
-  // directory) as its descriptor 3. Given a --socket-path instead, virtiofsd locks a pid file
-  // named after that path in one directory for the whole host, so two pods' "fs.sock" collided
-  // and the second pod failed to start.
-  //
-  // With the least privilege it can serve the share with: in a user namespace of its own whose
-  // ids are the host's (it serves each file as its owner, so it needs every id mapped and the
-  // file capabilities over them), its capabilities only those of that namespace and only the
-  // ones it uses (kVirtiofsdCaps: the files' owners and modes, and its own sandbox's mount, PID
-  // and network namespaces and pivot_root), no_new_privs, no supplementary group. Nothing it
-  // does then counts on the host beyond the share's files: no mount, module, device node,
-  // network or process of the host's, even if it were made to try; and the mounts it gets are
-  // locked as the share has them (read-only stays read-only, kvm/ stays hidden).
-  static constexpr int kVirtiofsdCaps[] = {CAP_CHOWN,     CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,
-                                           CAP_SETGID,    CAP_SETUID,       CAP_SETPCAP, CAP_MKNOD,
-                                           CAP_SYS_ADMIN, CAP_SETFCAP};
-  void startVirtiofsd(const fs::path& root) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throwErrno("create virtiofsd's socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", kvm::kFsSocket);
-    ::unlink(kvm::kFsSocket);
-    if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::listen(sock.get(), 1) != 0) {
-      throwErrno("listen on " + quote(kvm::kFsSocket));
-    }
-    // Its open-file limit as it would set it (it cannot raise it in its user namespace).
-    rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
-      rlim_t want = 1000000;
-      try {
-        long long max = std::stoll(readFile("/proc/sys/fs/file-max", 64)) - 16384;
-        if (max > 0 && static_cast<rlim_t>(max) < want) want = static_cast<rlim_t>(max);
-      } catch (const std::exception&) {
-      }
-      if (files.rlim_cur < want) {
-        rlimit raised{want, std::max(want, files.rlim_max)};
-        ::setrlimit(RLIMIT_NOFILE, &raised);  // as before when it cannot: virtiofsd's limit
-      }
-    }
-    // It unshares its user namespace (says 'u'), then we map it (say 'm').
-    int mapped[2], unshared[2];
-    if (::pipe2(mapped, O_CLOEXEC) != 0 || ::pipe2(unshared, O_CLOEXEC) != 0) {
-      throwErrno("create a pipe");
-    }
-    UniqueFd mappedRead(mapped[0]), mappedWrite(mapped[1]);
-    UniqueFd unsharedRead(unshared[0]), unsharedWrite(unshared[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) throwErrno("fork");
-    if (pid == 0) {
-      pid_t parent = ::getppid();
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int log =
-          ::open("virtiofsd.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-      int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (log < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0 ||
-          ::dup2(sock.get(), 3) < 0) {
-        ::_exit(127);
-      }
-      auto die = [](const char* what) {
-        std::fprintf(stderr, "ferry-stage1 run: cannot %s for virtiofsd: %s\n", what,
-                     std::strerror(errno));
-        ::_exit(127);
-      };
-      mappedWrite.reset();
-      unsharedRead.reset();
-      char go = 0;
-      if (::setgroups(0, nullptr) != 0) die("drop the supplementary groups");
-      if (::unshare(CLONE_NEWUSER) != 0) die("create a user namespace");
-      if (::write(unsharedWrite.get(), "u", 1) != 1) ::_exit(127);
-      // The parent maps it (the host's ids, one to one); EOF without 'm': it could not.
-      if (::read(mappedRead.get(), &go, 1) != 1 || go != 'm') ::_exit(127);
-      for (int cap = 0; cap < 64; ++cap) {
-        bool keep = std::find(std::begin(kVirtiofsdCaps), std::end(kVirtiofsdCaps), cap) !=
-                    std::end(kVirtiofsdCaps);
-        if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
-          die("drop a capability from the bounding set");
-        }
-      }
-      if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("set no_new_privs");
-      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) die("set the parent-death signal");
-      if (::getppid() != parent) ::_exit(127);
-      ::close_range(4, ~0U, 0);  // QEMU's taps are not virtiofsd's
-      std::string src = "source=" + root.string();
-      const char* argv[] = {
-          virtiofsd_->c_str(), "--fd=3", "-o", src.c_str(), "-o", "cache=auto", "-o", "xattr", "-o",
-          "sandbox=namespace", nullptr};
-      const char* envp[] = {nullptr};
-      ::execve(argv[0], const_cast<char* const*>(argv), const_cast<char* const*>(envp));
-      ::_exit(127);
-    }
-    sock.reset();
-    mappedRead.reset();
-    unsharedWrite.reset();
-    auto endedAtStart = [&](const std::string& why) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      std::string log;
-      try {
-        log = readFile("virtiofsd.log", 4096);
-        while (!log.empty() && log.back() == '\n') log.pop_back();
-      } catch (const std::exception&) {
-      }
-      return Error(Errc::kIo, "virtiofsd ended at its start: " + why + log);
-    };
-    char said = 0;
-    while (::read(unsharedRead.get(), &said, 1) < 0 && errno == EINTR) {
-    }
-    if (said != 'u') throw endedAtStart("");
-    for (const char* map : {"uid_map", "gid_map"}) {
-      fs::path file = fs::path("/proc") / std::to_string(pid) / map;
-      try {
-        UniqueFd fd = openFile(file, O_WRONLY | O_CLOEXEC);
-        writeAll(fd.get(), "0 0 4294967295\n", 15, file.string());
-      } catch (const std::exception& e) {
-        throw endedAtStart(std::string("cannot map its user namespace: ") + e.what() + " ");
-      }
-    }
-    if (::write(mappedWrite.get(), "m", 1) != 1) throw endedAtStart("");
-    mappedWrite.reset();
-    // A virtiofsd that cannot start says so at once; one that started serves the socket.
-    for (int i = 0; i < 20; ++i) {
-      int status;
-      if (::waitpid(pid, &status, WNOHANG) == pid) throw endedAtStart("");
-      ::usleep(1000);
-    }
   }
 
   const Args& args_;

@@ -1,6 +1,7 @@
 #include "stage1/kvm/vm.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -19,6 +20,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "stage1/common/abi.hpp"
 #include "stage1/common/resources.hpp"
 #include "stage1/kvm/channel.hpp"
 
@@ -300,6 +302,32 @@ std::string chooseAccel(const Guest& guest, const std::optional<std::string>& as
   } catch (const std::exception&) {
   }
   return accel;
+}
+
+// QEMU without privileges: its own uid and gid (kQemuIdBase + its PID, owning nothing on the
+// host), no supplementary group but /dev/kvm's when it needs KVM, an empty bounding set, no
+// capabilities, no_new_privs; the parent-death signal again (a change of credentials clears
+// it).
+void dropQemuPrivileges(const std::string& accel, pid_t parent) {
+  uint32_t id = kQemuIdBase + static_cast<uint32_t>(::getpid());
+  std::vector<gid_t> groups;
+  struct stat st;
+  if (accel == "kvm" && ::stat("/dev/kvm", &st) == 0 && st.st_gid != 0) {
+    groups.push_back(st.st_gid);
+  }
+  for (int cap = 0; cap < 64; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+      throwErrno("drop capability " + std::to_string(cap) + " from the bounding set");
+    }
+  }
+  if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(id, id, id) != 0 ||
+      ::setresuid(id, id, id) != 0) {
+    throwErrno("change QEMU's user to " + std::to_string(id));
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    throwErrno("set no_new_privs and the parent-death signal");
+  }
+  if (::getppid() != parent) ::_exit(kOwnFailure);
 }
 
 }  // namespace ferry::stage1::kvm

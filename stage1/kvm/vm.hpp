@@ -80,4 +80,8 @@ std::vector<std::string> qemuArgv(const std::filesystem::path& qemu, const QemuP
 // Hex of a string, for the kernel command line (no spaces, no quoting).
 std::string hex(const std::string& s);
 
+// QEMU's process before its exec, when QEMU serves no files (virtiofs): without privileges
+// (vm.cpp); `parent` is the run process, whose end kills it.
+void dropQemuPrivileges(const std::string& accel, pid_t parent);
+
 }  // namespace ferry::stage1::kvm
