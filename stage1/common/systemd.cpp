@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,7 +35,7 @@ std::vector<std::string> socketActivationEnv() {
   return env;
 }
 
-std::string connectJournalForInit() {
+void connectJournalForInit(std::vector<std::string>& initEnv) {
   static const char kJournal[] = "/run/systemd/journal/socket";
   int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);  // inherited by the init (which marks it CLOEXEC)
   if (fd < 0) throwErrno("create a socket for the journal");
@@ -46,7 +47,46 @@ std::string connectJournalForInit() {
     ::close(fd);
     throwErrno(e, "connect to the journal at " + quote(kJournal) + " (--log-driver=journal)");
   }
-  return "FERRY_JOURNAL_FD=" + std::to_string(fd);
+  initEnv.push_back("FERRY_JOURNAL_FD=" + std::to_string(fd));
+  // journald finds an entry's unit from its sender's cgroup when it reads the entry, which may
+  // be after the pod ended: the init names the unit itself too (OBJECT_SYSTEMD_UNIT).
+  char buf[4096];
+  int in = ::open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+  ssize_t n = in >= 0 ? ::read(in, buf, sizeof buf) : -1;
+  if (in >= 0) ::close(in);
+  std::string unit = n > 0 ? unitOfCgroups(std::string_view(buf, static_cast<size_t>(n))) : "";
+  if (!unit.empty()) initEnv.push_back("FERRY_JOURNAL_UNIT=" + unit);
+}
+
+std::string unitOfCgroups(std::string_view procCgroup) {
+  std::string_view unified, named;
+  while (!procCgroup.empty()) {
+    size_t end = procCgroup.find('\n');
+    std::string_view line = procCgroup.substr(0, end);
+    procCgroup = end == std::string_view::npos ? "" : procCgroup.substr(end + 1);
+    size_t a = line.find(':'), b = a == std::string_view::npos ? a : line.find(':', a + 1);
+    if (b == std::string_view::npos) continue;
+    std::string_view controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (controllers == "name=systemd") named = path;
+    if (controllers.empty()) unified = path;
+  }
+  std::string_view path = named.empty() ? unified : named;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    std::string_view part = path.substr(0, path.find('/'));
+    path.remove_prefix(part.size());
+    if (part.ends_with(".slice")) continue;
+    bool valid = part.size() <= 255 && std::all_of(part.begin(), part.end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) ||
+                          std::strchr(":-_.\\@", c) != nullptr;
+                 });
+    if (valid && (part.ends_with(".service") || part.ends_with(".scope"))) return std::string(part);
+    return "";
+  }
+  return "";
 }
 
 namespace {

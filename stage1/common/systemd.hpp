@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ferry::stage1 {
@@ -27,10 +28,16 @@ int listenFdCount();
 // LISTEN_FDS=N and LISTEN_FDNAMES=… for the pod init; empty when nothing was passed to us.
 std::vector<std::string> socketActivationEnv();
 
-// --log-driver=journal: a datagram socket connected to the journal (not close-on-exec: the pod
-// init inherits it) and FERRY_JOURNAL_FD=N for the init's environment. Throws when the journal
-// does not listen.
-std::string connectJournalForInit();
+// --log-driver=journal: connects a datagram socket to the journal (not close-on-exec: the pod
+// init inherits it) and adds FERRY_JOURNAL_FD=N to the init's environment, and
+// FERRY_JOURNAL_UNIT=<unit> when this process runs in a systemd unit (a service or scope in its
+// cgroup path, as systemd reads it: stage1/ABI.md §5 "systemd"). Throws when the journal does
+// not listen.
+void connectJournalForInit(std::vector<std::string>& initEnv);
+
+// The systemd unit a /proc/<pid>/cgroup text puts its process in (the first component past the
+// slices of the name=systemd or the unified hierarchy, if a service or a scope), else empty.
+std::string unitOfCgroups(std::string_view procCgroup);
 
 // Starts a thread that waits for podDir/ready and then tells NOTIFY_SOCKET READY=1; nothing
 // when NOTIFY_SOCKET is unset.

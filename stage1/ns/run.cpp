@@ -533,7 +533,7 @@ class PodRun {
     console_.emplace(rt_.interactive);
     plan_.console = &*console_;
     plan_.initEnv = socketActivationEnv();
-    if (rt_.logDriver == "journal") plan_.initEnv.push_back(connectJournalForInit());
+    if (rt_.logDriver == "journal") connectJournalForInit(plan_.initEnv);
   }
 
   // Every limit and device rule is read (and refused if unsupported) before anything is

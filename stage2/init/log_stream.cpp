@@ -1,6 +1,5 @@
 #include "stage2/init/log_stream.hpp"
 
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,8 +42,10 @@ LogStream::LogStream(LogStream&& o) noexcept
       timesFd_(o.timesFd_),
       prefix_(std::move(o.prefix_)),
       partial_(std::move(o.partial_)),
-      journalFd_(o.journalFd_),
-      journalFields_(std::move(o.journalFields_)) {}
+      journal_(o.journal_),
+      journalFields_(std::move(o.journalFields_)),
+      priority_(o.priority_),
+      dropped_(std::exchange(o.dropped_, 0)) {}
 
 LogStream& LogStream::operator=(LogStream&& o) noexcept {
   if (this != &o) {
@@ -55,8 +56,10 @@ LogStream& LogStream::operator=(LogStream&& o) noexcept {
     timesFd_ = o.timesFd_;
     prefix_ = std::move(o.prefix_);
     partial_ = std::move(o.partial_);
-    journalFd_ = o.journalFd_;
+    journal_ = o.journal_;
     journalFields_ = std::move(o.journalFields_);
+    priority_ = o.priority_;
+    dropped_ = std::exchange(o.dropped_, 0);
   }
   return *this;
 }
@@ -86,7 +89,7 @@ bool LogStream::pump() {
 // The log keeps the app's bytes as they are. The terminal copy is best effort: when the user's
 // terminal is gone (EPIPE, EIO) the pod goes on and the log still holds everything.
 void LogStream::emit(const char* data, size_t size) {
-  if (journalFd_ >= 0) {
+  if (journal_ != nullptr) {
     size_t start = 0;
     for (size_t i = 0; i < size; ++i) {
       if (data[i] != '\n') continue;
@@ -130,26 +133,46 @@ void LogStream::emit(const char* data, size_t size) {
   if (partial_.size() > kMaxLine) flush();  // no newline in sight: do not buffer without end
 }
 
-void LogStream::sendToJournal(int journalFd, std::string fields) {
-  journalFd_ = journalFd;
+void LogStream::sendToJournal(JournalSink* sink, std::string fields, int priority) {
+  journal_ = sink;
   journalFields_ = std::move(fields);
+  priority_ = priority;
 }
 
 // The journal's native protocol: one datagram of NAME=value lines (a value holding a newline
-// would need the binary form; a line has none). A journal that is gone loses the line.
+// would need the binary form; a line has none).
 void LogStream::journalLine(std::string_view line) {
   std::string entry = journalFields_;
-  entry += "MESSAGE=";
+  entry += "PRIORITY=";
+  entry += static_cast<char>('0' + priority_);
+  entry += "\nMESSAGE=";
   entry += line;
   entry += '\n';
-  while (::send(journalFd_, entry.data(), entry.size(), MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  if (dropped_ > 0) {
+    // The count goes before this line, which is the first one with room again.
+    if (!journal_->hasRoomFor(entry.size())) {
+      ++dropped_;
+      return;
+    }
+    journal_->submit(droppedEntry(), dropped_, true);
+    dropped_ = 0;
   }
+  if (!journal_->submit(std::move(entry))) ++dropped_;
+}
+
+std::string LogStream::droppedEntry() const {
+  std::string n = std::to_string(dropped_);
+  return journalFields_ + "PRIORITY=4\nFERRY_LINES_DROPPED=" + n + "\nMESSAGE=ferry-init: " + n +
+         (dropped_ == 1 ? " line" : " lines") +
+         " dropped (the journal did not take them in time)\n";
 }
 
 void LogStream::flush() {
-  if (journalFd_ >= 0) {
+  if (journal_ != nullptr) {
     if (!partial_.empty()) journalLine(partial_);
     partial_.clear();
+    if (dropped_ > 0) journal_->submit(droppedEntry(), dropped_, true);
+    dropped_ = 0;
     return;
   }
   if (prefix_.empty() || partial_.empty()) return;

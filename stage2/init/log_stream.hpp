@@ -5,10 +5,15 @@
 // prefixed by "[app] " when several apps share the terminal (a partial line waits for its end,
 // or for flush() when the pod ends). With the journal log driver each line is an entry of the
 // systemd journal instead (sendToJournal), and neither the log file nor the terminal gets it.
+// Lines the journal has no room for (JournalSink) are counted, and the count is an entry of its
+// own (PRIORITY 4, FERRY_LINES_DROPPED=N) before the next line that has room, or at flush().
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "stage2/init/journal_sink.hpp"
 
 namespace ferry::init {
 
@@ -31,14 +36,15 @@ class LogStream {
   bool pump();
   // Writes out a partial last line (with a newline, so the next prefix starts a line).
   void flush();
-  // --log-driver=journal: each line goes to the journal (journalFd: a datagram socket connected
-  // to it, not owned) as one entry of `fields` ("NAME=value\n"…) and MESSAGE; no log file, no
-  // copy on outFd.
-  void sendToJournal(int journalFd, std::string fields);
+  // --log-driver=journal: each line goes to the journal (through `sink`, not owned) as one entry
+  // of `fields` ("NAME=value\n"…), PRIORITY=`priority` and MESSAGE; no log file, no copy on
+  // outFd.
+  void sendToJournal(JournalSink* sink, std::string fields, int priority);
 
  private:
   void emit(const char* data, size_t size);
   void journalLine(std::string_view line);
+  std::string droppedEntry() const;
   void close();
 
   int readFd_ = -1;
@@ -47,8 +53,10 @@ class LogStream {
   int timesFd_ = -1;
   std::string prefix_;
   std::string partial_;
-  int journalFd_ = -1;
-  std::string journalFields_;
+  JournalSink* journal_ = nullptr;
+  std::string journalFields_;  // without PRIORITY
+  int priority_ = 6;
+  uint64_t dropped_ = 0;  // lines the journal had no room for, not yet said
 };
 
 // write(2) of everything, retrying EINTR and short writes; false on any other error.

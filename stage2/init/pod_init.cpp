@@ -29,6 +29,7 @@
 #include "stage1/common/keys.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
+#include "stage2/init/journal_sink.hpp"
 #include "stage2/init/json_lite.hpp"
 #include "stage2/init/log_stream.hpp"
 
@@ -39,6 +40,8 @@ namespace {
 using stage1::nowNs;
 namespace rf = stage1::runtime_field;
 constexpr int kOwnFailure = 254;
+// At the pod's end, how long the journal may take no entry before what waits is dropped.
+constexpr int kJournalIdleMs = 1000;
 
 void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void say(const char* fmt, ...) {
@@ -152,6 +155,8 @@ class PodInit {
   bool interactive_ = false;
   bool debug_ = false;
   int journalFd_ = -1;  // --log-driver=journal: the socket the stage1 connected (FERRY_JOURNAL_FD)
+  std::unique_ptr<JournalSink> journal_;  // what every app's output goes through to it
+  std::string journalUnit_;               // FERRY_JOURNAL_UNIT: the pod's systemd unit
   std::string uuid_;
   int graceSeconds_ = 10;
   std::vector<std::unique_ptr<App>> apps_;
@@ -213,6 +218,13 @@ bool PodInit::load() {
         say("\"%s\": logDriver journal, but the stage1 passed no journal socket",
             runtimePath.c_str());
         return false;
+      }
+      journal_ = std::make_unique<JournalSink>(journalFd_);
+      // The pod's unit, named by each entry: journald may read one after the init is gone, when
+      // it can no longer tell the unit from the sender's cgroup (`journalctl -u` finds either).
+      if (const char* unit = ::getenv("FERRY_JOURNAL_UNIT");
+          unit != nullptr && *unit != '\0' && std::strchr(unit, '\n') == nullptr) {
+        journalUnit_ = unit;
       }
     } else if (v->text != "file") {
       say("\"%s\": logDriver: not a log driver: %s", runtimePath.c_str(), v->text.c_str());
@@ -319,13 +331,14 @@ bool PodInit::setupApp(App& app) {
   // Our read ends never block; the app's write ends stay blocking.
   ::fcntl(out[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
-  if (journalFd_ >= 0) {
+  if (journal_) {
     std::string fields = "SYSLOG_IDENTIFIER=" + app.name + "\nFERRY_APP=" + app.name +
                          "\nFERRY_POD_UUID=" + uuid_ + "\n";
+    if (!journalUnit_.empty()) fields += "OBJECT_SYSTEMD_UNIT=" + journalUnit_ + "\n";
     app.out = LogStream(out[0], -1, 1, "");
     app.err = LogStream(err[0], -1, 2, "");
-    app.out.sendToJournal(journalFd_, fields + "PRIORITY=6\n");
-    app.err.sendToJournal(journalFd_, fields + "PRIORITY=3\n");
+    app.out.sendToJournal(journal_.get(), fields, 6);
+    app.err.sendToJournal(journal_.get(), fields, 3);
     app.outWrite = out[1];
     app.errWrite = err[1];
     return true;
@@ -419,7 +432,10 @@ void PodInit::loopOnce() {
     if (app->err.fd() >= 0) fds.push_back({app->err.fd(), POLLIN, 0});
     if (app->notifyFd >= 0 && !app->notified) fds.push_back({app->notifyFd, POLLIN, 0});
   }
+  // Entries wait for room in the journal's socket (JournalSink): wake when it has some.
+  if (journal_ && journal_->pending()) fds.push_back({journal_->fd(), POLLOUT, 0});
   if (::poll(fds.data(), fds.size(), -1) < 0) return;  // EINTR: the caller loops
+  if (journal_) journal_->drain();
   for (auto& app : apps_) {
     app->out.pump();
     app->err.pump();
@@ -776,6 +792,14 @@ int PodInit::run() {
     app->err.pump();
     app->out.flush();
     app->err.flush();
+  }
+  if (journal_) {
+    // The journal gets the rest while it takes any (a busy journald is slow, not stuck); one
+    // that took nothing for a second would hold the pod's end as long as it stalls.
+    if (uint64_t n = journal_->finish(kJournalIdleMs)) {
+      say("the journal took nothing for %d ms: %llu lines of the apps' output dropped",
+          kJournalIdleMs, static_cast<unsigned long long>(n));
+    }
   }
   return exitCode_.value_or(0);
 }

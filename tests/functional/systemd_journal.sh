@@ -96,6 +96,61 @@ wait "$reader" || rc=$?
 same_lines "$T/l2.out" "$T/l2.err" "logs"
 ok "ferry logs of an ended pod prints every line, those journald wrote after ferry logs started too"
 
+# A journald that does not read never stalls the pod (ABI §5 "systemd"): the init queues what its
+# socket does not take (1 MiB), counts the lines beyond, and says how many in one entry
+# (PRIORITY 4, FERRY_LINES_DROPPED) before the next line once journald reads again; at the pod's
+# end it waits for the journal only while it takes something, then says on its stderr (the unit's
+# log) how many lines never got there. Here journald is stopped while an app writes 30000 lines
+# (~3.5 MiB of entries). Before: the init blocked on the full socket, the app on its full pipe.
+go_pod() { # K SCRIPT: a journal pod whose SCRIPT waits for /go/now; $u its uuid
+  mkdir -p "$T/go$1"
+  expect_status 0 F run --unit --log-driver=journal --volume "go,kind=host,source=$T/go$1" \
+    "$BB" --mount volume=go,target=/go --exec /bin/sh -- -c \
+    "while [ ! -e /go/now ]; do sleep 0.05; done; $2"
+  u=$(sed -n 's/^uuid=//p' "$T/out")
+}
+go_pod 3 'seq 1 30000 | sed s/^/c-/; touch /go/written
+  while [ ! -e /go/more ]; do sleep 0.05; done; echo c-after'
+in_sd kill -STOP "$journald"
+touch "$T/go3/now"
+wait_for "the app to write its 30000 lines while journald is stopped" test -e "$T/go3/written"
+in_sd kill -CONT "$journald"
+touch "$T/go3/more"
+expect_status 0 F status --wait=30s "$u"
+in_sd journalctl --sync
+in_sd journalctl -o json "FERRY_POD_UUID=$u" >"$T/j3.json"
+jq -s -e '
+  [.[] | select(.MESSAGE | startswith("c-"))] as $lines |
+  ($lines | length) as $k | [.[] | select(.FERRY_LINES_DROPPED != null)] as $drop |
+  $k > 1 and ($lines[:$k - 1] | map(.MESSAGE) == [range(1; $k) | "c-\(.)"]) and
+  $lines[$k - 1].MESSAGE == "c-after" and ($drop | length) == 1 and
+  ($drop[0].FERRY_LINES_DROPPED | tonumber) == 30000 - ($k - 1) and $drop[0].PRIORITY == "4" and
+  $drop[0].FERRY_APP == "busybox" and
+  $drop[0].MESSAGE == "ferry-init: \($drop[0].FERRY_LINES_DROPPED) lines dropped (the journal did not take them in time)" and
+  ($drop[0].__REALTIME_TIMESTAMP | tonumber) < ($lines[$k - 1].__REALTIME_TIMESTAMP | tonumber)' \
+  "$T/j3.json" >/dev/null || fail "entries after journald stalled: $(jq -c '{MESSAGE, FERRY_LINES_DROPPED}' "$T/j3.json" | sed -n '1p;$p')"
+ok "a stopped journald stalls no app: lines c-1..c-K kept, one entry counts the 30000-K dropped, then the next line"
+go_pod 4 'seq 1 30000 | sed s/^/d-/'
+in_sd kill -STOP "$journald"
+touch "$T/go4/now"
+started=$SECONDS
+expect_status 0 F status --wait=20s "$u"
+in_sd kill -CONT "$journald"
+[ $((SECONDS - started)) -le 10 ] || fail "the pod took $((SECONDS - started)) s to end while journald was stopped"
+in_sd journalctl --sync
+n=$(in_sd journalctl -q -o cat "FERRY_POD_UUID=$u" | grep -c '^d-' || true)
+[ "$n" -gt 0 ] || fail "no line of the pod in the journal (the socket's queue had some)"
+in_sd journalctl -q -o cat _TRANSPORT=stdout >"$T/j4.out"
+grep -q "ferry-init: the journal took nothing for 1000 ms: $((30000 - n)) lines of the apps' output dropped" "$T/j4.out" ||
+  fail "the init's stderr does not count the $((30000 - n)) lines dropped: $(tail -5 "$T/j4.out")"
+ok "a pod ends on time while journald is stopped; the init's stderr (the unit's output) says how many lines never reached the journal"
+# journald tells an entry's unit from its sender's cgroup when it reads it: these lines it read
+# after the pod's init was gone. The init names its unit (OBJECT_SYSTEMD_UNIT), which
+# journalctl -u finds too. Before: none found (the flake of "journalctl -u ... 0 times").
+m=$(in_sd journalctl -q -o cat -u "ferry-$u.service" | grep -c '^d-' || true)
+[ "$m" = "$n" ] || fail "journalctl -u ferry-$u.service finds $m of the $n lines journald read after the pod ended"
+ok "journalctl -u ferry-<uuid>.service finds the lines journald read after the pod's init was gone"
+
 # While a pod runs, machined shows its lines too: `machinectl status` prints the last entries of
 # the machine's unit, which the init's entries belong to (_SYSTEMD_UNIT, from its cgroup below
 # the unit). `journalctl -M` reads journal files in the machine's root directory (the pod

@@ -1,11 +1,18 @@
 // The pod init's own small parts: its JSON reader and the log relay.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
+#include "stage2/init/journal_sink.hpp"
 #include "stage2/init/json_lite.hpp"
 #include "stage2/init/log_stream.hpp"
 
@@ -134,6 +141,128 @@ TEST(InitLog, WithoutPrefixPassesBytesThrough) {
   ::close(term[1]);
   EXPECT_EQ(drain(term[0]), "no newline");
   ::close(term[0]);
+}
+
+// A journald that reads only when told: a datagram socket bound in a temporary directory, and
+// a client connected to it (as the stage1 connects the journal's socket for the init).
+class FakeJournal {
+ public:
+  FakeJournal() {
+    char tmpl[] = "/tmp/ferry-journal-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    path_ = dir_ + "/socket";
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path_.c_str());
+    server_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    client_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (::bind(server_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::connect(client_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      std::abort();
+    }
+  }
+  ~FakeJournal() {
+    ::close(server_);
+    ::close(client_);
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  int client() const { return client_; }
+  // Every datagram queued now.
+  std::vector<std::string> read() {
+    std::vector<std::string> out;
+    char buf[70000];
+    for (ssize_t n; (n = ::recv(server_, buf, sizeof buf, MSG_DONTWAIT)) >= 0;) {
+      out.emplace_back(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  std::string dir_, path_;
+  int server_ = -1, client_ = -1;
+};
+
+std::string messageOf(const std::string& entry) {
+  size_t at = entry.find("MESSAGE=");
+  return at == std::string::npos ? "" : entry.substr(at + 8, entry.size() - at - 9);
+}
+
+TEST(InitJournal, NeverBlocksKeepsOrderAndRefusesBeyondItsQueue) {
+  FakeJournal j;
+  JournalSink sink(j.client(), 4000);
+  std::string pad(90, 'x');
+  int taken = 0;
+  for (int i = 0; i < 2000; ++i) {  // far more than the socket queues (max_dgram_qlen)
+    if (sink.submit("MESSAGE=" + std::to_string(i) + pad + "\n")) {
+      ASSERT_EQ(taken, i) << "an entry taken after one was refused";
+      ++taken;
+    }
+  }
+  EXPECT_LT(taken, 2000);
+  EXPECT_TRUE(sink.pending());
+  std::vector<std::string> got;
+  while (sink.pending()) {
+    for (auto& e : j.read()) got.push_back(messageOf(e));
+    sink.drain();
+  }
+  for (auto& e : j.read()) got.push_back(messageOf(e));
+  ASSERT_EQ(got.size(), static_cast<size_t>(taken));
+  for (int i = 0; i < taken; ++i) EXPECT_EQ(got[i], std::to_string(i) + pad);
+  EXPECT_EQ(sink.finish(10), 0u);
+}
+
+TEST(InitJournal, CountsDroppedLinesInOneEntryBeforeTheNextLine) {
+  FakeJournal j;
+  JournalSink sink(j.client(), 2000);
+  int app[2];
+  ASSERT_EQ(::pipe(app), 0);
+  ::fcntl(app[0], F_SETFL, O_NONBLOCK);
+  LogStream s(app[0], -1, -1, "");
+  s.sendToJournal(&sink, "FERRY_APP=web\n", 6);
+  std::string lines;
+  for (int i = 0; i < 500; ++i) lines += "line-" + std::to_string(i) + "\n";
+  ASSERT_EQ(::write(app[1], lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
+  EXPECT_TRUE(s.pump());
+  std::vector<std::string> got;
+  while (sink.pending()) {
+    for (auto& e : j.read()) got.push_back(e);
+    sink.drain();
+  }
+  ASSERT_EQ(::write(app[1], "after\n", 6), 6);
+  EXPECT_TRUE(s.pump());
+  ::close(app[1]);
+  EXPECT_FALSE(s.pump());
+  s.flush();
+  for (auto& e : j.read()) got.push_back(e);
+  ASSERT_GE(got.size(), 3u);
+  size_t kept = got.size() - 2;
+  for (size_t i = 0; i < kept; ++i) {
+    EXPECT_EQ(got[i], "FERRY_APP=web\nPRIORITY=6\nMESSAGE=line-" + std::to_string(i) + "\n");
+  }
+  std::string n = std::to_string(500 - kept);
+  EXPECT_EQ(got[kept], "FERRY_APP=web\nPRIORITY=4\nFERRY_LINES_DROPPED=" + n +
+                           "\nMESSAGE=ferry-init: " + n +
+                           " lines dropped (the journal did not take them in time)\n");
+  EXPECT_EQ(messageOf(got[kept + 1]), "after");
+}
+
+TEST(InitJournal, FinishGivesUpOnAJournalThatTakesNothing) {
+  FakeJournal j;
+  JournalSink sink(j.client());
+  int taken = 0;
+  while (taken < 5000 && sink.submit("MESSAGE=x\n")) ++taken;  // all fit in its queue
+  ASSERT_EQ(taken, 5000);
+  auto start = std::chrono::steady_clock::now();
+  uint64_t undelivered = sink.finish(200);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
+  EXPECT_GE(ms, 200);
+  EXPECT_LT(ms, 2000);
+  EXPECT_EQ(undelivered + j.read().size(), 5000u);
+  EXPECT_GT(undelivered, 0u);
+  EXPECT_FALSE(sink.pending());
 }
 
 }  // namespace
