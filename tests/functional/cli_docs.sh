@@ -37,6 +37,9 @@ short=$("$FERRY" --dir "$D" image list --no-legend --fields=id | awk '{print $1}
 has "$short" --dir "$D" image rm "${short:0:11}"
 has example.com/busybox:1.36 --dir="$D" run exa
 has example.com/busybox:1.36 --dir "$D" image inspect example.com/b
+# --format=json and --debug change what the listing prints: never passed to it.
+has "$short" --format=json --dir "$D" --debug image rm "${short:0:11}"
+has example.com/busybox:1.36 --format json --dir "$D" run exa
 n=0
 "$FERRY" help | sed -n '/^Commands:/,/^$/p' | sed '1d;/^$/d' | awk '{print $1 ($2 ~ /^[a-z-]+$/ && $1 == "image" ? " " $2 : "")}' |
   while read -r -a cmd; do
