@@ -35,6 +35,17 @@ actool validate "$IMAGES/stage1-ns.aci" >"$T/actool.log" 2>&1 ||
 tar -xzOf "$IMAGES/stage1-ns.aci" manifest | jq -e '.name == "ferry.dev/stage1-ns"' >/dev/null ||
   fail "stage1-ns.aci is not named ferry.dev/stage1-ns"
 ok "the build's stage1-ns.aci passes actool validate"
+# fly runs the init's loop in its run entrypoint's child: it ships no ferry-init, in its
+# directory or its image (ferry-stage2 it executes for the app).
+FLY=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/fly
+if [ -f "$IMAGES/stage1-fly.aci" ]; then
+  tar -tzf "$IMAGES/stage1-fly.aci" >"$T/fly.list"
+  grep -qx 'rootfs/bin/ferry-stage2' "$T/fly.list" || fail "stage1-fly.aci has no ferry-stage2"
+  ! grep -q 'ferry-init' "$T/fly.list" || fail "stage1-fly.aci ships a ferry-init it never runs"
+  [ -x "$FLY/bin/ferry-stage2" ] && [ ! -e "$FLY/bin/ferry-init" ] ||
+    fail "the fly stage1 directory: $(ls "$FLY/bin" | tr '\n' ' ')"
+  ok "the fly stage1 (directory and image) ships ferry-stage2 and no ferry-init"
+fi
 expect_status 0 F fetch "$BB"
 BBID=$(cat "$T/out")
 expect_status 0 G run --uuid-file-save="$T/u0" --stage1-from-dir=stage1-ns.aci "$BBID" \
