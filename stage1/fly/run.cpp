@@ -50,6 +50,7 @@
 #include "stage1/common/mounts.hpp"
 #include "stage1/common/pod_cgroups.hpp"
 #include "stage1/common/pod_files.hpp"
+#include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/common/systemd.hpp"
@@ -87,21 +88,6 @@ void refuseSysctls(const fs::path& podDir, const RuntimeOptions& rt) {
   }
 }
 
-void debugLine(bool debug, const std::string& line) {
-  static const auto start = std::chrono::steady_clock::now();
-  if (!debug) return;
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "ferry-stage1 run: [%7.2f ms] %s\n", ms, line.c_str());
-}
-
-fs::path selfDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
-  return exe.parent_path();
-}
-
 // What the pod's first process needs, prepared before the clone (it allocates nothing it could
 // not before its failure report).
 struct ChildPlan {
@@ -124,16 +110,6 @@ void bindReadOnly(const fs::path& path) {
               MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
     throwErrno("make the bind of " + quote(path.string()) + " read-only");
   }
-}
-
-// Reads one byte from the parent; false when the parent is gone.
-bool awaitGo(int fd) {
-  char c = 0;
-  ssize_t n;
-  do {
-    n = ::read(fd, &c, 1);
-  } while (n < 0 && errno == EINTR);
-  return n == 1 && c == 'g';
 }
 
 [[noreturn]] void childMain(const ChildPlan& plan, int ctl, int report) noexcept {
@@ -188,70 +164,6 @@ bool awaitGo(int fd) {
   ::_exit(init::runPod(plan.podDir.string()));
 }
 
-std::string readReport(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
-// Waits for the pod's init, forwarding the signals a user, stage0 or the terminal sends to this
-// process (the pod is a session of its own: the terminal's reach it only this way).
-int waitForInit(pid_t pid, int sigFd, bool debug) {
-  for (;;) {
-    int status = 0;
-    pid_t got = ::waitpid(pid, &status, WNOHANG);
-    if (got == pid) {
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) {
-        debugLine(debug, "the pod init was killed by signal " + std::to_string(WTERMSIG(status)));
-        return 128 + WTERMSIG(status);
-      }
-      continue;
-    }
-    if (got < 0 && errno != EINTR) throwErrno("wait for the pod init");
-    signalfd_siginfo si;
-    ssize_t n = ::read(sigFd, &si, sizeof si);
-    if (n != sizeof si) continue;
-    int sig = static_cast<int>(si.ssi_signo);
-    if (sig != SIGCHLD) {
-      debugLine(debug, "forwarding signal " + std::to_string(sig) + " to the pod init");
-      ::kill(pid, sig);
-    }
-  }
-}
-
-// Until released: kills and reaps the pod's first process, removes the cgroups.
-class Guard {
- public:
-  explicit Guard(const PodCgroups& cgroups) : cgroups_(cgroups) {}
-  ~Guard() {
-    if (released_) return;
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-    try {
-      cgroups_.pod().remove();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
-    }
-  }
-  void setPid(pid_t pid) { pid_ = pid; }
-  void release() { released_ = true; }
-
- private:
-  const PodCgroups& cgroups_;
-  pid_t pid_ = 0;
-  bool released_ = false;
-};
-
 }  // namespace
 
 int flyRunEntrypoint(const Args& args) {
@@ -295,7 +207,7 @@ int flyRunEntrypoint(const Args& args) {
   // The cgroups, made before any process joins (delegated once the pod's first process has
   // moved on into pod/init).
   PodCgroups cgroups = PodCgroups::plan(podDir, rt);
-  Guard guard(cgroups);
+  PodGuard guard(cgroups.pod());
   cgroups.make();
   plan.initProcs = cgroups.pod().limitable().child(cgroup::kInitCgroupName).procsFiles();
   debugLine(debug, "cgroups created in " + std::to_string(cgroups.pod().members().size()) +
@@ -373,21 +285,8 @@ int flyRunEntrypoint(const Args& args) {
   debugLine(debug, "the pod init exited: " + std::to_string(code));
 
   guard.release();
-  if (mdsConnection) {
-    try {
-      mds::unregisterPod(std::move(mdsConnection));
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
-    }
-  }
-  finalizeStatus(podDir, cgroups.pod());  // for an init that could not finish its bookkeeping
-  try {
-    cgroups.remove();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());  // gc removes what is left
-  }
-  writeExitFile(podDir, code);
-  debugLine(debug, "cgroups removed, exit written");
+  closePod(podDir, cgroups.pod(), std::move(mdsConnection));
+  return endPod(podDir, cgroups, code, debug);
   return code;
 }
 

@@ -69,6 +69,7 @@
 #include "stage1/common/pod_cgroups.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/resources.hpp"
+#include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/common/systemd.hpp"
@@ -132,23 +133,6 @@ bool receiveHanded(int sock, std::string& kinds, std::vector<UniqueFd>& fds) {
   return true;
 }
 
-// With --debug, each line carries the milliseconds since run started: where a pod's start and
-// end spend their time.
-void debugLine(bool debug, const std::string& line) {
-  static const auto start = std::chrono::steady_clock::now();
-  if (!debug) return;
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "ferry-stage1 run: [%7.2f ms] %s\n", ms, line.c_str());
-}
-
-fs::path selfDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
-  return exe.parent_path();
-}
-
 // What the child needs, prepared before the clone.
 struct ChildPlan {
   fs::path podDir;
@@ -166,16 +150,6 @@ struct ChildPlan {
   bool userns = false;                 // privateUsers: wait for the handed mounts first
   std::vector<std::string> initEnv;    // socket activation, journal (stage1/common/systemd.hpp)
 };
-
-// Reads one byte from the parent; false when the parent is gone.
-bool awaitGo(int fd) {
-  char c = 0;
-  ssize_t n;
-  do {
-    n = ::read(fd, &c, 1);
-  } while (n < 0 && errno == EINTR);
-  return n == 1 && c == 'g';
-}
 
 [[noreturn]] void childMain(const ChildPlan& plan, int ctl, int report) noexcept {
   auto failWith = [&](const std::string& message) {
@@ -278,70 +252,6 @@ bool awaitGo(int fd) {
     failWith(e.what());
   }
   ::_exit(kOwnFailure);
-}
-
-// Kills and reaps the child, removes the cgroups, unless released (the success path).
-class PodGuard {
- public:
-  explicit PodGuard(const cgroup::Group& pod) : pod_(pod) {}
-  ~PodGuard() {
-    if (released_) return;
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-    try {
-      pod_.remove();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
-    }
-  }
-  void setPid(pid_t pid) { pid_ = pid; }
-  void release() { released_ = true; }
-
- private:
-  const cgroup::Group& pod_;
-  pid_t pid_ = 0;
-  bool released_ = false;
-};
-
-std::string readReport(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
-// Waits for the pod init, forwarding the signals a user, stage0 or the terminal sends to this
-// process (the pod is a session of its own: the terminal's reach it only this way).
-int waitForPod(pid_t pid, int sigFd, bool debug) {
-  for (;;) {
-    int status = 0;
-    pid_t got = ::waitpid(pid, &status, WNOHANG);
-    if (got == pid) {
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) {
-        debugLine(debug, "the pod init was killed by signal " + std::to_string(WTERMSIG(status)));
-        return 128 + WTERMSIG(status);
-      }
-      continue;
-    }
-    if (got < 0 && errno != EINTR) throwErrno("wait for the pod init");
-    signalfd_siginfo si;
-    ssize_t n = ::read(sigFd, &si, sizeof si);
-    if (n != sizeof si) continue;
-    int sig = static_cast<int>(si.ssi_signo);
-    if (sig != SIGCHLD) {
-      debugLine(debug, "forwarding signal " + std::to_string(sig) + " to the pod init");
-      ::kill(pid, sig);
-    }
-  }
 }
 
 // --- a pod with a user namespace (the parent's side)
@@ -712,31 +622,15 @@ class PodRun {
     code_ = console_->proxies()
                 ? console_->waitForPod(pid_, sigFd_.get(),
                                        [&](const std::string& line) { debugLine(debug_, line); })
-                : waitForPod(pid_, sigFd_.get(), debug_);
+                : waitForInit(pid_, sigFd_.get(), debug_);
     debugLine(debug_, "the pod init exited: " + std::to_string(code_));
   }
 
   // Unregistered, status fixed up, cgroups removed, exit written: the pod's exit code.
   int finish() {
     guard_->release();
-    if (mdsConnection_) {
-      try {
-        mds::unregisterPod(std::move(mdsConnection_));
-      } catch (const std::exception& e) {
-        // Closing the connection unregisters the pod as well: say so, and go on.
-        std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
-      }
-    }
-    finalizeStatus(podDir_, pod_);  // for an init that could not finish its bookkeeping
-    try {
-      cgroups_.remove();
-    } catch (const std::exception& e) {
-      // The pod has ended; gc removes what is left.
-      std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
-    }
-    writeExitFile(podDir_, code_);
-    debugLine(debug_, "cgroups removed, exit written");
-    return code_;
+    closePod(podDir_, pod_, std::move(mdsConnection_));
+    return endPod(podDir_, cgroups_, code_, debug_);
   }
 
  private:

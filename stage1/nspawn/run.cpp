@@ -58,6 +58,7 @@
 #include "stage1/common/pod_cgroups.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/resources.hpp"
+#include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/common/systemd.hpp"
@@ -122,21 +123,6 @@ void privateCgroupRoot() {
       }
     }
   }
-}
-
-void debugLine(bool debug, const std::string& line) {
-  static const auto start = std::chrono::steady_clock::now();
-  if (!debug) return;
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "ferry-stage1 run: [%7.2f ms] %s\n", ms, line.c_str());
-}
-
-fs::path selfDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
-  return exe.parent_path();
 }
 
 fs::path findNspawn() {
@@ -476,14 +462,7 @@ class NspawnRun {
   // Unregistered, status fixed up, cgroups removed, exit written; the pod's exit code.
   int finish() {
     released_ = true;
-    if (mdsConnection_) {
-      try {
-        mds::unregisterPod(std::move(mdsConnection_));
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "ferry-stage1 run: %s\n", e.what());
-      }
-    }
-    size_t fixed = finalizeStatus(podDir_, pod_);
+    size_t fixed = closePod(podDir_, pod_, std::move(mdsConnection_));
     // systemd-nspawn exits 1 when its payload was killed by a signal: the init, which handles
     // every other signal the host can send it, was SIGKILLed, and left apps running.
     if (code_ == 1 && fixed > 0) code_ = 128 + SIGKILL;
