@@ -32,7 +32,8 @@ enum class FrameType : uint8_t {
   kSignal = 16,   // payload: a signal number (decimal) for the pod init
   kStdin = 17,    // --interactive: the pod's input bytes; an empty payload is the end of input
   kWinsize = 18,  // --interactive on a terminal: "ROWS COLUMNS" (decimal) of the caller's
-  // enter (session ≠ 0): host → guest kEnterStart (payload: JSON {"app":…,"argv":[…]}),
+  // enter (session ≠ 0): host → guest kEnterStart (payload: JSON {"app":…,"argv":[…]}, and on
+  // a terminal "tty": true, "rows", "cols", "term": the command then gets a pty in the guest),
   // kEnterStdin (bytes; an empty payload is the end of input); guest → host kEnterStdout,
   // kEnterStderr, then kEnterExit (decimal status) which ends the session.
   kEnterStart = 32,
@@ -40,6 +41,16 @@ enum class FrameType : uint8_t {
   kEnterStdout = 34,
   kEnterStderr = 35,
   kEnterExit = 36,
+  // enter on a terminal (kEnterStart's "tty": true): host → guest "ROWS COLUMNS" of the
+  // caller's terminal, sent on SIGWINCH (the first size comes in kEnterStart).
+  kEnterWinsize = 37,
+  // The metadata service (--mds-register), its connections relayed (stream.hpp): guest → host
+  // kMdsOpen (an app connected to the guest's 127.0.0.1:<port>; session: the guest's number for
+  // it), then both ways kMdsData (bytes) and kMdsClose (that side's connection ended: the other
+  // closes its own once what it holds is written).
+  kMdsOpen = 48,
+  kMdsData = 49,
+  kMdsClose = 50,
 };
 
 struct Frame {

@@ -3,9 +3,14 @@
 // kEnterStart {"app", "argv"}, its stdin as kEnterStdin (an empty one at its end); the guest's
 // /init runs the flavor's guest-enter (the ns stage1's enter, in the guest: the app's namespaces,
 // cgroup, user, environment, seccomp) on pipes, and run relays its stdout, stderr and exit
-// status back. No terminal: stdin, stdout and stderr are copied as bytes.
+// status back. Without a terminal stdin, stdout and stderr are copied as bytes; with one on stdin
+// (enter -it) the request says "tty" with the terminal's size and TERM, the guest's /init gives
+// guest-enter a pty (which the ns enter relays to one of the app's own), the caller's terminal
+// is raw meanwhile and SIGWINCH sends its size as kEnterWinsize.
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -13,10 +18,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/pty.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/kvm/channel.hpp"
@@ -48,16 +55,47 @@ int kvmEnterEntrypoint(const Args& args) {
                " (is it running?)");
   }
   json::Json request = {{"app", args.app}, {"argv", args.command}};
+  bool tty = ::isatty(STDIN_FILENO) != 0;
+  UniqueFd winch;
+  if (tty) {
+    winsize ws{};
+    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+      request["rows"] = ws.ws_row;
+      request["cols"] = ws.ws_col;
+    }
+    const char* term = std::getenv("TERM");
+    request["tty"] = true;
+    request["term"] = term != nullptr ? term : "";
+    sigset_t set;
+    ::sigemptyset(&set);
+    ::sigaddset(&set, SIGWINCH);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throwErrno("block SIGWINCH");
+    winch = UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!winch) throwErrno("create a signalfd");
+  }
   if (!ferry::kvm::writeFrame(sock.get(), FrameType::kEnterStart, 0, json::dump(request))) {
     throwErrno("send the enter request");
   }
   ferry::kvm::FrameReader reader;
   bool inputOpen = true;
+  std::optional<pty::RawMode> raw;
+  if (tty) raw.emplace(STDIN_FILENO);
   for (;;) {
-    pollfd p[2] = {{sock.get(), POLLIN, 0}, {inputOpen ? 0 : -1, POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0) {
+    pollfd p[3] = {
+        {sock.get(), POLLIN, 0}, {inputOpen ? 0 : -1, POLLIN, 0}, {winch.get(), POLLIN, 0}};
+    if (::poll(p, 3, -1) < 0) {
       if (errno == EINTR) continue;
       throwErrno("poll");
+    }
+    if (p[2].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (::read(winch.get(), &si, sizeof si) == sizeof si) {
+      }
+      winsize ws{};
+      if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+        ferry::kvm::writeFrame(sock.get(), FrameType::kEnterWinsize, 0,
+                               std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col));
+      }
     }
     if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[16384];

@@ -57,6 +57,7 @@
 #include "stage1/common/systemd.hpp"
 #include "stage1/kvm/channel.hpp"
 #include "stage1/kvm/entrypoints.hpp"
+#include "stage1/kvm/mds.hpp"
 #include "stage1/kvm/net.hpp"
 #include "stage1/kvm/share.hpp"
 #include "stage1/kvm/vm.hpp"
@@ -170,6 +171,12 @@ class KvmRun {
     bootTimeout_ = static_cast<int>(envSeconds("FERRY_KVM_BOOT_TIMEOUT", 300));
     // The pod's network namespace, made by stage0 (ABI §2 "netns"): never the host's.
     if (rt_.net == "netns") netns_ = openPodNetns(*rt_.netns);
+    // --mds-register: the pod registered before its guest can ask (ABI §6; mds.hpp).
+    if (rt_.mds) {
+      mds_.start(podDir_, rt_);
+      debugLine(debug_,
+                "registered with the metadata service at " + quote(rt_.mds->socket.string()));
+    }
   }
 
   // The accelerator, the VM's size and QEMU's command line; kvm/ and the channel's socket.
@@ -193,6 +200,7 @@ class KvmRun {
         " ferry.fs=" + (plan.virtiofs ? "virtiofs" : "9p") +
         " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string()) +
         " ferry.enter=" + kvm::hex(guestEnter_.string()) + (netns_ ? " ferry.net=1" : "") +
+        (rt_.mds ? " ferry.mds=" + std::to_string(rt_.mds->port) : "") +
         (rt_.interactive ? terminal_ ? " ferry.interactive=tty" : " ferry.interactive=pipe" : "");
     plan_ = plan;
     debugLine(debug_, "VM: accel " + plan.accel + ", " + std::to_string(plan.size.memoryMiB) +
@@ -223,16 +231,33 @@ class KvmRun {
   }
 
   void startVm() {
-    int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) throwErrno("create a pipe");
+    // report: the child's failure (EOF: QEMU was executed). 9p: the child says 'u' on unshared
+    // once it is in a user namespace of its own, which we map (the child cannot), then say 'm'.
+    int report[2], unshared[2], mapped[2];
+    if (::pipe2(report, O_CLOEXEC) != 0 || ::pipe2(unshared, O_CLOEXEC) != 0 ||
+        ::pipe2(mapped, O_CLOEXEC) != 0) {
+      throwErrno("create a pipe");
+    }
     std::fflush(nullptr);
     qemu_ = ::fork();
     if (qemu_ < 0) throwErrno("fork");
     if (qemu_ == 0) {
-      ::close(report[0]);
-      childMain(report[1]);
+      for (int fd : {report[0], unshared[0], mapped[1]}) ::close(fd);
+      childMain(report[1], unshared[1], mapped[0]);
     }
-    ::close(report[1]);
+    for (int fd : {report[1], unshared[1], mapped[0]}) ::close(fd);
+    UniqueFd unsharedRead(unshared[0]), mappedWrite(mapped[1]);
+    if (!virtiofsd_) {
+      char said = 0;
+      while (::read(unsharedRead.get(), &said, 1) < 0 && errno == EINTR) {
+      }
+      // No 'u': the child failed before (its report says why).
+      if (said == 'u') {
+        kvm::mapIdentity(qemu_);
+        if (::write(mappedWrite.get(), "m", 1) != 1) throwErrno("tell QEMU its ids are mapped");
+      }
+    }
+    mappedWrite.reset();
     std::string failure;
     char buf[512];
     for (;;) {
@@ -264,6 +289,8 @@ class KvmRun {
         p.push_back({c.conn.get(), POLLIN, 0});
         ids.push_back(id);
       }
+      size_t mdsFirst = p.size();
+      if (conn_ && !channelDone_) mds_.streams().poll(p);
       int timeout = -1;
       if (deadline_ != kNever) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
@@ -299,6 +326,8 @@ class KvmRun {
       for (size_t i = 0; i < ids.size(); ++i) {
         if (p[4 + i].revents & (POLLIN | POLLHUP | POLLERR)) readEnter(ids[i]);
       }
+      if (conn_ && !channelDone_ && p.size() > mdsFirst)
+        mds_.streams().handle(conn_.get(), p, mdsFirst);
       if (p[1].revents & POLLIN) drainSignals();
     }
   }
@@ -326,6 +355,7 @@ class KvmRun {
         printTail(state_ / kvm::kConsole);
       }
     }
+    mds_.stop();
     reapAll(2);
     finalizeStatus(podDir_, std::nullopt);
     removeSockets();
@@ -379,6 +409,14 @@ class KvmRun {
           if (f.type == FrameType::kEnterExit) clients_.erase(it);
         }
         break;
+      case FrameType::kMdsOpen:
+        debugLine(debug_, "metadata service connection " + std::to_string(f.session));
+        mds_.open(conn_.get(), f.session);
+        break;
+      case FrameType::kMdsData:
+      case FrameType::kMdsClose:
+        mds_.streams().onFrame(conn_.get(), f);
+        break;
       case FrameType::kFailure:
         failure_ = f.data;
         std::fprintf(stderr, "ferry-stage1 run: the guest: %s\n", f.data.c_str());
@@ -416,7 +454,8 @@ class KvmRun {
     long got = c.reader.fill(c.conn.get());
     if (got < 0 && errno == EAGAIN) return;
     while (auto f = c.reader.next()) {
-      if (f->type == FrameType::kEnterStart || f->type == FrameType::kEnterStdin) {
+      if (f->type == FrameType::kEnterStart || f->type == FrameType::kEnterStdin ||
+          f->type == FrameType::kEnterWinsize) {
         if (conn_ && !channelDone_) ferry::kvm::writeFrame(conn_.get(), f->type, id, f->data);
       }
     }
@@ -556,7 +595,7 @@ class KvmRun {
   }
 
   // The child: the share in a mount namespace of its own, virtiofsd, then QEMU.
-  [[noreturn]] void childMain(int report) noexcept {
+  [[noreturn]] void childMain(int report, int unshared, int mapped) noexcept {
     try {
       pid_t parent = ::getppid();
       if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throwErrno("set the parent-death signal");
@@ -619,8 +658,13 @@ class KvmRun {
       if (::dup2(null.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {
         throwErrno("set up QEMU's stdio");
       }
-      // 9p: QEMU serves the share itself, as root; virtiofs: virtiofsd does.
-      if (virtiofsd_) kvm::dropQemuPrivileges(plan.accel, parent);
+      // virtiofs: virtiofsd serves the share, QEMU needs no privilege; 9p: QEMU serves it itself,
+      // with what it needs of root's in a user namespace of its own.
+      if (virtiofsd_) {
+        kvm::dropQemuPrivileges(plan.accel, parent);
+      } else {
+        kvm::enterQemuUserns(unshared, mapped, parent);
+      }
       const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
       ::execve(argv[0], argv.data(), const_cast<char* const*>(envp));
       throwErrno("execute " + quote(argv[0]));
@@ -656,6 +700,7 @@ class KvmRun {
   int bootTimeout_ = 300;
   UniqueFd listener_, conn_, sigFd_, enterListener_, netns_;
   std::map<uint32_t, EnterClient> clients_;
+  kvm::MdsRelay mds_;
   uint32_t nextSession_ = 1;
   pid_t qemu_ = 0;
   int qemuStatus_ = 0;

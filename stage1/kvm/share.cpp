@@ -236,14 +236,10 @@ void startVirtiofsd(const fs::path& virtiofsd, const fs::path& root) {
   while (::read(unsharedRead.get(), &said, 1) < 0 && errno == EINTR) {
   }
   if (said != 'u') throw endedAtStart("");
-  for (const char* map : {"uid_map", "gid_map"}) {
-    fs::path file = fs::path("/proc") / std::to_string(pid) / map;
-    try {
-      UniqueFd fd = openFile(file, O_WRONLY | O_CLOEXEC);
-      writeAll(fd.get(), "0 0 4294967295\n", 15, file.string());
-    } catch (const std::exception& e) {
-      throw endedAtStart(std::string("cannot map its user namespace: ") + e.what() + " ");
-    }
+  try {
+    mapIdentity(pid);
+  } catch (const std::exception& e) {
+    throw endedAtStart(std::string("cannot map its user namespace: ") + e.what() + " ");
   }
   if (::write(mappedWrite.get(), "m", 1) != 1) throw endedAtStart("");
   mappedWrite.reset();

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -328,6 +330,41 @@ void dropQemuPrivileges(const std::string& accel, pid_t parent) {
     throwErrno("set no_new_privs and the parent-death signal");
   }
   if (::getppid() != parent) ::_exit(kOwnFailure);
+}
+
+// QEMU serving 9p in passthrough mode: the files' owners, modes and file capabilities, and
+// FIFOs (a device node needs CAP_MKNOD of the host's namespace, which it has not).
+constexpr int kQemu9pCaps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,
+                               CAP_FSETID, CAP_MKNOD,        CAP_SETFCAP};
+
+void enterQemuUserns(int unshared, int mapped, pid_t parent) {
+  if (::setgroups(0, nullptr) != 0) throwErrno("drop QEMU's supplementary groups");
+  if (::unshare(CLONE_NEWUSER) != 0) throwErrno("create a user namespace for QEMU");
+  char go = 0;
+  if (::write(unshared, "u", 1) != 1 || ::read(mapped, &go, 1) != 1 || go != 'm') {
+    throw Error(Errc::kIo, "cannot map QEMU's user namespace: the run process did not");
+  }
+  ::close(unshared);
+  ::close(mapped);
+  for (int cap = 0; cap < 64; ++cap) {
+    bool keep =
+        std::find(std::begin(kQemu9pCaps), std::end(kQemu9pCaps), cap) != std::end(kQemu9pCaps);
+    if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+      throwErrno("drop capability " + std::to_string(cap) + " from the bounding set");
+    }
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    throwErrno("set no_new_privs and the parent-death signal");
+  }
+  if (::getppid() != parent) ::_exit(kOwnFailure);
+}
+
+void mapIdentity(pid_t pid) {
+  for (const char* map : {"uid_map", "gid_map"}) {
+    fs::path file = fs::path("/proc") / std::to_string(pid) / map;
+    UniqueFd fd = openFile(file, O_WRONLY | O_CLOEXEC);
+    writeAll(fd.get(), "0 0 4294967295\n", 15, file.string());
+  }
 }
 
 }  // namespace ferry::stage1::kvm

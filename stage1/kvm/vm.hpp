@@ -84,4 +84,13 @@ std::string hex(const std::string& s);
 // (vm.cpp); `parent` is the run process, whose end kills it.
 void dropQemuPrivileges(const std::string& accel, pid_t parent);
 
+// QEMU's process before its exec when it serves the share itself (9p): no supplementary group,
+// then a user namespace of its own (it says 'u' on `unshared` and waits for 'm' on `mapped`,
+// which the parent says once mapIdentity(its pid) is done), a bounding set of only what 9p's
+// passthrough uses (kQemu9pCaps), no_new_privs; `parent` as for dropQemuPrivileges.
+void enterQemuUserns(int unshared, int mapped, pid_t parent);
+// The user namespace of process `pid` mapping the host's ids one to one (its files served as
+// their owners; its capabilities count only in that namespace).
+void mapIdentity(pid_t pid);
+
 }  // namespace ferry::stage1::kvm

@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # The kvm stage1 (stage1/ABI.md §4 "kvm"): a pod is a QEMU virtual machine with its own kernel
 # (the guest's release, not the host's), the app's stdout and stderr apart on ours, its exit
-# code as the pod's, status/list/logs from the files the guest's pod init wrote through the
-# share, the app's writes in its upper directory on the host, the hostname; a guest that does
-# not boot in time is killed and reported; what the flavor cannot do is refused in one line;
-# gc leaves no process, socket or mount.
+# code as the pod's, the metadata service (--mds-register) on its loopback, status/list/logs
+# from the files the guest's pod init wrote through the share, the app's writes in its upper
+# directory on the host, the hostname; a guest that does not boot in time is killed and
+# reported; what the flavor cannot do is refused in one line; gc leaves no process, socket or
+# mount.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 source "$(dirname "$0")/kvm_lib.sh"
+source "$(dirname "$0")/services/lib.sh"
 kvm_test_setup
 
 F fetch "$BB" >/dev/null
 kvm_leftovers >"$T/before"
 
-# One pod: output, exit code, a separate kernel.
+# One pod: output, exit code, a separate kernel; registered with the metadata service, which
+# the app reaches on its loopback (the guest's /init relays it over the channel).
+svc_mds
 set +e
-F run --uuid-file-save="$T/u" --kvm-accel=tcg "$BB" --exec /bin/sh -- -c \
+F run --uuid-file-save="$T/u" --kvm-accel=tcg --mds-register --mds-socket "$MDS_SOCKET" "$BB" --exec /bin/sh -- -c \
   'echo out-line; echo err-line >&2; echo "kernel $(uname -r)"; echo "host $(hostname)";
+   echo "mds $(/bin/busybox wget -q -O - "$AC_METADATA_URL/acMetadata/v1/pod/uuid")";
+   echo "mds-app $(/bin/busybox wget -q -O - "$AC_METADATA_URL/acMetadata/v1/apps/busybox/image/manifest" | /bin/busybox head -c 200)";
    echo written >/from-guest; exit 3' >"$T/out" 2>"$T/err"
 rc=$?
 set -e
@@ -34,6 +40,11 @@ ok "the app runs on the guest's kernel ($release), not the host's ($(uname -r))"
 hn=$(jq -r .hostname "$D/pods/run/$u/runtime.json")
 grep -qx "host $hn" "$T/out" || fail "want hostname $hn: $(grep host "$T/out")"
 ok "the pod's hostname"
+grep -qx "mds $u" "$T/out" || fail "the metadata service's pod uuid: $(grep mds "$T/out"; tail -3 "$MDS_LOG")"
+grep -q '^mds-app {.*"acKind"' "$T/out" || fail "the metadata service's image manifest: $(grep mds-app "$T/out")"
+grep -q "unregistered pod $u" "$MDS_LOG" || sleep 1
+grep -q "unregistered pod $u" "$MDS_LOG" || fail "the pod did not unregister: $(tail -3 "$MDS_LOG")"
+ok "--mds-register: the app reached the metadata service on the guest's loopback (its uuid, its image manifest); unregistered at the end"
 [ "$(jq -c .stage1Options "$D/pods/run/$u/runtime.json")" = '{"kvm-accel":"tcg"}' ] ||
   fail "--kvm-accel=tcg: runtime.json $(jq -c .stage1Options "$D/pods/run/$u/runtime.json")"
 ok "--kvm-accel=tcg reaches the stage1 as runtime.json stage1Options"

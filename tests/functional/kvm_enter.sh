@@ -5,7 +5,7 @@
 # unknown app and an ended pod are refused in one line. The pod is `run --interactive` on a
 # terminal (a pty script(1) made, as pods_flags.sh's pty_run): the app's stdio and /dev/console
 # are a pty of the guest, the caller's window size reaches it, typed input arrives, its exit
-# code is the pod's.
+# code is the pod's; enter on a terminal gets a pty in the guest the same way.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 source "$(dirname "$0")/kvm_lib.sh"
@@ -61,6 +61,26 @@ wait "$p1"
 [ "$(cat "$T/one")" = one ] && [ "$(cat "$T/two")" = two ] ||
   fail "two sessions: $(cat "$T/one" "$T/two")"
 ok "two enter sessions at once"
+
+# enter on a terminal (enter -it, as on ns): the command's stdio is a pty in the guest with the
+# caller's size, typed input arrives, its exit status is enter's.
+cmd=$(q "$FERRY" --dir "$D" enter --app=busybox "$u" /bin/sh -c 'test -t 0 && test -t 1 && test -t 2 && echo enter-tty-ok
+  echo "esize $(stty size)"; echo "term=$TERM"; read line; echo "egot:$line"; exit 3')
+set +e
+printf 'typed-enter\n' | TERM=ferry-term SHELL=/bin/bash timeout 300 script -qec "stty rows 40 cols 120; $cmd" /dev/null \
+  >"$T/enter-tty.out" 2>&1
+rc=$?
+set -e
+etty() { tr -d '\r' <"$T/enter-tty.out" | sed 's/\^@//g'; }
+[ "$rc" -eq 3 ] || fail "enter on a terminal exited $rc, want 3: $(etty)"
+etty | grep -qx enter-tty-ok || fail "enter on a terminal: the command's stdio is not a terminal: $(etty)"
+etty | grep -qx 'esize 40 120' || fail "enter on a terminal: the window size: $(etty)"
+# TERM: the app's own (run --interactive gave it one), else the caller's, as on ns.
+app_term=$(jq -r '.process.env[] | select(startswith("TERM=")) | sub("^TERM="; "")' "$D/pods/run/$u/apps/busybox/config.json")
+[ -n "$app_term" ] || app_term=ferry-term
+etty | grep -qx "term=$app_term" || fail "enter on a terminal: TERM, want $app_term: $(etty)"
+etty | grep -qx egot:typed-enter || fail "enter on a terminal: typed input: $(etty)"
+ok "enter on a terminal: a pty in the guest, 40x120, TERM $app_term, typed input, exit status 3"
 
 expect_status 254 F enter --app=nosuch "$u" /bin/true
 one_line "enter of an unknown app"

@@ -98,9 +98,28 @@ fi
 # A second pod while the first runs (the next check's): each pod's virtiofsd serves a socket of
 # its own (given a socket path, virtiofsd took a host-wide pid-file lock named after it, and
 # every pod's path was the same, so the second pod did not start).
+# It shares over 9p (no virtiofsd): QEMU serves the files itself, as their owners, so it keeps
+# what 9p needs of root's, but in a user namespace of its own (the host's ids mapped one to one),
+# its bounding set only chown, dac_override, fowner, fsetid, mknod and setfcap, no_new_privs, no
+# groups, its seccomp sandbox.
 g_u=$u g_pid=$run_pid
-start_pod force
+FERRY_KVM_VIRTIOFSD=none start_pod force
 ok "a second kvm pod starts while the first runs"
+qemu=$(cat "$D/pods/run/$u/pid")
+st=/proc/$qemu/status
+[ "$(readlink "/proc/$qemu/ns/user")" != "$(readlink /proc/self/ns/user)" ] ||
+  fail "QEMU serving 9p runs in the host's user namespace"
+[ "$(awk '{print $1, $2, $3}' "/proc/$qemu/uid_map" "/proc/$qemu/gid_map" | sort -u)" = "0 0 4294967295" ] ||
+  fail "QEMU's id maps: $(cat "/proc/$qemu/uid_map" "/proc/$qemu/gid_map")"
+for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+  v=$(awk '/^'"$c"':/ {print $2}' "$st")
+  [ $((0x$v & ~0x8800001b)) = 0 ] || fail "QEMU serving 9p, $c: $v"
+done
+grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || fail "QEMU serving 9p without no_new_privs"
+grep -Eq '^Seccomp:[[:space:]]+2$' "$st" || fail "QEMU serving 9p without its seccomp sandbox"
+[ -z "$(awk '/^Groups:/ {print $2}' "$st")" ] || fail "QEMU's groups: $(grep '^Groups:' "$st")"
+! pgrep -P "$qemu" -x virtiofsd >/dev/null || fail "a virtiofsd with FERRY_KVM_VIRTIOFSD=none"
+ok "QEMU serving 9p: its own user namespace, CapBnd $(awk '/^CapBnd:/ {print $2}' "$st"), no_new_privs, no groups, seccomp"
 f_u=$u f_pid=$run_pid
 u=$g_u run_pid=$g_pid
 expect_status 0 F stop "$u"

@@ -65,7 +65,9 @@ fi
 if [ -f "$S1/kvm/stage1.json" ]; then
   kvm=--stage1-name=kvm
   refused $kvm 'stage1 "kvm" does not offer --net=host' --net=host "$BB" --exec /bin/true
-  ok "kvm: --net=host refused; nothing left"
+  refused $kvm 'stage1 "kvm" does not offer --private-users: its share serves the guest'"'"'s files as their host owners' \
+    --private-users "$BB" --exec /bin/true
+  ok "kvm: --net=host and --private-users (with its reason) refused; nothing left"
   flavors=$((flavors + 1))
 fi
 

@@ -53,6 +53,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/mds_client.hpp"
 #include "common/pty.hpp"
 #include "stage1/common/abi.hpp"
 #include "stage1/common/net.hpp"
@@ -61,6 +62,7 @@
 #include "stage1/common/runtime.hpp"
 #include "stage1/kvm/channel.hpp"
 #include "stage1/kvm/net.hpp"
+#include "stage1/kvm/stream.hpp"
 #include "stage1/kvm/vm.hpp"
 
 namespace fs = std::filesystem;
@@ -339,46 +341,94 @@ struct Session {
   pid_t pid = -1;
   int in = -1, out = -1, err = -1;
   std::optional<int> code;
+  bool tty = false;  // in and out: a pty's master (its slave guest-enter's terminal)
 };
+
+// The guest's own devpts (for enter sessions on a terminal), mounted at the first one.
+void guestDevpts() {
+  static bool mounted = false;
+  if (mounted) return;
+  ::mkdir("/dev/pts", 0755);
+  mountOrThrow("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+               "newinstance,ptmxmode=0600,mode=0600");
+  mounted = true;
+}
 
 std::string uuid;
 fs::path guestEnter;
+// ferry.mds=PORT: the apps' metadata service address 127.0.0.1:PORT, listened on here and each
+// connection relayed to the host (kMdsOpen; mds.hpp).
+int mdsListener = -1;
 
 void startSession(std::map<uint32_t, Session>& sessions, uint32_t id, const std::string& request,
                   const fs::path& podDir) {
   std::vector<std::string> args = {"enter", "--uuid", uuid};
+  bool tty = false;
+  std::string term;
+  winsize ws{};
+  pty::Pair pair;
   try {
     json::Json r = json::parse(request, "the enter request");
     args.insert(args.end(), {"--app", r.at("app").get<std::string>(), "--"});
     for (const auto& a : r.at("argv")) args.push_back(a.get<std::string>());
+    tty = r.value("tty", false);
+    if (tty) {
+      term = r.value("term", "");
+      ws.ws_row = r.value("rows", static_cast<uint16_t>(0));
+      ws.ws_col = r.value("cols", static_cast<uint16_t>(0));
+      guestDevpts();
+      pair = pty::openPair("/dev/pts/ptmx");
+      if (ws.ws_row > 0 && ws.ws_col > 0) ::ioctl(pair.master.get(), TIOCSWINSZ, &ws);
+    }
   } catch (const std::exception& e) {
     kvm::writeFrame(channel, FrameType::kEnterStderr, id,
                     std::string("ferry-kvm-init: ") + e.what() + "\n");
     kvm::writeFrame(channel, FrameType::kEnterExit, id, std::to_string(stage1::kOwnFailure));
     return;
   }
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (!tty && (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
+               ::pipe2(err, O_CLOEXEC) != 0)) {
     kvm::writeFrame(channel, FrameType::kEnterExit, id, std::to_string(stage1::kOwnFailure));
     return;
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // guest-enter's TERM (on a terminal): the caller's, which the ns enter gives a command whose
+  // app has none.
+  std::string termVar = "TERM=" + term;
+  const char* envp[] = {term.empty() ? nullptr : termVar.c_str(), nullptr};
   pid_t pid = ::fork();
   if (pid == 0) {
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
-    ::setsid();
-    if (::chdir(podDir.c_str()) != 0 || ::dup2(in[0], 0) < 0 || ::dup2(out[1], 1) < 0 ||
-        ::dup2(err[1], 2) < 0) {
-      ::_exit(stage1::kOwnFailure);
+    if (tty) {
+      if (::chdir(podDir.c_str()) != 0 || pty::becomeControllingTerminal(pair.slave.get()) != 0) {
+        ::_exit(stage1::kOwnFailure);
+      }
+    } else {
+      ::setsid();
+      if (::chdir(podDir.c_str()) != 0 || ::dup2(in[0], 0) < 0 || ::dup2(out[1], 1) < 0 ||
+          ::dup2(err[1], 2) < 0) {
+        ::_exit(stage1::kOwnFailure);
+      }
     }
-    const char* envp[] = {nullptr};
     ::execve(guestEnter.c_str(), argv.data(), const_cast<char* const*>(envp));
     ::_exit(stage1::kOwnFailure);
+  }
+  if (tty) {
+    pair.slave.reset();
+    if (pid < 0) {
+      kvm::writeFrame(channel, FrameType::kEnterExit, id, std::to_string(stage1::kOwnFailure));
+      return;
+    }
+    int master = pair.master.release();
+    sessions[id] =
+        Session{pid, ::fcntl(master, F_DUPFD_CLOEXEC, 0), master, -1, std::nullopt, true};
+    return;
   }
   ::close(in[0]);
   ::close(out[1]);
@@ -390,7 +440,7 @@ void startSession(std::map<uint32_t, Session>& sessions, uint32_t id, const std:
     kvm::writeFrame(channel, FrameType::kEnterExit, id, std::to_string(stage1::kOwnFailure));
     return;
   }
-  sessions[id] = Session{pid, in[1], out[0], err[0], std::nullopt};
+  sessions[id] = Session{pid, in[1], out[0], err[0], std::nullopt, false};
 }
 
 // A session whose process ended and whose output was read (or is not waited for: what its
@@ -451,6 +501,8 @@ int relay(const fs::path& podDir, Child child, Console& console) {
   if (sfd < 0) throwErrno("create a signalfd");
   kvm::FrameReader reader;
   std::map<uint32_t, Session> sessions;
+  kvm::Streams mdsStreams(FrameType::kMdsData, FrameType::kMdsClose);
+  uint32_t nextMds = 1;
   bool ready = false, ended = false, channelOpen = true;
   int code = stage1::kOwnFailure;
   auto forward = [&](int& fd, FrameType type, uint32_t session) {
@@ -481,7 +533,8 @@ int relay(const fs::path& podDir, Child child, Console& console) {
         {console.socket, POLLIN, 0},
         {console.master, static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0},
         {pending ? console.input : -1, POLLOUT, 0}};
-    constexpr size_t kSessions = 7;
+    p.push_back({channelOpen ? mdsListener : -1, POLLIN, 0});
+    constexpr size_t kSessions = 8;
     std::vector<std::pair<uint32_t, int>> which;  // session, 0 out / 1 err
     for (auto& [id, sess] : sessions) {
       p.push_back({sess.out, POLLIN, 0});
@@ -489,9 +542,20 @@ int relay(const fs::path& podDir, Child child, Console& console) {
       p.push_back({sess.err, POLLIN, 0});
       which.emplace_back(id, 1);
     }
+    size_t mdsFirst = p.size();
+    if (channelOpen) mdsStreams.poll(p);
     int n = ::poll(p.data(), p.size(), ready ? (ended ? 2000 : -1) : 50);
     if (n < 0 && errno != EINTR) throwErrno("poll");
     if (n == 0 && ended) break;  // the pipes' last writers outlive the init: not waited for
+    if (channelOpen && p.size() > mdsFirst) mdsStreams.handle(channel, p, mdsFirst);
+    if (p[7].revents & POLLIN) {
+      int c = ::accept4(mdsListener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c >= 0) {
+        uint32_t id = nextMds++;
+        mdsStreams.add(id, c);
+        kvm::writeFrame(channel, FrameType::kMdsOpen, id, "");
+      }
+    }
     constexpr short kIn = POLLIN | POLLHUP | POLLERR;
     if (child.out >= 0 && (p[0].revents & kIn)) forward(child.out, FrameType::kStdout, 0);
     if (child.err >= 0 && (p[1].revents & kIn)) forward(child.err, FrameType::kStderr, 0);
@@ -525,12 +589,22 @@ int relay(const fs::path& podDir, Child child, Console& console) {
           if (std::sscanf(f->data.c_str(), "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) {
             ::ioctl(console.master, TIOCSWINSZ, &ws);
           }
+        } else if (f->type == FrameType::kMdsData || f->type == FrameType::kMdsClose) {
+          mdsStreams.onFrame(channel, *f);
         } else if (f->type == FrameType::kEnterStart && f->session != 0 &&
                    !sessions.count(f->session)) {
           startSession(sessions, f->session, f->data, podDir);
+        } else if (f->type == FrameType::kEnterWinsize) {
+          auto it = sessions.find(f->session);
+          winsize ws{};
+          if (it != sessions.end() && it->second.tty && it->second.in >= 0 &&
+              std::sscanf(f->data.c_str(), "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) {
+            ::ioctl(it->second.in, TIOCSWINSZ, &ws);
+          }
         } else if (f->type == FrameType::kEnterStdin) {
           auto it = sessions.find(f->session);
           if (it == sessions.end() || it->second.in < 0) continue;
+          if (f->data.empty() && it->second.tty) continue;  // a terminal's input has no end
           if (f->data.empty()) {
             ::close(it->second.in);
             it->second.in = -1;
@@ -660,6 +734,15 @@ int guestMain() {
       throwErrno("set the hostname");
     }
     stage1::loopbackUp();
+    if (!params["mds"].empty()) {
+      char* end = nullptr;
+      unsigned long port = std::strtoul(params["mds"].c_str(), &end, 10);
+      if (*end != '\0' || port == 0 || port > 65535) {
+        throw Error(Errc::kInvalid, "the kernel command line's ferry.mds is not a port");
+      }
+      mdsListener = mds::listenInPod(static_cast<uint16_t>(port)).release();
+      ::fcntl(mdsListener, F_SETFL, O_NONBLOCK);
+    }
     if (params["net"] == "1") {
       // The pod's networks: what the host read in the pod's network namespace (net.hpp).
       std::string conf = readFile(fs::path("/") / stage1::kvm::kNetConfig, 1 << 20);
