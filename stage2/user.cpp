@@ -41,9 +41,17 @@ void forEachLine(std::string_view text, F&& f) {
   }
 }
 
+// The app's file as a regular file only: the image or the app chose what is there, and a FIFO
+// would block the open (ferry-stage2 at the start, `ferry enter`'s helper) until someone in the
+// pod writes it; O_NONBLOCK opens one at once, O_NOCTTY keeps a terminal from becoming ours.
 std::string readInRoot(int rootFd, std::string_view path) {
-  UniqueFd fd = openInRoot(rootFd, path, O_RDONLY);
+  UniqueFd fd = openInRoot(rootFd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (!fd) throwErrno("open " + quote(path) + " of the app");
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) throwErrno("stat " + quote(path) + " of the app");
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(Errc::kInvalid, "cannot read " + quote(path) + " of the app: not a regular file");
+  }
   std::string out;
   char buf[8192];
   while (true) {
