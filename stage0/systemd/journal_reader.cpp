@@ -8,18 +8,21 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string_view>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "stage1/common/systemd.hpp"
 
 namespace ferry::systemd {
 
+const char* const kSystemJournalVarlink = "/run/systemd/journal/io.systemd.journal";
+
 namespace {
 
-constexpr const char* kJournalVarlink = "/run/systemd/journal/io.systemd.journal";
 constexpr auto kSyncTimeout = std::chrono::seconds(10);
 
 std::string_view field(sd_journal* j, const char* name) {
@@ -49,7 +52,8 @@ std::optional<std::string> await(int fd, short events,
 
 }  // namespace
 
-std::optional<std::string> synchronizeJournal() {
+std::optional<std::string> synchronizeJournal(const std::string& varlink) {
+  const char* kJournalVarlink = varlink.c_str();
   auto deadline = std::chrono::steady_clock::now() + kSyncTimeout;
   UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!sock) return errnoText(errno);
@@ -113,15 +117,23 @@ void printPodJournal(std::ostream& out, std::ostream& err, const std::string& uu
                      const std::optional<std::string>& app, bool prefix, bool follow,
                      const std::function<bool()>& over) {
   // Lines the apps sent may still wait in journald's socket: written out before the last read.
-  auto sync = [&err] {
-    if (auto cause = synchronizeJournal()) {
+  std::string ns = stage1::podJournalNamespace(uuid);
+  std::string varlink = stage1::journalNamespaceRuntimeDir(ns) / "io.systemd.journal";
+  std::error_code ec;
+  if (!std::filesystem::exists(varlink, ec)) varlink = kSystemJournalVarlink;
+  auto sync = [&err, &varlink] {
+    if (auto cause = synchronizeJournal(varlink)) {
       err << "ferry: warning: cannot synchronize the journal: " << *cause
           << " (its last entries may be missing)\n";
     }
   };
   if (!follow) sync();
   sd_journal* raw = nullptr;
-  if (int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY); r < 0) {
+  // The pod's own namespace (stage1/ABI.md §5 "systemd") and the system's journal: a pod under
+  // systemd writes to the first, any other to the second.
+  if (int r = sd_journal_open_namespace(
+          &raw, ns.c_str(), SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_INCLUDE_DEFAULT_NAMESPACE);
+      r < 0) {
     throwErrno(-r, "open the journal");
   }
   std::unique_ptr<sd_journal, void (*)(sd_journal*)> j(raw, sd_journal_close);

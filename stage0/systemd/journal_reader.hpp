@@ -1,5 +1,6 @@
-// `ferry logs` for a pod of --log-driver=journal: its apps' entries in the local journal, found by
-// the fields the pod init gives each (FERRY_POD_UUID, FERRY_APP; stage1/ABI.md §5 "systemd").
+// `ferry logs` for a pod of --log-driver=journal: its apps' entries in the local journal (the pod's
+// own namespace ferry-<uuid> and the system's), found by the fields the pod init gives each
+// (FERRY_POD_UUID, FERRY_APP; stage1/ABI.md §5 "systemd").
 #pragma once
 
 #include <functional>
@@ -23,7 +24,9 @@ void printPodJournal(std::ostream& out, std::ostream& err, const std::string& uu
 // returns once journald has written every message it had received before the call. The pod init
 // sends each line as a datagram (stage2/init/log_stream.cpp) that journald reads and writes
 // later, so an entry is in a journal file only after this. Returns the cause when it failed
-// (no journald, not root, no answer within 10 s), nothing when done.
-std::optional<std::string> synchronizeJournal();
+// (no journald, not root, no answer within 10 s), nothing when done. `varlink`: the socket of
+// the journal (the system's, or a namespace's /run/systemd/journal.<namespace>/io.systemd.journal).
+extern const char* const kSystemJournalVarlink;
+std::optional<std::string> synchronizeJournal(const std::string& varlink = kSystemJournalVarlink);
 
 }  // namespace ferry::systemd

@@ -14,6 +14,7 @@
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/systemd/machined.hpp"
 #include "stage0/systemd/units.hpp"
+#include "stage1/common/systemd.hpp"
 
 namespace ferry::systemd {
 
@@ -91,6 +92,23 @@ void leaveUnitRoot() {
   }
 }
 
+// --log-driver=journal on the system bus: the pod's own journal (stage1/ABI.md §5 "systemd"), the
+// journald namespace instance ferry-<uuid>, started before the pod and kept while it runs (its
+// sockets stop when no unit needs them, journald itself when idle): the unit wants the service
+// (it makes the files' directory at its start, which the ns stage1 binds into the init's root)
+// and requires the sockets the stage1 connects.
+void applyJournal(const fs::path& podDir, const std::string& uuid, BusKind bus, TransientUnit& u) {
+  if (bus != BusKind::kSystem || pod::RuntimeOptions::read(podDir).logDriver != "journal") return;
+  std::string ns = stage1::podJournalNamespace(uuid);
+  std::string service = "systemd-journald@" + ns + ".service";
+  std::vector<std::string> sockets = {"systemd-journald@" + ns + ".socket",
+                                      "systemd-journald-varlink@" + ns + ".socket"};
+  u.wants.push_back(service);
+  u.requires_ = sockets;
+  u.after = sockets;
+  u.after.push_back(service);
+}
+
 fs::path selfExe() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -159,6 +177,7 @@ std::string startPodService(const pod::Pod& pod, const ServiceOptions& o) {
   for (const char* a : {"run-prepared", "--cgroup-driver=systemd"}) u.execStart.push_back(a);
   u.execStart.push_back(pod.uuid);
   applyLimits(pod.path, u);
+  applyJournal(pod.path, pod.uuid, o.bus, u);
   Bus bus = Bus::open(o.bus);
   writePodUnit(pod.path, PodUnit{u.name, o.bus, true});
   try {
@@ -195,6 +214,7 @@ void enterPodUnit(const pod::Pod& pod, const std::string& flavor, const std::str
     // SIGKILL only after the stop timeout.
     u.killMode = "control-group";
     applyLimits(pod.path, u);
+    applyJournal(pod.path, pod.uuid, BusKind::kSystem, u);
     writePodUnit(pod.path, PodUnit{u.name, BusKind::kSystem, false});
     startTransientUnit(bus, u);
     say("in scope " + u.name);

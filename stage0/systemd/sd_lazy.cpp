@@ -49,6 +49,9 @@ FERRY_LAZY_FUNCTION(kSystemd, int, sd_bus_wait, (sd_bus * bus, uint64_t timeout_
                     (bus, timeout_usec))
 FERRY_LAZY_FUNCTION(kSystemd, int, sd_pid_get_unit, (pid_t pid, char** unit), (pid, unit))
 FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_open, (sd_journal * *ret, int flags), (ret, flags))
+FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_open_namespace,
+                    (sd_journal * *ret, const char* name_space, int flags),
+                    (ret, name_space, flags))
 FERRY_LAZY_FUNCTION(kSystemd, void, sd_journal_close, (sd_journal * j), (j))
 FERRY_LAZY_FUNCTION(kSystemd, int, sd_journal_add_match,
                     (sd_journal * j, const void* data, size_t size), (j, data, size))

@@ -101,6 +101,16 @@ void startTransientUnit(Bus& bus, const TransientUnit& u) {
         if (u.timeoutStopUSec) {
           w.property("TimeoutStopUSec", "t", [&](Writer& v) { v.u64(*u.timeoutStopUSec); });
         }
+        for (const auto& dep : {std::pair{"Wants", &u.wants}, std::pair{"Requires", &u.requires_},
+                                std::pair{"After", &u.after}}) {
+          const std::vector<std::string>* list = dep.second;
+          if (list->empty()) continue;
+          w.property(dep.first, "as", [list](Writer& v) {
+            v.open('a', "s");
+            for (const auto& n : *list) v.str(n);
+            v.close();
+          });
+        }
         if (u.collectInactiveOrFailed) {
           w.property("CollectMode", "s", [&](Writer& v) { v.str("inactive-or-failed"); });
         }

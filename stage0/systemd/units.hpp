@@ -33,6 +33,9 @@ struct TransientUnit {
   std::vector<int32_t> successExitStatus;  // SuccessExitStatus= (exit codes)
   std::vector<std::string> environment;    // NAME=VALUE
   bool collectInactiveOrFailed = false;    // CollectMode=inactive-or-failed
+  std::vector<std::string> wants;          // Wants=, Requires=, After= (unit names)
+  std::vector<std::string> requires_;
+  std::vector<std::string> after;
 };
 
 // Starts the unit and waits for its start job (mode "fail"). Throws unless the job is "done".

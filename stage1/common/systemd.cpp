@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,17 +36,71 @@ std::vector<std::string> socketActivationEnv() {
   return env;
 }
 
-void connectJournalForInit(std::vector<std::string>& initEnv) {
-  static const char kJournal[] = "/run/systemd/journal/socket";
+std::string podJournalNamespace(const std::string& uuid) { return "ferry-" + uuid; }
+
+std::filesystem::path journalNamespaceRuntimeDir(const std::string& ns) {
+  return "/run/systemd/journal." + ns;
+}
+
+std::optional<std::filesystem::path> journalNamespaceFiles(const std::string& ns) {
+  char id[64] = {};
+  int in = ::open("/etc/machine-id", O_RDONLY | O_CLOEXEC);
+  ssize_t n = in >= 0 ? ::read(in, id, sizeof id - 1) : -1;
+  if (in >= 0) ::close(in);
+  if (n < 32) return std::nullopt;
+  std::string machine(id, 32);
+  if (!std::all_of(machine.begin(), machine.end(), [](char c) { return std::isxdigit(c) != 0; })) {
+    return std::nullopt;
+  }
+  return std::filesystem::path("/var/log/journal") / (machine + "." + ns);
+}
+
+std::string podMachineId(const std::string& uuid) {
+  std::string id;
+  for (char c : uuid) {
+    if (c != '-') id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return id;
+}
+
+namespace {
+
+// /var/log/journal/<pod machine ID>, a link to the namespace's files: what `journalctl -m`
+// (every machine's journal there) and a fly pod's `journalctl -M` (its init's root is the
+// host's) read. Best effort: the files are the namespace's either way.
+void linkPodJournal(const std::string& uuid) {
+  auto files = journalNamespaceFiles(podJournalNamespace(uuid));
+  std::error_code ec;
+  if (!files || !std::filesystem::is_directory(*files, ec)) return;
+  std::filesystem::path link = files->parent_path() / podMachineId(uuid);
+  if (::symlink(files->filename().c_str(), link.c_str()) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "ferry-stage1 run: cannot link %s to the pod's journal: %s\n",
+                 quote(link.string()).c_str(), std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+void connectJournalForInit(std::vector<std::string>& initEnv, const std::string& uuid) {
+  std::string path = "/run/systemd/journal/socket";
+  std::string own = journalNamespaceRuntimeDir(podJournalNamespace(uuid)) / "socket";
+  if (::access(own.c_str(), F_OK) == 0) {
+    path = own;
+    linkPodJournal(uuid);
+  }
   int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);  // inherited by the init (which marks it CLOEXEC)
   if (fd < 0) throwErrno("create a socket for the journal");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, kJournal, sizeof kJournal);
+  if (path.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    throw Error(Errc::kInvalid, "cannot connect to the journal at " + quote(path) + ": too long");
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int e = errno;
     ::close(fd);
-    throwErrno(e, "connect to the journal at " + quote(kJournal) + " (--log-driver=journal)");
+    throwErrno(e, "connect to the journal at " + quote(path) + " (--log-driver=journal)");
   }
   initEnv.push_back("FERRY_JOURNAL_FD=" + std::to_string(fd));
   // journald finds an entry's unit from its sender's cgroup when it reads the entry, which may

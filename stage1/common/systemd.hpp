@@ -16,6 +16,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,12 +29,24 @@ int listenFdCount();
 // LISTEN_FDS=N and LISTEN_FDNAMES=… for the pod init; empty when nothing was passed to us.
 std::vector<std::string> socketActivationEnv();
 
+// The pod's own journal (ABI §5 "systemd"): under systemd, stage0 has the pod's unit start the
+// journald namespace instance `ferry-<uuid>` (systemd-journald@ferry-<uuid>.service and its
+// sockets), whose files journald keeps in /var/log/journal/<machine-id>.ferry-<uuid>.
+std::string podJournalNamespace(const std::string& uuid);
+// /run/systemd/journal.<namespace>: its sockets (socket, io.systemd.journal).
+std::filesystem::path journalNamespaceRuntimeDir(const std::string& ns);
+// /var/log/journal/<machine-id>.<namespace>; nullopt when this host has no machine ID.
+std::optional<std::filesystem::path> journalNamespaceFiles(const std::string& ns);
+// The pod's UUID without dashes: the machine ID its journal has in a machine's view
+// (/var/log/journal/<this> in the pod init's root, where `journalctl -M` looks).
+std::string podMachineId(const std::string& uuid);
+
 // --log-driver=journal: connects a datagram socket to the journal (not close-on-exec: the pod
 // init inherits it) and adds FERRY_JOURNAL_FD=N to the init's environment, and
 // FERRY_JOURNAL_UNIT=<unit> when this process runs in a systemd unit (a service or scope in its
-// cgroup path, as systemd reads it: stage1/ABI.md §5 "systemd"). Throws when the journal does
-// not listen.
-void connectJournalForInit(std::vector<std::string>& initEnv);
+// cgroup path, as systemd reads it: stage1/ABI.md §5 "systemd"). The journal is the pod's own
+// namespace when its socket exists, else the system's. Throws when the journal does not listen.
+void connectJournalForInit(std::vector<std::string>& initEnv, const std::string& uuid);
 
 // The systemd unit a /proc/<pid>/cgroup text puts its process in (the first component past the
 // slices of the name=systemd or the unified hierarchy, if a service or a scope), else empty.

@@ -202,7 +202,7 @@ int flyRunEntrypoint(const Args& args) {
   Console console(rt.interactive);
   plan.console = &console;
   plan.initEnv = socketActivationEnv();
-  if (rt.logDriver == "journal") connectJournalForInit(plan.initEnv);
+  if (rt.logDriver == "journal") connectJournalForInit(plan.initEnv, rt.uuid);
 
   // The cgroups, made before any process joins (delegated once the pod's first process has
   // moved on into pod/init).

@@ -207,6 +207,9 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
   for (const fs::path& p : plan.sources) addEntry(entries, p, Kind::kTree, nullptr, handed(p));
   for (const fs::path& p : plan.binaries) addEntry(entries, p, Kind::kReadOnly, nullptr, handed(p));
   for (const fs::path& p : plan.cgroupMounts) addEntry(entries, p, Kind::kReadOnly);
+  if (!plan.journalFrom.empty()) {
+    addEntry(entries, plan.journalAt, Kind::kReadOnly, plan.journalFrom.c_str());
+  }
   for (const fs::path& p : plan.cgroups) addEntry(entries, p, Kind::kPlain);
   for (const fs::path& p : plan.devices) {
     if (addEntry(entries, p, Kind::kDevice) && !S_ISCHR(entries.back().type) &&

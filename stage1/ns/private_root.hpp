@@ -50,6 +50,10 @@ struct PrivateRootPlan {
   // host's /sys bound recursively, which stage2 then binds for each app.
   bool sysfs = false;
   bool hostSysfs = false;
+  // The pod's own journal files (journalFrom, a host directory), bound read-only at journalAt
+  // (/var/log/journal/<pod machine ID>), where `journalctl -M` looks: ABI §5 "systemd".
+  std::filesystem::path journalAt;
+  std::filesystem::path journalFrom;
 };
 
 // Where enterPrivateRoot mounts the sysfs of plan.sysfs.

@@ -443,7 +443,7 @@ class PodRun {
     console_.emplace(rt_.interactive);
     plan_.console = &*console_;
     plan_.initEnv = socketActivationEnv();
-    if (rt_.logDriver == "journal") connectJournalForInit(plan_.initEnv);
+    if (rt_.logDriver == "journal") connectJournalForInit(plan_.initEnv, rt_.uuid);
   }
 
   // Every limit and device rule is read (and refused if unsupported) before anything is
@@ -468,6 +468,12 @@ class PodRun {
       plan_.root.cgroups.push_back(m.dir);
     }
     plan_.root.terminal = rt_.interactive;
+    // The pod's own journal, where `journalctl -M ferry-<uuid>` reads it (ABI §5 "systemd").
+    if (auto files = journalNamespaceFiles(podJournalNamespace(rt_.uuid));
+        rt_.logDriver == "journal" && !rt_.privateUsers && files && fs::is_directory(*files)) {
+      plan_.root.journalAt = fs::path("/var/log/journal") / podMachineId(rt_.uuid);
+      plan_.root.journalFrom = *files;
+    }
   }
 
   // privateUsers: the pod directory shared with the namespace's ids (sharePodDir).

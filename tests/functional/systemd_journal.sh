@@ -3,6 +3,9 @@
 # journal entry with FERRY_POD_UUID, FERRY_APP, SYSLOG_IDENTIFIER and PRIORITY 6 (stdout) or 3
 # (stderr), read back with journalctl -o json; nothing goes to logs/; `ferry logs` and
 # `ferry logs --follow` read the entries; the nspawn stage1 refuses the driver in one line.
+# Under systemd a pod's entries are in its own journal, the journald namespace ferry-<uuid> that
+# its unit starts (stage1/ABI.md §5 "systemd"): journalctl --namespace=ferry-<uuid>, -M ferry-<uuid>
+# (the ns init's root holds the files at /var/log/journal/<uuid without dashes>), -m.
 # Before: --log-driver was a usage error (exit 2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
@@ -10,14 +13,19 @@ source "$(dirname "$0")/systemd_lib.sh"
 sd_test_setup
 sd_boot
 SF() { in_sd "$FERRY" --dir "$D" --insecure-options=image "$@"; }
+J() { in_sd journalctl --namespace="ferry-$1" "${@:2}"; }  # UUID ARGS: the pod's own journal
+ns_journald() { in_sd systemctl show -P MainPID "systemd-journald@ferry-$1.service"; }
+stopped=  # journalds stopped (SIGSTOP), continued at the latest on exit
+SD_AT_EXIT='for p in $stopped; do in_sd kill -CONT "$p"; done'
+stop_journald() { stopped="$stopped $1"; in_sd kill -STOP "$1"; }
 
-# A pod is started as a unit of that systemd (its stage1 then connects that system's journal).
+# A pod is started as a unit of that systemd (its stage1 then connects its own journal).
 expect_status 0 F run --unit --log-driver=journal "$BB" --exec /bin/sh -- -c \
   'echo out-line; echo err-line >&2; printf partial'
 u1=$(sed -n 's/^uuid=//p' "$T/out")
 expect_status 0 F status --wait=30s "$u1"
-in_sd journalctl --sync
-in_sd journalctl -o json "FERRY_POD_UUID=$u1" >"$T/j1.json"
+J "$u1" --sync
+J "$u1" -o json "FERRY_POD_UUID=$u1" >"$T/j1.json"
 jq -s -e --arg u "$u1" '
   (map(select(.MESSAGE == "out-line" and .PRIORITY == "6")) | length == 1) and
   (map(select(.MESSAGE == "err-line" and .PRIORITY == "3")) | length == 1) and
@@ -25,11 +33,13 @@ jq -s -e --arg u "$u1" '
   all(.[]; .FERRY_APP == "busybox" and .SYSLOG_IDENTIFIER == "busybox" and .FERRY_POD_UUID == $u)' \
   "$T/j1.json" >/dev/null || fail "journal entries: $(cat "$T/j1.json")"
 ok "journal entries carry FERRY_POD_UUID, FERRY_APP, SYSLOG_IDENTIFIER, PRIORITY 6/3 (a last partial line too)"
-n=$(in_sd journalctl -o json -u "ferry-$u1.service" | jq -s 'map(select(.MESSAGE == "out-line")) | length')
-[ "$n" = 1 ] || fail "journalctl -u ferry-$u1.service has out-line $n times (once from the pod, none from ferry's stdout)"
+n=$(J "$u1" -o json -u "ferry-$u1.service" | jq -s 'map(select(.MESSAGE == "out-line")) | length')
+[ "$n" = 1 ] || fail "journalctl --namespace -u ferry-$u1.service has out-line $n times (once from the pod, none from ferry's stdout)"
+n=$(in_sd journalctl -q -o cat "FERRY_POD_UUID=$u1" | wc -l)
+[ "$n" = 0 ] || fail "the system's journal has $n lines of the pod"
 [ ! -s "$D/pods/run/$u1/logs/busybox.log" ] && [ ! -s "$D/pods/exited-garbage/$u1/logs/busybox.log" ] ||
   fail "logs/busybox.log has the lines"
-ok "journalctl -u ferry-<uuid>.service finds each line once (nothing on ferry's stdout); nothing in logs/"
+ok "journalctl --namespace=ferry-<uuid> -u ferry-<uuid>.service finds each line once (not in the system's journal, not on ferry's stdout); nothing in logs/"
 
 SF logs "$u1" >"$T/l1.out"  # where that journal is
 [ "$(cat "$T/l1.out")" = "$(printf 'out-line\nerr-line\npartial')" ] || fail "ferry logs: $(cat "$T/l1.out")"
@@ -39,13 +49,11 @@ ok "ferry logs reads the pod's entries from the journal"
 # the pod init sends each line to journald's socket, which queues it until journald reads it and
 # writes the entry. To be sure to see them, journald here is stopped (SIGSTOP) before the pod
 # writes its last lines, and only continued once the pod has ended and ferry logs has had 2 s to
-# read (a follow sees the end of the pod within 0.25 s). A pod writes 600 lines (as ferry logs
+# read (a follow sees the end of the pod within 0.25 s); it is the pod's own journald (the
+# namespace's). A pod writes 600 lines (as ferry logs
 # --follow starts), waits for the test's go (a file in a host volume) and writes 4 more: the
 # socket queues only so many (net.unix.max_dgram_qlen: 10 here, 512 where systemd sets it), the
 # init waits for room beyond. Before: both printed none of the last 4 (they had stopped reading).
-journald=$(in_sd systemctl show -P MainPID systemd-journald.service)
-[ "${journald:-0}" -gt 0 ] || fail "no systemd-journald in the test systemd"
-SD_AT_EXIT='in_sd kill -CONT "$journald"'
 late_pod() { # K: starts the pod, $u its uuid
   mkdir -p "$T/go$1"
   expect_status 0 F run --unit --log-driver=journal --volume "go,kind=host,source=$T/go$1" \
@@ -54,6 +62,8 @@ late_pod() { # K: starts the pod, $u its uuid
      while [ ! -e /go/now ]; do sleep 0.05; done
      i=1; while [ $i -le 4 ]; do echo b-$i; i=$((i + 1)); done'
   u=$(sed -n 's/^uuid=//p' "$T/out")
+  journald=$(ns_journald "$u")
+  [ "${journald:-0}" -gt 0 ] || fail "no systemd-journald@ferry-$u.service"
 }
 { seq 1 600 | sed 's/^/a-/'; seq 1 4 | sed 's/^/b-/'; } >"$T/late.want"
 sd_logs() { # ARGS...: ferry logs inside the test systemd, in the background ($!)
@@ -73,7 +83,7 @@ late_pod 1
 sd_logs --follow "$u" >"$T/f1.out" 2>"$T/f1.err" &
 follower=$!
 wait_for "ferry logs --follow to print the first lines" grep -qx a-600 "$T/f1.out"
-in_sd kill -STOP "$journald"
+stop_journald "$journald"
 touch "$T/go1/now"
 expect_status 0 F status --wait=30s "$u"
 cont_journald "$follower"
@@ -83,8 +93,8 @@ wait "$follower" || rc=$?
 same_lines "$T/f1.out" "$T/f1.err" "logs --follow"
 ok "ferry logs --follow prints every line once, those of the follow's start and those journald wrote after the pod ended"
 late_pod 2
-wait_for "the pod's first lines in the journal" sh -c "[ \$(nsenter -t $SD_LEADER -a journalctl -q -o cat FERRY_POD_UUID=$u | wc -l) = 600 ]"
-in_sd kill -STOP "$journald"
+wait_for "the pod's first lines in the journal" sh -c "[ \$(nsenter -t $SD_LEADER -a journalctl --namespace=ferry-$u -q -o cat FERRY_POD_UUID=$u | wc -l) = 600 ]"
+stop_journald "$journald"
 touch "$T/go2/now"
 expect_status 0 F status --wait=30s "$u"
 sd_logs "$u" >"$T/l2.out" 2>"$T/l2.err" &
@@ -108,17 +118,19 @@ go_pod() { # K SCRIPT: a journal pod whose SCRIPT waits for /go/now; $u its uuid
     "$BB" --mount volume=go,target=/go --exec /bin/sh -- -c \
     "while [ ! -e /go/now ]; do sleep 0.05; done; $2"
   u=$(sed -n 's/^uuid=//p' "$T/out")
+  journald=$(ns_journald "$u")
+  [ "${journald:-0}" -gt 0 ] || fail "no systemd-journald@ferry-$u.service"
 }
 go_pod 3 'seq 1 30000 | sed s/^/c-/; touch /go/written
   while [ ! -e /go/more ]; do sleep 0.05; done; echo c-after'
-in_sd kill -STOP "$journald"
+stop_journald "$journald"
 touch "$T/go3/now"
 wait_for "the app to write its 30000 lines while journald is stopped" test -e "$T/go3/written"
 in_sd kill -CONT "$journald"
 touch "$T/go3/more"
 expect_status 0 F status --wait=30s "$u"
-in_sd journalctl --sync
-in_sd journalctl -o json "FERRY_POD_UUID=$u" >"$T/j3.json"
+J "$u" --sync
+J "$u" -o json "FERRY_POD_UUID=$u" >"$T/j3.json"
 jq -s -e '
   [.[] | select(.MESSAGE | startswith("c-"))] as $lines |
   ($lines | length) as $k | [.[] | select(.FERRY_LINES_DROPPED != null)] as $drop |
@@ -131,14 +143,15 @@ jq -s -e '
   "$T/j3.json" >/dev/null || fail "entries after journald stalled: $(jq -c '{MESSAGE, FERRY_LINES_DROPPED}' "$T/j3.json" | sed -n '1p;$p')"
 ok "a stopped journald stalls no app: lines c-1..c-K kept, one entry counts the 30000-K dropped, then the next line"
 go_pod 4 'seq 1 30000 | sed s/^/d-/'
-in_sd kill -STOP "$journald"
+stop_journald "$journald"
 touch "$T/go4/now"
 started=$SECONDS
 expect_status 0 F status --wait=20s "$u"
 in_sd kill -CONT "$journald"
 [ $((SECONDS - started)) -le 10 ] || fail "the pod took $((SECONDS - started)) s to end while journald was stopped"
+J "$u" --sync
 in_sd journalctl --sync
-n=$(in_sd journalctl -q -o cat "FERRY_POD_UUID=$u" | grep -c '^d-' || true)
+n=$(J "$u" -q -o cat "FERRY_POD_UUID=$u" | grep -c '^d-' || true)
 [ "$n" -gt 0 ] || fail "no line of the pod in the journal (the socket's queue had some)"
 in_sd journalctl -q -o cat _TRANSPORT=stdout >"$T/j4.out"
 grep -q "ferry-init: the journal took nothing for 1000 ms: $((30000 - n)) lines of the apps' output dropped" "$T/j4.out" ||
@@ -147,24 +160,39 @@ ok "a pod ends on time while journald is stopped; the init's stderr (the unit's 
 # journald tells an entry's unit from its sender's cgroup when it reads it: these lines it read
 # after the pod's init was gone. The init names its unit (OBJECT_SYSTEMD_UNIT), which
 # journalctl -u finds too. Before: none found (the flake of "journalctl -u ... 0 times").
-m=$(in_sd journalctl -q -o cat -u "ferry-$u.service" | grep -c '^d-' || true)
+m=$(J "$u" -q -o cat -u "ferry-$u.service" | grep -c '^d-' || true)
 [ "$m" = "$n" ] || fail "journalctl -u ferry-$u.service finds $m of the $n lines journald read after the pod ended"
 ok "journalctl -u ferry-<uuid>.service finds the lines journald read after the pod's init was gone"
 
-# While a pod runs, machined shows its lines too: `machinectl status` prints the last entries of
-# the machine's unit, which the init's entries belong to (_SYSTEMD_UNIT, from its cgroup below
-# the unit). `journalctl -M` reads journal files in the machine's root directory (the pod
-# directory, the init's root), which a pod has none of: README "Pods under systemd".
+# While a pod runs it is machine ferry-<uuid>, and `journalctl -M` reads the journal files in the
+# machine's root (machined opens its leader's root): the ns init's root holds the pod's own at
+# /var/log/journal/<uuid without dashes> (bound read-only). `journalctl -m` reads every machine's
+# journal of /var/log/journal, where /var/log/journal/<uuid without dashes> links to the pod's.
+# Before: "No journal files were found" (the lines were in the system's journal only).
 expect_status 0 F run --unit --log-driver=journal "$BB" --exec /bin/sh -- -c 'echo tick-m; exec sleep 1000'
 u3=$(sed -n 's/^uuid=//p' "$T/out")
-mstatus() { in_sd machinectl status --no-pager "ferry-$u3" >"$T/mstatus" 2>&1 && grep -q "tick-m" "$T/mstatus"; }
-wait_for "machinectl status to show the pod's lines" mstatus
+mlines() { in_sd journalctl -M "ferry-$u3" -q -o json --no-pager >"$T/jm" 2>&1 && grep -q '"tick-m"' "$T/jm"; }
+wait_for "journalctl -M ferry-<uuid> to show the pod's line" mlines
+# (its journald's own entries are there too: "Journal started")
+jq -s -e --arg u "$u3" 'all(.[]; (.FERRY_POD_UUID // $u) == $u and (._SYSTEMD_UNIT // "") != "init.scope")' \
+  "$T/jm" >/dev/null || fail "journalctl -M ferry-$u3 shows more than the pod's journal: $(jq -c .MESSAGE "$T/jm" | head -5)"
+in_sd machinectl status --no-pager "ferry-$u3" >"$T/mstatus" 2>&1 || true
 grep -q "Leader: $(cat "$D/pods/run/$u3/pid") (ferry-init)" "$T/mstatus" || fail "machinectl status: $(cat "$T/mstatus")"
-ok "machinectl status ferry-<uuid> shows the init as leader and the pod's last lines"
-in_sd journalctl -M "ferry-$u3" --no-pager >"$T/jm" 2>&1 || true
-grep -q "No journal files were found" "$T/jm" || fail "journalctl -M: $(cat "$T/jm")"
-ok "journalctl -M ferry-<uuid> finds no journal files (the pod keeps none), as documented"
+ok "journalctl -M ferry-<uuid> shows the pod's own journal (its line alone); machinectl status shows the init as leader"
+in_sd journalctl -m -q -o cat "FERRY_POD_UUID=$u3" >"$T/jmm"
+[ "$(cat "$T/jmm")" = tick-m ] || fail "journalctl -m: $(cat "$T/jmm")"
+ok "journalctl -m finds the pod's line (its journal linked as machine <uuid> in /var/log/journal)"
 expect_status 0 F stop "$u3"
+# fly: the init's root is the host's, so -M reads the host's journals, the pod's among them
+# through that link.
+expect_status 0 F run --unit --stage1-name=fly --net=host --log-driver=journal "$BB" --exec /bin/sh -- -c \
+  'echo tick-fly; exec sleep 1000'
+u4=$(sed -n 's/^uuid=//p' "$T/out")
+flines() { [ "$(in_sd journalctl -M "ferry-$u4" -q -o cat --no-pager "FERRY_POD_UUID=$u4" 2>&1)" = tick-fly ]; }
+wait_for "journalctl -M ferry-<uuid> to show the fly pod's line" flines
+[ "$(J "$u4" -q -o cat "FERRY_POD_UUID=$u4")" = tick-fly ] || fail "fly: not in the pod's own journal"
+ok "fly: the pod's own journal, which journalctl -M ferry-<uuid> reads too"
+expect_status 0 F stop "$u4"
 
 # The nspawn stage1 cannot pass the journal's socket (systemd-nspawn closes it): one line.
 if command -v systemd-nspawn >/dev/null; then
