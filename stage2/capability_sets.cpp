@@ -99,7 +99,11 @@ void setCapabilities(const CapabilitySets& sets) {
     throwErrno(err, what);
   }
   if (CAP_AMBIENT_SUPPORTED()) {
-    if (cap_reset_ambient() != 0) throwErrno("clear the ambient capabilities");
+    // One prctl (libcap's cap_reset_ambient probes every capability first: 40 system calls
+    // more on the exec path).
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+      throwErrno("clear the ambient capabilities");
+    }
     for (int c = 0; c <= last && c < 64; ++c) {
       if ((sets.ambient & capBit(c)) == 0) continue;
       if (cap_set_ambient(static_cast<cap_value_t>(c), CAP_SET) != 0) {
