@@ -20,6 +20,7 @@
 #include "common/idmap.hpp"
 #include "stage0/net/pod_network.hpp"
 #include "stage0/pod/pods.hpp"
+#include "stage1/common/systemd.hpp"
 
 namespace ferry::pod {
 
@@ -61,6 +62,7 @@ void destroy(const Pods& pods, const Pod& pod, PodCleaner& cleaner) {
   }
   removeTree(pod.path);
   releaseIdRange(dataDirOf(pods), pod.uuid);
+  stage1::removePodJournal(pod.uuid);  // --log-driver=journal under systemd: ABI §5 "systemd"
 }
 
 // Ranges recorded for pods that exist in no state directory.

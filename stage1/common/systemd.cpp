@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -80,6 +81,20 @@ void linkPodJournal(const std::string& uuid) {
 }
 
 }  // namespace
+
+void removePodJournal(const std::string& uuid) {
+  auto files = journalNamespaceFiles(podJournalNamespace(uuid));
+  if (!files) return;
+  std::filesystem::path link = files->parent_path() / podMachineId(uuid);
+  std::error_code ec;
+  struct stat st;
+  if (::lstat(link.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::unlink(link.c_str()) != 0 &&
+      errno != ENOENT) {
+    throwErrno("remove " + quote(link.string()));
+  }
+  std::filesystem::remove_all(*files, ec);  // a symlink there is removed, never followed
+  if (ec) throwErrno(ec.value(), "remove the pod's journal " + quote(files->string()));
+}
 
 void connectJournalForInit(std::vector<std::string>& initEnv, const std::string& uuid) {
   std::string path = "/run/systemd/journal/socket";

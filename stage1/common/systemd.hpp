@@ -41,6 +41,11 @@ std::optional<std::filesystem::path> journalNamespaceFiles(const std::string& ns
 // (/var/log/journal/<this> in the pod init's root, where `journalctl -M` looks).
 std::string podMachineId(const std::string& uuid);
 
+// Deletes the pod's own journal (its namespace's files and the link to them): with the pod, as
+// logs/ goes with it. A journald of the namespace still running (idle, the pod being gone) keeps
+// what it has open until it exits. Throws when they exist and cannot be deleted.
+void removePodJournal(const std::string& uuid);
+
 // --log-driver=journal: connects a datagram socket to the journal (not close-on-exec: the pod
 // init inherits it) and adds FERRY_JOURNAL_FD=N to the init's environment, and
 // FERRY_JOURNAL_UNIT=<unit> when this process runs in a systemd unit (a service or scope in its

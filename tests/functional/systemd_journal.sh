@@ -44,6 +44,15 @@ ok "journalctl --namespace=ferry-<uuid> -u ferry-<uuid>.service finds each line 
 SF logs "$u1" >"$T/l1.out"  # where that journal is
 [ "$(cat "$T/l1.out")" = "$(printf 'out-line\nerr-line\npartial')" ] || fail "ferry logs: $(cat "$T/l1.out")"
 ok "ferry logs reads the pod's entries from the journal"
+# The pod's journal goes with the pod (as logs/ does): ferry rm deletes the namespace's files and
+# the link. Before: both left behind (8 MiB of journal file a pod).
+mid=$(in_sd cat /etc/machine-id)
+in_sd test -d "/var/log/journal/$mid.ferry-$u1" -a -L "/var/log/journal/${u1//-/}" ||
+  fail "no journal directory or link for pod $u1: $(in_sd ls /var/log/journal)"
+SF rm "$u1" >/dev/null
+! in_sd test -e "/var/log/journal/$mid.ferry-$u1" -o -L "/var/log/journal/${u1//-/}" ||
+  fail "ferry rm left the pod's journal: $(in_sd ls /var/log/journal)"
+ok "ferry rm deletes the pod's own journal and its link"
 
 # No line is missing from ferry logs, with or without --follow, however late journald writes it:
 # the pod init sends each line to journald's socket, which queues it until journald reads it and
