@@ -32,7 +32,6 @@ class TreeCopier {
     if (::fstat(src.get(), &st) != 0) throwErrno("stat " + quote(from_.string()));
     if (::mkdir(to_.c_str(), 0700) != 0) throwErrno("create directory " + quote(to_.string()));
     UniqueFd dst = openFile(to_, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    markHierarchyTop(dst.get());  // a tree of its own: its directories spread (fs.hpp)
     root_ = dst.get();
     copyDir(src.get(), dst.get(), "");
     finish(dst.get(), "", st, src.get());
@@ -161,15 +160,12 @@ class TreeCopier {
       if (n == 0) break;
       left -= n;
     }
-    // The size stat gave is copied: nothing more to read (a tree being copied does not
-    // change; a read per file to make sure cost a system call per file).
-    if (left == 0) return;
-    if (buf_.empty()) buf_.resize(1 << 16);  // once per copy, not a 64 KiB fill per file
+    std::string buf(1 << 16, '\0');
     while (true) {
-      size_t n = readFull(src, buf_.data(), buf_.size(), srcName(rel));
+      size_t n = readFull(src, buf.data(), buf.size(), srcName(rel));
       if (n == 0) break;
-      writeAll(dst, buf_.data(), n, dstName(rel));
-      if (n < buf_.size()) break;
+      writeAll(dst, buf.data(), n, dstName(rel));
+      if (n < buf.size()) break;
     }
   }
 
@@ -237,7 +233,6 @@ class TreeCopier {
   fs::path from_, to_;
   CopyTreeOptions options_;
   int root_ = -1;
-  std::string buf_;  // read/write fallback where copy_file_range cannot copy
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 

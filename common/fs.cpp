@@ -1,9 +1,7 @@
 #include "common/fs.hpp"
 
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,16 +105,6 @@ size_t readFull(int fd, void* data, size_t size, std::string_view what) {
 void syncDir(const fs::path& dir) {
   UniqueFd fd = openFile(dir, O_RDONLY | O_DIRECTORY);
   if (::fsync(fd.get()) != 0) throwErrno("sync directory " + quote(dir.string()));
-}
-
-bool markHierarchyTop(int dirfd) noexcept {
-  // The flags are an int for every file system that has them (the ioctl's declared long is
-  // historical).
-  int flags = 0;
-  if (::ioctl(dirfd, FS_IOC_GETFLAGS, &flags) != 0) return false;
-  if ((flags & FS_TOPDIR_FL) != 0) return true;
-  flags |= FS_TOPDIR_FL;
-  return ::ioctl(dirfd, FS_IOC_SETFLAGS, &flags) == 0;
 }
 
 void writeFileAtomic(const fs::path& path, std::string_view data, mode_t mode, Sync sync) {

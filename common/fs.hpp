@@ -69,16 +69,6 @@ void makeDirs(const std::filesystem::path& dir, mode_t mode);
 // fsync of a directory, so that a rename inside it is durable.
 void syncDir(const std::filesystem::path& dir);
 
-// Marks a directory that roots a tree of its own (a rendered rootfs, a copy of one) as the top
-// of a directory hierarchy (FS_TOPDIR_FL, chattr +T), so that ext4's Orlov allocator places its
-// subdirectories, and with them their files, in block groups of their own instead of beside
-// the parent's. On ext4 without a journal (this project's machines) every inode allocated in a
-// group scans past each inode freed there in the last seconds (minutes while its inode table
-// block is dirty): a tree rendered where builds or earlier trees were just deleted spent most
-// of its time in that scan (a first run 5-6 s, 1.8 s of it system time; 2.5 s, 0.3 s, spread).
-// Best effort: false where the file system has no such flag (tmpfs, overlayfs, xfs).
-bool markHierarchyTop(int dirfd) noexcept;
-
 class TempDir {
  public:
   // Creates a fresh directory named prefix + random suffix inside parent.

@@ -77,17 +77,7 @@ std::vector<convert::RenderImage> aciRenderOrder(const Store& store, const Image
   return convert::resolveDependencies(*self, find, "the image store");
 }
 
-// Creates the rootfs directory (or takes the empty one the caller made) and marks it as the top
-// of a hierarchy, so that the tree's directories and files go to block groups of their own
-// (markHierarchyTop in common/fs.hpp).
-void makeRootfsDir(const fs::path& rootfs) {
-  fs::create_directory(rootfs);
-  UniqueFd fd = openFile(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  markHierarchyTop(fd.get());
-}
-
 void renderAci(const std::vector<convert::RenderImage>& order, const fs::path& rootfs) {
-  makeRootfsDir(rootfs);
   archive::Extractor x(rootfs, renderOptions(), archive::Extractor::Target::kFresh,
                        order.front().path.string());
   convert::renderImages(order, [&](const archive::Entry& e, archive::Reader& r) { x.add(e, r); });
@@ -96,7 +86,7 @@ void renderAci(const std::vector<convert::RenderImage>& order, const fs::path& r
 
 void renderOci(const Store& store, const ImageRecord& image, const fs::path& rootfs,
                archive::Trash* trash = nullptr) {
-  makeRootfsDir(rootfs);
+  fs::create_directory(rootfs);
   for (const BlobRef& b : image.blobs) {
     if (b.role != BlobRole::kLayer) continue;
     archive::ReaderOptions ro;

@@ -1,11 +1,5 @@
 // The tree store: rendering OCI layers and ACIs with dependencies; verifying trees.
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
-
 #include <gtest/gtest.h>
-
-#include "common/copy_tree.hpp"
 
 #include "stage0/store/store.hpp"
 #include "tests/unit/store/test_util.hpp"
@@ -113,43 +107,6 @@ TEST_F(TreeTest, CorruptLayerFailsAndLeavesNoTree) {
   EXPECT_FALSE(s.treePath(img.id));
   EXPECT_TRUE(fs::is_empty(dir / "cas/trees"));
   EXPECT_TRUE(fs::is_empty(dir / "cas/tmp"));
-}
-
-// The inode flags of a directory; nullopt where the file system has none (tmpfs).
-std::optional<int> inodeFlags(const fs::path& dir) {
-  UniqueFd fd = openFile(dir, O_RDONLY | O_DIRECTORY);
-  int flags = 0;
-  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return std::nullopt;
-  return flags;
-}
-
-// Every rendered rootfs (a tree of the store, OCI or ACI, a render into a directory, a copy of
-// a tree) is marked as the top of a hierarchy, so that ext4 places its directories in block
-// groups of their own (common/fs.hpp markHierarchyTop).
-TEST_F(TreeTest, RenderedRootsAreTopsOfHierarchies) {
-  fs::path probe = scratch / "probe";
-  fs::create_directory(probe);
-  if (!inodeFlags(probe) || !markHierarchyTop(openFile(probe, O_RDONLY | O_DIRECTORY).get())) {
-    GTEST_SKIP() << "the file system of " << scratch << " has no FS_TOPDIR_FL";
-  }
-  ASSERT_TRUE(*inodeFlags(probe) & FS_TOPDIR_FL);
-  Store s = Store::open(dir);
-  ImageRecord oci = addOci(s, scratch, "example.com/oci", {{directory("etc"), file("etc/a", "a")}});
-  ImageRecord aci = addAci(s, scratch, "example.com/aci", "1.0", {file("b", "b")});
-  for (const ImageRecord& img : {oci, aci}) {
-    TreeInfo t = s.renderTree(img.id);
-    EXPECT_TRUE(*inodeFlags(t.rootfs) & FS_TOPDIR_FL) << img.name;
-    EXPECT_FALSE(*inodeFlags(t.rootfs.parent_path()) & FS_TOPDIR_FL) << img.name;
-    fs::path out = scratch / ("render-" + img.name.substr(12));
-    s.renderRootfs(img.id, out);
-    EXPECT_TRUE(*inodeFlags(out) & FS_TOPDIR_FL) << img.name;
-    fs::path copy = scratch / ("copy-" + img.name.substr(12));
-    copyTree(t.rootfs, copy);
-    EXPECT_TRUE(*inodeFlags(copy) & FS_TOPDIR_FL) << img.name;
-  }
-  // Only the root: its subdirectories are ordinary ones.
-  EXPECT_FALSE(*inodeFlags(s.renderTree(oci.id).rootfs / "etc") & FS_TOPDIR_FL);
-  EXPECT_TRUE(s.verify().empty());
 }
 
 }  // namespace
