@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/printable.hpp"
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
 #include "stage0/cli/table.hpp"
@@ -190,18 +191,24 @@ int statusCommand(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << json::dump(i.toJson(), true) << "\n";
     return kExitOk;
   }
-  ctx.out << "state=" << pod::stateName(i.state) << "\n";
-  ctx.out << "created=" << timeText(i.createdAt) << "\n";
-  ctx.out << "started=" << timeText(i.startedAt) << "\n";
-  if (i.finishedAt) ctx.out << "finished=" << timeText(i.finishedAt) << "\n";
-  if (i.pid) ctx.out << "pid=" << *i.pid << "\n";
-  if (i.unit) ctx.out << "unit=" << *i.unit << "\n";
-  ctx.out << "networks=" << i.networksText(true) << "\n";
-  ctx.out << "exited=" << (finished(i.state) ? "true" : "false") << "\n";
-  if (i.exitCode) ctx.out << "exit=" << *i.exitCode << "\n";
+  // KEY=VALUE lines; every value printable(): app statuses are the pod's (a kvm guest writes
+  // status/), and a newline or an escape sequence there must not forge a line or reach the
+  // operator's terminal.
+  auto line = [&ctx](std::string_view key, std::string_view value) {
+    ctx.out << key << "=" << printable(value) << "\n";
+  };
+  line("state", pod::stateName(i.state));
+  line("created", timeText(i.createdAt));
+  line("started", timeText(i.startedAt));
+  if (i.finishedAt) line("finished", timeText(i.finishedAt));
+  if (i.pid) line("pid", std::to_string(*i.pid));
+  if (i.unit) line("unit", *i.unit);
+  line("networks", i.networksText(true));
+  line("exited", finished(i.state) ? "true" : "false");
+  if (i.exitCode) line("exit", std::to_string(*i.exitCode));
   for (const auto& a : i.apps) {
-    ctx.out << "app-" << a.name << "=" << appResult(a) << "\n";
-    if (a.status && a.status->oomKilled) ctx.out << "app-" << a.name << "-oom=true\n";
+    line("app-" + a.name, appResult(a));
+    if (a.status && a.status->oomKilled) line("app-" + a.name + "-oom", "true");
   }
   return kExitOk;
 }

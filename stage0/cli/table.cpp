@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/printable.hpp"
+
 namespace ferry::cli {
 
 namespace {
@@ -20,6 +22,7 @@ void Table::add(std::vector<std::string> row) {
     if (cell.empty()) cell.push_back('-');  // (not = "-": gcc 12's -Wrestrict misfires)
     std::replace_if(
         cell.begin(), cell.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
+    cell = printable(cell);  // an image's label, a status a kvm guest wrote: no escape sequences
   }
   rows_.push_back(std::move(row));
 }

@@ -1,6 +1,7 @@
 // Aligned text tables for `list` and `image list`: every column as wide as its widest cell
 // (counted in characters, not bytes), two spaces between columns, the last one unpadded. Cells
-// never hold a tab or a newline (they become spaces). Scripts read `--format=json`.
+// never hold a tab or a newline (they become spaces) nor any other control character (shown
+// escaped: common/printable.hpp). Scripts read `--format=json`.
 #pragma once
 
 #include <ostream>

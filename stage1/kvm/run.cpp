@@ -48,6 +48,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/printable.hpp"
 #include "common/pty.hpp"
 #include "stage1/common/descriptor.hpp"
 #include "stage1/common/net.hpp"
@@ -369,7 +370,7 @@ class KvmRun {
     switch (f.type) {
       case FrameType::kHello:
         hello_ = true;
-        debugLine(debug_, "the guest's /init runs (guest uptime " + f.data + " s)");
+        debugLine(debug_, "the guest's /init runs (guest uptime " + printable(f.data) + " s)");
         deadline_ = kNever;
         if (stopAsked_) sendSignal(SIGTERM);
         break;
@@ -419,7 +420,8 @@ class KvmRun {
         break;
       case FrameType::kFailure:
         failure_ = f.data;
-        std::fprintf(stderr, "ferry-stage1 run: the guest: %s\n", f.data.c_str());
+        // The guest's words: printable(), as everything a guest wrote that run prints.
+        std::fprintf(stderr, "ferry-stage1 run: the guest: %s\n", printable(f.data).c_str());
         break;
       default:
         break;
@@ -552,7 +554,9 @@ class KvmRun {
         break;
       }
     }
-    std::fprintf(stderr, "%s\n", text.substr(at).c_str());
+    std::string tail = text.substr(at);
+    tail.erase(std::remove(tail.begin(), tail.end(), '\r'), tail.end());  // the serial's CRLF
+    std::fprintf(stderr, "%s\n", printable(tail, true, true).c_str());
   }
 
   // Every child left (virtiofsd after QEMU): waited for `seconds`, then killed.
