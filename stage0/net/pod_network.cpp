@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/own_file.hpp"
 #include "stage0/net/cni.hpp"
 
 namespace ferry::net {
@@ -328,7 +329,9 @@ void waitForHostAddresses(const std::vector<std::string>& ifs, bool debug) {
 
 std::string resolvConfFromDns(const json::Json& dns) { return resolvConfText(dns); }
 
-bool hasNetworks(const fs::path& podDir) { return present(planFile(podDir)); }
+// stage0's own plan only: a pod's root that made net/ in its pod directory (--private-users,
+// whose pods have no networks) gets no CNI plugin run for its files.
+bool hasNetworks(const fs::path& podDir) { return isOwnFile(planFile(podDir)); }
 
 fs::path netnsPath(const fs::path& podDir) { return podDir / "netns"; }
 
@@ -341,7 +344,9 @@ void writePlan(const fs::path& podDir, const NetPlan& plan, Sync sync) {
 
 NetPlan readPlan(const fs::path& podDir) {
   fs::path f = planFile(podDir);
-  return NetPlan::fromJson(json::parse(readFile(f, 16 << 20), f.string()), f.string());
+  std::optional<std::string> text = readOwnFile(f, 16 << 20);
+  if (!text) throw Error(Errc::kNotFound, "cannot read " + quote(f.string()) + ": no plan of ours");
+  return NetPlan::fromJson(json::parse(*text, f.string()), f.string());
 }
 
 void setUp(const fs::path& podDir, const std::string& uuid, bool debug) {
@@ -409,11 +414,9 @@ void tearDown(const fs::path& podDir, const std::string& uuid) {
     fs::path adding = addingFile(podDir, n.ifName);
     if (!present(res) && !present(adding)) continue;
     json::Json cached(nullptr);
-    if (present(res)) {
-      try {
-        cached = json::parse(readFile(res, 16 << 20), res.string());
-      } catch (const std::exception&) {
-      }
+    try {
+      if (auto text = readOwnFile(res, 16 << 20)) cached = json::parse(*text, res.string());
+    } catch (const std::exception&) {
     }
     try {
       del(n.config, attachment(uuid, nsArg, n, plan), cached);
@@ -423,9 +426,8 @@ void tearDown(const fs::path& podDir, const std::string& uuid) {
       if (first.empty()) first = e.what();
     }
   }
-  if (present(guardsFile(podDir))) {
-    json::Json ifs =
-        json::parse(readFile(guardsFile(podDir), 1 << 20), guardsFile(podDir).string());
+  if (auto guards = readOwnFile(guardsFile(podDir), 1 << 20)) {
+    json::Json ifs = json::parse(*guards, guardsFile(podDir).string());
     if (ifs.is_array()) {
       for (const auto& h : ifs) {
         if (!h.is_string()) continue;
@@ -449,7 +451,9 @@ void check(const fs::path& podDir, const std::string& uuid) {
     if (!present(res)) {
       throw Error(Errc::kInvalid, "network " + quote(n.name) + " is not attached");
     }
-    json::Json cached = json::parse(readFile(res, 16 << 20), res.string());
+    auto text = readOwnFile(res, 16 << 20);
+    if (!text) throw Error(Errc::kInvalid, "network " + quote(n.name) + " is not attached");
+    json::Json cached = json::parse(*text, res.string());
     net::check(n.config, attachment(uuid, ns, n, plan), cached);
   }
 }
@@ -461,11 +465,11 @@ std::vector<NetworkStatus> networkStatus(const fs::path& podDir) {
   for (const auto& n : plan.networks) {
     NetworkStatus s{n.name, n.ifName, {}};
     fs::path res = resultFile(podDir, n.ifName);
-    if (present(res)) {
-      try {
-        s.addresses = resultAddresses(json::parse(readFile(res, 16 << 20), res.string()));
-      } catch (const std::exception&) {
+    try {
+      if (auto text = readOwnFile(res, 16 << 20)) {
+        s.addresses = resultAddresses(json::parse(*text, res.string()));
       }
+    } catch (const std::exception&) {
     }
     out.push_back(std::move(s));
   }

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/own_file.hpp"
 #include "formats/appc/pod_manifest.hpp"
 
 namespace ferry::pod {
@@ -111,14 +112,14 @@ PodInfo inspect(const Pod& pod) {
   if (!info.createdAt) info.createdAt = fileTime(d / "lock");
   if (pod.dir == Dir::kRun || pod.dir == Dir::kExitedGarbage) {
     info.pid = readNumberFile(d / "pid");
-    info.startedAt = fileTime(d / "pid");
+    if (info.pid) info.startedAt = fileTime(d / "pid");
     info.exitCode = readNumberFile(d / "exit");
-    info.finishedAt = fileTime(d / "exit");
+    if (info.exitCode) info.finishedAt = fileTime(d / "exit");
   }
   std::error_code ec;
   // stage0/systemd/pod_unit.hpp writes it; only the name matters here.
-  if (fs::exists(d / "unit", ec)) {
-    json::Json u = json::parse(readFile(d / "unit", 1 << 16), (d / "unit").string());
+  if (auto text = readOwnFile(d / "unit", 1 << 16)) {
+    json::Json u = json::parse(*text, (d / "unit").string());
     if (u.is_object() && u.contains("name") && u["name"].is_string()) {
       info.unit = u["name"].get<std::string>();
     }

@@ -14,6 +14,7 @@
 #include <cstdlib>
 
 #include "common/fs.hpp"
+#include "common/own_file.hpp"
 
 namespace ferry::systemd {
 
@@ -47,9 +48,9 @@ std::array<uint8_t, 16> uuidBytes(const std::string& uuid) {
 
 // The pod init's pid from the pod's `pid` file (written atomically), 0 while there is none.
 pid_t podPid(const fs::path& podDir) {
-  std::error_code ec;
-  if (!fs::exists(podDir / "pid", ec)) return 0;
-  std::string text = readFile(podDir / "pid", 64);
+  std::optional<std::string> own = readOwnFile(podDir / "pid", 64);
+  if (!own) return 0;
+  const std::string& text = *own;
   char* end = nullptr;
   long v = std::strtol(text.c_str(), &end, 10);
   if (end == text.c_str() || v <= 1 || v > 0x7fffffff) {

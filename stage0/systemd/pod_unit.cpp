@@ -11,6 +11,7 @@
 #include "common/cgroup.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/own_file.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/systemd/machined.hpp"
 #include "stage0/systemd/units.hpp"
@@ -130,9 +131,10 @@ CgroupDriver defaultCgroupDriver() {
 
 std::optional<PodUnit> readPodUnit(const fs::path& podDir) {
   fs::path f = podDir / kUnitFile;
-  std::error_code ec;
-  if (!fs::exists(f, ec)) return std::nullopt;
-  json::Json j = json::parse(readFile(f, 1 << 16), f.string());
+  // Only stage0's own record (a file a pod's root planted there names no unit of ours).
+  std::optional<std::string> text = readOwnFile(f, 1 << 16);
+  if (!text) return std::nullopt;
+  json::Json j = json::parse(*text, f.string());
   try {
     json::asObject(j, "");
     PodUnit u;

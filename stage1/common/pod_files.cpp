@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/own_file.hpp"
 #include "stage1/common/abi.hpp"
 
 namespace ferry::stage1 {
@@ -23,9 +24,9 @@ void writeCgroupsJson(const fs::path& podDir, const cgroup::Group& pod) {
 
 std::optional<cgroup::Group> readCgroupsJson(const fs::path& podDir, const std::string& uuid) {
   fs::path file = podDir / podfile::kCgroups;
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return std::nullopt;
-  Json doc = json::parse(readFile(file, 16 << 20), quote(file.string()));
+  std::optional<std::string> text = readOwnFile(file, 16 << 20);
+  if (!text) return std::nullopt;
+  Json doc = json::parse(*text, quote(file.string()));
   try {
     std::vector<std::pair<std::string, std::string>> dirs;
     for (const auto& [mount, dir] : json::asObject(doc, "").items()) {
@@ -47,9 +48,9 @@ void writeExitFile(const fs::path& podDir, int code) {
 
 std::optional<pid_t> readPidFile(const fs::path& podDir) {
   fs::path file = podDir / podfile::kPid;
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return std::nullopt;
-  std::string text = readFile(file, 64);
+  std::optional<std::string> own = readOwnFile(file, 64);
+  if (!own) return std::nullopt;
+  const std::string& text = *own;
   char* end = nullptr;
   long pid = std::strtol(text.c_str(), &end, 10);
   if (pid <= 0 || end == text.c_str() || (*end != '\n' && *end != '\0')) {
@@ -59,9 +60,9 @@ std::optional<pid_t> readPidFile(const fs::path& podDir) {
 }
 
 std::optional<int64_t> readNumberFile(const fs::path& file) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return std::nullopt;
-  std::string text = readFile(file, 4096);
+  std::optional<std::string> own = readOwnFile(file, 4096);
+  if (!own) return std::nullopt;
+  std::string text = std::move(*own);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   if (text.empty()) return std::nullopt;
   try {

@@ -25,6 +25,9 @@ std::optional<cgroup::Group> readCgroupsJson(const std::filesystem::path& podDir
 // pod outlives a reboot).
 void writePidFile(const std::filesystem::path& podDir, pid_t pid);
 void writeExitFile(const std::filesystem::path& podDir, int code);
+// pid, exit, cgroups.json are read as ferry's own files only (common/own_file.hpp): under
+// --private-users the pod's root may create files in the pod directory (ABI §1), and one it made
+// where the stage1 writes later (exit while the pod runs) reads as missing.
 // Reads `pid`; nullopt when missing, Error{kInvalid} when it is not a process ID.
 std::optional<pid_t> readPidFile(const std::filesystem::path& podDir);
 // The decimal number in a file such as pid or exit; nullopt when absent or empty.

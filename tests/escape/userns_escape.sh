@@ -90,4 +90,28 @@ printf '0:0\nhost\n' | diff -u - "$T/got" >&2 || fail "the pod does not see the 
 grep -q '^ruid=1000 euid=1000 ' "$T/out" || { cat "$T/out" "$T/err" >&2; fail "a setuid binary on the volume gave uid 1000 another euid"; }
 host_unchanged "a host volume"
 ok "a host volume is idmapped (owners as on the host) and nosuid"
+
+# The pod's root in its pod directory, where it may create files (SECURITY.md: the directory is
+# sticky and group START, so nothing ferry wrote is its to change): reached through the pod
+# init's working directory with CAP_SYS_PTRACE, which the operator may grant a pod in a user
+# namespace. What it plants where ferry writes later or never (exit while the pod runs, unit,
+# net/ with a CNI plan whose IPAM keeps its state in a host directory) must never be read as
+# ferry's: `status` does not block on a FIFO nor name a unit ferry never made, and rm runs no
+# CNI plugin for a pod that had no networks.
+plant='p=/proc/1/cwd; /bin/busybox mkfifo $p/exit; echo "{\"name\":\"victim.service\",\"bus\":\"system\",\"kind\":\"service\"}" >$p/unit; mkdir $p/net; echo "{\"networks\":[{\"name\":\"x\",\"ifName\":\"eth0\",\"args\":[],\"config\":{\"cniVersion\":\"0.4.0\",\"name\":\"planted\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"ferry-planted0\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"'"$C"'\",\"subnet\":\"10.231.0.0/24\"}}]}}]}" >$p/net/networks.json; echo "{}" >$p/net/eth0.json; ls $p/exit $p/unit $p/net/networks.json >/dev/null && echo ready; exec sleep 600'
+img3=$(hostile_image plant "$(jq -cn --arg s "$plant" '{exec:["/bin/sh","-c",$s],user:"0",group:"0"}')")
+start_pod plant --private-users --caps-retain=CAP_SYS_PTRACE "$img3"
+set +e
+timeout -k 5 20 "$FERRY" --dir "$D" status --format=json "$u" >"$T/out" 2>"$T/err"
+st=$?
+set -e
+[ "$st" -ne 124 ] || fail "ferry status hung on the FIFO the pod planted as exit"
+[ "$st" -eq 0 ] || { cat "$T/out" "$T/err" >&2; fail "ferry status failed ($st)"; }
+[ "$(jq -r '.state' "$T/out")" = running ] || { cat "$T/out" >&2; fail "the pod does not read as running"; }
+[ "$(jq -r '.unit' "$T/out")" = null ] || { cat "$T/out" >&2; fail "ferry status names the unit the pod planted"; }
+expect_status 0 F stop "$u"
+F status --wait=20s "$u" >/dev/null 2>&1 || true
+expect_status 0 F rm "$u"
+host_unchanged "files the pod's root planted in its pod directory"
+ok "planted exit, unit and net/ are not ferry's: status ends and names no unit, rm runs no CNI plugin"
 echo "userns_escape: $checks checks passed"
