@@ -20,8 +20,72 @@ namespace {
 constexpr size_t kBlock = size_t{1} << 20;  // tar stream is handed on in blocks this large
 constexpr size_t kInFlight = 4;             // blocks queued between the two threads
 
+// Hashes blocks on a thread of its own, one at a time: the caller starts a block, works on the
+// same bytes (compressing them), then waits for the hash before it reuses the block. An
+// image ID is a SHA-512 of the uncompressed stream (no SHA instructions for it, about as slow as
+// ISA-L's deflate), so hashing beside the compressor takes it off the writer's critical path.
+class HashWorker {
+ public:
+  explicit HashWorker(Hasher& hasher) : hasher_(hasher), thread_([this] { run(); }) {}
+  ~HashWorker() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+      cv_.notify_all();
+    }
+    thread_.join();
+  }
+  HashWorker(const HashWorker&) = delete;
+  HashWorker& operator=(const HashWorker&) = delete;
+
+  void start(std::string_view block) {
+    std::lock_guard lock(mu_);
+    block_ = block;
+    busy_ = true;
+    cv_.notify_all();
+  }
+
+  // Waits for the block's hash; rethrows its error.
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !busy_; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return done_ || busy_; });
+      if (!busy_) return;
+      std::string_view block = block_;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        hasher_.update(block.data(), block.size());
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      if (error && !error_) error_ = error;
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  Hasher& hasher_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string_view block_;
+  std::exception_ptr error_;
+  bool busy_ = false;
+  bool done_ = false;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
 // The back half of the writer: hashes the tar stream, compresses, hashes and writes the
-// output. Runs on the caller's thread or on its own.
+// output. Runs on the caller's thread or on its own; with compression and an uncompressed
+// digest on a pipelined writer, the hash runs on a third thread beside the compressor.
 class Sink {
  public:
   Sink(int fd, const WriterOptions& o) : fd_(fd), name_(o.name) {
@@ -29,16 +93,34 @@ class Sink {
     if (o.compressedDigest) outHash_.emplace(*o.compressedDigest);
     compressor_ = detail::makeCompressor(o.compression, o.level, o.workers,
                                          [this](const char* p, size_t n) { output(p, n); });
+    if (rawHash_ && o.pipelined && o.compression != Compression::kNone) {
+      hashWorker_ = std::make_unique<HashWorker>(*rawHash_);
+    }
   }
 
   void consume(std::string_view block) {
-    if (rawHash_) rawHash_->update(block.data(), block.size());
     rawSize_ += block.size();
-    compressor_->compress(block);
+    if (!hashWorker_) {
+      if (rawHash_) rawHash_->update(block.data(), block.size());
+      compressor_->compress(block);
+      return;
+    }
+    hashWorker_->start(block);
+    try {
+      compressor_->compress(block);
+    } catch (...) {
+      try {
+        hashWorker_->wait();  // the block must outlive the hash
+      } catch (...) {
+      }
+      throw;
+    }
+    hashWorker_->wait();
   }
 
   WriteResult finish() {
     compressor_->finish();
+    hashWorker_.reset();
     WriteResult r;
     r.uncompressedSize = rawSize_;
     r.compressedSize = outSize_;
@@ -61,6 +143,7 @@ class Sink {
   uint64_t rawSize_ = 0;
   uint64_t outSize_ = 0;
   std::unique_ptr<detail::Compressor> compressor_;
+  std::unique_ptr<HashWorker> hashWorker_;  // after rawHash_: gone before it
 };
 
 // Hands filled blocks to a Sink on a second thread; empty blocks come back for reuse.
