@@ -19,6 +19,8 @@
 
 namespace ferry::systemd {
 
+namespace fs = std::filesystem;
+
 const char* const kSystemJournalVarlink = "/run/systemd/journal/io.systemd.journal";
 
 namespace {
@@ -116,11 +118,18 @@ std::optional<std::string> synchronizeJournal(const std::string& varlink) {
 void printPodJournal(std::ostream& out, std::ostream& err, const std::string& uuid,
                      const std::optional<std::string>& app, bool prefix, bool follow,
                      const std::function<bool()>& over) {
-  // Lines the apps sent may still wait in journald's socket: written out before the last read.
+  // A pod under systemd writes each line to its own namespace (stage1/ABI.md §5 "systemd") and
+  // to the system's journal; any other pod to the system's alone. One of them is read, so that
+  // each line is printed once: the namespace when the pod has one (its sockets, or its files
+  // once its journald has gone), else the system's.
   std::string ns = stage1::podJournalNamespace(uuid);
-  std::string varlink = stage1::journalNamespaceRuntimeDir(ns) / "io.systemd.journal";
   std::error_code ec;
-  if (!std::filesystem::exists(varlink, ec)) varlink = kSystemJournalVarlink;
+  fs::path runtime = stage1::journalNamespaceRuntimeDir(ns);
+  auto files = stage1::journalNamespaceFiles(ns);
+  bool own = fs::exists(runtime / "socket", ec) || (files && fs::is_directory(*files, ec));
+  // Lines the apps sent may still wait in journald's socket: written out before the last read.
+  std::string varlink = runtime / "io.systemd.journal";
+  if (!own || !fs::exists(varlink, ec)) varlink = kSystemJournalVarlink;
   auto sync = [&err, &varlink] {
     if (auto cause = synchronizeJournal(varlink)) {
       err << "ferry: warning: cannot synchronize the journal: " << *cause
@@ -129,10 +138,8 @@ void printPodJournal(std::ostream& out, std::ostream& err, const std::string& uu
   };
   if (!follow) sync();
   sd_journal* raw = nullptr;
-  // The pod's own namespace (stage1/ABI.md §5 "systemd") and the system's journal: a pod under
-  // systemd writes to the first, any other to the second.
-  if (int r = sd_journal_open_namespace(
-          &raw, ns.c_str(), SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_INCLUDE_DEFAULT_NAMESPACE);
+  if (int r = own ? sd_journal_open_namespace(&raw, ns.c_str(), SD_JOURNAL_LOCAL_ONLY)
+                  : sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY);
       r < 0) {
     throwErrno(-r, "open the journal");
   }

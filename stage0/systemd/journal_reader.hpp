@@ -1,6 +1,7 @@
 // `ferry logs` for a pod of --log-driver=journal: its apps' entries in the local journal (the pod's
-// own namespace ferry-<uuid> and the system's), found by the fields the pod init gives each
-// (FERRY_POD_UUID, FERRY_APP; stage1/ABI.md §5 "systemd").
+// own namespace ferry-<uuid> when it has one, which holds every line as the system's journal
+// does, else the system's), found by the fields the pod init gives each (FERRY_POD_UUID,
+// FERRY_APP; stage1/ABI.md §5 "systemd").
 #pragma once
 
 #include <functional>

@@ -96,14 +96,12 @@ void removePodJournal(const std::string& uuid) {
   if (ec) throwErrno(ec.value(), "remove the pod's journal " + quote(files->string()));
 }
 
-void connectJournalForInit(std::vector<std::string>& initEnv, const std::string& uuid) {
-  std::string path = "/run/systemd/journal/socket";
-  std::string own = journalNamespaceRuntimeDir(podJournalNamespace(uuid)) / "socket";
-  if (::access(own.c_str(), F_OK) == 0) {
-    path = own;
-    linkPodJournal(uuid);
-  }
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);  // inherited by the init (which marks it CLOEXEC)
+namespace {
+
+// A datagram socket connected to the journal socket at `path` (not close-on-exec: the pod init
+// inherits it, and marks it so).
+int connectJournal(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
   if (fd < 0) throwErrno("create a socket for the journal");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -117,15 +115,57 @@ void connectJournalForInit(std::vector<std::string>& initEnv, const std::string&
     ::close(fd);
     throwErrno(e, "connect to the journal at " + quote(path) + " (--log-driver=journal)");
   }
-  initEnv.push_back("FERRY_JOURNAL_FD=" + std::to_string(fd));
+  return fd;
+}
+
+}  // namespace
+
+void connectJournalForInit(std::vector<std::string>& initEnv, const std::string& uuid) {
+  // The pod's own journal first (journalctl -M, -m, --namespace), then the system's: journald
+  // files each entry there under the pod's unit (journalctl -u), which it tells from the init's
+  // cgroup. Each gets every entry.
+  int ownFd = -1;
+  std::string own = journalNamespaceRuntimeDir(podJournalNamespace(uuid)) / "socket";
+  if (::access(own.c_str(), F_OK) == 0) {
+    ownFd = connectJournal(own);
+    linkPodJournal(uuid);
+  }
+  int systemFd = -1;
+  try {
+    systemFd = connectJournal("/run/systemd/journal/socket");
+  } catch (...) {
+    if (ownFd >= 0) ::close(ownFd);
+    throw;
+  }
+  initEnv.push_back("FERRY_JOURNAL_FD=" + (ownFd >= 0 ? std::to_string(ownFd) + "," : "") +
+                    std::to_string(systemFd));
   // journald finds an entry's unit from its sender's cgroup when it reads the entry, which may
   // be after the pod ended: the init names the unit itself too (OBJECT_SYSTEMD_UNIT).
+  std::string unit = ownUnit();
+  if (!unit.empty()) initEnv.push_back("FERRY_JOURNAL_UNIT=" + unit);
+}
+
+std::string ownUnit() {
   char buf[4096];
   int in = ::open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
   ssize_t n = in >= 0 ? ::read(in, buf, sizeof buf) : -1;
   if (in >= 0) ::close(in);
-  std::string unit = n > 0 ? unitOfCgroups(std::string_view(buf, static_cast<size_t>(n))) : "";
-  if (!unit.empty()) initEnv.push_back("FERRY_JOURNAL_UNIT=" + unit);
+  return n > 0 ? unitOfCgroups(std::string_view(buf, static_cast<size_t>(n))) : "";
+}
+
+std::vector<std::filesystem::path> journalSocketsForInit(const std::string& uuid) {
+  std::vector<std::filesystem::path> sockets;
+  std::string own = journalNamespaceRuntimeDir(podJournalNamespace(uuid)) / "socket";
+  if (::access(own.c_str(), F_OK) == 0) {
+    sockets.push_back(own);
+    linkPodJournal(uuid);
+  }
+  const char* system = "/run/systemd/journal/socket";
+  if (::access(system, F_OK) != 0) {
+    throwErrno("connect to the journal at " + quote(system) + " (--log-driver=journal)");
+  }
+  sockets.push_back(system);
+  return sockets;
 }
 
 std::string unitOfCgroups(std::string_view procCgroup) {

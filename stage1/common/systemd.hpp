@@ -46,12 +46,21 @@ std::string podMachineId(const std::string& uuid);
 // what it has open until it exits. Throws when they exist and cannot be deleted.
 void removePodJournal(const std::string& uuid);
 
-// --log-driver=journal: connects a datagram socket to the journal (not close-on-exec: the pod
-// init inherits it) and adds FERRY_JOURNAL_FD=N to the init's environment, and
-// FERRY_JOURNAL_UNIT=<unit> when this process runs in a systemd unit (a service or scope in its
-// cgroup path, as systemd reads it: stage1/ABI.md §5 "systemd"). The journal is the pod's own
-// namespace when its socket exists, else the system's. Throws when the journal does not listen.
+// --log-driver=journal: connects datagram sockets to the journals (not close-on-exec: the pod
+// init inherits them) and adds FERRY_JOURNAL_FD=N to the init's environment (N,M when the pod's
+// own namespace has its socket: that one first, then the system's; the init sends every entry
+// to each), and FERRY_JOURNAL_UNIT=<unit> when this process runs in a systemd unit (a service
+// or scope in its cgroup path, as systemd reads it: stage1/ABI.md §5 "systemd"). Throws when a
+// journal does not listen.
 void connectJournalForInit(std::vector<std::string>& initEnv, const std::string& uuid);
+
+// For a stage1 whose init cannot inherit a socket (nspawn: systemd-nspawn closes every
+// descriptor but socket activation's): the journal sockets the init connects itself, in
+// FERRY_JOURNAL_FD's order (the pod's own when it exists, then the system's), with the link
+// connectJournalForInit makes. Throws when the system's does not exist.
+std::vector<std::filesystem::path> journalSocketsForInit(const std::string& uuid);
+// The unit of this process (FERRY_JOURNAL_UNIT), else empty.
+std::string ownUnit();
 
 // The systemd unit a /proc/<pid>/cgroup text puts its process in (the first component past the
 // slices of the name=systemd or the unified hierarchy, if a service or a scope), else empty.

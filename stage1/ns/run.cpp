@@ -244,8 +244,9 @@ struct ChildPlan {
     // environment: whatever ferry's caller had in its own is none of the pod's business (the
     // pod could read it in /proc/1/environ).
     const char* argv[] = {"ferry-init", nullptr};
-    const char* envp[4] = {nullptr, nullptr, nullptr, nullptr};
-    for (size_t i = 0; i < plan.initEnv.size() && i < 3; ++i) envp[i] = plan.initEnv[i].c_str();
+    // LISTEN_FDS, LISTEN_FDNAMES, FERRY_JOURNAL_FD, FERRY_JOURNAL_UNIT: at most 4.
+    const char* envp[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+    for (size_t i = 0; i < plan.initEnv.size() && i < 4; ++i) envp[i] = plan.initEnv[i].c_str();
     ::execve(plan.init.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
     throwErrno("execute the pod init " + quote(plan.init.string()));
   } catch (const std::exception& e) {
@@ -470,7 +471,7 @@ class PodRun {
     plan_.root.terminal = rt_.interactive;
     // The pod's own journal, where `journalctl -M ferry-<uuid>` reads it (ABI §5 "systemd").
     if (auto files = journalNamespaceFiles(podJournalNamespace(rt_.uuid));
-        rt_.logDriver == "journal" && !rt_.privateUsers && files && fs::is_directory(*files)) {
+        rt_.logDriver == "journal" && files && fs::is_directory(*files)) {
       plan_.root.journalAt = fs::path("/var/log/journal") / podMachineId(rt_.uuid);
       plan_.root.journalFrom = *files;
     }

@@ -212,11 +212,6 @@ class NspawnRun {
     rt_.checkUuid(args_.uuid);
     Descriptor own = ownDescriptor();
     refuseUnsupported(own, rt_, podDir_);
-    // systemd-nspawn closes every descriptor but the socket-activation ones before its payload.
-    if (rt_.logDriver == "journal") {
-      throw Error(Errc::kUnsupported,
-                  "not supported: --log-driver=journal on the nspawn stage1 (use ns or fly)");
-    }
     nspawn_ = findNspawn();
     keepLockFd(args_.lockFd);
     init_ = rt_.init.empty() ? selfDir() / "ferry-init" : fs::path(rt_.init);
@@ -309,6 +304,7 @@ class NspawnRun {
     bindAt(stage2_, fs::path(kPayloadDir) / "ferry-stage2");
     if (!rt_.stage2.empty()) bind(stage2_, true);
     a.push_back(std::string("--setenv=PATH=") + kPayloadDir);
+    if (rt_.logDriver == "journal") journalArgs(a);
     for (const fs::path& src : plan.sources) {
       if (src == podDir_ || src.string().starts_with(podDir_.string() + "/")) continue;
       bind(src, false);
@@ -337,6 +333,31 @@ class NspawnRun {
       std::string line;
       for (const auto& s : argv_) line += (line.empty() ? "" : " ") + s;
       debugLine(true, "container: " + line);
+    }
+  }
+
+  // --log-driver=journal (stage1/ABI.md §5 "systemd"). systemd-nspawn closes every descriptor
+  // but socket activation's before its payload, so the init connects the journal's sockets
+  // itself: each is bound at /run/ferry-journal/<n> in the container, named in order by
+  // FERRY_JOURNAL_SOCKETS. The pod's own journal files are bound read-only at
+  // /var/log/journal/<pod machine ID>, where `journalctl -M` reads them (as on ns).
+  void journalArgs(std::vector<std::string>& a) {
+    std::string paths;
+    size_t n = 0;
+    for (const fs::path& socket : journalSocketsForInit(rt_.uuid)) {
+      std::string at = "/run/ferry-journal/" + std::to_string(n++);
+      a.push_back("--bind-ro=" + bindPath(socket) + ":" + at);
+      paths += (paths.empty() ? "" : ",") + at;
+    }
+    a.push_back("--setenv=FERRY_JOURNAL_SOCKETS=" + paths);
+    if (std::string unit = ownUnit(); !unit.empty()) {
+      a.push_back("--setenv=FERRY_JOURNAL_UNIT=" + unit);
+    }
+    if (auto files = journalNamespaceFiles(podJournalNamespace(rt_.uuid));
+        files && isDirectory(*files)) {
+      fs::path at = fs::path("/var/log/journal") / podMachineId(rt_.uuid);
+      makeMountPoint(root_, at, true);
+      a.push_back("--bind-ro=" + bindPath(*files) + ":" + at.string());
     }
   }
 

@@ -45,7 +45,7 @@ LogStream::LogStream(LogStream&& o) noexcept
       journal_(o.journal_),
       journalFields_(std::move(o.journalFields_)),
       priority_(o.priority_),
-      dropped_(std::exchange(o.dropped_, 0)) {}
+      dropped_(std::move(o.dropped_)) {}
 
 LogStream& LogStream::operator=(LogStream&& o) noexcept {
   if (this != &o) {
@@ -59,7 +59,7 @@ LogStream& LogStream::operator=(LogStream&& o) noexcept {
     journal_ = o.journal_;
     journalFields_ = std::move(o.journalFields_);
     priority_ = o.priority_;
-    dropped_ = std::exchange(o.dropped_, 0);
+    dropped_ = std::move(o.dropped_);
   }
   return *this;
 }
@@ -135,6 +135,7 @@ void LogStream::emit(const char* data, size_t size) {
 
 void LogStream::sendToJournal(JournalSink* sink, std::string fields, int priority) {
   journal_ = sink;
+  dropped_.assign(sink->journals(), 0);
   journalFields_ = std::move(fields);
   priority_ = priority;
 }
@@ -148,31 +149,34 @@ void LogStream::journalLine(std::string_view line) {
   entry += "\nMESSAGE=";
   entry += line;
   entry += '\n';
-  if (dropped_ > 0) {
-    // The count goes before this line, which is the first one with room again.
-    if (!journal_->hasRoomFor(entry.size())) {
-      ++dropped_;
-      return;
+  for (size_t j = 0; j < dropped_.size(); ++j) {
+    if (dropped_[j] > 0) {
+      // The count goes before this line, which is the first one with room again.
+      if (!journal_->hasRoomFor(j, entry.size())) {
+        ++dropped_[j];
+        continue;
+      }
+      journal_->submit(j, droppedEntry(dropped_[j]), dropped_[j], true);
+      dropped_[j] = 0;
     }
-    journal_->submit(droppedEntry(), dropped_, true);
-    dropped_ = 0;
+    if (!journal_->submit(j, entry)) ++dropped_[j];
   }
-  if (!journal_->submit(std::move(entry))) ++dropped_;
 }
 
-std::string LogStream::droppedEntry() const {
-  std::string n = std::to_string(dropped_);
+std::string LogStream::droppedEntry(uint64_t dropped) const {
+  std::string n = std::to_string(dropped);
   return journalFields_ + "PRIORITY=4\nFERRY_LINES_DROPPED=" + n + "\nMESSAGE=ferry-init: " + n +
-         (dropped_ == 1 ? " line" : " lines") +
-         " dropped (the journal did not take them in time)\n";
+         (dropped == 1 ? " line" : " lines") + " dropped (the journal did not take them in time)\n";
 }
 
 void LogStream::flush() {
   if (journal_ != nullptr) {
     if (!partial_.empty()) journalLine(partial_);
     partial_.clear();
-    if (dropped_ > 0) journal_->submit(droppedEntry(), dropped_, true);
-    dropped_ = 0;
+    for (size_t j = 0; j < dropped_.size(); ++j) {
+      if (dropped_[j] > 0) journal_->submit(j, droppedEntry(dropped_[j]), dropped_[j], true);
+      dropped_[j] = 0;
+    }
     return;
   }
   if (prefix_.empty() || partial_.empty()) return;

@@ -5,13 +5,15 @@
 // prefixed by "[app] " when several apps share the terminal (a partial line waits for its end,
 // or for flush() when the pod ends). With the journal log driver each line is an entry of the
 // systemd journal instead (sendToJournal), and neither the log file nor the terminal gets it.
-// Lines the journal has no room for (JournalSink) are counted, and the count is an entry of its
-// own (PRIORITY 4, FERRY_LINES_DROPPED=N) before the next line that has room, or at flush().
+// Lines a journal has no room for (JournalSink) are counted, and the count is an entry of its
+// own in that journal (PRIORITY 4, FERRY_LINES_DROPPED=N) before the next line that has room, or
+// at flush(); each journal of the sink counts its own.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stage2/init/journal_sink.hpp"
 
@@ -44,7 +46,7 @@ class LogStream {
  private:
   void emit(const char* data, size_t size);
   void journalLine(std::string_view line);
-  std::string droppedEntry() const;
+  std::string droppedEntry(uint64_t dropped) const;
   void close();
 
   int readFd_ = -1;
@@ -56,7 +58,7 @@ class LogStream {
   JournalSink* journal_ = nullptr;
   std::string journalFields_;  // without PRIORITY
   int priority_ = 6;
-  uint64_t dropped_ = 0;  // lines the journal had no room for, not yet said
+  std::vector<uint64_t> dropped_;  // for each journal, lines it had no room for, not yet said
 };
 
 // write(2) of everything, retrying EINTR and short writes; false on any other error.

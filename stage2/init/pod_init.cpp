@@ -154,7 +154,8 @@ class PodInit {
   std::string stage2_;
   bool interactive_ = false;
   bool debug_ = false;
-  int journalFd_ = -1;  // --log-driver=journal: the socket the stage1 connected (FERRY_JOURNAL_FD)
+  std::vector<int> journalFds_;           // --log-driver=journal: the sockets the stage1 connected
+                                          // (FERRY_JOURNAL_FD)
   std::unique_ptr<JournalSink> journal_;  // what every app's output goes through to it
   std::string journalUnit_;               // FERRY_JOURNAL_UNIT: the pod's systemd unit
   std::string uuid_;
@@ -177,9 +178,10 @@ PodInit::~PodInit() {
     if (app->timesFd >= 0) ::close(app->timesFd);
     if (app->notifyFd >= 0) ::close(app->notifyFd);
   }
-  for (int fd : {sigFd_, podFd_, statusFd_, logsFd_, journalFd_}) {
+  for (int fd : {sigFd_, podFd_, statusFd_, logsFd_}) {
     if (fd >= 0) ::close(fd);
   }
+  for (int fd : journalFds_) ::close(fd);
   if (timerFd_ >= 0) ::close(timerFd_);
 }
 
@@ -211,15 +213,33 @@ bool PodInit::load() {
   // The journal log driver (ABI §5 "systemd"): the stage1 connected the socket for us.
   if (const JsonValue* v = runtime->get(rf::kLogDriver); v && v->isString()) {
     if (v->text == "journal") {
-      const char* fd = ::getenv("FERRY_JOURNAL_FD");
-      struct stat st;
-      journalFd_ = fd != nullptr ? std::atoi(fd) : -1;
-      if (journalFd_ < 3 || ::fstat(journalFd_, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+      // One socket, or two: the pod's own journal and the system's (ABI §5 "systemd"); their
+      // paths, when the stage1 could not pass them (nspawn).
+      const char* fds = ::getenv("FERRY_JOURNAL_FD");
+      const char* paths = ::getenv("FERRY_JOURNAL_SOCKETS");
+      if (fds == nullptr && paths != nullptr) {
+        std::string error;
+        journalFds_ = JournalSink::connectPaths(paths, error);
+        if (journalFds_.empty()) {
+          say("\"%s\": logDriver journal: FERRY_JOURNAL_SOCKETS: %s", runtimePath.c_str(),
+              error.c_str());
+          return false;
+        }
+      } else {
+        journalFds_ = JournalSink::parseFds(fds != nullptr ? fds : "");
+      }
+      bool sockets = !journalFds_.empty();
+      for (int fd : journalFds_) {
+        struct stat st;
+        sockets = sockets && ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+      }
+      if (!sockets) {
         say("\"%s\": logDriver journal, but the stage1 passed no journal socket",
             runtimePath.c_str());
+        journalFds_.clear();
         return false;
       }
-      journal_ = std::make_unique<JournalSink>(journalFd_);
+      journal_ = std::make_unique<JournalSink>(journalFds_);
       // The pod's unit, named by each entry: journald may read one after the init is gone, when
       // it can no longer tell the unit from the sender's cgroup (`journalctl -u` finds either).
       if (const char* unit = ::getenv("FERRY_JOURNAL_UNIT");
@@ -438,7 +458,9 @@ void PodInit::loopOnce() {
     if (app->notifyFd >= 0 && !app->notified) fds.push_back({app->notifyFd, POLLIN, 0});
   }
   // Entries wait for room in the journal's socket (JournalSink): wake when it has some.
-  if (journal_ && journal_->pending()) fds.push_back({journal_->fd(), POLLOUT, 0});
+  if (journal_) {
+    for (int fd : journal_->pendingFds()) fds.push_back({fd, POLLOUT, 0});
+  }
   if (::poll(fds.data(), fds.size(), -1) < 0) return;  // EINTR: the caller loops
   if (journal_) journal_->drain();
   for (auto& app : apps_) {
@@ -801,9 +823,15 @@ int PodInit::run() {
   if (journal_) {
     // The journal gets the rest while it takes any (a busy journald is slow, not stuck); one
     // that took nothing for a second would hold the pod's end as long as it stalls.
-    if (uint64_t n = journal_->finish(kJournalIdleMs)) {
-      say("the journal took nothing for %d ms: %llu lines of the apps' output dropped",
-          kJournalIdleMs, static_cast<unsigned long long>(n));
+    // With two, the first is the pod's own journal, the second the system's.
+    std::vector<uint64_t> lost = journal_->finish(kJournalIdleMs);
+    for (size_t j = 0; j < lost.size(); ++j) {
+      if (lost[j] == 0) continue;
+      say("the journal took nothing for %d ms: %llu lines of the apps' output dropped%s",
+          kJournalIdleMs, static_cast<unsigned long long>(lost[j]),
+          lost.size() < 2 ? ""
+          : j == 0        ? " (the pod's own journal)"
+                          : " (the system's journal)");
     }
   }
   return exitCode_.value_or(0);

@@ -2,10 +2,11 @@
 # --log-driver=journal against a real systemd (systemd_lib.sh): each line an app writes is a
 # journal entry with FERRY_POD_UUID, FERRY_APP, SYSLOG_IDENTIFIER and PRIORITY 6 (stdout) or 3
 # (stderr), read back with journalctl -o json; nothing goes to logs/; `ferry logs` and
-# `ferry logs --follow` read the entries; the nspawn stage1 refuses the driver in one line.
+# `ferry logs --follow` read the entries, on ns, fly and nspawn.
 # Under systemd a pod's entries are in its own journal, the journald namespace ferry-<uuid> that
 # its unit starts (stage1/ABI.md §5 "systemd"): journalctl --namespace=ferry-<uuid>, -M ferry-<uuid>
-# (the ns init's root holds the files at /var/log/journal/<uuid without dashes>), -m.
+# (the ns init's root holds the files at /var/log/journal/<uuid without dashes>), -m; and in the
+# system's journal, under the pod's unit: journalctl -u ferry-<uuid>.service (or -u NAME.service).
 # Before: --log-driver was a usage error (exit 2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
@@ -35,15 +36,30 @@ jq -s -e --arg u "$u1" '
 ok "journal entries carry FERRY_POD_UUID, FERRY_APP, SYSLOG_IDENTIFIER, PRIORITY 6/3 (a last partial line too)"
 n=$(J "$u1" -o json -u "ferry-$u1.service" | jq -s 'map(select(.MESSAGE == "out-line")) | length')
 [ "$n" = 1 ] || fail "journalctl --namespace -u ferry-$u1.service has out-line $n times (once from the pod, none from ferry's stdout)"
-n=$(in_sd journalctl -q -o cat "FERRY_POD_UUID=$u1" | wc -l)
-[ "$n" = 0 ] || fail "the system's journal has $n lines of the pod"
 [ ! -s "$D/pods/run/$u1/logs/busybox.log" ] && [ ! -s "$D/pods/exited-garbage/$u1/logs/busybox.log" ] ||
   fail "logs/busybox.log has the lines"
-ok "journalctl --namespace=ferry-<uuid> -u ferry-<uuid>.service finds each line once (not in the system's journal, not on ferry's stdout); nothing in logs/"
+ok "journalctl --namespace=ferry-<uuid> -u ferry-<uuid>.service finds each line once (not on ferry's stdout); nothing in logs/"
+# The init sends each entry to the system's journal too, where journald files it under the pod's
+# unit: plain journalctl -u finds the app's lines, with their fields, once each. Before: none (the
+# lines were in the pod's namespace alone).
+unit_lines() { # UUID UNIT OUT: the app's entries journalctl -u UNIT shows, as JSON lines
+  in_sd journalctl --sync
+  in_sd journalctl -o json -u "$2" "FERRY_POD_UUID=$1" >"$3"
+}
+unit_lines "$u1" "ferry-$u1.service" "$T/ju1.json"
+jq -s -e --arg u "$u1" '
+  (map(.MESSAGE) == ["out-line", "err-line", "partial"]) and
+  (map(.PRIORITY) == ["6", "3", "6"]) and
+  all(.[]; .FERRY_APP == "busybox" and .SYSLOG_IDENTIFIER == "busybox" and .FERRY_POD_UUID == $u and
+    .OBJECT_SYSTEMD_UNIT == "ferry-\($u).service")' \
+  "$T/ju1.json" >/dev/null || fail "journalctl -u ferry-$u1.service: $(jq -c '{MESSAGE, PRIORITY, _SYSTEMD_UNIT}' "$T/ju1.json")"
+ok "journalctl -u ferry-<uuid>.service shows the app's lines once each, with FERRY_POD_UUID, FERRY_APP, SYSLOG_IDENTIFIER, PRIORITY"
 
+# ferry logs reads one of the two journals (the pod's own): each line once. Before (reading both
+# once the system's had them too): each line twice.
 SF logs "$u1" >"$T/l1.out"  # where that journal is
 [ "$(cat "$T/l1.out")" = "$(printf 'out-line\nerr-line\npartial')" ] || fail "ferry logs: $(cat "$T/l1.out")"
-ok "ferry logs reads the pod's entries from the journal"
+ok "ferry logs reads the pod's entries from the journal, each line once"
 # The pod's journal goes with the pod (as logs/ does): ferry rm deletes the namespace's files and
 # the link. Before: both left behind (8 MiB of journal file a pod).
 mid=$(in_sd cat /etc/machine-id)
@@ -53,6 +69,16 @@ SF rm "$u1" >/dev/null
 ! in_sd test -e "/var/log/journal/$mid.ferry-$u1" -o -L "/var/log/journal/${u1//-/}" ||
   fail "ferry rm left the pod's journal: $(in_sd ls /var/log/journal)"
 ok "ferry rm deletes the pod's own journal and its link"
+# A pod in a unit of the name asked for: -u NAME.service, -M ferry-<uuid> both find its line.
+expect_status 0 F run --unit=journal-pod --log-driver=journal "$BB" --exec /bin/sh -- -c \
+  'echo named-line; exec sleep 1000'
+un=$(sed -n 's/^uuid=//p' "$T/out")
+named() { [ "$(in_sd journalctl -M "ferry-$un" -q -o cat --no-pager "FERRY_POD_UUID=$un" 2>&1)" = named-line ]; }
+wait_for "journalctl -M ferry-<uuid> to show the named unit's pod's line" named
+unit_lines "$un" journal-pod.service "$T/jun.json"
+[ "$(jq -r .MESSAGE "$T/jun.json")" = named-line ] || fail "journalctl -u journal-pod.service: $(cat "$T/jun.json")"
+ok "run --unit=NAME: journalctl -u NAME.service and -M ferry-<uuid> both show the pod's line"
+expect_status 0 F stop "$un"
 
 # No line is missing from ferry logs, with or without --follow, however late journald writes it:
 # the pod init sends each line to journald's socket, which queues it until journald reads it and
@@ -188,26 +214,65 @@ jq -s -e --arg u "$u3" 'all(.[]; (.FERRY_POD_UUID // $u) == $u and (._SYSTEMD_UN
 in_sd machinectl status --no-pager "ferry-$u3" >"$T/mstatus" 2>&1 || true
 grep -q "Leader: $(cat "$D/pods/run/$u3/pid") (ferry-init)" "$T/mstatus" || fail "machinectl status: $(cat "$T/mstatus")"
 ok "journalctl -M ferry-<uuid> shows the pod's own journal (its line alone); machinectl status shows the init as leader"
+# -m merges every journal of /var/log/journal: the system's copy and the pod's own.
+in_sd journalctl --sync
 in_sd journalctl -m -q -o cat "FERRY_POD_UUID=$u3" >"$T/jmm"
-[ "$(cat "$T/jmm")" = tick-m ] || fail "journalctl -m: $(cat "$T/jmm")"
-ok "journalctl -m finds the pod's line (its journal linked as machine <uuid> in /var/log/journal)"
+[ "$(cat "$T/jmm")" = "$(printf 'tick-m\ntick-m')" ] || fail "journalctl -m: $(cat "$T/jmm")"
+ok "journalctl -m finds the pod's line in both journals (its own linked as machine <uuid> in /var/log/journal)"
 expect_status 0 F stop "$u3"
-# fly: the init's root is the host's, so -M reads the host's journals, the pod's among them
-# through that link.
+# --private-users: the init (root of a user namespace) sends through the sockets the stage1
+# connected, and its root holds the pod's own journal files too: -u, --namespace and -M find its
+# line. Before: -M showed none ('No journal files were found': the files were not bound there).
+mkdir -p "$T/go6"
+expect_status 0 F run --unit --private-users --log-driver=journal --volume "go,kind=host,source=$T/go6" \
+  "$BB" --mount volume=go,target=/go --exec /bin/sh -- -c \
+  'echo tick-userns; while [ ! -e /go/now ]; do sleep 0.05; done'
+u6=$(sed -n 's/^uuid=//p' "$T/out")
+ulines() { [ "$(J "$u6" -q -o cat "FERRY_POD_UUID=$u6")" = tick-userns ]; }
+wait_for "the --private-users pod's line in its own journal" ulines
+umlines() { [ "$(in_sd journalctl -M "ferry-$u6" -q -o cat --no-pager "FERRY_POD_UUID=$u6" 2>&1)" = tick-userns ]; }
+wait_for "journalctl -M ferry-<uuid> to show the --private-users pod's line" umlines
+unit_lines "$u6" "ferry-$u6.service" "$T/ju6.json"
+[ "$(jq -r .MESSAGE "$T/ju6.json")" = tick-userns ] || fail "--private-users: journalctl -u: $(cat "$T/ju6.json")"
+touch "$T/go6/now"
+expect_status 0 F status --wait=30s "$u6"
+ok "--private-users: journalctl -u ferry-<uuid>.service and the pod's own journal find its line"
+# fly: the init's root is the host's, so -M reads the host's journals, as -m does: the system's
+# copy and the pod's own (through that link).
 expect_status 0 F run --unit --stage1-name=fly --net=host --log-driver=journal "$BB" --exec /bin/sh -- -c \
   'echo tick-fly; exec sleep 1000'
 u4=$(sed -n 's/^uuid=//p' "$T/out")
-flines() { [ "$(in_sd journalctl -M "ferry-$u4" -q -o cat --no-pager "FERRY_POD_UUID=$u4" 2>&1)" = tick-fly ]; }
+flines() { [ "$(in_sd journalctl -M "ferry-$u4" -q -o cat --no-pager "FERRY_POD_UUID=$u4" 2>&1)" = "$(printf 'tick-fly\ntick-fly')" ]; }
 wait_for "journalctl -M ferry-<uuid> to show the fly pod's line" flines
 [ "$(J "$u4" -q -o cat "FERRY_POD_UUID=$u4")" = tick-fly ] || fail "fly: not in the pod's own journal"
-ok "fly: the pod's own journal, which journalctl -M ferry-<uuid> reads too"
+unit_lines "$u4" "ferry-$u4.service" "$T/ju4.json"
+[ "$(jq -r .MESSAGE "$T/ju4.json")" = tick-fly ] || fail "fly: journalctl -u: $(cat "$T/ju4.json")"
+ok "fly: the pod's own journal, which journalctl -M ferry-<uuid> reads too; journalctl -u finds the line"
 expect_status 0 F stop "$u4"
 
-# The nspawn stage1 cannot pass the journal's socket (systemd-nspawn closes it): one line.
+# nspawn: systemd-nspawn closes every inherited socket, so the init connects the journal's
+# sockets itself (bound into the container) and the pod's own journal files are bound at
+# /var/log/journal/<uuid without dashes> in its root. Before: refused ('not supported: stage1
+# "nspawn" does not offer --log-driver=journal').
 if command -v systemd-nspawn >/dev/null; then
-  expect_status 254 F run --stage1-name=nspawn --log-driver=journal "$BB" --exec /bin/true
-  grep -q 'not supported: stage1 "nspawn" does not offer --log-driver=journal' "$T/err" || fail "nspawn: $(cat "$T/err")"
-  ok "nspawn refuses --log-driver=journal in one line"
+  # (the pod ends by itself: ferry stop of an nspawn pod in a unit fails the unit, 'timeout',
+  # whatever its log driver)
+  mkdir -p "$T/go5"
+  expect_status 0 F run --unit --stage1-name=nspawn --log-driver=journal \
+    --volume "go,kind=host,source=$T/go5" "$BB" --mount volume=go,target=/go --exec /bin/sh -- -c \
+    'echo tick-nspawn; echo err-nspawn >&2; while [ ! -e /go/now ]; do sleep 0.05; done'
+  u5=$(sed -n 's/^uuid=//p' "$T/out")
+  nlines() { [ "$(in_sd journalctl -M "ferry-$u5" -q -o cat --no-pager "FERRY_POD_UUID=$u5" 2>&1)" = "$(printf 'tick-nspawn\nerr-nspawn')" ]; }
+  wait_for "journalctl -M ferry-<uuid> to show the nspawn pod's lines" nlines
+  unit_lines "$u5" "ferry-$u5.service" "$T/ju5.json"
+  jq -s -e --arg u "$u5" '(map(.MESSAGE) == ["tick-nspawn", "err-nspawn"]) and
+    (map(.PRIORITY) == ["6", "3"]) and all(.[]; .FERRY_APP == "busybox" and .FERRY_POD_UUID == $u)' \
+    "$T/ju5.json" >/dev/null || fail "nspawn: journalctl -u: $(cat "$T/ju5.json")"
+  SF logs "$u5" >"$T/l5.out"
+  [ "$(cat "$T/l5.out")" = "$(printf 'tick-nspawn\nerr-nspawn')" ] || fail "nspawn: ferry logs: $(cat "$T/l5.out")"
+  ok "nspawn: journalctl -M ferry-<uuid> and -u ferry-<uuid>.service show the pod's lines; ferry logs each once"
+  touch "$T/go5/now"
+  expect_status 0 F status --wait=30s "$u5"
 fi
 sd_no_ferry_units "after the journal tests"
 echo "PASS: $checks checks"

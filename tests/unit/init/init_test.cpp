@@ -209,7 +209,7 @@ TEST(InitJournal, NeverBlocksKeepsOrderAndRefusesBeyondItsQueue) {
   for (auto& e : j.read()) got.push_back(messageOf(e));
   ASSERT_EQ(got.size(), static_cast<size_t>(taken));
   for (int i = 0; i < taken; ++i) EXPECT_EQ(got[i], std::to_string(i) + pad);
-  EXPECT_EQ(sink.finish(10), 0u);
+  EXPECT_EQ(sink.finish(10), std::vector<uint64_t>{0});
 }
 
 TEST(InitJournal, CountsDroppedLinesInOneEntryBeforeTheNextLine) {
@@ -254,7 +254,7 @@ TEST(InitJournal, FinishGivesUpOnAJournalThatTakesNothing) {
   while (taken < 5000 && sink.submit("MESSAGE=x\n")) ++taken;  // all fit in its queue
   ASSERT_EQ(taken, 5000);
   auto start = std::chrono::steady_clock::now();
-  uint64_t undelivered = sink.finish(200);
+  uint64_t undelivered = sink.finish(200).at(0);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)
                 .count();
@@ -263,6 +263,78 @@ TEST(InitJournal, FinishGivesUpOnAJournalThatTakesNothing) {
   EXPECT_EQ(undelivered + j.read().size(), 5000u);
   EXPECT_GT(undelivered, 0u);
   EXPECT_FALSE(sink.pending());
+}
+
+// Two journals (the pod's own and the system's): each gets every line, and one that does not
+// read holds back nothing of the other; its stream counts what it dropped in that journal alone.
+TEST(InitJournal, EachJournalGetsEveryLineAndCountsItsOwnDrops) {
+  FakeJournal stalled, reading;
+  JournalSink sink(std::vector<int>{stalled.client(), reading.client()}, 2000);
+  EXPECT_EQ(sink.journals(), 2u);
+  int app[2];
+  ASSERT_EQ(::pipe(app), 0);
+  ::fcntl(app[0], F_SETFL, O_NONBLOCK);
+  LogStream s(app[0], -1, -1, "");
+  s.sendToJournal(&sink, "FERRY_APP=web\n", 6);
+  std::vector<std::string> got;
+  for (int i = 0; i < 500; ++i) {
+    std::string line = "line-" + std::to_string(i) + "\n";
+    ASSERT_EQ(::write(app[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    EXPECT_TRUE(s.pump());
+    for (auto& e : reading.read()) got.push_back(messageOf(e));
+    sink.drain();
+  }
+  EXPECT_EQ(sink.pendingFds(), std::vector<int>{stalled.client()});
+  std::vector<std::string> stalledGot;
+  while (!sink.pendingFds().empty()) {
+    for (auto& e : stalled.read()) stalledGot.push_back(e);
+    sink.drain();
+  }
+  ASSERT_EQ(::write(app[1], "after\n", 6), 6);
+  EXPECT_TRUE(s.pump());
+  ::close(app[1]);
+  EXPECT_FALSE(s.pump());
+  s.flush();
+  for (auto& e : reading.read()) got.push_back(messageOf(e));
+  for (auto& e : stalled.read()) stalledGot.push_back(e);
+  ASSERT_EQ(got.size(), 501u);  // every line, no count of dropped lines
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(got[i], "line-" + std::to_string(i));
+  EXPECT_EQ(got[500], "after");
+  ASSERT_GE(stalledGot.size(), 3u);
+  size_t kept = stalledGot.size() - 2;
+  EXPECT_LT(kept, 500u);
+  EXPECT_EQ(messageOf(stalledGot[kept - 1]), "line-" + std::to_string(kept - 1));
+  EXPECT_NE(stalledGot[kept].find("FERRY_LINES_DROPPED=" + std::to_string(500 - kept) + "\n"),
+            std::string::npos);
+  EXPECT_EQ(messageOf(stalledGot[kept + 1]), "after");
+  EXPECT_EQ(sink.finish(10), (std::vector<uint64_t>{0, 0}));
+}
+
+// At the pod's end a journal that takes nothing is given up after idleMs: finish() counts, for
+// each journal, the lines it never got.
+TEST(InitJournal, FinishCountsEachJournalsUndeliveredLines) {
+  FakeJournal stalled, reading;
+  JournalSink sink(std::vector<int>{stalled.client(), reading.client()});
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(sink.submit(0, "MESSAGE=x\n"));
+    ASSERT_TRUE(sink.submit(1, "MESSAGE=x\n"));
+    reading.read();
+    sink.drain();
+  }
+  std::vector<uint64_t> lost = sink.finish(100);
+  ASSERT_EQ(lost.size(), 2u);
+  EXPECT_EQ(lost[1], 0u);
+  EXPECT_EQ(lost[0] + stalled.read().size(), 2000u);
+  EXPECT_GT(lost[0], 0u);
+  EXPECT_FALSE(sink.pending());
+}
+
+TEST(InitJournal, ParsesTheDescriptorsOfFerryJournalFd) {
+  EXPECT_EQ(JournalSink::parseFds("5"), std::vector<int>{5});
+  EXPECT_EQ(JournalSink::parseFds("5,17"), (std::vector<int>{5, 17}));
+  for (const char* bad : {"", "2", "5,", ",5", "5,x", "-5", "5 ", "5,5", "1234567890"}) {
+    EXPECT_TRUE(JournalSink::parseFds(bad).empty()) << bad;
+  }
 }
 
 }  // namespace
