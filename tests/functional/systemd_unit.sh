@@ -81,11 +81,16 @@ in_sd machinectl show "ferry-$u" >/dev/null 2>&1 && fail "machine ferry-$u left 
 ok "ferry stop stops the unit: no unit, machine or cgroup left"
 
 # prepare + start --unit=NAME --slice: the name and slice asked for; a failing app fails the
-# unit with its exit code.
-expect_status 0 F prepare "$BB" --exec /bin/sh -- -c 'exit 7'
+# unit with its exit code. The app exits once the start is done (a file in a host volume): an
+# app that exited at once could end the pod before systemd had its READY=1, and the start job
+# then failed (ferry start exited 254 in 2 of 5 runs).
+mkdir -p "$T/go7"
+expect_status 0 F prepare --volume "go,kind=host,source=$T/go7" "$BB" --mount volume=go,target=/go \
+  --exec /bin/sh -- -c 'while [ ! -e /go/now ]; do sleep 0.05; done; exit 7'
 u2=$(cat "$T/out")
 expect_status 0 F start --unit=pod-seven --slice=ferry-test.slice "$u2"
 grep -qx "unit=pod-seven.service" "$T/out" || fail "start: $(cat "$T/out")"
+touch "$T/go7/now"
 wait_for "the unit to fail" sh -c "[ \"\$(nsenter -t $SD_LEADER -a systemctl show -P ActiveState pod-seven.service)\" = failed ]"
 [ "$(show pod-seven.service ExecMainStatus)" = 7 ] || fail "ExecMainStatus=$(show pod-seven.service ExecMainStatus)"
 [ "$(show pod-seven.service Slice)" = ferry-test.slice ] || fail "Slice=$(show pod-seven.service Slice)"
