@@ -53,6 +53,7 @@
 #include "stage1/common/descriptor.hpp"
 #include "stage1/common/net.hpp"
 #include "stage1/common/pod_files.hpp"
+#include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/common/systemd.hpp"
@@ -88,20 +89,6 @@ void systemdSide(const fs::path& podDir) {
 constexpr int kStopSlackSeconds = 60;
 // After the pod's exit code, QEMU has this long to power off.
 constexpr int kPowerOffSeconds = 30;
-
-void debugLine(bool debug, const std::string& line) {
-  static const auto start = Clock::now();
-  if (!debug) return;
-  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  std::fprintf(stderr, "ferry-stage1 run: [%9.2f ms] %s\n", ms, line.c_str());
-}
-
-fs::path selfDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
-  return exe.parent_path();
-}
 
 int64_t envSeconds(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
