@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/kvm.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "common/error.hpp"
@@ -254,6 +257,25 @@ bool probe(const Guest& guest, const std::string& accel, int timeoutSeconds) {
   return hello;
 }
 
+// /dev/kvm, open and answering KVM_GET_API_VERSION as KVM does; else an empty descriptor and
+// why not in `why`.
+UniqueFd openKvm(std::string* why) {
+  UniqueFd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+  if (!fd) {
+    *why = std::string("open \"/dev/kvm\": ") + std::strerror(errno);
+    return fd;
+  }
+  int version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
+  if (version != KVM_API_VERSION) {
+    *why = version < 0 ? std::string("\"/dev/kvm\" is no KVM device (KVM_GET_API_VERSION: ") +
+                             std::strerror(errno) + ")"
+                       : "\"/dev/kvm\" speaks KVM API " + std::to_string(version) + ", not " +
+                             std::to_string(KVM_API_VERSION);
+    return UniqueFd();
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::string chooseAccel(const Guest& guest, const std::optional<std::string>& asked, bool debug) {
@@ -265,13 +287,14 @@ std::string chooseAccel(const Guest& guest, const std::optional<std::string>& as
                                     quote(want) + " is not kvm, tcg or auto");
   }
   if (want == "tcg") return want;
-  UniqueFd kvm(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+  std::string why;
+  UniqueFd kvm = openKvm(&why);
   if (want == "kvm") {
-    if (!kvm) throwErrno("use KVM: open \"/dev/kvm\"");
+    if (!kvm) throw Error(Errc::kUnsupported, "cannot use KVM (kvm-accel=kvm): " + why);
     return want;
   }
   if (!kvm) {
-    if (debug) std::fprintf(stderr, "ferry-stage1 run: no /dev/kvm: TCG\n");
+    if (debug) std::fprintf(stderr, "ferry-stage1 run: no usable KVM (%s): TCG\n", why.c_str());
     return "tcg";
   }
   // A probe per boot of the host and per guest kernel.
