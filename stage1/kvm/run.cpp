@@ -182,12 +182,17 @@ class KvmRun {
     plan.shareRoot = state_ / kvm::kShareRoot;
     // --interactive: the caller's terminal, or its stdin as bytes (ABI §4 kvm).
     if (rt_.interactive) terminal_ = ::isatty(STDIN_FILENO) != 0;
+    // The stage1's own ferry-init and ferry-stage2: the guest runs its initramfs's copies (the
+    // same build, guest/build.sh) instead of reading them over the share.
+    bool ownBinaries = rt_.init.empty() && rt_.stage2.empty();
     plan.append =
         std::string("console=ttyS0 panic=-1 rdinit=/init tsc=reliable no_timer_check") +
-        " mitigations=off cgroup_no_v1=all " + (debug_ ? "loglevel=7" : "loglevel=1 quiet") +
+        " mitigations=off cgroup_no_v1=all " +
+        (debug_ ? "loglevel=7 ferry.debug=1" : "loglevel=1 quiet") +
         " ferry.fs=" + (plan.virtiofs ? "virtiofs" : "9p") +
         " ferry.pod=" + kvm::hex(podDir_.string()) + " ferry.init=" + kvm::hex(init_.string()) +
-        " ferry.enter=" + kvm::hex(guestEnter_.string()) + (netns_ ? " ferry.net=1" : "") +
+        " ferry.enter=" + kvm::hex(guestEnter_.string()) + (ownBinaries ? " ferry.bin=1" : "") +
+        (netns_ ? " ferry.net=1" : "") +
         (rt_.mds ? " ferry.mds=" + std::to_string(rt_.mds->port) : "") +
         (rt_.interactive ? terminal_ ? " ferry.interactive=tty" : " ferry.interactive=pipe" : "");
     plan_ = plan;

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# build.sh OUT CACHE GUEST_INIT: the kvm stage1's guest (stage1/ABI.md §4 "kvm"), built by the
+# build.sh OUT CACHE GUEST_INIT [POD_INIT STAGE2]: the kvm stage1's guest (stage1/ABI.md §4 "kvm"), built by the
 # build into OUT (the flavor's guest/ directory):
 #   vmlinux  Debian's kernel (linux-image-amd64), decompressed to a plain ELF image (TCG boots it
 #            about twice as fast as the self-decompressing bzImage); kept in CACHE (shared with
 #            tests/vm) and linked into OUT;
-#   initrd   an uncompressed cpio: /init (GUEST_INIT, stage1/kvm/guest/init.cpp, static) and the
-#            modules the guest loads, dependencies first, in /modules/NN-name.ko;
+#   initrd   an uncompressed cpio: /init (GUEST_INIT, stage1/kvm/guest/init.cpp, static), the
+#            modules the guest loads, dependencies first, in /modules/NN-name.ko, and the
+#            stage1's ferry-init and ferry-stage2 (POD_INIT, STAGE2; static, stripped) in
+#            /ferry: the guest runs these instead of the share's when the pod uses the stage1's
+#            own (ferry.bin=1), saving their reads over virtiofs under TCG;
 #   key      what both were built from: rebuilt when the kernel package, the guest's /init,
 #            the module list or this script change; otherwise nothing is done.
 # Without a usable kernel it writes OUT/MISSING (the reason; the run entrypoint says it) and
 # exits 0: a machine without linux-image-amd64 still builds ferry.
 set -euo pipefail
-out=$1 cache=$2 guest_init=$3
+out=$1 cache=$2 guest_init=$3 pod_init=${4:-} stage2=${5:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 # shellcheck source=tests/vm/image.sh
@@ -34,7 +37,7 @@ command -v cpio >/dev/null || missing "cpio is not installed (dist/setup)"
 command -v modinfo >/dev/null || missing "modinfo is not installed (kmod, dist/setup)"
 kver=$(vm_kernel_version) || missing "no Debian kernel with modules in /boot (linux-image-amd64, dist/setup)"
 kstamp=$(stat -c '%s-%Y' "/boot/vmlinuz-$kver" "/lib/modules/$kver/modules.dep" | tr '\n' ' ')
-key="$kver $kstamp $(cat "$guest_init" "$0" | cksum | cut -d' ' -f1) ${VM_MODULES[*]} ${NET_MODULES[*]}"
+key="$kver $kstamp $(cat "$guest_init" ${pod_init:+"$pod_init"} ${stage2:+"$stage2"} "$0" | cksum | cut -d' ' -f1) ${VM_MODULES[*]} ${NET_MODULES[*]}"
 if [ -s "$out/vmlinux" ] && [ -s "$out/initrd" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
   exit 0
 fi
@@ -58,6 +61,12 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{dev,proc,sys,root,podsrc,modules,modules-net}
 strip --strip-all -o "$root/init" "$guest_init" 2>/dev/null || cp "$guest_init" "$root/init"
 chmod 0755 "$root/init"
+if [ -n "$pod_init" ] && [ -n "$stage2" ]; then
+  mkdir -p "$root/ferry"
+  strip --strip-all -o "$root/ferry/ferry-init" "$pod_init" 2>/dev/null || cp "$pod_init" "$root/ferry/ferry-init"
+  strip --strip-all -o "$root/ferry/ferry-stage2" "$stage2" 2>/dev/null || cp "$stage2" "$root/ferry/ferry-stage2"
+  chmod 0555 "$root/ferry/ferry-init" "$root/ferry/ferry-stage2"
+fi
 add_modules() { # DIR: VM_MODULES and their dependencies, in load order
   local files f i=0 dst
   files=$(vm_module_files "$kver") || missing "the modules of $kver are incomplete"

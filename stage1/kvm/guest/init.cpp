@@ -5,6 +5,8 @@
 //   3. the share of the host (virtiofs, or 9p with ferry.fs=9p) at /root: a read-only tree
 //      holding the pod directory at its host path (its status/, logs/, app rootfs and volumes
 //      writable), the apps' bind sources, ferry-init and ferry-stage2;
+//   3b. with ferry.bin=1, the initramfs's ferry-init and ferry-stage2 bound read-only over the
+//      share's (ownBinaries; the initramfs is remounted read-only first thing);
 //   4. the pod directory of the guest: a tmpfs at its path holding the share's runtime.json,
 //      pod, apps/, status/, logs/, etc/ and volumes/ (bound), and the guest's own cgroups.json
 //      and pid (what the host's pod directory holds for the host is never the guest's to
@@ -72,6 +74,18 @@ using ferry::kvm::FrameType;
 namespace {
 
 int channel = -1;
+// In the initramfs (guest/build.sh): the stage1's ferry-init and ferry-stage2, stripped.
+constexpr const char* kOwnBin = "/ferry";
+
+// ferry.debug=1 (run's --debug): /dev/kmsg, where mark() stamps the phases of the guest's start
+// with the kernel's clock (they show in kvm/console beside the kernel's own lines).
+int kmsg = -1;
+
+void mark(const char* what) {
+  if (kmsg < 0) return;
+  std::string l = std::string("ferry-kvm-init: ") + what + "\n";
+  [[maybe_unused]] ssize_t n = ::write(kmsg, l.data(), l.size());
+}
 
 void say(const std::string& line) {
   std::string l = "ferry-kvm-init: " + line + "\n";
@@ -173,6 +187,24 @@ void makePodDir(const fs::path& root, const fs::path& pod) {
     mountOrThrow((src / name).c_str(), dst / name, nullptr, MS_BIND | MS_REC);
   }
   ::umount2(src.c_str(), MNT_DETACH);
+}
+
+// ferry.bin=1 (the pod init and stage2 are the stage1's own): the initramfs's copies of
+// ferry-init and ferry-stage2 (kOwnBin, read-only) bound over the share's at their host paths,
+// so that the pod init finds ferry-stage2 beside itself as it would: what starts each app is
+// read from the guest's memory, not page by page over virtiofs or 9p.
+void ownBinaries(const fs::path& root, const fs::path& init) {
+  const fs::path own = kOwnBin;
+  for (const auto& [from, to] :
+       {std::pair{own / "ferry-init", init},
+        std::pair{own / "ferry-stage2", init.parent_path() / "ferry-stage2"}}) {
+    fs::path dst = root / to.relative_path();
+    if (::mount(from.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+        ::mount(nullptr, dst.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID,
+                nullptr) != 0) {
+      throwErrno("bind " + quote(from.string()) + " over " + quote(dst.string()));
+    }
+  }
 }
 
 struct Cgroups {
@@ -520,6 +552,7 @@ int relay(const fs::path& podDir, Child child, Console& console) {
       struct stat st;
       if (::stat((podDir / "ready").c_str(), &st) == 0) {
         ready = true;
+        mark("ready");
         kvm::writeFrame(channel, FrameType::kReady, 0, "");
       }
     }
@@ -626,6 +659,7 @@ int relay(const fs::path& podDir, Child child, Console& console) {
         if (got == child.pid) {
           code = statusCode(status);
           ended = true;
+          mark("pod init exited");
         }
         for (auto& [id, sess] : sessions) {
           if (sess.pid == got) sess.code = statusCode(status);
@@ -680,13 +714,23 @@ int guestMain() {
   ::mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
   ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
   ::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  // The initramfs read-only for good: the share is mounted over it, but it stays the bottom of
+  // the guest's mount tree, and its ferry-init and ferry-stage2 start every app (ownBinaries).
+  // No app reaches it (stage2's pivot_root: a chroot escape ends at the app's root); without
+  // CAP_SYS_ADMIN in the guest nothing can make it writable again.
+  int readOnlyErrno =
+      ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0 ? 0 : errno;
   sigset_t set;
   ::sigemptyset(&set);
   ::sigaddset(&set, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  auto params = kernelParams();
+  if (params["debug"] == "1") kmsg = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+  mark("/init runs");
   try {
     loadModules("/modules");
+    mark("modules loaded");
     channel = openChannel();
   } catch (const std::exception& e) {
     fail(e.what());
@@ -697,7 +741,6 @@ int guestMain() {
     in >> uptime;
   }
   kvm::writeFrame(channel, FrameType::kHello, 0, uptime);
-  auto params = kernelParams();
   if (params.count("probe")) powerOff();
   if (params.count("bare")) bareRun(unhex(params["bare"]));
   try {
@@ -715,7 +758,13 @@ int guestMain() {
     } else {
       mountOrThrow("ferry", root, "virtiofs", MS_NOSUID | MS_NODEV);
     }
+    mark("share mounted");
     makePodDir(root, pod);
+    // An initramfs built without them (guest/build.sh given no pod init): the share's.
+    if (params["bin"] == "1" && ::access((fs::path(kOwnBin) / "ferry-init").c_str(), X_OK) == 0) {
+      if (readOnlyErrno != 0) throwErrno(readOnlyErrno, "make the initramfs read-only");
+      ownBinaries(root, init);
+    }
     mountOrThrow("proc", root / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mountOrThrow("sysfs", root / "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mountOrThrow("cgroup2", root / "sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -748,11 +797,15 @@ int guestMain() {
       std::string conf = readFile(fs::path("/") / stage1::kvm::kNetConfig, 1 << 20);
       stage1::kvm::applyNetConfig(stage1::kvm::NetConfig::parse(conf));
     }
+    mark("root moved, network up");
     Cgroups cg = makeCgroups(pod, rt);
+    mark("cgroups made");
     Console console;
     Child child = startPodInit(pod, init, cg, params["interactive"], console);
     stage1::writePidFile(pod, child.pid);
+    mark("pod init started");
     int code = relay(pod, child, console);
+    mark("pod init ended");
     kvm::writeFrame(channel, FrameType::kExit, 0, std::to_string(code));
   } catch (const std::exception& e) {
     fail(e.what());
