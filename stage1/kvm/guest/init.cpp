@@ -556,7 +556,14 @@ int relay(const fs::path& podDir, Child child, Console& console) {
         kvm::writeFrame(channel, FrameType::kReady, 0, "");
       }
     }
-    if (ended && child.out < 0 && child.err < 0 && console.socket < 0 && console.master < 0) break;
+    // An enter session whose command ended with the pod (guest-enter still reporting its
+    // status) gets it through: its status, not kOwnFailure (bounded by the idle wait below).
+    bool entering = std::any_of(sessions.begin(), sessions.end(),
+                                [](const auto& e) { return !e.second.code.has_value(); });
+    if (ended && child.out < 0 && child.err < 0 && console.socket < 0 && console.master < 0 &&
+        !entering) {
+      break;
+    }
     bool pending = !console.pending.empty();
     std::vector<pollfd> p = {
         {child.out, POLLIN, 0},
