@@ -7,7 +7,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "common/error.hpp"
@@ -29,6 +33,15 @@ std::string archiveMessage(struct archive* a) {
   const char* m = archive_error_string(a);
   return m ? m : "unknown libarchive error";
 }
+
+// A failure of the uncompressed stream found ahead of the tar reader (decompressAhead): the
+// tar reader's thread names its current entry when it reaches it.
+struct StreamFailure {
+  Errc code;
+  std::string cause;
+};
+
+constexpr size_t kAheadSlots = 4;
 
 }  // namespace
 
@@ -56,6 +69,27 @@ struct Reader::Impl {
   uint64_t uncompressedSize = 0;
   std::optional<Hasher> uncompressedHash;
   std::optional<Error> pendingError;  // raised inside a callback, rethrown by the caller
+  std::optional<Error> outerError;    // the same for the outer reader's callback
+
+  // decompressAhead: a thread fills `slots` with the uncompressed stream (hashed and counted
+  // there); the tar reader takes them in order. The slot at `head` is the tar reader's while
+  // `held` (libarchive uses a block until it asks for the next one).
+  struct Ahead {
+    std::mutex mutex;
+    std::condition_variable filled;
+    std::condition_variable freed;
+    std::vector<char> slots[kAheadSlots];
+    size_t sizes[kAheadSlots] = {};
+    size_t head = 0;
+    size_t count = 0;
+    bool held = false;
+    bool end = false;
+    bool stop = false;
+    std::optional<StreamFailure> failure;
+    std::exception_ptr exception;
+    std::thread thread;
+  };
+  std::unique_ptr<Ahead> ahead;
 
   // Entries.
   bool started = false;
@@ -82,16 +116,25 @@ struct Reader::Impl {
     return Error(code, m);
   }
 
+  ~Impl();
   void open();
   void openOuter();
   static la_ssize_t outerRead(struct archive*, void* self, const void** buf);
   static la_ssize_t innerRead(struct archive*, void* self, const void** buf);
   la_ssize_t fillCompressed(const void** buf);
   void openGzip();
-  la_ssize_t gzipBlock(const void** buf);
-  la_ssize_t account(const void* block, size_t size, const void** buf);
+  // Inflates into `out`; 0 at the end of the stream.
+  size_t gzipInflate(char* out, size_t capacity);
+  // The next block of the outer libarchive reader; 0 at its end.
+  size_t outerBlock(const void** buf);
+  void account(const void* block, size_t size);
   // Next block of the uncompressed stream (hashed and counted); size 0 at its end.
   la_ssize_t uncompressedBlock(const void** buf);
+  [[noreturn]] void streamFail(Errc code, std::string cause);
+  void startAhead();
+  void stopAhead() noexcept;
+  void aheadLoop();
+  la_ssize_t aheadBlock(const void** buf);
   [[noreturn]] void failInner(std::string_view entry);
   bool nextEntry(Entry& e);
   void toEntry(struct archive_entry* ae, Entry& e);
@@ -110,6 +153,11 @@ void Reader::Impl::open() {
   } else {
     openOuter();
   }
+  struct stat st;
+  if (options.decompressAhead && compression != Compression::kNone && !options.uncompressedTee &&
+      !options.compressedTee && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+    startAhead();
+  }
   inner.reset(archive_read_new());
   if (!inner) throw std::bad_alloc();
   archive_read_support_format_tar(inner.get());
@@ -127,7 +175,7 @@ void Reader::Impl::openGzip() {
 
 // Inflates the next block. Concatenated gzip members are one stream (as gunzip reads them);
 // zero bytes after the last member (tape padding) are ignored, anything else is an error.
-la_ssize_t Reader::Impl::gzipBlock(const void** buf) {
+size_t Reader::Impl::gzipInflate(char* out, size_t capacity) {
   inflate_state& z = *gzip;
   for (;;) {
     if (z.avail_in == 0 && !gzipInputEof) {
@@ -156,44 +204,46 @@ la_ssize_t Reader::Impl::gzipBlock(const void** buf) {
       }
       for (uint32_t i = 0; i < z.avail_in; ++i) {
         if (z.next_in[i] != 0) {
-          throw error(Errc::kInvalid, current,
-                      "gzip stream: trailing garbage after the last member");
+          streamFail(Errc::kInvalid, "gzip stream: trailing garbage after the last member");
         }
       }
       z.avail_in = 0;
       continue;
     }
-    z.next_out = reinterpret_cast<uint8_t*>(gzipOut.data());
-    z.avail_out = static_cast<uint32_t>(gzipOut.size());
+    z.next_out = reinterpret_cast<uint8_t*>(out);
+    z.avail_out = static_cast<uint32_t>(capacity);
     uint32_t availBefore = z.avail_in;
     int r = isal_inflate(&z);
     if (r < 0) {
-      throw error(Errc::kInvalid, current,
-                  r == ISAL_INCORRECT_CHECKSUM
-                      ? "gzip stream: checksum mismatch"
-                      : "gzip stream: invalid data (isa-l error " + std::to_string(r) + ")");
+      streamFail(Errc::kInvalid,
+                 r == ISAL_INCORRECT_CHECKSUM
+                     ? "gzip stream: checksum mismatch"
+                     : "gzip stream: invalid data (isa-l error " + std::to_string(r) + ")");
     }
-    size_t produced = gzipOut.size() - z.avail_out;
-    if (produced > 0) return account(gzipOut.data(), produced, buf);
+    size_t produced = capacity - z.avail_out;
+    if (produced > 0) return produced;
     if (gzipInputEof && z.avail_in == 0 && z.block_state != ISAL_BLOCK_FINISH) {
-      throw error(Errc::kInvalid, current, "truncated gzip input");
+      streamFail(Errc::kInvalid, "truncated gzip input");
     }
     if (z.avail_in != 0 && z.avail_in == availBefore && z.block_state != ISAL_BLOCK_FINISH) {
-      throw error(Errc::kInvalid, current, "gzip stream: no progress (corrupt data)");
+      streamFail(Errc::kInvalid, "gzip stream: no progress (corrupt data)");
     }
   }
 }
 
-la_ssize_t Reader::Impl::account(const void* block, size_t size, const void** buf) {
+void Reader::Impl::account(const void* block, size_t size) {
   uncompressedSize += size;
   if (uncompressedSize > options.maxTotalSize) {
-    throw error(Errc::kLimit, current,
-                "uncompressed stream exceeds " + std::to_string(options.maxTotalSize) + " bytes");
+    streamFail(Errc::kLimit,
+               "uncompressed stream exceeds " + std::to_string(options.maxTotalSize) + " bytes");
   }
   if (uncompressedHash) uncompressedHash->update(block, size);
   if (options.uncompressedTee) options.uncompressedTee(block, size);
-  *buf = block;
-  return static_cast<la_ssize_t>(size);
+}
+
+void Reader::Impl::streamFail(Errc code, std::string cause) {
+  if (ahead) throw StreamFailure{code, std::move(cause)};
+  throw error(code, current, cause);
 }
 
 void Reader::Impl::openOuter() {
@@ -223,7 +273,7 @@ void Reader::Impl::openOuter() {
                     " is not available: " + archiveMessage(outer.get()));
   }
   if (archive_read_open(outer.get(), this, nullptr, &Impl::outerRead, nullptr) != ARCHIVE_OK) {
-    if (pendingError) throw *pendingError;
+    if (outerError) throw *outerError;
     throw error(Errc::kInvalid, "", archiveMessage(outer.get()));
   }
   struct archive_entry* ae;
@@ -231,7 +281,7 @@ void Reader::Impl::openOuter() {
   if (r == ARCHIVE_EOF) {
     outerEof = true;
   } else if (r != ARCHIVE_OK) {
-    if (pendingError) throw *pendingError;
+    if (outerError) throw *outerError;
     throw error(Errc::kInvalid, "", archiveMessage(outer.get()));
   }
 }
@@ -241,9 +291,9 @@ la_ssize_t Reader::Impl::outerRead(struct archive*, void* self, const void** buf
   try {
     return impl->fillCompressed(buf);
   } catch (const Error& e) {
-    impl->pendingError = e;
+    impl->outerError = e;
   } catch (const std::exception& e) {
-    impl->pendingError = impl->error(Errc::kIo, "", e.what());
+    impl->outerError = impl->error(Errc::kIo, "", e.what());
   }
   return -1;
 }
@@ -266,8 +316,7 @@ la_ssize_t Reader::Impl::fillCompressed(const void** buf) {
   return static_cast<la_ssize_t>(n);
 }
 
-la_ssize_t Reader::Impl::uncompressedBlock(const void** buf) {
-  if (gzip) return gzipBlock(buf);
+size_t Reader::Impl::outerBlock(const void** buf) {
   while (!outerEof) {
     const void* block;
     size_t size;
@@ -278,14 +327,114 @@ la_ssize_t Reader::Impl::uncompressedBlock(const void** buf) {
       break;
     }
     if (r != ARCHIVE_OK) {
-      if (pendingError) throw *pendingError;
-      throw error(
-          Errc::kInvalid, current,
-          std::string(compressionName(compression)) + " stream: " + archiveMessage(outer.get()));
+      if (outerError) throw *outerError;
+      streamFail(Errc::kInvalid, std::string(compressionName(compression)) +
+                                     " stream: " + archiveMessage(outer.get()));
     }
     if (size == 0) continue;
-    return account(block, size, buf);
+    *buf = block;
+    return size;
   }
+  return 0;
+}
+
+la_ssize_t Reader::Impl::uncompressedBlock(const void** buf) {
+  if (ahead) return aheadBlock(buf);
+  size_t n;
+  if (gzip) {
+    n = gzipInflate(gzipOut.data(), gzipOut.size());
+    *buf = gzipOut.data();
+  } else {
+    n = outerBlock(buf);
+  }
+  if (n > 0) account(*buf, n);
+  return static_cast<la_ssize_t>(n);
+}
+
+void Reader::Impl::startAhead() {
+  ahead = std::make_unique<Ahead>();
+  for (auto& slot : ahead->slots) slot.resize(kBufferSize);
+  gzipOut = {};
+  ahead->thread = std::thread([this] { aheadLoop(); });
+}
+
+void Reader::Impl::stopAhead() noexcept {
+  if (!ahead || !ahead->thread.joinable()) return;
+  {
+    std::lock_guard lock(ahead->mutex);
+    ahead->stop = true;
+  }
+  ahead->freed.notify_one();
+  ahead->thread.join();
+}
+
+Reader::Impl::~Impl() { stopAhead(); }
+
+// The decompressing thread: fills free slots in order until the stream ends, fails, or the
+// Reader goes away.
+void Reader::Impl::aheadLoop() {
+  Ahead& a = *ahead;
+  for (;;) {
+    size_t slot;
+    {
+      std::unique_lock lock(a.mutex);
+      a.freed.wait(lock, [&] { return a.stop || a.count < kAheadSlots; });
+      if (a.stop) return;
+      slot = (a.head + a.count) % kAheadSlots;
+    }
+    size_t n = 0;
+    std::optional<StreamFailure> failure;
+    std::exception_ptr exception;
+    try {
+      char* out = a.slots[slot].data();
+      if (gzip) {
+        n = gzipInflate(out, kBufferSize);
+      } else {
+        const void* block;
+        n = outerBlock(&block);
+        if (n > kBufferSize) a.slots[slot].resize(n);
+        out = a.slots[slot].data();
+        std::memcpy(out, block, n);
+      }
+      if (n > 0) account(out, n);
+    } catch (StreamFailure& f) {
+      failure = std::move(f);
+    } catch (...) {
+      exception = std::current_exception();
+    }
+    std::lock_guard lock(a.mutex);
+    if (failure || exception) {
+      a.failure = std::move(failure);
+      a.exception = exception;
+      a.end = true;
+    } else if (n == 0) {
+      a.end = true;
+    } else {
+      a.sizes[slot] = n;
+      ++a.count;
+    }
+    a.filled.notify_one();
+    if (a.end) return;
+  }
+}
+
+la_ssize_t Reader::Impl::aheadBlock(const void** buf) {
+  Ahead& a = *ahead;
+  std::unique_lock lock(a.mutex);
+  if (a.held) {  // libarchive is done with the block it had
+    a.held = false;
+    a.head = (a.head + 1) % kAheadSlots;
+    --a.count;
+    a.freed.notify_one();
+  }
+  a.filled.wait(lock, [&] { return a.count > 0 || a.end; });
+  if (a.count > 0) {
+    a.held = true;
+    *buf = a.slots[a.head].data();
+    return static_cast<la_ssize_t>(a.sizes[a.head]);
+  }
+  if (a.failure) throw error(a.failure->code, current, a.failure->cause);
+  if (a.exception) std::rethrow_exception(a.exception);
   return 0;
 }
 
@@ -525,6 +674,7 @@ ReadResult Reader::finish() {
   const void* block;
   while (m.uncompressedBlock(&block) > 0) {
   }
+  m.stopAhead();  // at the end of the stream: its counts and digests are complete
   while (m.fillCompressed(&block) > 0) {
   }
   m.finished = true;

@@ -41,6 +41,11 @@ struct ReaderOptions {
   // Sees every byte of the stream as stored (compressed), in order, once (e.g. to keep an ACI
   // exactly as it was fetched while checking it).
   std::function<void(const void* data, size_t size)> compressedTee = {};
+  // Decompress (and hash) on a thread of its own, a few blocks ahead of the tar reader, so that
+  // inflating the stream overlaps what the caller does with its entries (e.g. creating files).
+  // Only for a compressed stream read from a file and without tees (they would run on that
+  // thread); otherwise ignored. Errors and results are the same as without it.
+  bool decompressAhead = false;
 };
 
 struct ReadResult {

@@ -115,6 +115,7 @@ void extractOciRootfs(const store::Store& store, const store::ImageRecord& r,
     if (b.role != store::BlobRole::kLayer) continue;
     archive::ReaderOptions ro;
     ro.compressedDigest = b.digest.algorithm();
+    ro.decompressAhead = true;  // inflated and hashed on another thread while files are made
     archive::Reader reader(store.blobPath(b.digest), ro);
     archive::ExtractStats stats = archive::applyLayer(reader, rootfs, extractOptions());
     if (stats.read.compressedDigest != b.digest) {

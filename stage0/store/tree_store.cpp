@@ -91,6 +91,7 @@ void renderOci(const Store& store, const ImageRecord& image, const fs::path& roo
     if (b.role != BlobRole::kLayer) continue;
     archive::ReaderOptions ro;
     ro.compressedDigest = b.digest.algorithm();
+    ro.decompressAhead = true;  // inflated and hashed on another thread while files are made
     archive::Reader reader(store.blobPath(b.digest), ro);
     archive::ExtractStats stats = archive::applyLayer(reader, rootfs, renderOptions(trash));
     if (stats.read.compressedDigest != b.digest) {
