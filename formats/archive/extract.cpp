@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 #include <vector>
@@ -32,6 +33,24 @@ struct timespec toTimespec(int64_t sec, uint32_t nsec) {
 
 size_t depth(std::string_view path) { return std::count(path.begin(), path.end(), '/'); }
 
+// The process's umask (Linux 4.7+ shows it in /proc/self/status; umask(2) cannot read it
+// without setting it, which other threads would see); nullopt when unknown.
+std::optional<mode_t> readUmask() {
+  std::FILE* f = std::fopen("/proc/self/status", "re");
+  if (f == nullptr) return std::nullopt;
+  std::optional<mode_t> mask;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned m;
+    if (std::sscanf(line, "Umask: %o", &m) == 1) {
+      mask = static_cast<mode_t>(m);
+      break;
+    }
+  }
+  std::fclose(f);
+  return mask;
+}
+
 }  // namespace
 
 std::optional<std::string> stripPathPrefix(std::string_view path, std::string_view prefix) {
@@ -48,6 +67,9 @@ Extractor::Extractor(const std::filesystem::path& target, ExtractOptions options
       mode_(mode),
       archiveName_(std::move(archiveName)) {
   owners_ = options_.restoreOwners.value_or(::geteuid() == 0);
+  euid_ = ::geteuid();
+  egid_ = ::getegid();
+  umask_ = readUmask();
   if (mode_ == Target::kFresh) {
     if (::mkdir(target_.c_str(), 0755) == 0) {
       createdRoot_ = true;
@@ -57,7 +79,7 @@ Extractor::Extractor(const std::filesystem::path& target, ExtractOptions options
   }
   int fd = ::open(target_.c_str(), kDirFlags);
   if (fd < 0) throwErrno("open directory " + quote(target_.string()));
-  root_ = UniqueFd(fd);
+  root_ = describeDir(UniqueFd(fd));
   if (mode_ == Target::kFresh && !createdRoot_) {
     std::error_code ec;
     if (!std::filesystem::is_empty(target_, ec) || ec) {
@@ -98,37 +120,44 @@ Error Extractor::error(Errc code, std::string_view entry, std::string_view cause
 
 namespace {
 constexpr size_t kDirCacheSize = 64;
-
-UniqueFd dupFd(int fd) {
-  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (d < 0) throwErrno("duplicate descriptor");
-  return UniqueFd(d);
-}
 }  // namespace
 
-void Extractor::cacheDir(std::string_view path, int fd) {
-  if (dirCache_.size() >= kDirCacheSize) dirCache_.clear();
-  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (d >= 0) dirCache_.insert_or_assign(std::string(path), UniqueFd(d));
+Extractor::DirRef Extractor::describeDir(UniqueFd fd) const {
+  auto dir = std::make_shared<OpenDir>();
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throwErrno("stat a directory below " + quote(target_.string()));
+  dir->newGid = (st.st_mode & S_ISGID) != 0 ? st.st_gid : egid_;
+  dir->defaultAcl = ::fgetxattr(fd.get(), "system.posix_acl_default", nullptr, 0) >= 0 ||
+                    (errno != ENODATA && errno != ENOTSUP);
+  dir->fd = std::move(fd);
+  return dir;
 }
 
-UniqueFd Extractor::openDir(std::string_view path, bool create, std::string_view entry) {
-  if (path.empty()) return dupFd(root_.get());
+bool Extractor::needsChown(const Entry& e, const OpenDir& parent) const {
+  return owners_ && (e.uid != euid_ || e.gid != parent.newGid);
+}
+
+void Extractor::cacheDir(std::string_view path, const DirRef& dir) {
+  if (dirCache_.size() >= kDirCacheSize) dirCache_.clear();
+  dirCache_.insert_or_assign(std::string(path), dir);
+}
+
+Extractor::DirRef Extractor::openDir(std::string_view path, bool create, std::string_view entry) {
+  if (path.empty()) return root_;
   // Start from the deepest directory on the way that is already open (the cache only holds
   // directories reached without symlinks, and is emptied whenever anything is removed).
   size_t i = 0;
-  int curFd = root_.get();
-  UniqueFd cur;
+  DirRef cur = root_;
   for (std::string_view p = path; !p.empty(); p = parentPath(p)) {
     auto it = dirCache_.find(p);
     if (it != dirCache_.end()) {
-      if (p.size() == path.size()) return dupFd(it->second.get());
-      cur = dupFd(it->second.get());  // owned: caching below may empty the cache
-      curFd = cur.get();
+      if (p.size() == path.size()) return it->second;
+      cur = it->second;  // shared: caching below may empty the cache
       i = p.size() + 1;
       break;
     }
   }
+  int curFd = cur->get();
   while (i < path.size()) {
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
@@ -157,9 +186,9 @@ UniqueFd Extractor::openDir(std::string_view path, bool create, std::string_view
       throw error(err == ENOENT ? Errc::kNotFound : Errc::kIo, entry,
                   "cannot open " + quote(sofar) + ": " + errnoText(err));
     }
-    cur = UniqueFd(fd);
+    cur = describeDir(UniqueFd(fd));
     curFd = fd;
-    cacheDir(sofar, fd);
+    cacheDir(sofar, cur);
     i = j + 1;
   }
   return cur;
@@ -208,14 +237,14 @@ void Extractor::removeAt(int dirfd, const std::string& name, std::string_view en
 }
 
 void Extractor::remove(std::string_view path) {
-  UniqueFd parent;
+  DirRef parent;
   try {
     parent = openDir(parentPath(path), false, path);
   } catch (const Error& e) {
     if (e.code() == Errc::kNotFound) return;  // nothing to remove
     throw;
   }
-  removeAt(parent.get(), std::string(baseName(path)), path);
+  removeAt(parent->get(), std::string(baseName(path)), path);
   // Forget deferred metadata of what was removed.
   for (auto it = dirs_.lower_bound(std::string(path));
        it != dirs_.end() && isWithin(it->first, path);) {
@@ -225,15 +254,19 @@ void Extractor::remove(std::string_view path) {
 
 void Extractor::clearDirectory(std::string_view path,
                                const std::set<std::string, std::less<>>& keep) {
-  UniqueFd dir;
+  int fd;
   try {
-    dir = openDir(path, false, path);
+    fd = ::openat(openDir(path, false, path)->get(), ".", kDirFlags);
   } catch (const Error& e) {
     if (e.code() == Errc::kNotFound) return;
     throw;
   }
-  DIR* d = ::fdopendir(dir.release());
-  if (d == nullptr) throw error(Errc::kIo, path, "cannot list directory");
+  if (fd < 0) throw error(Errc::kIo, path, "cannot open directory: " + errnoText(errno));
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    throw error(Errc::kIo, path, "cannot list directory");
+  }
   std::vector<std::pair<std::string, bool>> children;  // name, is a directory
   while (struct dirent* de = ::readdir(d)) {
     std::string_view n = de->d_name;
@@ -299,14 +332,21 @@ void Extractor::add(const Entry& in, Reader& data) {
     throw error(Errc::kSecurity, path, "fifo not allowed");
   }
 
-  UniqueFd parent = openDir(parentPath(*rel), true, path);
+  DirRef parentDir = openDir(parentPath(*rel), true, path);
+  const OpenDir& parent = *parentDir;
   std::string name(baseName(*rel));
   constexpr int kCreateFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  // A file is created with its final mode when the umask keeps it whole and no chown follows
+  // (a chown clears setuid and setgid bits, so those are set after it): no fchmod.
+  bool chown = needsChown(in, parent);
+  bool finalMode =
+      umask_ && (in.mode & 07000) == 0 && (in.mode & *umask_) == 0 && !chown && !parent.defaultAcl;
+  mode_t createMode = finalMode ? (in.mode & 0777) : 0600;
   UniqueFd created;
   if (in.type == Type::kFile) {
     // Most files are new: create first, and look at what is there only when that fails
     // (O_EXCL never follows a symlink, it fails on any existing name).
-    int raw = ::openat(parent.get(), name.c_str(), kCreateFlags, 0600);
+    int raw = ::openat(parent.get(), name.c_str(), kCreateFlags, createMode);
     if (raw >= 0) {
       created = UniqueFd(raw);
     } else if (errno != EEXIST) {
@@ -333,7 +373,7 @@ void Extractor::add(const Entry& in, Reader& data) {
   switch (in.type) {
     case Type::kFile: {
       if (!created) {
-        int raw = ::openat(parent.get(), name.c_str(), kCreateFlags, 0600);
+        int raw = ::openat(parent.get(), name.c_str(), kCreateFlags, createMode);
         if (raw < 0) throw fail("create file");
         created = UniqueFd(raw);
       }
@@ -346,8 +386,8 @@ void Extractor::add(const Entry& in, Reader& data) {
         written += chunk.size();
       }
       if (written != in.size) throw error(Errc::kInvalid, path, "short data");
-      if (owners_ && ::fchown(fd.get(), in.uid, in.gid) != 0) throw fail("chown");
-      if (::fchmod(fd.get(), in.mode & 07777) != 0) throw fail("chmod");
+      if (chown && ::fchown(fd.get(), in.uid, in.gid) != 0) throw fail("chown");
+      if (!finalMode && ::fchmod(fd.get(), in.mode & 07777) != 0) throw fail("chmod");
       applyXattrs(fd.get(), in);
       if (::futimens(fd.get(), times) != 0) throw fail("set times");
       break;
@@ -359,9 +399,12 @@ void Extractor::add(const Entry& in, Reader& data) {
       int raw = ::openat(parent.get(), name.c_str(), kDirFlags);
       if (raw < 0) throw fail("open directory");
       UniqueFd fd(raw);
-      cacheDir(*rel, fd.get());  // its entries usually follow
-      if (owners_ && ::fchown(fd.get(), in.uid, in.gid) != 0) throw fail("chown");
+      // (An existing directory may have another owner than a new one would.)
+      if (owners_ && (exists || chown) && ::fchown(fd.get(), in.uid, in.gid) != 0) {
+        throw fail("chown");
+      }
       applyXattrs(fd.get(), in);
+      cacheDir(*rel, describeDir(std::move(fd)));  // its entries usually follow
       dirs_[*rel] = DirMeta{in.mode & 07777, in.mtimeSec, in.mtimeNsec};
       break;
     }
@@ -369,7 +412,7 @@ void Extractor::add(const Entry& in, Reader& data) {
       if (::symlinkat(in.linkTarget.c_str(), parent.get(), name.c_str()) != 0) {
         throw fail("create symlink");
       }
-      if (owners_ &&
+      if (chown &&
           ::fchownat(parent.get(), name.c_str(), in.uid, in.gid, AT_SYMLINK_NOFOLLOW) != 0) {
         throw fail("chown");
       }
@@ -385,10 +428,10 @@ void Extractor::add(const Entry& in, Reader& data) {
                     "hardlink target " + quote(in.linkTarget) + " is outside the tree");
       }
       if (*target == *rel) throw error(Errc::kInvalid, path, "hardlink to itself");
-      UniqueFd tparent = openDir(parentPath(*target), false, path);
+      DirRef tparent = openDir(parentPath(*target), false, path);
       std::string tname(baseName(*target));
       struct stat tst;
-      if (::fstatat(tparent.get(), tname.c_str(), &tst, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (::fstatat(tparent->get(), tname.c_str(), &tst, AT_SYMLINK_NOFOLLOW) != 0) {
         throw error(Errc::kInvalid, path,
                     "hardlink target " + quote(in.linkTarget) + " does not exist");
       }
@@ -396,7 +439,7 @@ void Extractor::add(const Entry& in, Reader& data) {
         throw error(Errc::kSecurity, path,
                     "hardlink target " + quote(in.linkTarget) + " is a directory");
       }
-      if (::linkat(tparent.get(), tname.c_str(), parent.get(), name.c_str(), 0) != 0) {
+      if (::linkat(tparent->get(), tname.c_str(), parent.get(), name.c_str(), 0) != 0) {
         throw fail("create hardlink");
       }
       break;
@@ -425,13 +468,13 @@ ExtractStats Extractor::commit() {
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return depth(a.first) > depth(b.first); });
   for (const auto& [path, meta] : order) {
-    UniqueFd parent = openDir(parentPath(path), false, path);
+    DirRef parent = openDir(parentPath(path), false, path);
     std::string name(baseName(path));
-    if (::fchmodat(parent.get(), name.c_str(), meta.mode, 0) != 0) {
+    if (::fchmodat(parent->get(), name.c_str(), meta.mode, 0) != 0) {
       throw error(Errc::kIo, path, "cannot chmod: " + errnoText(errno));
     }
     struct timespec times[2] = {toTimespec(meta.sec, meta.nsec), toTimespec(meta.sec, meta.nsec)};
-    if (::utimensat(parent.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::utimensat(parent->get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
       throw error(Errc::kIo, path, "cannot set times: " + errnoText(errno));
     }
   }

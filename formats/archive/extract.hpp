@@ -29,6 +29,8 @@
 // Every error names the entry: cannot extract "x.tar": entry "a/b": path goes through symlink "a"
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -99,7 +101,21 @@ class Extractor {
   Error error(Errc code, std::string_view entry, std::string_view cause) const;
 
  private:
-  UniqueFd openDir(std::string_view path, bool create, std::string_view entry);
+  // A directory open below the target, shared with the cache of open directories (emptying the
+  // cache does not close one in use). `newGid` is the group a file created in it gets: the
+  // directory's when it is setgid, else ours; with a default ACL a new file's mode is not its
+  // creation mode less the umask.
+  struct OpenDir {
+    UniqueFd fd;
+    gid_t newGid = 0;
+    bool defaultAcl = false;
+    int get() const { return fd.get(); }
+  };
+  using DirRef = std::shared_ptr<const OpenDir>;
+  DirRef openDir(std::string_view path, bool create, std::string_view entry);
+  DirRef describeDir(UniqueFd fd) const;
+  // Whether a file created in `parent` needs a chown to get the entry's owner.
+  bool needsChown(const Entry& e, const OpenDir& parent) const;
   void removeAt(int dirfd, const std::string& name, std::string_view entry);
   void applyXattrs(int fd, const Entry& e);
   void rollback() noexcept;
@@ -108,10 +124,13 @@ class Extractor {
   ExtractOptions options_;
   Target mode_;
   std::string archiveName_;
-  UniqueFd root_;
+  DirRef root_;
   bool createdRoot_ = false;
   bool committed_ = false;
   bool owners_ = false;
+  uid_t euid_ = 0;
+  gid_t egid_ = 0;
+  std::optional<mode_t> umask_;  // when known, a file is created with its final mode
   ExtractStats stats_;
   std::set<std::string> seen_;
   struct DirMeta {
@@ -122,8 +141,8 @@ class Extractor {
   std::map<std::string, DirMeta> dirs_;  // applied at commit, deepest first
   // Directories opened (component by component, without symlinks) and their descriptors, so
   // that the next entry below one starts there; emptied whenever anything is removed.
-  std::map<std::string, UniqueFd, std::less<>> dirCache_;
-  void cacheDir(std::string_view path, int fd);
+  std::map<std::string, DirRef, std::less<>> dirCache_;
+  void cacheDir(std::string_view path, const DirRef& dir);
   void forgetDirs() { dirCache_.clear(); }
 };
 

@@ -6,6 +6,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "common/error.hpp"
 #include "tests/unit/archive/test_util.hpp"
 
@@ -106,6 +109,69 @@ TEST_F(ExtractTest, RestoresEveryKindOfMetadata) {
   EXPECT_EQ(st.st_rdev, makedev(1, 3));
   EXPECT_EQ(readFile(p("out") / std::string(150, 'n')), "L");
   EXPECT_EQ(stats.read.entries, c.size());
+}
+
+// Files are created with their final mode and owner when the umask and the directory allow it
+// (no chown, no chmod after); a setgid directory, a default ACL, setuid bits or another owner
+// still get the chown and chmod.
+TEST_F(ExtractTest, OwnerAndModeWhateverTheDirectoryGivesNewFiles) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (owners)";
+  mode_t oldMask = ::umask(022);
+  fs::create_directories(p("out/sg"));
+  ASSERT_EQ(::chown(p("out/sg").c_str(), 0, 1234), 0);
+  ASSERT_EQ(::chmod(p("out/sg").c_str(), 02755), 0);
+  fs::create_directories(p("out/acl"));
+  // A default ACL user::rwx group::rwx other::--- (posix_acl_xattr: version 2, then tag, perm,
+  // id): new files get mode & 0770, whatever the umask.
+  std::string acl("\x02\x00\x00\x00", 4);
+  for (auto [tag, perm] : {std::pair{0x01, 7}, {0x04, 7}, {0x20, 0}}) {
+    acl += std::string{
+        static_cast<char>(tag), 0, static_cast<char>(perm), 0, '\xff', '\xff', '\xff', '\xff'};
+  }
+  ASSERT_EQ(::setxattr(p("out/acl").c_str(), "system.posix_acl_default", acl.data(), acl.size(), 0),
+            0)
+      << std::strerror(errno);
+  auto file = [](std::string path, mode_t mode, uint32_t uid, uint32_t gid) {
+    Entry e = fileEntry(std::move(path), 1, mode);
+    e.uid = uid;
+    e.gid = gid;
+    return e;
+  };
+  Entry link = symlinkEntry("sg/link", "x");
+  Entry dir = dirEntry("sg/dir", 0755);
+  test::Content c{{file("sg/root", 0644, 0, 0), "r"},
+                  {file("sg/group", 0644, 0, 1234), "g"},
+                  {link, ""},
+                  {dir, ""},
+                  {file("acl/f", 0644, 0, 0), "a"},
+                  {file("plain", 0775, 0, 0), "p"},
+                  {file("readonly", 0444, 0, 0), "o"},
+                  {file("setgid", 02755, 0, 0), "s"},
+                  {file("user", 06750, 1000, 1000), "u"}};
+  test::writeArchive(p("a.tar"), c);
+  {
+    Reader r(p("a.tar"));
+    Extractor x(p("out"), {}, Extractor::Target::kExisting);
+    Entry e;
+    while (r.next(e)) x.add(e, r);
+    x.commit();
+  }
+  ::umask(oldMask);
+  auto owner = [&](const char* f) {
+    struct stat st = lst(p(f));
+    return std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) + " " +
+           std::to_string(st.st_mode & 07777);
+  };
+  EXPECT_EQ(owner("out/sg/root"), "0:0 " + std::to_string(0644));  // not the directory's group
+  EXPECT_EQ(owner("out/sg/group"), "0:1234 " + std::to_string(0644));
+  EXPECT_EQ(lst(p("out/sg/link")).st_gid, 0u);
+  EXPECT_EQ(lst(p("out/sg/dir")).st_gid, 0u);
+  EXPECT_EQ(owner("out/acl/f"), "0:0 " + std::to_string(0644));  // not 0640
+  EXPECT_EQ(owner("out/plain"), "0:0 " + std::to_string(0775));  // not less the umask
+  EXPECT_EQ(owner("out/readonly"), "0:0 " + std::to_string(0444));
+  EXPECT_EQ(readFile(p("out/readonly")), "o");
+  EXPECT_EQ(owner("out/setgid"), "0:0 " + std::to_string(02755));
+  EXPECT_EQ(owner("out/user"), "1000:1000 " + std::to_string(06750));  // after the chown
 }
 
 TEST_F(ExtractTest, LastDuplicateWinsUnlessRejected) {
