@@ -85,6 +85,39 @@ std::string dump(const Json& j, bool pretty) {
   return j.dump(pretty ? 2 : -1, ' ', false, Json::error_handler_t::strict);
 }
 
+std::string escapeTerminalControls(std::string text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t i = 0;
+  for (; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == 0x7f) break;
+    if (c == 0xc2 && i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80)
+      break;
+  }
+  if (i == text.size()) return text;  // the common case: nothing to escape, no copy
+  std::string out(text, 0, i);
+  out.reserve(text.size() + 16);
+  for (; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    unsigned cp = 0;
+    if (c == 0x7f) {
+      cp = 0x7f;
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80) {
+      cp = static_cast<unsigned char>(text[++i]);  // U+0080-U+009F
+    } else {
+      out += text[i];
+      continue;
+    }
+    out += "\\u00";
+    out += kHex[cp >> 4];
+    out += kHex[cp & 0xf];
+  }
+  return out;
+}
+
+std::string print(const Json& j, bool pretty) { return escapeTerminalControls(dump(j, pretty)); }
+
 std::string child(std::string_view path, std::string_view key) {
   std::string out(path);
   if (isIdentifier(key)) {

@@ -29,6 +29,15 @@ Json parse(std::string_view text, std::string_view what);
 // Compact serialization (the form hashed for OCI blobs) or pretty with two-space indentation.
 std::string dump(const Json& j, bool pretty = false);
 
+// What ferry prints as JSON for the operator: dump(), with the characters the encoder leaves
+// raw but a terminal may act on (DEL, C1 controls U+0080-U+009F: U+009B is CSI) written as
+// \u escapes; the document reads back the same.
+std::string print(const Json& j, bool pretty = false);
+
+// The same escaping for JSON text ferry did not encode (an image's manifest as stored): DEL and
+// C1 can only occur inside its strings, where \u escapes mean the same characters.
+std::string escapeTerminalControls(std::string text);
+
 // JSON paths: child("app", "exec") == "app.exec"; child("", "x") == "x";
 // keys that are not identifiers are bracketed: child("a", "x.y") == "a[\"x.y\"]".
 std::string child(std::string_view path, std::string_view key);

@@ -189,7 +189,7 @@ int benchCommand(Context& ctx, const std::vector<std::string>& args) {
       }
       j["stage1s"].push_back(s);
     }
-    ctx.out << json::dump(j, true) << "\n";
+    ctx.out << json::print(j, true) << "\n";
     return kExitOk;
   }
 

@@ -42,7 +42,7 @@ int configCommand(Context& ctx, const std::vector<std::string>& args) {
       }
     }
   }
-  ctx.out << json::dump(j, true) << "\n";
+  ctx.out << json::print(j, true) << "\n";
   return kExitOk;
 }
 

@@ -64,7 +64,7 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
       ctx.out << id << "\n";
     }
   }
-  if (ctx.global.json()) ctx.out << json::dump(fetched, true) << "\n";
+  if (ctx.global.json()) ctx.out << json::print(fetched, true) << "\n";
   return kExitOk;
 }
 

@@ -63,7 +63,7 @@ int imageConvertCommand(Context& ctx, const std::vector<std::string>& args) {
                     {"destination", r.destination},
                     {"id", r.id},
                     {"losses", r.report.toJson()}};
-    ctx.out << json::dump(j, true) << "\n";
+    ctx.out << json::print(j, true) << "\n";
   } else {
     ctx.err << r.report.toText();
     ctx.out << r.destination << " " << r.id << "\n";

@@ -42,7 +42,7 @@ int imageExportCommand(Context& ctx, const std::vector<std::string>& args) {
                     {"destination", res.destination},
                     {"id", res.id},
                     {"losses", res.report.toJson()}};
-    ctx.out << json::dump(j, true) << "\n";
+    ctx.out << json::print(j, true) << "\n";
   } else {
     ctx.err << res.report.toText();
     ctx.out << res.destination << " " << res.id << "\n";

@@ -161,7 +161,7 @@ int imageInspectCommand(Context& ctx, const std::vector<std::string>& args) {
   Json fields = r.kind == store::ImageKind::kAci ? fromAci(r) : fromOci(store, r);
   for (const auto& [k, v] : fields.items()) info[k] = v;
   if (ctx.global.json()) {
-    ctx.out << json::dump(info, true) << "\n";
+    ctx.out << json::print(info, true) << "\n";
     return kExitOk;
   }
   auto text = [&](const char* key) {

@@ -178,7 +178,7 @@ int imageListCommand(Context& ctx, const std::vector<std::string>& args) {
                      {"importedAt", isoTime(r.importedAt)},
                      {"lastUsedAt", isoTime(r.lastUsedAt)}});
     }
-    ctx.out << json::dump(out, true) << "\n";
+    ctx.out << json::print(out, true) << "\n";
     return kExitOk;
   }
   if (quiet) {

@@ -134,7 +134,7 @@ int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
   }
   auto s = store.gc(gracePeriod, [&] { return treesOfPods(ctx.global.dir, ctx.err); });
   if (ctx.global.json()) {
-    ctx.out << json::dump({{"imagesRemoved", imagesRemoved},
+    ctx.out << json::print({{"imagesRemoved", imagesRemoved},
                            {"blobsRemoved", s.blobsRemoved},
                            {"bytesFreed", s.bytesFreed},
                            {"treesRemoved", s.treesRemoved},
@@ -159,7 +159,7 @@ int imageVerifyCommand(Context& ctx, const std::vector<std::string>& args) {
   store::Store store = store::Store::open(ctx.global.dir);
   auto problems = store.verify();
   if (ctx.global.json()) {
-    ctx.out << json::dump({{"clean", problems.empty()}, {"problems", problems}}, true) << "\n";
+    ctx.out << json::print({{"clean", problems.empty()}, {"problems", problems}}, true) << "\n";
     return problems.empty() ? kExitOk : kExitError;
   }
   for (const auto& line : problems) ctx.out << line << "\n";

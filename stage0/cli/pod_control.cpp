@@ -107,7 +107,7 @@ int gcCommand(Context& ctx, const std::vector<std::string>& args) {
   pod::Stage1Cleaner cleaner(ctx.global.debug);
   pod::GcResult r = pod::gc(pods, cleaner, o);
   if (ctx.global.json()) {
-    ctx.out << json::dump({{"marked", r.marked}, {"removed", r.removed}, {"problems", r.problems}},
+    ctx.out << json::print({{"marked", r.marked}, {"removed", r.removed}, {"problems", r.problems}},
                           true)
             << "\n";
   } else {

@@ -45,7 +45,7 @@ int exportCommand(Context& ctx, const std::vector<std::string>& args) {
   pod::Pod pd = pods.require(pos[0]);
   image::PodExportResult r = image::exportPodApp(pd, {app, pos.back(), overwrite});
   if (ctx.global.json()) {
-    ctx.out << json::dump({{"pod", pd.uuid}, {"app", r.app}, {"file", pos.back()}, {"id", r.id}},
+    ctx.out << json::print({{"pod", pd.uuid}, {"app", r.app}, {"file", pos.back()}, {"id", r.id}},
                           true)
             << "\n";
   } else {

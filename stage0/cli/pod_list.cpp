@@ -79,7 +79,7 @@ int listCommand(Context& ctx, const std::vector<std::string>& args) {
   if (ctx.global.json()) {
     json::Json out = json::Json::array();
     for (const auto& i : infos) out.push_back(i.toJson());
-    ctx.out << json::dump(out, true) << "\n";
+    ctx.out << json::print(out, true) << "\n";
     return kExitOk;
   }
   if (quiet) {
@@ -188,7 +188,7 @@ int statusCommand(Context& ctx, const std::vector<std::string>& args) {
   }
   pod::PodInfo i = pod::inspect(pd);
   if (ctx.global.json()) {
-    ctx.out << json::dump(i.toJson(), true) << "\n";
+    ctx.out << json::print(i.toJson(), true) << "\n";
     return kExitOk;
   }
   // KEY=VALUE lines; every value printable(): app statuses are the pod's (a kvm guest writes

@@ -48,7 +48,7 @@ int catManifestCommand(Context& ctx, const std::vector<std::string>& args) {
                                      std::string(pod::stateName(pd.state())) + ")");
   }
   json::Json j = json::parse(readFile(f, 16 << 20), f.string());
-  ctx.out << json::dump(j, pretty) << "\n";
+  ctx.out << json::print(j, pretty) << "\n";
   return kExitOk;
 }
 

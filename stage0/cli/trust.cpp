@@ -43,7 +43,7 @@ int trustCommand(Context& ctx, const std::vector<std::string>& args) {
                 << k.fingerprint << "\n";
       }
     }
-    if (ctx.global.json()) ctx.out << json::dump(j, true) << "\n";
+    if (ctx.global.json()) ctx.out << json::print(j, true) << "\n";
     return kExitOk;
   }
   if (!remove.empty()) {

@@ -45,7 +45,7 @@ void printVersion(Context& ctx) {
       list.push_back(o);
     }
     j["stage1s"] = list;
-    ctx.out << json::dump(j) << "\n";
+    ctx.out << json::print(j) << "\n";
     return;
   }
   ctx.out << "ferry version " << v.ferry << "\n"

@@ -58,5 +58,24 @@ F status --format=json "$u" >"$T/status.json" || fail "ferry status --format=jso
 jq -e '.apps[0].signal | contains("\u001b]0;pwned")' "$T/status.json" >/dev/null ||
   { cat "$T/status.json" >&2; fail "ferry status --format=json: the signal does not read back"; }
 ok "ferry status --format=json: escaped by JSON, reads back"
+# The encoder leaves C1 raw (valid JSON): ferry's JSON output escapes it too, for the terminal.
+for what in "list" "image list" "status $u"; do
+  # shellcheck disable=SC2086  # $what is the subcommand and its argument
+  F $what --format=json >"$T/out.json" || fail "ferry $what --format=json failed"
+  if grep -q "$esc" "$T/out.json" || grep -q $'\xc2\x9b' "$T/out.json"; then
+    cat -v "$T/out.json" >&2
+    fail "ferry $what --format=json: printed a C1 CSI (or an ESC) raw"
+  fi
+  ok "ferry $what --format=json: no raw ESC or C1"
+done
+F image list --format=json | jq -e '[.. | strings | select(contains("\u009b31mred"))] | length > 0' >/dev/null ||
+  { F image list --format=json | cat -v >&2; fail "ferry image list --format=json: the label does not read back"; }
+ok "ferry image list --format=json: the label reads back"
+F image cat-manifest "$(F image list --format=json | jq -r '.[0].id')" >"$T/cat.json" ||
+  fail "ferry image cat-manifest failed"
+grep -q $'\xc2\x9b' "$T/cat.json" && { cat -v "$T/cat.json" >&2; fail "ferry image cat-manifest: printed a C1 CSI raw"; }
+jq -e '[.. | strings | select(contains("\u009b31mred"))] | length > 0' "$T/cat.json" >/dev/null ||
+  { cat -v "$T/cat.json" >&2; fail "ferry image cat-manifest: the label does not read back"; }
+ok "ferry image cat-manifest: no raw C1, reads back"
 host_unchanged "terminal text"
 echo "escape.terminal_text: $checks checks passed"
