@@ -91,7 +91,8 @@ std::string escapeTerminalControls(std::string text) {
   for (; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c == 0x7f) break;
-    if (c == 0xc2 && i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80)
+    if (c == 0xc2 && i + 1 < text.size() &&
+        (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80)
       break;
   }
   if (i == text.size()) return text;  // the common case: nothing to escape, no copy

@@ -34,7 +34,7 @@ int imageCatManifestCommand(Context& ctx, const std::vector<std::string>& args) 
   }
   if (text.empty()) throw Error(Errc::kNotFound, "image " + r->id + " has no manifest");
   ctx.out << (pretty ? json::print(json::parse(text, "manifest of " + r->id), true)
-                      : json::escapeTerminalControls(std::move(text)))
+                     : json::escapeTerminalControls(std::move(text)))
           << "\n";
   return kExitOk;
 }

@@ -135,11 +135,11 @@ int imageGcCommand(Context& ctx, const std::vector<std::string>& args) {
   auto s = store.gc(gracePeriod, [&] { return treesOfPods(ctx.global.dir, ctx.err); });
   if (ctx.global.json()) {
     ctx.out << json::print({{"imagesRemoved", imagesRemoved},
-                           {"blobsRemoved", s.blobsRemoved},
-                           {"bytesFreed", s.bytesFreed},
-                           {"treesRemoved", s.treesRemoved},
-                           {"tempsRemoved", s.tempsRemoved}},
-                          true)
+                            {"blobsRemoved", s.blobsRemoved},
+                            {"bytesFreed", s.bytesFreed},
+                            {"treesRemoved", s.treesRemoved},
+                            {"tempsRemoved", s.tempsRemoved}},
+                           true)
             << "\n";
     return kExitOk;
   }

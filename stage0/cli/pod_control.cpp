@@ -108,7 +108,7 @@ int gcCommand(Context& ctx, const std::vector<std::string>& args) {
   pod::GcResult r = pod::gc(pods, cleaner, o);
   if (ctx.global.json()) {
     ctx.out << json::print({{"marked", r.marked}, {"removed", r.removed}, {"problems", r.problems}},
-                          true)
+                           true)
             << "\n";
   } else {
     for (const auto& u : r.marked) ctx.out << "Moved pod " << u << " to garbage\n";

@@ -46,7 +46,7 @@ int exportCommand(Context& ctx, const std::vector<std::string>& args) {
   image::PodExportResult r = image::exportPodApp(pd, {app, pos.back(), overwrite});
   if (ctx.global.json()) {
     ctx.out << json::print({{"pod", pd.uuid}, {"app", r.app}, {"file", pos.back()}, {"id", r.id}},
-                          true)
+                           true)
             << "\n";
   } else {
     ctx.out << pos.back() << " " << r.id << "\n";

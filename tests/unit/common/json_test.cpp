@@ -69,11 +69,16 @@ TEST(Json, UnsignedChecks) {
 
 TEST(Json, PrintEscapesWhatATerminalActsOn) {
   // DEL and C1 (U+009B is CSI) are valid in JSON strings and the encoder leaves them raw.
-  json::Json j = {{"label", "a\x7f" "b\xc2\x9b" "31m\xc2\x80\xc2\x9f\xc2\xa0\xc3\xa9"}};
+  json::Json j = {{"label",
+                   "a\x7f"
+                   "b\xc2\x9b"
+                   "31m\xc2\x80\xc2\x9f\xc2\xa0\xc3\xa9"}};
   std::string raw = json::dump(j);
   EXPECT_NE(raw.find("\xc2\x9b"), std::string::npos);
   std::string out = json::print(j);
-  EXPECT_EQ(out, R"({"label":"a\u007fb\u009b31m\u0080\u009f)" "\xc2\xa0\xc3\xa9" R"("})");
+  EXPECT_EQ(out, R"({"label":"a\u007fb\u009b31m\u0080\u009f)"
+                 "\xc2\xa0\xc3\xa9"
+                 R"("})");
   // It reads back as the same document.
   EXPECT_EQ(json::parse(out, "printed"), j);
   // Text with nothing to escape comes back as it was.
