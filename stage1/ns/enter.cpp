@@ -53,8 +53,17 @@ std::vector<pid_t> nsPids(const std::string& status) {
   return out;
 }
 
-// The host pid of the app's main process.
-pid_t findApp(const fs::path& podDir, const cgroup::Group& app, const std::string& name) {
+// The app's main process: its host pid and its /proc directory, open. Everything read or
+// opened of it after the check goes through that directory (procPath), so a pid the app's
+// process gave up and the host reused in between can never be joined: the directory of a
+// process that has exited stays that process's, and what is opened through it fails.
+struct AppTarget {
+  pid_t pid = 0;
+  UniqueFd dir;
+  std::string procPath() const { return "/proc/self/fd/" + std::to_string(dir.get()); }
+};
+
+AppTarget findApp(const fs::path& podDir, const cgroup::Group& app, const std::string& name) {
   fs::path statusFile = podDir / "status" / (name + ".json");
   std::optional<int64_t> podPid;
   try {
@@ -67,14 +76,23 @@ pid_t findApp(const fs::path& podDir, const cgroup::Group& app, const std::strin
   }
   if (podPid) {
     for (pid_t pid : app.pids()) {
+      AppTarget t;
+      t.pid = pid;
+      t.dir.reset(
+          ::open(("/proc/" + std::to_string(pid)).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!t.dir) continue;
+      // Still in the app's cgroup now that its directory is open: the directory is the app's
+      // process's, not that of a process that took the pid since the cgroup was listed.
+      std::vector<pid_t> now = app.pids();
+      if (std::find(now.begin(), now.end(), pid) == now.end()) continue;
       std::string text;
       try {
-        text = readFile("/proc/" + std::to_string(pid) + "/status");
+        text = readFile(t.procPath() + "/status");
       } catch (const std::exception&) {
         continue;
       }
       auto ids = nsPids(text);
-      if (!ids.empty() && ids.back() == *podPid) return pid;
+      if (!ids.empty() && ids.back() == *podPid) return t;
     }
   }
   throw Error(Errc::kNotFound, "cannot enter app " + quote(name) + ": it is not running");
@@ -113,7 +131,7 @@ int enterEntrypoint(const Args& args) {
   if (!pod)
     throw Error(Errc::kNotFound, "cannot enter the pod: it has no cgroups.json (not started)");
   cgroup::Group appGroup = pod->existingChild(cgroup::appCgroupName(args.app));
-  pid_t target = findApp(podDir, appGroup, args.app);
+  AppTarget target = findApp(podDir, appGroup, args.app);
 
   fs::path configFile = podDir / "apps" / args.app / "config.json";
   oci::RuntimeSpec spec =
@@ -131,13 +149,15 @@ int enterEntrypoint(const Args& args) {
   }
   // Everything is checked (capabilities, rlimits, seccomp) before anything changes.
   stage2::AppProcess app(spec);
-  std::string procDir = "/proc/" + std::to_string(target);
+  std::string procDir = target.procPath();
 
   // Open every namespace first: once in the app's mount namespace, /proc is the pod's.
   std::vector<UniqueFd> namespaces;
   for (const char* ns : {"cgroup", "ipc", "uts", "net", "pid", "mnt"}) {
     namespaces.push_back(openFile(procDir + "/ns/" + ns, O_RDONLY));
   }
+  UniqueFd userns;
+  if (rt.privateUsers) userns = openFile(procDir + "/ns/user", O_RDONLY);
   // The app's cgroup where it has one, elsewhere (freezer, devices, …: on v2 the app always has
   // its own) the app's process's cgroup inside the pod's: the pod cgroup on ns, nspawn's payload
   // cgroup below it on nspawn.
@@ -146,17 +166,17 @@ int enterEntrypoint(const Args& args) {
     fs::path own = m.dir / cgroup::appCgroupName(args.app);
     bool has = ::access(own.c_str(), F_OK) == 0;
     where.push_back(
-        {m.mount, has ? own : cgroupAtOrBelow(m.dir, target), m.version, m.controllers});
+        {m.mount, has ? own : cgroupAtOrBelow(m.dir, target.pid), m.version, m.controllers});
   }
   cgroup::Group joined(std::move(where));
   // Nothing runs in the pod without its device rules: an old pod's cgroups without them, or a
   // record missing a hierarchy (this process would stay in its own cgroup there), end here.
   cgroup::requireDeviceRules(joined);
   joined.join(::getpid());
+  target.dir.reset();  // nothing of the host's /proc goes into the pod's namespaces
   if (rt.privateUsers) {
     // The pod's user namespace first: the others are its, and from here on this process holds
     // no capability outside it. Then its root (host uid START), as the pod's first process is.
-    UniqueFd userns = openFile(procDir + "/ns/user", O_RDONLY);
     if (::setns(userns.get(), CLONE_NEWUSER) != 0) throwErrno("join the pod's user namespace");
     if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0) {
       throwErrno("become the root of the pod's user namespace");
