@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -466,15 +467,20 @@ class NspawnRun {
           [&](int sig) { forward(sig); });
       child_ = 0;
     }
+    // The signals are blocked (they come through sigFd_, SIGCHLD among them): a blocking
+    // waitpid would sleep through systemd's SIGTERM, and a stopped unit's pod would run on until
+    // its stop timed out and systemd SIGKILLed it.
     while (child_ > 0) {
       int status;
-      pid_t got = ::waitpid(child_, &status, 0);
+      pid_t got = ::waitpid(child_, &status, WNOHANG);
       if (got == child_) {
         child_ = 0;
         code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         break;
       }
       if (got < 0 && errno != EINTR) throwErrno("wait for systemd-nspawn");
+      pollfd pfd{sigFd_.get(), POLLIN, 0};
+      if (got == 0 && ::poll(&pfd, 1, -1) < 0 && errno != EINTR) throwErrno("wait for a signal");
       drainSignals();
     }
     debugLine(debug_, "systemd-nspawn exited: " + std::to_string(code_));
@@ -639,6 +645,7 @@ int nspawnRunEntrypoint(const Args& args) {
   // This process is the unit's main process: READY=1 once the pod init made `ready`.
   notifyReadyWhenPodIs(currentPodDir());
   if (run.awaitInit()) run.waitForEnd();
+  podEnded();
   return run.finish();
 }
 

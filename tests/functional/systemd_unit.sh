@@ -163,6 +163,27 @@ in_sd machinectl show "ferry-$u6" >/dev/null 2>&1 && fail "machine ferry-$u6 lef
 sd_no_ferry_units "after machinectl terminate"
 ok "nspawn: the machine's leader is the pod's init; machinectl terminate stops the pod (its app by SIGTERM), nothing left"
 
+# nspawn as a unit: ferry stop is the unit's stop, SIGTERM to its main process alone (the run
+# entrypoint; KillMode=mixed), which stops the pod as ferry stop of any nspawn pod does: the app
+# gets SIGTERM and the unit ends inactive. Before: run slept in waitpid with its signals blocked,
+# the stop timed out and systemd SIGKILLed the pod (ActiveState=failed, Result=timeout).
+expect_status 0 F run --unit --stage1-name=nspawn --stop-timeout=1s "$BB" --exec /bin/sh -- -c 'echo up; exec sleep 1000'
+u7=$(sed -n 's/^uuid=//p' "$T/out")
+unit7=$(sed -n 's/^unit=//p' "$T/out")
+wait_for "the nspawn unit's pod to run" sh -c "grep -q up '$D/pods/run/$u7/logs/busybox.log' 2>/dev/null"
+expect_status 0 F stop "$u7"
+unit_stopped() { ! in_sd systemctl -q is-active "$unit7" && [ "$(show "$unit7" ActiveState)" != deactivating ]; }
+wait_for "$unit7 to stop" unit_stopped
+state7="$(show "$unit7" ActiveState) $(show "$unit7" Result)"
+[ "$state7" = "inactive success" ] || {
+  in_sd systemctl reset-failed "$unit7" 2>/dev/null || true
+  fail "nspawn: $unit7 after ferry stop: ActiveState and Result '$state7', want 'inactive success'"
+}
+expect_status 0 F status "$u7"
+grep -qx "app-busybox=signal:SIGTERM" "$T/out" || fail "nspawn: status after ferry stop: $(cat "$T/out")"
+sd_no_ferry_units "after ferry stop of an nspawn unit"
+ok "nspawn: ferry stop of a unit stops the pod with SIGTERM; the unit ends inactive (not failed, Result=success)"
+
 in_sd systemd-run -q --wait --pipe --unit=ferry-runner2 "$FERRY" --dir "$D" --insecure-options=image \
   run --cgroup-driver=cgroupfs --uuid-file-save="$T/u5" "$BB" --exec /bin/sh -- -c "exit 0"
 u5=$(cat "$T/u5")
