@@ -101,6 +101,7 @@ void saveUuid(Context& ctx, const std::optional<std::string>& path, pod::Prepare
     // A terminal's signal went to the whole process group, the stage1 included.
     if (sig != SIGCHLD && si.ssi_code != SI_KERNEL) ::kill(child, sig);
   }
+  stage1::podEnded();  // (no atexit: this process ends with _exit)
   try {
     net::tearDown(p.path, p.uuid);
   } catch (const std::exception& e) {

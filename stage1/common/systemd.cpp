@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -224,27 +225,89 @@ void sendReady(const std::string& socketPath) {
 
 }  // namespace
 
+namespace {
+
+// The readiness watch of this process (a run entrypoint watches one pod): `stop` tells its
+// thread the pod ended, `done` says the thread returned.
+struct ReadyWatch {
+  pid_t owner = 0;
+  int stop = -1;
+  int done = -1;
+};
+
+ReadyWatch& readyWatch() {
+  static ReadyWatch watch;
+  return watch;
+}
+
+// READY=1 once `ready` exists; after `stop`, one last look at it. The last look makes READY=1
+// go before this process exits whenever the pod was ready: a pod that ends right after it made
+// `ready` (an app that serves one client, one that fails) would otherwise end the process, and
+// this thread with it, before the datagram went, and systemd, the unit's main process gone
+// without READY=1, fails the start.
+void watchThenNotify(const std::string& socketPath, const std::string& dir, int stop) {
+  int in = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (in < 0 || ::inotify_add_watch(in, dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) {
+    std::fprintf(stderr, "ferry-stage1 run: cannot watch for the pod's readiness: %s\n",
+                 std::strerror(errno));
+    if (in >= 0) ::close(in);
+    return;
+  }
+  std::string ready = dir + "/ready";
+  // The watch is in place before each check: a `ready` made in between is seen either way.
+  for (bool ended = false;;) {
+    if (::access(ready.c_str(), F_OK) == 0) {
+      sendReady(socketPath);
+      break;
+    }
+    if (ended) break;
+    pollfd fds[2] = {{in, POLLIN, 0}, {stop, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    char events[4096];
+    while (::read(in, events, sizeof events) > 0) {
+    }
+    if (fds[1].revents & POLLIN) ended = true;
+  }
+  ::close(in);
+}
+
+}  // namespace
+
 void notifyReadyWhenPodIs(const std::filesystem::path& podDir) {
   const char* env = std::getenv("NOTIFY_SOCKET");
   if (env == nullptr || *env == '\0') return;
+  ReadyWatch& watch = readyWatch();
+  if (watch.stop >= 0) return;  // watching already
+  int stop = ::eventfd(0, EFD_CLOEXEC), done = ::eventfd(0, EFD_CLOEXEC);
+  if (stop < 0 || done < 0) {
+    std::fprintf(stderr, "ferry-stage1 run: cannot watch for the pod's readiness: %s\n",
+                 std::strerror(errno));
+    if (stop >= 0) ::close(stop);
+    return;
+  }
+  watch = {::getpid(), stop, done};
+  static bool registered = false;
+  if (!registered) registered = std::atexit(podEnded) == 0;
   std::string socketPath = env;
   std::string dir = podDir.string();
-  std::thread([socketPath, dir] {
-    int in = ::inotify_init1(IN_CLOEXEC);
-    if (in < 0 || ::inotify_add_watch(in, dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) {
-      std::fprintf(stderr, "ferry-stage1 run: cannot watch for the pod's readiness: %s\n",
-                   std::strerror(errno));
-      return;
-    }
-    std::string ready = dir + "/ready";
-    // The watch is in place before the check: a `ready` made in between is seen either way.
-    while (::access(ready.c_str(), F_OK) != 0) {
-      char events[4096];
-      if (::read(in, events, sizeof events) < 0 && errno != EINTR) return;
-    }
-    ::close(in);
-    sendReady(socketPath);
+  std::thread([socketPath, dir, stop, done] {
+    watchThenNotify(socketPath, dir, stop);
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(done, &one, sizeof one);
   }).detach();
+}
+
+void podEnded() {
+  ReadyWatch& watch = readyWatch();
+  if (watch.stop < 0 || watch.owner != ::getpid()) return;  // (a forked child: not its thread)
+  uint64_t one = 1, got = 0;
+  if (::write(watch.stop, &one, sizeof one) == sizeof one) {
+    while (::read(watch.done, &got, sizeof got) < 0 && errno == EINTR) {
+    }
+  }
+  ::close(watch.stop);
+  ::close(watch.done);
+  watch = {};
 }
 
 }  // namespace ferry::stage1

@@ -69,5 +69,9 @@ std::string unitOfCgroups(std::string_view procCgroup);
 // Starts a thread that waits for podDir/ready and then tells NOTIFY_SOCKET READY=1; nothing
 // when NOTIFY_SOCKET is unset.
 void notifyReadyWhenPodIs(const std::filesystem::path& podDir);
+// The pod ended: READY=1 now if `ready` exists and it has not gone yet (a pod may end right after
+// it made `ready`, before the thread had its turn), and the thread ends. At the latest at exit()
+// (notifyReadyWhenPodIs registers it with atexit); a caller that ends with _exit calls it first.
+void podEnded();
 
 }  // namespace ferry::stage1

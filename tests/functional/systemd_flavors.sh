@@ -33,6 +33,8 @@ open(out + ".up", "w").close()
 with open(out, "a") as f:
     while True:
         msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
+        if msg == b"END":  # the test's, once ferry exited: after every datagram of ferry's
+            break
         pid = -1
         for level, kind, data in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
@@ -41,6 +43,13 @@ with open(out, "a") as f:
         f.write("%d %s notified=%d\n" % (pid, msg.decode(errors="replace").strip(), int(seen)))
         f.flush()
 PY
+
+# The listener's end: a datagram after all of ferry's (it exited), so it recorded each of them.
+# (Killing it instead lost a READY=1 it had received but not written yet: got '' once in a while.)
+end_listener() { # DIR PID
+  python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"END", sys.argv[1])' "$1/notify.sock"
+  wait "$2" || fail "the notify listener failed"
+}
 
 activated() { # LABEL RUN-FLAGS...
   local label=$1 dir=$T/$1 reply
@@ -61,8 +70,7 @@ activated() { # LABEL RUN-FLAGS...
   reply=$(sd_readline "$dir/sa.sock" || true)
   local rc=0
   wait "$main" || rc=$?
-  kill "$listener" 2>/dev/null || true
-  wait "$listener" 2>/dev/null || true
+  end_listener "$dir" "$listener"
   [ "$reply" = "hello http fds=0,1,2,3" ] || fail "$label: the activated app said '$reply' (ferry exited $rc: $(tail -3 "$dir/run.out"))"
   [ "$rc" -eq 0 ] || fail "$label: ferry exited $rc: $(cat "$dir/run.out")"
   grep -q '^served 1 fds=0,1,2,3$' "$dir/run.out" || fail "$label: $(cat "$dir/run.out")"
@@ -102,9 +110,7 @@ if [ -x /usr/bin/qemu-system-x86_64 ] && [ -s "$KVMDIR/guest/vmlinux" ] && [ -s 
   main=$!
   rc=0
   wait "$main" || rc=$?
-  sleep 0.2
-  kill "$listener" 2>/dev/null || true
-  wait "$listener" 2>/dev/null || true
+  end_listener "$dir" "$listener"
   [ "$rc" -eq 0 ] && grep -q kvm-up "$dir/run.out" || fail "kvm: ferry exited $rc: $(cat "$dir/run.out")"
   [ "$(cat "$dir/notify.log")" = "$main READY=1 notified=0" ] ||
     fail "kvm: the notify socket got '$(cat "$dir/notify.log")', want '$main READY=1 notified=0'"

@@ -98,6 +98,19 @@ expect_status 0 F status "$u2"
 grep -qx "exit=7" "$T/out" && grep -qx "unit=pod-seven.service" "$T/out" || fail "status: $(cat "$T/out")"
 ok "start --unit=NAME --slice: a failing app fails the unit with its exit code (7)"
 in_sd systemctl reset-failed pod-seven.service
+# The same app exiting at once: the pod ends right after the init made `ready`, and the run
+# entrypoint still says READY=1 before it exits, so the start job ends "done" and the unit fails
+# with the app's code. Before, its thread could die with it first: the start job failed (ferry
+# start exited 254 in 4 of 18 such starts of main's code).
+for i in 1 2 3 4 5; do
+  expect_status 0 F prepare "$BB" --exec /bin/sh -- -c 'exit 7'
+  u8=$(cat "$T/out")
+  expect_status 0 F start --unit=pod-seven-now "$u8"
+  wait_for "pod-seven-now to fail" sh -c "[ \"\$(nsenter -t $SD_LEADER -a systemctl show -P ActiveState pod-seven-now.service)\" = failed ]"
+  [ "$(show pod-seven-now.service ExecMainStatus)" = 7 ] || fail "pod-seven-now: ExecMainStatus=$(show pod-seven-now.service ExecMainStatus)"
+  in_sd systemctl reset-failed pod-seven-now.service
+done
+ok "start --unit of a pod whose app exits at once: the start succeeds (READY=1 before the main process ends), 5 times"
 in_sd systemctl stop ferry-test.slice
 sd_no_ferry_units "after a failed unit is reset"
 
