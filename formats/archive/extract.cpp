@@ -21,6 +21,7 @@ namespace ferry::archive {
 namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+constexpr uint64_t kWritebackMin = 16 << 10;  // files this large start their writeback at once
 
 std::string errnoText(int err) { return std::strerror(err); }
 
@@ -386,6 +387,10 @@ void Extractor::add(const Entry& in, Reader& data) {
         written += chunk.size();
       }
       if (written != in.size) throw error(Errc::kInvalid, path, "short data");
+      // Best effort: an error here only means the data goes out at the sync, as it would.
+      if (options_.startWriteback && written >= kWritebackMin) {
+        ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+      }
       if (chown && ::fchown(fd.get(), in.uid, in.gid) != 0) throw fail("chown");
       if (!finalMode && ::fchmod(fd.get(), in.mode & 07777) != 0) throw fail("chmod");
       applyXattrs(fd.get(), in);

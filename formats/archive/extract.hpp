@@ -63,6 +63,9 @@ struct ExtractOptions {
   // Where removed files with data and removed directories go instead of an inline unlink
   // (trash.hpp: deleted on a thread of their own); null: unlinked at once.
   Trash* trash = nullptr;
+  // Starts each written file's writeback at once (sync_file_range, SYNC_FILE_RANGE_WRITE),
+  // for a tree synced as a whole at its end: the device writes while later files are made.
+  bool startWriteback = false;
 };
 
 struct ExtractStats {

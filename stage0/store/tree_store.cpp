@@ -33,10 +33,13 @@ int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 // A tree's last use is recorded to the minute (gc's grace periods are longer).
 constexpr int64_t kTreeUseResolutionSeconds = 60;
 
-archive::ExtractOptions renderOptions(archive::Trash* trash = nullptr) {
+// `synced`: the tree is synced as a whole once rendered (the tree store's), so each file's
+// writeback starts as soon as it is written.
+archive::ExtractOptions renderOptions(archive::Trash* trash = nullptr, bool synced = false) {
   archive::ExtractOptions o;
   o.ignoreXattrErrors = true;
   o.trash = trash;
+  o.startWriteback = synced;
   return o;
 }
 
@@ -77,15 +80,16 @@ std::vector<convert::RenderImage> aciRenderOrder(const Store& store, const Image
   return convert::resolveDependencies(*self, find, "the image store");
 }
 
-void renderAci(const std::vector<convert::RenderImage>& order, const fs::path& rootfs) {
-  archive::Extractor x(rootfs, renderOptions(), archive::Extractor::Target::kFresh,
+void renderAci(const std::vector<convert::RenderImage>& order, const fs::path& rootfs,
+               bool synced = false) {
+  archive::Extractor x(rootfs, renderOptions(nullptr, synced), archive::Extractor::Target::kFresh,
                        order.front().path.string());
   convert::renderImages(order, [&](const archive::Entry& e, archive::Reader& r) { x.add(e, r); });
   x.commit();
 }
 
 void renderOci(const Store& store, const ImageRecord& image, const fs::path& rootfs,
-               archive::Trash* trash = nullptr) {
+               archive::Trash* trash = nullptr, bool synced = false) {
   fs::create_directory(rootfs);
   for (const BlobRef& b : image.blobs) {
     if (b.role != BlobRole::kLayer) continue;
@@ -93,7 +97,7 @@ void renderOci(const Store& store, const ImageRecord& image, const fs::path& roo
     ro.compressedDigest = b.digest.algorithm();
     ro.decompressAhead = true;  // inflated and hashed on another thread while files are made
     archive::Reader reader(store.blobPath(b.digest), ro);
-    archive::ExtractStats stats = archive::applyLayer(reader, rootfs, renderOptions(trash));
+    archive::ExtractStats stats = archive::applyLayer(reader, rootfs, renderOptions(trash, synced));
     if (stats.read.compressedDigest != b.digest) {
       throw Error(Errc::kDigestMismatch,
                   "cannot render image " + quote(image.id) + ": layer " + b.digest.str() +
@@ -302,9 +306,9 @@ TreeInfo Store::renderInto(const ImageRecord& image, const std::string& key) {
     // extraction and the hash go on (trash.hpp).
     archive::Trash trash(tmp.path() / "trash");
     if (image.kind == ImageKind::kOci) {
-      renderOci(*this, image, rootfs, &trash);
+      renderOci(*this, image, rootfs, &trash, true);
     } else {
-      renderAci(aciRenderOrder(*this, image), rootfs);
+      renderAci(aciRenderOrder(*this, image), rootfs, true);
     }
     TreeInfo info{key, target / "rootfs", "", 0};
     info.contentHash = hashTree(rootfs, &info.size);
