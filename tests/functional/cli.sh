@@ -50,14 +50,19 @@ grep -q 'missing.aci' "$T/err" || fail "error does not name the file"
 ok "errors exit 254 with one line naming the file"
 echo "$checks passed, 0 failed"
 
-# libcurl, libarchive and GPGME are loaded on first use (common/lazy_lib.hpp): the executable
-# does not need them, commands that do still work, and a library that cannot be loaded fails
+# libcurl, libarchive, ISA-L and GPGME are loaded on first use (common/lazy_lib.hpp), zlib, zstd
+# and SQLite linked from their archives (Debian's -dev packages ship them): the executable
+# does not need them at start-up, commands that do still work, and a library that cannot be loaded fails
 # the command that needs it with one line naming it.
-if readelf -d "$FERRY" | grep NEEDED | grep -E 'libcurl|libarchive|libgpgme|libsystemd' >&2; then
-  fail "ferry links libcurl/libarchive/GPGME/libsystemd at start-up (see the lines above)"
+if readelf -d "$FERRY" | grep NEEDED | grep -E 'libcurl|libarchive|libgpgme|libsystemd|libisal|libsqlite3|libz\.|libzstd' >&2; then
+  fail "ferry maps a library at start-up that it loads on first use or links in (see the lines above)"
 fi
 expect_status 0 "$FERRY" image convert "$FIXTURES/bb.aci" "oci:$T/lazy:x"
 [ -f "$T/lazy/index.json" ] || fail "image convert wrote no layout"
+# zstd (loaded on first use): a zstd layer that zstd itself reads back.
+expect_status 0 "$FERRY" image convert --compression=zstd "$FIXTURES/bb.aci" "oci:$T/lazyz:x"
+zlayer=$(find "$T/lazyz/blobs/sha256" -type f -size +20k | head -1)
+[ -n "$zlayer" ] && zstd -t -q "$zlayer" || fail "the zstd convert wrote no zstd layer"
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
   # No early exit in awk: ldconfig would die of SIGPIPE and pipefail end the script silently.
   lib=$(ldconfig -p | awk '$1 == "libarchive.so.13" && !found {print $NF; found = 1}')
@@ -69,7 +74,7 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
   grep -q 'cannot load libarchive.so.13' "$T/err" || fail "error does not name the library: $(cat "$T/err")"
   [ ! -e "$T/lazy2" ] || fail "a failed convert left $T/lazy2"
 fi
-ok "libcurl, libarchive and GPGME are loaded on first use"
+ok "libcurl, libarchive, ISA-L, zstd and GPGME are loaded on first use"
 
 # A destination that is a bare file name lands in the working directory (the README's examples).
 mkdir -p "$T/cwd"
