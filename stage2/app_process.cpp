@@ -77,7 +77,8 @@ void enterWorkingDirectory(const std::string& cwd, unsigned firstClosed) {
 
 }  // namespace
 
-AppProcess::AppProcess(const oci::RuntimeSpec& spec) : spec_(spec) {
+AppProcess::AppProcess(const oci::RuntimeSpec& spec, const std::filesystem::path& bundle)
+    : spec_(spec) {
   if (!spec.process) throw Error(Errc::kInvalid, "config.json has no process");
   const oci::Process& process = *spec.process;
   haveCaps_ = process.capabilities.has_value();
@@ -89,7 +90,9 @@ AppProcess::AppProcess(const oci::RuntimeSpec& spec) : spec_(spec) {
   }
   if (spec.linuxConfig && spec.linuxConfig->seccomp) {
     try {
-      seccomp_ = std::make_unique<SeccompFilter>(*spec.linuxConfig->seccomp);
+      std::optional<std::filesystem::path> compiled;
+      if (!bundle.empty()) compiled = bundle / kSeccompCacheFile;
+      seccomp_ = seccompProgramFor(*spec.linuxConfig->seccomp, compiled);
     } catch (const std::exception& e) {
       throw Error(Errc::kInvalid, std::string("cannot build the seccomp filter: ") + e.what());
     }
@@ -182,7 +185,7 @@ void AppProcess::exec(std::vector<std::string> argv) {
   if (noNewPrivs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     throwErrno("set no_new_privs");
   }
-  if (seccomp_) seccomp_->load();
+  if (seccomp_) loadSeccompProgram(*seccomp_);
   execve(exe.c_str(), cargv.data(), cenv.data());
   throwErrno("execute " + quote(exe));
 }

@@ -9,9 +9,13 @@
 // capabilities, sets the umask, unblocks every signal and resets ignored ones, finds the executable
 // in the app's PATH, marks extra fds close-on-exec, sets no_new_privs, loads the seccomp filter
 // (last) and calls execve with process.env exactly.
+// The seccomp filter is the bundle's compiled one (BUNDLE/seccomp.bpf, which a stage1 may put
+// there: stage1/ABI.md §3) when that file holds exactly this config's filter, otherwise
+// libseccomp compiles it here (seccomp_filter.hpp: seccompProgramFor).
 #pragma once
 
-#include <memory>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +27,10 @@ namespace ferry::stage2 {
 
 class AppProcess {
  public:
-  // spec.process must be set. Throws Error naming the config field at fault.
-  explicit AppProcess(const oci::RuntimeSpec& spec);
+  // spec.process must be set. Throws Error naming the config field at fault. `bundle`, when
+  // given, is the directory of config.json, where a compiled filter may wait (read here,
+  // before anything changes: the bundle is out of reach once the process is in the app's root).
+  explicit AppProcess(const oci::RuntimeSpec& spec, const std::filesystem::path& bundle = {});
   AppProcess(const AppProcess&) = delete;
   AppProcess& operator=(const AppProcess&) = delete;
   ~AppProcess();
@@ -42,7 +48,7 @@ class AppProcess {
   const oci::RuntimeSpec& spec_;
   bool haveCaps_;
   CapabilitySets caps_;
-  std::unique_ptr<SeccompFilter> seccomp_;
+  std::optional<SeccompProgram> seccomp_;
   unsigned listenFds_ = 0;
   std::string listenFdNames_;
 };

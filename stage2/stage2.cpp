@@ -107,7 +107,7 @@ int run(const Options& options, std::string& app) {
   if (argv.empty()) throw Error(Errc::kInvalid, "process.args is empty");
 
   // Everything that can be checked is checked before the first change to the system.
-  AppProcess appProcess(spec);
+  AppProcess appProcess(spec, options.bundle);
   if (options.listenFds > 0 && !options.event) {
     appProcess.passListenFds(options.listenFds, options.listenFdNames);
   }

@@ -71,6 +71,7 @@
 #include "stage1/common/resources.hpp"
 #include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
+#include "stage1/common/seccomp_cache.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/common/systemd.hpp"
 #include "stage1/ns/console.hpp"
@@ -401,8 +402,8 @@ void chownProcsFiles(const std::vector<const cgroup::Group*>& groups, uid_t uid,
 
 // run as named steps, in this order (runPod): readPod, planChild, planCgroups,
 // planPrivateRootOfInit, planUserNamespace, blockSignals, clonePod, makeCgroups, joinCgroups,
-// registerMds, startInit, waitForEnd, finish. Until finish, a failure kills the pod's first
-// process and removes whatever of the planned cgroups exists (PodGuard).
+// provideSeccomp, registerMds, startInit, waitForEnd, finish. Until finish, a failure kills the
+// pod's first process and removes whatever of the planned cgroups exists (PodGuard).
 class PodRun {
  public:
   PodRun(const Args& args, const RunFlavor& flavor) : args_(args), flavor_(flavor) {}
@@ -598,6 +599,13 @@ class PodRun {
     cgroups_.delegate();
   }
 
+  // Each app's compiled seccomp filter linked into its bundle from the host's cache (ABI §3
+  // "apps/<app>/seccomp.bpf"), while the pod's first process builds the init's root: stage2
+  // then loads it instead of compiling. A failure here only leaves the compile to stage2.
+  void provideSeccomp() {
+    for (const std::string& line : provideSeccompFilters(podDir_, rt_)) debugLine(debug_, line);
+  }
+
   // The metadata service (ABI §6): a listener on the pod's own loopback (up by now), passed to
   // the service; the registration lasts as long as this connection, i.e. the pod.
   void registerMds() {
@@ -672,6 +680,7 @@ int runPod(const Args& args, const RunFlavor& flavor) {
   run.clonePod();
   run.makeCgroups();
   run.joinCgroups();
+  run.provideSeccomp();
   run.registerMds();
   run.startInit();
   run.waitForEnd();
