@@ -61,6 +61,7 @@
 #include "stage1/common/resources.hpp"
 #include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
+#include "stage1/common/seccomp_cache.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/common/systemd.hpp"
 #include "stage1/ns/console.hpp"
@@ -247,6 +248,11 @@ class NspawnRun {
   }
 
   // nspawn/root in the pod directory, and systemd-nspawn's command line.
+  // Each app's compiled seccomp filter linked into its bundle (ns's provideSeccomp).
+  void provideSeccomp() {
+    for (const std::string& line : provideSeccompFilters(podDir_, rt_)) debugLine(debug_, line);
+  }
+
   void planContainer() {
     PrivateRootPlan plan = planPrivateRoot(podDir_, rt_.apps);
     root_ = podDir_ / "nspawn" / "root";
@@ -640,6 +646,7 @@ int nspawnRunEntrypoint(const Args& args) {
   run.readPod();
   run.makeCgroups();
   run.planContainer();
+  run.provideSeccomp();
   run.blockSignals();
   run.startContainer();
   // This process is the unit's main process: READY=1 once the pod init made `ready`.
