@@ -377,7 +377,21 @@ std::optional<SeccompProgram> decodeSeccompCache(std::string_view b, const Secco
 
 std::optional<std::string> readSeccompCacheFile(const std::filesystem::path& file,
                                                 std::string& why) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  // Its directory first: only root may have put a file there. (In a user namespace a file of
+  // the namespace's root reads as uid 0; the bundle's directory, host root's, does not.)
+  std::filesystem::path parent = file.has_parent_path() ? file.parent_path() : ".";
+  UniqueFd dir(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  struct stat ds;
+  if (!dir || ::fstat(dir.get(), &ds) != 0) {
+    why = std::strerror(errno);
+    return std::nullopt;
+  }
+  if (ds.st_uid != 0 || (ds.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    why = "its directory is not root's alone to write";
+    return std::nullopt;
+  }
+  UniqueFd fd(::openat(dir.get(), file.filename().c_str(),
+                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!fd) {
     why = errno == ELOOP ? "a symlink" : std::strerror(errno);
     return std::nullopt;

@@ -113,8 +113,9 @@ std::optional<SeccompProgram> decodeSeccompCache(std::string_view bytes, const S
 bool seccompCacheHeaderMatches(std::string_view head, uint64_t size, const SeccompKey& key);
 constexpr size_t kSeccompCacheHeaderSize = 88;
 
-// A bundle's file read only when it is a regular file (not followed if a symlink) owned by
-// root and writable by root alone; nullopt with the reason otherwise.
+// A bundle's file read only when its directory is root's and writable by root alone and it is
+// a regular file (not followed if a symlink) owned by root and writable by root alone; nullopt
+// with the reason otherwise.
 std::optional<std::string> readSeccompCacheFile(const std::filesystem::path& file,
                                                 std::string& why);
 

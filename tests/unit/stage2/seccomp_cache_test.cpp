@@ -159,6 +159,7 @@ class SeccompCacheLoad : public ::testing::Test {
     if (::geteuid() != 0) GTEST_SKIP() << "the file must be root's";
     dir_ = fs::temp_directory_path() / ("seccomp-cache-test-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
+    ::chmod(dir_.c_str(), 0755);
     file_ = dir_ / "seccomp.bpf";
   }
   void TearDown() override {
@@ -217,6 +218,18 @@ TEST_F(SeccompCacheLoad, OnlyThisSpecsFileIsLoaded) {
   writeFileAtomic(target, laxFile, 0600);
   fs::remove(file_);
   fs::create_symlink(target, file_);
+  EXPECT_EQ(mkdirErrno(spec), 95);
+  EXPECT_FALSE(cached_);
+  // A good file in a directory others may write, or that is not root's (as the bundle's
+  // directory reads in a user namespace): compiled.
+  write(laxFile);
+  EXPECT_EQ(mkdirErrno(spec), 0);  // the control again: loaded
+  EXPECT_TRUE(cached_);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0775), 0);
+  EXPECT_EQ(mkdirErrno(spec), 95);
+  EXPECT_FALSE(cached_);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(dir_.c_str(), 1, 1), 0);
   EXPECT_EQ(mkdirErrno(spec), 95);
   EXPECT_FALSE(cached_);
 }
