@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The host's cache of compiled seccomp filters (stage1/ABI.md §3 "apps/<app>/seccomp.bpf"): the
-# ns stage1's run compiles an app's filter once into $dir/cache/seccomp/<key>.bpf (0600, root's)
-# and links it into the app's bundle; ferry-stage2 loads it instead of compiling. A pod's app
-# sees the same filter cold and warm; an entry whose header is not its key's, or that is
-# truncated, is compiled again; a file that passes the host's header check but whose body was
-# changed is not loaded by stage2. The control (another filter's program filed under this key
-# is what the app gets) shows that the file is what stage2 loads, so the checks can fail.
+# run of ns (and of nspawn: functional.nspawn.pods_seccomp_cache) compiles an app's filter once
+# into $dir/cache/seccomp/<key>.bpf (0600, root's) and links it into the app's bundle;
+# ferry-stage2 loads it instead of compiling. A pod's app sees the same filter cold and warm; an
+# entry whose header is not its key's, or that is truncated, is compiled again; a file that
+# passes the host's header check but whose body was changed is not loaded by stage2. The control
+# (another filter's program filed under this key is what the app gets) shows that the file is
+# what stage2 loads, so the checks can fail.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pods_lib.sh"
 pods_test_setup
