@@ -14,6 +14,7 @@
 #include "stage0/cli/command.hpp"
 #include "stage0/cli/pod_flags.hpp"
 #include "stage0/net/pod_network.hpp"
+#include "stage0/pod/phase.hpp"
 #include "stage0/pod/stage1.hpp"
 #include "stage0/systemd/pod_unit.hpp"
 #include "stage1/common/systemd.hpp"
@@ -157,6 +158,7 @@ int runCommand(Context& ctx, const std::vector<std::string>& args) {
     return kExitOk;
   }
   checkUnitFlags(f.systemd);
+  pod::phase(ctx.global.debug, "flags parsed");
   if (f.systemd.unit) {
     pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kPrepared);
     printWarnings(ctx, prepared.report);
@@ -165,6 +167,7 @@ int runCommand(Context& ctx, const std::vector<std::string>& args) {
     return startService(ctx, prepared.pod, f.systemd);
   }
   cgroup::startMoveWarmUp();  // the stage1's cgroup moves come in a few milliseconds
+  pod::phase(ctx.global.debug, "cgroup move warm-up started");
   pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kRun);
   printWarnings(ctx, prepared.report);
   saveUuid(ctx, f.uuidFileSave, prepared);

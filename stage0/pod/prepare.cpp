@@ -27,6 +27,7 @@
 #include "stage0/pod/etc_files.hpp"
 #include "stage0/pod/image_resolve.hpp"
 #include "stage0/pod/info.hpp"
+#include "stage0/pod/phase.hpp"
 #include "stage0/pod/runtime_options.hpp"
 #include "stage0/store/store.hpp"
 #include "stage1/common/descriptor.hpp"
@@ -489,9 +490,11 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   store.deferCheckpoints();  // a start never waits for the index's checkpoint
   // Held until runtime.json names the trees: an `image gc` in between would not see them.
   store::LockHold storeHold = store.lockShared();
+  phase(req.debug, "the store opened");
   PodApps apps =
       req.podManifest ? appsFromManifest(req, store, report) : appsFromFlags(req, store, report);
   completePod(req, apps, report);
+  phase(req.debug, "images resolved, their trees found");
 
   resolveNamedPorts(netPlan, apps);
   std::optional<std::string> metadataUrl;
@@ -500,6 +503,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   uint32_t idShift = acquireIdRange(req, dataDir, uuid, ro);
   auto sources = makeVolumes(apps.pm, pod, runDir, ro, idShift);
   auto specs = appSpecs(req, apps, ro, etc, sources, metadataUrl, runDir, s1, report);
+  phase(req.debug, "config.json of every app built");
 
   makeDir(pod.path / "apps");
   makeDir(pod.path / "status");
@@ -521,6 +525,7 @@ void fill(const PodRequest& req, const Pods& pods, const Pod& pod, const Stage1&
   std::error_code ec;
   fs::create_symlink(s1.dir(), pod.path / "stage1", ec);
   if (ec) throw std::system_error(ec, "cannot link the stage1 into pod " + uuid);
+  phase(req.debug, "the pod's files written");
 }
 
 }  // namespace
@@ -534,6 +539,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
       chooseStage1(req.stage1, dataDir, req.fetch, req.stage1Config, req.stage1ImagesDir);
   const Stage1& s1 = chosen.stage1;
   if (finalDir == Dir::kRun) s1.checkCanRun();
+  phase(req.debug, "stage1 " + s1.name() + " chosen");
   // What the stage1 must do with the pod's network (runtime.json "net"): keep the host's, make
   // a private one, or join the one stage0 makes for the CNI networks.
   std::string netMode = req.net.mode == net::NetSpec::Mode::kHost   ? "host"
@@ -607,6 +613,7 @@ PreparedPod prepare(const PodRequest& req, const fs::path& dataDirIn, Dir finalD
   }
   out.pod = pod;
   if (finalDir == Dir::kRun) out.lock = std::move(lock);
+  phase(req.debug, "pod " + uuid + " prepared");
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "stage0/pod/phase.hpp"
 
 namespace ferry::pod {
 
@@ -253,6 +254,7 @@ void execRun(const Stage1& s1, const Pod& pod, PodLock& lock, bool debug) {
   if (debug) args.push_back("--debug");
   auto argv = argvOf(args);
   std::string dir = pod.path.string();
+  phase(debug, "exec of the stage1's run entrypoint");
   chdirAndExec(dir.c_str(), argv[0], argv.data());
 }
 
