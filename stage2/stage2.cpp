@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -130,6 +131,19 @@ int run(const Options& options, std::string& app) {
   }
 
   appProcess.exec(std::move(argv));
+}
+
+int runReporting(const Options& options) noexcept {
+  std::string app = "?";
+  try {
+    app = options.bundle.filename().string();
+    return run(options, app);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ferry-stage2: %s: %s\n", app.c_str(), describe(e, true).c_str());
+  } catch (...) {
+    std::fprintf(stderr, "ferry-stage2: %s: unknown failure\n", app.c_str());
+  }
+  return kOwnFailure;
 }
 
 }  // namespace ferry::stage2

@@ -5,6 +5,10 @@
 // mount namespace, mounts, pivot_root, sysctl, read-only and masked paths, read-only root
 // (rootfs.hpp); then AppProcess::exec (user, groups, cwd, rlimits, capabilities, no_new_privs,
 // seccomp last, execve).
+//
+// Two forms run it: the ferry-stage2 binary (main.cpp: the CLI of stage1/ABI.md §5, for a stage1
+// that starts stage2 itself, and the fly stage1), and the pod init, whose forked child calls
+// runReporting() with no execve in between (stage2/init/pod_init.hpp).
 #pragma once
 
 #include <filesystem>
@@ -17,6 +21,8 @@ namespace ferry::stage2 {
 
 inline constexpr std::string_view kAppNameAnnotation = keys::kAppName;
 inline constexpr std::string_view kEventAnnotationPrefix = keys::kEventPrefix;
+// The exit status of stage2's own failure (ABI §5); 2 is a usage error of the binary's CLI.
+inline constexpr int kOwnFailure = 254;
 
 struct Options {
   std::optional<std::string> event;  // "pre-start" | "post-stop"
@@ -34,5 +40,10 @@ Options parseArgs(int argc, char** argv);
 // any failure; `app` is set as soon as it is known (the annotation, else the bundle's name) so
 // the caller can print `ferry-stage2: <app>: <what>: <why>`.
 int run(const Options& options, std::string& app);
+
+// run() with its failure reported as ferry-stage2 reports it: one line on stderr,
+// `ferry-stage2: <app>: <what>: <why>`, and 254. What both forms call: the ferry-stage2 binary
+// (main.cpp) and the pod init's child, which runs stage2 in-process (stage2/init/pod_init.hpp).
+int runReporting(const Options& options) noexcept;
 
 }  // namespace ferry::stage2

@@ -19,9 +19,12 @@
 //   EOF on the report pipe: pid                 └─ fork: ferry-stage2 (from the read-only bind)
 //   wait, forwarding SIGTERM/SIGINT/SIGHUP         └─ exec: the app
 //   status fix-up, cgroups removed, exit
-// Two execs per pod (ferry-stage2, the app) where the ns stage1 has four: the init and the
-// cgroups are the same, so stop, enter and gc are the ns stage1's. A failure in the child before
-// the init's loop comes back as one line on the report pipe.
+// Two execs per pod (ferry-stage2, the app) where the ns stage1 has three (ferry-init, whose
+// children run stage2 in-process, and the app): the init and the cgroups are the same, so stop,
+// enter and gc are the ns stage1's. The init's loop here keeps exec'ing ferry-stage2: its
+// children would otherwise be this stage1's `run` until the app's execve, a file on a writable
+// mount that an app's `#!/proc/self/exe` entrypoint could hold (stage2/init/pod_init.cpp). A
+// failure in the child before the init's loop comes back as one line on the report pipe.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>

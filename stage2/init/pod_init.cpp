@@ -4,6 +4,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "common/cgroup.hpp"
+#include "common/sealed_exec.hpp"
 #include "common/signals.hpp"
 #include "stage1/common/keys.hpp"
 #include "stage1/common/runtime.hpp"
@@ -32,6 +34,7 @@
 #include "stage2/init/journal_sink.hpp"
 #include "stage2/init/json_lite.hpp"
 #include "stage2/init/log_stream.hpp"
+#include "stage2/stage2.hpp"
 
 namespace ferry::init {
 
@@ -118,6 +121,7 @@ struct App {
   bool notified = false;
   std::vector<std::string> socketPorts;
   std::vector<int> listenFds;
+  std::string listenFdNames;
   std::vector<std::string> env;
   std::vector<const char*> envp;
 };
@@ -132,6 +136,8 @@ class PodInit {
   bool load();
   bool setupApp(App& app);
   pid_t spawn(App& app, const char* event);
+  void prepareChild(App& app, const char* event) noexcept;
+  [[noreturn]] void runStage2InChild(App& app, const char* event) noexcept;
   void loopOnce();
   void reap();
   void onAppExit(App& app, int status);
@@ -151,7 +157,8 @@ class PodInit {
   int podFd_ = -1;     // the pod directory (O_PATH)
   int statusFd_ = -1;  // its status/ and logs/
   int logsFd_ = -1;
-  std::string stage2_;
+  std::string stage2_;      // the ferry-stage2 the children exec, when not inProcess_
+  bool inProcess_ = false;  // each child runs stage2 itself (spawn)
   bool interactive_ = false;
   bool debug_ = false;
   std::vector<int> journalFds_;           // --log-driver=journal: the sockets the stage1 connected
@@ -255,7 +262,15 @@ bool PodInit::load() {
     graceSeconds_ = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(*v->asInt(), 86400)));
   }
   if (const JsonValue* v = runtime->get(rf::kStage2); v && v->isString()) stage2_ = v->text;
-  if (stage2_.empty()) {
+  // Stage2 in the child itself (no ferry-stage2 exec) unless runtime.json names a ferry-stage2,
+  // and only when this executable is sealed (a read-only mount or a sealed memfd, as ABI §5 has
+  // every stage1 start ferry-init): the child is this executable until the app's execve, and an
+  // app whose entrypoint is a `#!/proc/self/exe` script runs it again as the app, holding it as
+  // /proc/self/exe; from a writable file that would be CVE-2019-5736 (common/sealed_exec.hpp).
+  // fly runs this loop in its stage1's own `run`, a writable file: it keeps exec'ing the
+  // ferry-stage2 it binds read-only.
+  inProcess_ = stage2_.empty() && selfExeSealed();
+  if (stage2_.empty() && !inProcess_) {
     // The stage1 ships ferry-stage2 next to the init.
     char self[4096];
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
@@ -383,6 +398,22 @@ bool PodInit::setupApp(App& app) {
 }
 
 pid_t PodInit::spawn(App& app, const char* event) {
+  if (inProcess_) {
+    // fork, not vfork: the child runs stage2 (config.json, mounts, pivot_root, the app's
+    // process) in a copy of this process instead of exec'ing ferry-stage2, whose start (the
+    // execve, page faults, a static glibc's CPU-feature probing: each CPUID traps to the
+    // hypervisor here) cost more than the copy-on-write faults of this small process.
+    // This process is single-threaded, so the child may allocate and throw. It is the init's
+    // memory until the app's execve: the runtime.json and config.json the stage1 wrote, the
+    // apps' names, descriptor numbers and environment, nothing secret.
+    pid_t pid = ::fork();
+    if (pid != 0) {
+      if (pid < 0) say("%s: cannot fork: %s", app.name.c_str(), std::strerror(errno));
+      return pid;
+    }
+    prepareChild(app, event);
+    runStage2InChild(app, event);
+  }
   const char* argv[5];
   size_t n = 0;
   argv[n++] = stage2_.c_str();
@@ -402,14 +433,28 @@ pid_t PodInit::spawn(App& app, const char* event) {
     if (pid < 0) say("%s: cannot fork: %s", app.name.c_str(), std::strerror(errno));
     return pid;
   }
-  // The child: only async-signal-safe calls from here to execve, none that allocates.
+  prepareChild(app, event);
+  const char* const noEnv[] = {nullptr};
+  ::execve(argv[0], const_cast<char* const*>(argv),
+           const_cast<char* const*>(event == nullptr ? app.envp.data() : noEnv));
+  dprintf(2, "ferry-init: %s: cannot execute \"%s\": %s\n", app.name.c_str(), argv[0],
+          ::strerror(errno));
+  ::_exit(kOwnFailure);
+}
+
+// What a child of the init does before stage2, in either form: stdio, the app's cgroup, the
+// activation descriptors. Only async-signal-safe calls, none that allocates (a vfork child).
+void PodInit::prepareChild(App& app, const char* event) noexcept {
   sigset_t none;
   ::sigemptyset(&none);
   ::signal(SIGPIPE, SIG_DFL);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (!interactive_) {
     int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null >= 0) ::dup2(null, 0);
+    if (null > 0) {
+      ::dup2(null, 0);
+      ::close(null);
+    }
     ::dup2(app.outWrite, 1);
     ::dup2(app.errWrite, 2);
   }
@@ -433,12 +478,42 @@ pid_t PodInit::spawn(App& app, const char* event) {
       }
     }
   }
-  const char* const noEnv[] = {nullptr};
-  ::execve(argv[0], const_cast<char* const*>(argv),
-           const_cast<char* const*>(event == nullptr ? app.envp.data() : noEnv));
-  dprintf(2, "ferry-init: %s: cannot execute \"%s\": %s\n", app.name.c_str(), argv[0],
-          ::strerror(errno));
-  ::_exit(kOwnFailure);
+}
+
+// The forked child becomes what an exec of ferry-stage2 would start as: nothing of the init's
+// but its memory. Every descriptor above stderr but the activation ones is closed (they are all
+// close-on-exec, which was enough when an execve came next; here stage2 would pivot into the
+// app's root holding the pod directory, its lock, the init's pipes, signalfd and logs), every
+// signal at its default action and unblocked, still not dumpable (inherited from the init, which
+// makes itself so: a pod process cannot open /proc/<pid>/{exe,fd,root,mem} of this root
+// process without CAP_SYS_PTRACE until the app's execve), and the environment the exec'd
+// ferry-stage2 had: LISTEN_FDS and LISTEN_FDNAMES for an app given sockets, else none.
+void PodInit::runStage2InChild(App& app, const char* event) noexcept {
+  unsigned keep = event == nullptr ? static_cast<unsigned>(app.listenFds.size()) : 0;
+  if (::syscall(SYS_close_range, 3u + keep, ~0u, 0u) != 0) {
+    dprintf(2, "ferry-init: %s: cannot close the init's descriptors: %s\n", app.name.c_str(),
+            ::strerror(errno));
+    ::_exit(kOwnFailure);
+  }
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    dprintf(2, "ferry-init: %s: cannot make the process non-dumpable: %s\n", app.name.c_str(),
+            ::strerror(errno));
+    ::_exit(kOwnFailure);
+  }
+  static const char* const kNoEnv[] = {nullptr};
+  environ = const_cast<char**>(event == nullptr ? app.envp.data() : kNoEnv);
+  stage2::Options options;
+  options.bundle = app.bundle;
+  if (event != nullptr) {
+    options.event = event;
+  } else {
+    options.listenFds = keep;
+    options.listenFdNames = app.listenFdNames;
+  }
+  ::_exit(stage2::runReporting(options));
 }
 
 bool PodInit::anyRunning() const {
@@ -651,6 +726,7 @@ bool PodInit::setupSystemd() {
         fdNames += (k ? ":" : "") + names[static_cast<size_t>(app->listenFds[k] - 3)];
       }
       app->env.push_back("LISTEN_FDNAMES=" + fdNames);
+      app->listenFdNames = fdNames;
     }
     for (const auto& e : app->env) app->envp.push_back(e.c_str());
     app->envp.push_back(nullptr);
