@@ -555,6 +555,27 @@ std::vector<pid_t> Group::pids() const {
   return {all.begin(), all.end()};
 }
 
+void killListed(const std::vector<pid_t>& listed,
+                const std::function<std::vector<pid_t>()>& current) {
+  std::vector<std::pair<pid_t, UniqueFd>> pinned;
+  for (pid_t pid : listed) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (fd) {
+      pinned.emplace_back(pid, std::move(fd));
+    } else if (errno == ENOSYS) {
+      ::kill(pid, SIGKILL);  // a kernel before 5.3: the race stays, as before pidfds
+    }                        // ESRCH: gone already
+  }
+  if (pinned.empty()) return;
+  std::vector<pid_t> now = current();
+  std::sort(now.begin(), now.end());
+  for (const auto& [pid, fd] : pinned) {
+    if (std::binary_search(now.begin(), now.end(), pid)) {
+      ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
+    }
+  }
+}
+
 void Group::kill(KillMode mode) const {
   auto deadline = Clock::now() + kKillDeadline;
   const Member* killer = nullptr;
@@ -592,10 +613,11 @@ void Group::kill(KillMode mode) const {
       while (trim(readSmall(state).value_or("")) != "FROZEN" && Clock::now() < freezeDeadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
-      for (pid_t pid : pids()) ::kill(pid, SIGKILL);
+      // A freeze that did not finish in time leaves processes that may still exit.
+      killListed(pids(), [this] { return pids(); });
       writeValue(state, "THAWED");
     } else {
-      for (pid_t pid : left) ::kill(pid, SIGKILL);
+      killListed(left, [this] { return pids(); });
     }
     std::this_thread::sleep_for(kPoll);
   }

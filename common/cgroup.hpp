@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,6 +78,14 @@ enum class KillMode {
   kFreezer,  // v1 freezer: freeze, SIGKILL every process, thaw, until empty
   kSignal,   // SIGKILL every listed process until empty (no freezer: may race with forks)
 };
+
+// SIGKILLs those of `listed` (pids read from cgroup.procs a moment ago) that `current()` still
+// lists once a pidfd pins each: a listed process that has exited and whose pid went to another
+// process, inside the group or not, is never signalled by that number (a pidfd reaches the
+// process it was opened on or nothing; one still listed after its pidfd was opened is alive
+// there, as no live process shares its pid). Falls back to kill() where pidfds are missing.
+void killListed(const std::vector<pid_t>& listed,
+                const std::function<std::vector<pid_t>()>& current);
 
 class Group {
  public:

@@ -185,6 +185,25 @@ TEST(Cgroup, JoinListsAndKillsProcesses) {
   }
 }
 
+// A pid read from cgroup.procs whose process exited may belong to another process by the time it
+// is signalled: only a pid still listed once pinned is killed (killListed), so a process that is
+// not in the group survives a stale list naming its pid.
+TEST(Cgroup, KillsOnlyWhatIsStillListed) {
+  pid_t outsider = ::fork();
+  ASSERT_GE(outsider, 0);
+  if (outsider == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  killListed({outsider}, [] { return std::vector<pid_t>{}; });
+  ::usleep(20000);
+  int status = 0;
+  EXPECT_EQ(::waitpid(outsider, &status, WNOHANG), 0) << "a process no longer listed was killed";
+  killListed({outsider}, [&] { return std::vector<pid_t>{outsider}; });
+  status = waitStatus(outsider);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+}
+
 TEST(Cgroup, MemoryLimitOomKillsAndIsReported) {
   TestGroup g;
   Group app = g->createChild("app-hog");
