@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -113,6 +115,31 @@ std::vector<fs::path> mountsBelow(const fs::path& dir) {
   return out;
 }
 
+namespace {
+
+// The compiled seccomp filters no pod links any more (stage1/ABI.md §3 "apps/<app>/seccomp.bpf":
+// each pod's bundle holds a hard link to its entry), and temp files a crashed run left, once
+// unchanged for the grace period: one link left is the cache's own. A run that links an entry
+// just removed finds it missing and compiles it again (nothing it needs is lost).
+void collectSeccompCache(const Pods& pods, const GcOptions& options, GcResult& r) {
+  fs::path dir = dataDirOf(pods) / "cache" / "seccomp";
+  std::error_code ec;
+  auto now = Clock::now();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    struct stat st {};
+    if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) continue;
+    // The change time moves with every link and unlink: no pod took or dropped it since.
+    auto changed = Clock::time_point(std::chrono::seconds(st.st_ctim.tv_sec));
+    if (options.gracePeriod.count() > 0 && now - changed < options.gracePeriod) continue;
+    if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) {
+      r.problems.push_back("cannot remove " + quote(e.path().string()) + ": " +
+                           std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace
+
 GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
   GcResult r;
   auto now = Clock::now();
@@ -179,6 +206,7 @@ GcResult gc(const Pods& pods, PodCleaner& cleaner, const GcOptions& options) {
     }
   }
   releaseOrphanRanges(pods, r);
+  if (!options.markOnly) collectSeccompCache(pods, options, r);
   return r;
 }
 

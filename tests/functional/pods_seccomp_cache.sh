@@ -97,4 +97,21 @@ run_b
 said "changed body" "seccomp filter linked: $b"
 refused "changed body"
 ok "an entry whose body does not match its checksum is not loaded by stage2; mkdir refused"
+# gc: the entry a running pod links stays; once no pod links it, `gc --grace-period=0s` removes
+# it (one link left: the cache's own), and the next run compiles it again.
+F run --uuid-file-save="$T/live.u" "$BB" "${deny[@]}" \
+  --exec /bin/busybox -- sh -c 'echo up; exec /bin/busybox sleep 30' >"$T/live.out" 2>&1 &
+live=$!
+wait_for "the pod to start" grep -q '^up$' "$T/live.out"
+expect_status 0 F gc --grace-period=0s
+[ -f "$C/$b" ] || fail "gc removed the entry a running pod links"
+[ ! -e "$C/$a" ] || fail "gc left the entry no pod links ($a)"
+expect_status 0 F stop --force "$(cat "$T/live.u")"
+wait "$live" || true
+expect_status 0 F gc --grace-period=0s
+[ "$(entries)" -eq 0 ] || fail "gc left $(entries) cache entries no pod links: $(ls -l "$C")"
+run_b
+refused "after gc"
+said "after gc" "seccomp filter compiled into the cache"
+ok "gc keeps the entry a running pod links, removes the others; the next run compiles again"
 echo "functional.pods_seccomp_cache: $checks checks passed"
