@@ -3,8 +3,10 @@
 # /proc/<pid>/exe. A pod process holds the executable of a helper running in the pod's PID
 # namespace with O_PATH and, once the helper is gone, reopens it for writing through
 # /proc/self/fd/N (the exe probe: on a vulnerable build it writes back the byte that was there,
-# so nothing changes, and says "ok wrote"). The helpers: ferry-stage2 run as the app by a
-# `#!/proc/self/exe` script (default capabilities), the real ferry-stage2 and the pod init
+# so nothing changes, and says "ok wrote"). The helpers: the program that starts an app run as
+# the app by a `#!/proc/self/exe` script (default capabilities: ferry-init itself on a flavor whose
+# init runs stage2 in its forked child — ns, nspawn —, ferry-stage2 on fly), the real stage2 and
+# the pod init
 # (an app the operator granted CAP_SYS_PTRACE), and the stage1's enter helper run as a `ferry
 # enter` command by the same script. Host side: every file of the ns stage1's bin/ keeps its
 # sha256, and the pod init's root (/proc/1/root) shows no host file.
@@ -31,19 +33,20 @@ judge() {
 }
 
 # The pre-start handler leaves a watcher behind; the app's exec is a `#!/proc/self/exe` script
-# (ferry-stage2 then runs itself as the app, and fails: the script is no bundle); the post-stop
-# handler waits for the watcher's verdict.
-watcher='/probe/exe watch ferry-stage2 10; touch /tmp/done'
+# (the helper that exec'd it, ferry-init or ferry-stage2, then runs itself as the app, and fails:
+# it is no pod's PID 1, the script no bundle); the post-stop handler waits for the watcher's
+# verdict. The watcher takes the first process whose name starts with "ferry-".
+watcher='/probe/exe watch ferry- 10; touch /tmp/done'
 handlers='"eventHandlers":[{"name":"pre-start","exec":["/bin/sh","-c","('"$watcher"') &"]},{"name":"post-stop","exec":["/bin/sh","-c","for i in $(seq 300); do [ -e /tmp/done ] \u0026\u0026 exit 0; sleep 0.05; done"]}]'
 img=$(hostile_image selfexe '{"exec":["/x/script"],"user":"0","group":"0",'"$handlers"'}' \
   'mkdir -p x && printf "#!/proc/self/exe\n" >x/script && chmod 755 x/script')
-for i in 1 2 3; do  # the script's ferry-stage2 lives for a moment: a few tries to catch it
+for i in 1 2 3; do  # the script's helper lives for a moment: a few tries to catch it
   run_pod "#!/proc/self/exe" "$img"
   grep -q '^caught' "$T/out" && break
 done
 judge "#!/proc/self/exe as the app (default capabilities)"
 
-# An app the operator granted CAP_SYS_PTRACE: the real ferry-stage2 (root) while it prepares the
+# An app the operator granted CAP_SYS_PTRACE: the real stage2 (root) while it prepares the
 # app, the pod init, and the init's root.
 ptrace='/probe/exe pid1; /probe/probe read /proc/1/root'"$C"'/file; /probe/probe write /proc/1/root'"$C"'/pwned x; echo init root: $(ls /proc/1/root); '"$watcher"
 handlers='"eventHandlers":[{"name":"pre-start","exec":["/bin/sh","-c","('"$ptrace"') &"]},{"name":"post-stop","exec":["/bin/sh","-c","for i in $(seq 300); do [ -e /tmp/done ] \u0026\u0026 exit 0; sleep 0.05; done"]}]'
@@ -55,7 +58,7 @@ if grep -q "^ok /proc/1/root$C" "$T/out"; then
   cat "$T/out" >&2
   fail "CAP_SYS_PTRACE: /proc/1/root reaches the host's files"
 fi
-judge "CAP_SYS_PTRACE: ferry-stage2, the pod init and its root"
+judge "CAP_SYS_PTRACE: the app's stage2, the pod init and its root"
 
 # enter: a long-running pod watches for the enter helper; `ferry enter POD /x/script` makes the
 # command process run the helper itself. Its usage error goes to a full pipe, so it stays until
