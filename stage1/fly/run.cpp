@@ -55,6 +55,7 @@
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
+#include "stage1/common/seccomp_cache.hpp"
 #include "stage1/common/status.hpp"
 #include "stage1/common/systemd.hpp"
 #include "stage1/ns/console.hpp"
@@ -244,6 +245,9 @@ int flyRunEntrypoint(const Args& args) {
   ctlRead.reset();
   console.afterClone();
   debugLine(debug, "mount namespace created: pid " + std::to_string(pid));
+  // The app's compiled seccomp filter linked into its bundle (ns's provideSeccomp), while the
+  // child mounts: ferry-stage2 loads it instead of compiling.
+  for (const std::string& line : provideSeccompFilters(podDir, rt)) debugLine(debug, line);
 
   // The pod's first process into the pod cgroup (it moves itself into init); then the pod
   // cgroup, empty, delegates its controllers and the app's limits apply.

@@ -148,7 +148,8 @@ int enterEntrypoint(const Args& args) {
     }
   }
   // Everything is checked (capabilities, rlimits, seccomp) before anything changes.
-  stage2::AppProcess app(spec);
+  // The seccomp filter from the bundle's compiled copy when it holds exactly this filter.
+  stage2::AppProcess app(spec, podDir / "apps" / args.app);
   std::string procDir = target.procPath();
 
   // Open every namespace first: once in the app's mount namespace, /proc is the pod's.
