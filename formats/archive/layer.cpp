@@ -128,24 +128,22 @@ std::vector<ReadResult> flattenLayers(const std::vector<std::filesystem::path>& 
   return results;
 }
 
-ReadResult checkLayer(Reader& layer, bool allowDevices) {
-  // Symlinks this layer made, and not replaced since by another type of entry.
-  std::set<std::string, std::less<>> symlinks;
-  auto throughSymlink = [&](std::string_view path) -> std::optional<std::string_view> {
-    for (std::string_view p = parentPath(path); !p.empty(); p = parentPath(p)) {
-      if (symlinks.contains(p)) return p;
-    }
-    return std::nullopt;
-  };
-  Entry e;
-  while (layer.next(e)) {
+namespace {
+
+// What checkLayer() refuses, one entry at a time (applyLayer() runs it too, so a render refuses
+// at least what a fetch's check refuses, whatever the extractor finds on disk).
+class EntryCheck {
+ public:
+  explicit EntryCheck(bool allowDevices) : allowDevices_(allowDevices) {}
+
+  void check(const Entry& e, const Reader& layer) {
     if (auto link = throughSymlink(e.path)) {
       throw layer.error(Errc::kSecurity, e.path, "path goes through symlink " + quote(*link));
     }
     switch (e.type) {
       case Type::kChar:
       case Type::kBlock:
-        if (!allowDevices) {
+        if (!allowDevices_) {
           throw layer.error(Errc::kSecurity, e.path,
                             std::string(typeName(e.type)) + "s are not allowed in images");
         }
@@ -161,11 +159,31 @@ ReadResult checkLayer(Reader& layer, bool allowDevices) {
         break;
     }
     if (e.type == Type::kSymlink) {
-      symlinks.insert(e.path);
-    } else if (auto it = symlinks.find(e.path); it != symlinks.end()) {
-      symlinks.erase(it);
+      symlinks_.insert(e.path);
+    } else if (auto it = symlinks_.find(e.path); it != symlinks_.end()) {
+      symlinks_.erase(it);
     }
   }
+
+ private:
+  std::optional<std::string_view> throughSymlink(std::string_view path) const {
+    for (std::string_view p = parentPath(path); !p.empty(); p = parentPath(p)) {
+      if (symlinks_.contains(p)) return p;
+    }
+    return std::nullopt;
+  }
+
+  bool allowDevices_;
+  // Symlinks this layer made, and not replaced since by another type of entry.
+  std::set<std::string, std::less<>> symlinks_;
+};
+
+}  // namespace
+
+ReadResult checkLayer(Reader& layer, bool allowDevices) {
+  EntryCheck check(allowDevices);
+  Entry e;
+  while (layer.next(e)) check.check(e, layer);
   return layer.finish();
 }
 
@@ -173,9 +191,10 @@ ExtractStats applyLayer(Reader& layer, const std::filesystem::path& dir,
                         const ExtractOptions& options) {
   Extractor x(dir, options, Extractor::Target::kExisting, layer.name());
   std::set<std::string, std::less<>> mine;  // paths this layer wrote: whiteouts spare them
-  std::vector<std::string> opaque;
+  EntryCheck check(options.allowDevices);
   Entry e;
   while (layer.next(e)) {
+    check.check(e, layer);
     std::string_view base = baseName(e.path);
     if (isMarkerName(base)) {
       std::optional<std::string> rel = stripPathPrefix(e.path, options.stripPrefix);

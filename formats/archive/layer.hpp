@@ -61,7 +61,9 @@ std::vector<ReadResult> flattenLayers(const std::vector<std::filesystem::path>& 
 ReadResult checkLayer(Reader& layer, bool allowDevices = false);
 
 // Extracts one layer onto an existing tree `dir` (the lower layers), applying whiteouts and
-// opaque markers, with the checks of extract.hpp (Extractor::Target::kExisting: no rollback).
+// opaque markers, with every check of checkLayer() (devices as options.allowDevices says) and
+// those of extract.hpp (Extractor::Target::kExisting: no rollback). A fetch that renders while
+// it verifies relies on it refusing at least what checkLayer() refuses.
 ExtractStats applyLayer(Reader& layer, const std::filesystem::path& dir,
                         const ExtractOptions& options = {});
 

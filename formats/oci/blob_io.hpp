@@ -60,6 +60,9 @@ class BlobWriter {
   // used afterwards. On a mismatch the temporary file is removed and Error{kDigestMismatch} thrown.
   BlobInfo commit();
 
+  // The temporary file the bytes go to (until commit): a caller may read back what it wrote.
+  const std::string& tempPath() const { return tmpPath_; }
+
  private:
   void discard() noexcept;
 

@@ -35,7 +35,11 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
                  "no data for FERRY_HTTP_STALL_TIMEOUT seconds (default 30) fails as stalled;\n"
                  "SSL_CERT_FILE names a CA bundle to trust instead of the system's.\n"
                  "Pull policies: never (store only), new (fetch when not in the store),\n"
-                 "update (ask the server again; ETag and Cache-Control max-age honoured).");
+                 "update (ask the server again; ETag and Cache-Control max-age honoured).\n"
+                 "A docker:// image's root filesystem is rendered into the tree store while\n"
+                 "its layers download (so the first run does not render it); --no-render\n"
+                 "(not in rkt) only checks the layers, for images that are only exported or\n"
+                 "converted.");
   addGlobalOptions(p, ctx.global);
   std::string policy = "new";
   p.value("pull-policy", "never|new|update", "when to fetch an image the store has (new)", &policy);
@@ -44,10 +48,15 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
           "the detached signature of the (one) ACI file, URL or appc name, instead of the\n"
           "one beside the ACI (IMAGE.asc, or what discovery names)",
           &signature);
+  bool noRender = false;
+  p.flag("no-render",
+         "do not render docker:// images into the tree store while fetching them (not in rkt)",
+         &noRender);
   p.positionals(1, -1);
   std::vector<std::string> images;
   if (!p.parseOrHelp(args, ctx.out, &images)) return kExitOk;
   fetch::FetchOptions o = fetchOptions(ctx.global, policy);
+  o.render = !noRender;
   if (!signature.empty()) {
     if (images.size() != 1)
       throw UsageError("--signature: give one IMAGE, not " + std::to_string(images.size()));

@@ -1,6 +1,9 @@
 // docker:// images from a registry (distribution API v2): the manifest (an index resolved to
 // this host's platform), the config and the layers — fetched in parallel, each verified while
-// it streams and committed to the store only once the whole image verified.
+// it streams and committed to the store only once the whole image verified. Unless the store
+// has the image's tree already or FetchOptions::render is off, the tree is rendered while the
+// layers download (TreeRender: that render is the layers' check) and stored with the image, so
+// the first run starts warm; otherwise LayerCheck inflates each layer to check it.
 #include "stage0/fetch/docker_fetcher.hpp"
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 #include "formats/oci/media_types.hpp"
 #include "stage0/fetch/layer_check.hpp"
 #include "stage0/fetch/progress.hpp"
+#include "stage0/fetch/tree_render.hpp"
 
 namespace ferry::fetch {
 
@@ -77,6 +81,30 @@ class DockerFetcher : public Fetcher {
       // unless it succeeded: hashing again in the writer would only cost time.
       writers.back().trustCallerDigest();
     }
+    // The tree, when it is rendered here: layers in the image's order, each from the store or
+    // from its download's temp file once that is complete.
+    std::vector<Digest> layerDigests;
+    for (const auto& l : m.manifest.layers) layerDigests.push_back(l.digest);
+    std::optional<store::TreeDraft> draft =
+        ctx.options.render ? ctx.store.draftOciTree(layerDigests) : std::nullopt;
+    std::unique_ptr<TreeRender> render;
+    if (draft) {
+      std::vector<TreeRender::Layer> layers;
+      for (size_t i = 0; i < m.manifest.layers.size(); ++i) {
+        const Digest& d = m.manifest.layers[i].digest;
+        TreeRender::Layer l{"layer " + d.str() + " of " + what, d.str(), {}, diffIds[i], {}};
+        auto it = std::find_if(missing.begin(), missing.end(),
+                               [&](const oci::Descriptor& x) { return x.digest == d; });
+        if (it == missing.end()) {
+          l.blob = ctx.store.blobPath(d);
+        } else {
+          l.download = static_cast<size_t>(it - missing.begin());
+          l.blob = writers[*l.download].tempPath();
+        }
+        layers.push_back(std::move(l));
+      }
+      render = std::make_unique<TreeRender>(*draft, std::move(layers), missing.size());
+    }
     std::vector<std::unique_ptr<LayerCheck>> checks(missing.size());
     Progress progress;
     std::vector<Progress::Handle> bars;
@@ -86,9 +114,20 @@ class DockerFetcher : public Fetcher {
     rc.fetchBlobs(
         ref, missing,
         [&](size_t i, const oci::Descriptor& d) {
+          registry::BlobTarget t;
+          if (render) {
+            t.sink = [&writers, &render, i](const char* data, size_t size) {
+              render->throwIfFailed();  // a layer refused: the downloads stop
+              writers[i].write(data, size);
+            };
+            t.finish = [&render, &bars, i] {
+              render->ready(i);
+              bars[i].finish();
+            };
+            return t;
+          }
           checks[i] = std::make_unique<LayerCheck>("layer " + d.digest.str() + " of " + what,
                                                    d.digest.str(), missingDiffIds[i]);
-          registry::BlobTarget t;
           t.sink = [&writers, &checks, i](const char* data, size_t size) {
             checks[i]->write(data, size);
             writers[i].write(data, size);
@@ -101,6 +140,10 @@ class DockerFetcher : public Fetcher {
         },
         4, [&bars](size_t i, uint64_t done, uint64_t) { bars[i].update(done); });
     checks.clear();
+    if (render) {
+      render->finish();
+      draft->seal();
+    }
 
     store::BlobWriter config =
         ctx.store.newBlob("config of " + what, m.manifest.config.digest.algorithm(),
@@ -124,7 +167,9 @@ class DockerFetcher : public Fetcher {
     for (const auto& l : m.manifest.layers) {
       r.blobs.push_back({store::BlobRole::kLayer, l.digest, l.size, l.mediaType});
     }
-    return ctx.store.addImage(std::move(r)).id;
+    std::string id = ctx.store.addImage(std::move(r)).id;
+    if (draft) ctx.store.addTree(std::move(*draft), id);
+    return id;
   }
 };
 

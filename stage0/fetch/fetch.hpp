@@ -44,6 +44,9 @@ struct FetchOptions {
   // those of the auth.json files (registry::Credentials::loadDefault).
   std::map<std::string, std::string> hostAuthorization;
   registry::Credentials registryCredentials;
+  // Render a registry image's tree while its layers download (one inflate per layer, and the
+  // first run finds the tree); off: check the layers only (--no-render).
+  bool render = true;
 };
 
 // The HTTP policy of a fetch: TLS checks and plain http per --insecure-options, a CA bundle from

@@ -161,6 +161,11 @@ void BlobWriter::write(const void* data, size_t size) {
 
 int64_t BlobWriter::written() const { return writer_ ? writer_->written() : 0; }
 
+const std::string& BlobWriter::tempPath() const {
+  static const std::string kNone;
+  return writer_ ? writer_->tempPath() : kNone;
+}
+
 void BlobWriter::trustCallerDigest() {
   if (!writer_)
     throw Error(Errc::kInvalid, "cannot store blob " + what_ + ": the writer is closed");

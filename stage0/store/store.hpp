@@ -36,6 +36,8 @@
 //   (hash of the ordered layer digests, or of the ordered ACI IDs with dependencies), so images
 //   sharing content share a tree. Its entry records a hash of the tree's content listing (path,
 //   type, mode, uid, gid, size, content sha256, link target) that verify() recomputes.
+//   A registry fetch renders it before its image exists (TreeDraft, from the downloads' temp
+//   files), and addTree() moves it into place once addImage() recorded the image.
 // - A crash at any point leaves a store verify() reports clean: blobs and trees appear by
 //   rename, every index change is one transaction, leftovers are temp files gc removes.
 // A Store object is used by one thread at a time; open one per thread or process.
@@ -53,8 +55,13 @@
 #include <vector>
 
 #include "common/digest.hpp"
+#include "common/fs.hpp"
 #include "formats/oci/blob_io.hpp"
 #include "stage0/store/file_lock.hpp"
+
+namespace ferry::archive {
+class Trash;
+}
 
 namespace ferry::store {
 
@@ -176,6 +183,8 @@ class BlobWriter {
   void trustCallerDigest();
   // Verifies the expected digest/size if given, fsyncs and renames into place.
   oci::BlobInfo commit();
+  // The temporary file holding what was written so far (until commit).
+  const std::string& tempPath() const;
 
  private:
   friend class Store;
@@ -183,6 +192,38 @@ class BlobWriter {
   std::string what_;
   std::optional<oci::BlobWriter> writer_;
   std::unique_ptr<LockHold> hold_;
+};
+
+// A tree rendered while its image is fetched, before the image is in the store: a fetch
+// inflates each layer once, to verify it and to render it. Layers are applied in order, on any
+// one thread (a draft does not use its Store); nothing reaches trees/ before Store::addTree(),
+// and a draft destroyed before that is removed with its temp directory under tmp/.
+class TreeDraft {
+ public:
+  TreeDraft(TreeDraft&&) noexcept;
+  TreeDraft& operator=(TreeDraft&&) = delete;
+  ~TreeDraft();
+
+  const std::string& key() const { return key_; }
+  // Applies the next layer from `blob` (as stored, compressed or not), refusing what
+  // archive::checkLayer() refuses and what the extractor refuses; Error{kDigestMismatch} when
+  // the uncompressed tar's sha256 is not `diffId`. `name` names the layer in the archive
+  // reader's errors (its digest).
+  void applyLayer(const std::filesystem::path& blob, const std::string& name, const Digest& diffId);
+  // Hashes and syncs the complete tree (Store::addTree does it if not done): a fetch seals it
+  // before it commits anything, so that this failing leaves the store as it was.
+  void seal();
+
+ private:
+  friend class Store;
+  TreeDraft(std::string key, const std::filesystem::path& tmpParent, std::filesystem::path target,
+            std::unique_ptr<LockHold> hold);
+  std::string key_;
+  std::filesystem::path target_;  // trees/<key>
+  std::optional<TreeInfo> info_;  // once sealed
+  std::unique_ptr<LockHold> hold_;
+  std::unique_ptr<TempDir> tmp_;
+  std::unique_ptr<archive::Trash> trash_;
 };
 
 class Store {
@@ -259,6 +300,12 @@ class Store {
   // nowhere else: no tree is kept, hashed or synced (`ferry image render` into a directory of
   // the user's when the store holds no tree: one set of inodes instead of two).
   void renderRootfs(const std::string& imageId, const std::filesystem::path& rootfs) const;
+  // The tree of an OCI image with these layers (base first) as a draft to render during its
+  // fetch, or nullopt when the store has that tree already (by the same content key).
+  std::optional<TreeDraft> draftOciTree(const std::vector<Digest>& layers);
+  // Seals a complete draft (if not yet), moves it to trees/<key> and records it as the tree of
+  // `imageId` (in the store already: addImage); returns it as renderTree would.
+  TreeInfo addTree(TreeDraft draft, const std::string& imageId);
 
   // --- Maintenance
   // Rendered rootfs paths (trees/<key>/rootfs, as renderTree returned them) still in use.
@@ -274,6 +321,7 @@ class Store {
   Store(std::filesystem::path cas, std::unique_ptr<sql::Db> db, std::unique_ptr<FileLock> lock);
   ImageRecord load(const std::string& id) const;
   TreeInfo renderInto(const ImageRecord& image, const std::string& key);
+  void recordTree(const TreeInfo& info, const std::string& imageId);
   std::string treeKey(const ImageRecord& image) const;
 
   std::filesystem::path cas_;

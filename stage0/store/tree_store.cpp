@@ -88,6 +88,16 @@ void renderAci(const std::vector<convert::RenderImage>& order, const fs::path& r
   x.commit();
 }
 
+// Applies one OCI layer from `blob` onto `rootfs`; `name` names it in the reader's errors.
+archive::ReadResult applyOciLayer(const fs::path& blob, const std::string& name,
+                                  const fs::path& rootfs, const archive::ReaderOptions& base,
+                                  archive::Trash* trash, bool synced) {
+  archive::ReaderOptions ro = base;
+  ro.decompressAhead = true;  // inflated and hashed on another thread while files are made
+  archive::Reader reader(openFile(blob, O_RDONLY), name, ro);
+  return archive::applyLayer(reader, rootfs, renderOptions(trash, synced)).read;
+}
+
 void renderOci(const Store& store, const ImageRecord& image, const fs::path& rootfs,
                archive::Trash* trash = nullptr, bool synced = false) {
   fs::create_directory(rootfs);
@@ -95,21 +105,22 @@ void renderOci(const Store& store, const ImageRecord& image, const fs::path& roo
     if (b.role != BlobRole::kLayer) continue;
     archive::ReaderOptions ro;
     ro.compressedDigest = b.digest.algorithm();
-    ro.decompressAhead = true;  // inflated and hashed on another thread while files are made
-    archive::Reader reader(store.blobPath(b.digest), ro);
-    archive::ExtractStats stats = archive::applyLayer(reader, rootfs, renderOptions(trash, synced));
-    if (stats.read.compressedDigest != b.digest) {
+    fs::path blob = store.blobPath(b.digest);
+    archive::ReadResult read = applyOciLayer(blob, blob.string(), rootfs, ro, trash, synced);
+    if (read.compressedDigest != b.digest) {
       throw Error(Errc::kDigestMismatch,
                   "cannot render image " + quote(image.id) + ": layer " + b.digest.str() +
                       " has digest " +
-                      (stats.read.compressedDigest ? stats.read.compressedDigest->str() : "?"));
+                      (read.compressedDigest ? read.compressedDigest->str() : "?"));
     }
   }
 }
 
-void syncTree(const fs::path& dir) {
-  UniqueFd fd = openFile(dir, O_RDONLY | O_DIRECTORY);
-  if (::syncfs(fd.get()) != 0) throwErrno("sync the file system of " + quote(dir.string()));
+std::string ociTreeKey(const std::vector<Digest>& layers) {
+  Hasher h(DigestAlgorithm::kSha256);
+  h.update("oci\n");
+  for (const Digest& d : layers) h.update(d.str() + "\n");
+  return h.finishHex();
 }
 
 char typeChar(mode_t m) {
@@ -131,6 +142,34 @@ std::string hashFile(const fs::path& p) {
     if (n < buf.size()) break;
   }
   return h.finishHex();
+}
+
+void syncTree(const fs::path& dir) {
+  UniqueFd fd = openFile(dir, O_RDONLY | O_DIRECTORY);
+  if (::syncfs(fd.get()) != 0) throwErrno("sync the file system of " + quote(dir.string()));
+}
+
+// A rendered rootfs made ready to move to `target`: hashed, its trash emptied, synced.
+TreeInfo sealTree(const fs::path& rootfs, archive::Trash& trash, const std::string& key,
+                  const fs::path& target) {
+  TreeInfo info{key, target / "rootfs", "", 0};
+  info.contentHash = hashTree(rootfs, &info.size);
+  trash.finish();
+  syncTree(rootfs);
+  return info;
+}
+
+void moveTree(TempDir& tmp, const fs::path& target) {
+  if (::rename(tmp.path().c_str(), target.c_str()) != 0) {
+    // Another process rendered the same content first: keep its tree (same key, same
+    // content, so the same hash); ours goes with `tmp`.
+    if (errno != EEXIST && errno != ENOTEMPTY) {
+      throwErrno("rename tree into " + quote(target.string()));
+    }
+  } else {
+    tmp.release();
+    syncDir(target.parent_path());
+  }
 }
 
 }  // namespace
@@ -207,12 +246,11 @@ std::string hashTree(const fs::path& root, int64_t* fileBytes) {
 
 std::string Store::treeKey(const ImageRecord& image) const {
   if (image.kind == ImageKind::kOci) {
-    Hasher h(DigestAlgorithm::kSha256);
-    h.update("oci\n");
+    std::vector<Digest> layers;
     for (const BlobRef& b : image.blobs) {
-      if (b.role == BlobRole::kLayer) h.update(b.digest.str() + "\n");
+      if (b.role == BlobRole::kLayer) layers.push_back(b.digest);
     }
-    return h.finishHex();
+    return ociTreeKey(layers);
   }
   std::vector<convert::RenderImage> order = aciRenderOrder(*this, image);
   if (order.size() == 1) return order.front().id.substr(7);  // the image ID's hex
@@ -283,18 +321,85 @@ TreeInfo Store::renderTree(const std::string& imageId) {
     return *existing;
   }
   TreeInfo info = renderInto(image, key);
-  sql::Transaction tx(*db_, "record tree " + key);
+  recordTree(info, image.id);
+  return info;
+}
+
+void Store::recordTree(const TreeInfo& info, const std::string& imageId) {
+  sql::Transaction tx(*db_, "record tree " + info.key);
   sql::Stmt t(*db_,
               "INSERT INTO trees (key, content_hash, size, created_at, last_used_at) "
               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
               "last_used_at = excluded.last_used_at",
               "record a tree");
-  t.bind(1, key).bind(2, info.contentHash).bind(3, info.size).bind(4, now()).bind(5, now()).run();
+  t.bind(1, info.key)
+      .bind(2, info.contentHash)
+      .bind(3, info.size)
+      .bind(4, now())
+      .bind(5, now())
+      .run();
   sql::Stmt link(*db_, "INSERT OR REPLACE INTO image_trees (image_id, tree_key) VALUES (?, ?)",
                  "record a tree");
-  link.bind(1, image.id).bind(2, key).run();
+  link.bind(1, imageId).bind(2, info.key).run();
   tx.commit();
-  return info;
+}
+
+std::optional<TreeDraft> Store::draftOciTree(const std::vector<Digest>& layers) {
+  auto hold = std::make_unique<LockHold>(*lock_, LockHold::Mode::kShared);
+  std::string key = ociTreeKey(layers);
+  {
+    sql::Stmt q(*db_, "SELECT 1 FROM trees WHERE key = ?", "look up a tree");
+    q.bind(1, key);
+    if (q.step() && fs::is_directory(cas_ / "trees" / key / "rootfs")) return std::nullopt;
+  }
+  fs::path target = cas_ / "trees" / key;
+  return TreeDraft(std::move(key), cas_ / "tmp", std::move(target), std::move(hold));
+}
+
+TreeInfo Store::addTree(TreeDraft draft, const std::string& imageId) {
+  try {
+    if (!draft.info_) draft.seal();
+    moveTree(*draft.tmp_, draft.target_);
+    recordTree(*draft.info_, imageId);
+    return *draft.info_;
+  } catch (const std::exception& e) {
+    std::throw_with_nested(
+        Error(dynamic_cast<const Error*>(&e) != nullptr ? dynamic_cast<const Error*>(&e)->code()
+                                                        : Errc::kIo,
+              "cannot store the tree of image " + quote(imageId) + ": " + e.what()));
+  }
+}
+
+TreeDraft::TreeDraft(std::string key, const fs::path& tmpParent, fs::path target,
+                     std::unique_ptr<LockHold> hold)
+    : key_(std::move(key)), target_(std::move(target)), hold_(std::move(hold)) {
+  tmp_ = std::make_unique<TempDir>(tmpParent, "tree-");
+  fs::create_directory(tmp_->path() / "rootfs");
+  // What later layers delete or replace goes to a trash beside the rootfs (trash.hpp).
+  trash_ = std::make_unique<archive::Trash>(tmp_->path() / "trash");
+}
+
+TreeDraft::TreeDraft(TreeDraft&&) noexcept = default;
+
+TreeDraft::~TreeDraft() {
+  // The trash's thread stops before its directory goes with the temp directory.
+  trash_.reset();
+  tmp_.reset();
+}
+
+void TreeDraft::seal() { info_ = sealTree(tmp_->path() / "rootfs", *trash_, key_, target_); }
+
+void TreeDraft::applyLayer(const fs::path& blob, const std::string& name, const Digest& diffId) {
+  archive::ReaderOptions ro;
+  ro.uncompressedDigest = diffId.algorithm();
+  archive::ReadResult read =
+      applyOciLayer(blob, name, tmp_->path() / "rootfs", ro, trash_.get(), true);
+  if (read.uncompressedDigest != diffId) {
+    throw Error(Errc::kDigestMismatch,
+                "the uncompressed layer has digest " +
+                    (read.uncompressedDigest ? read.uncompressedDigest->str() : std::string("?")) +
+                    ", the config's rootfs.diff_ids says " + diffId.str());
+  }
 }
 
 TreeInfo Store::renderInto(const ImageRecord& image, const std::string& key) {
@@ -310,20 +415,8 @@ TreeInfo Store::renderInto(const ImageRecord& image, const std::string& key) {
     } else {
       renderAci(aciRenderOrder(*this, image), rootfs, true);
     }
-    TreeInfo info{key, target / "rootfs", "", 0};
-    info.contentHash = hashTree(rootfs, &info.size);
-    trash.finish();
-    syncTree(rootfs);
-    if (::rename(tmp.path().c_str(), target.c_str()) != 0) {
-      // Another process rendered the same content first: keep its tree (same key, same
-      // content, so the same hash); ours goes with `tmp`.
-      if (errno != EEXIST && errno != ENOTEMPTY) {
-        throwErrno("rename tree into " + quote(target.string()));
-      }
-    } else {
-      tmp.release();
-      syncDir(target.parent_path());
-    }
+    TreeInfo info = sealTree(rootfs, trash, key, target);
+    moveTree(tmp, target);
     return info;
   } catch (const std::exception& e) {
     std::throw_with_nested(Error(dynamic_cast<const Error*>(&e) != nullptr

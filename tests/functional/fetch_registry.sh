@@ -21,7 +21,13 @@ fetch_mode() { # MODE
     plain)
       expect_status 254 F fetch "docker://$ref"
       ok "plain http refused without --insecure-options=http: $(head -c 150 "$T/err")"
-      expect_status 0 F --insecure-options=http fetch "docker://$ref" ;;
+      expect_status 0 F --insecure-options=http fetch --no-render "docker://$ref"
+      [ -z "$(ls -A "$D/cas/trees" 2>/dev/null)" ] || fail "fetch --no-render left a tree"
+      ok "fetch --no-render stores the image and renders no tree"
+      expect_status 0 F --insecure-options=http fetch --pull-policy=update "docker://$ref"
+      [ "$(ls "$D/cas/trees" | wc -l)" = 1 ] || fail "fetch rendered no tree: $(ls -A "$D/cas")"
+      [ -z "$(ls -A "$D/cas/tmp")" ] || fail "fetch left $(ls "$D/cas/tmp") in cas/tmp"
+      ok "fetch renders the image's tree into the tree store" ;;
     tls)
       expect_status 254 F fetch "docker://$ref"
       ok "an unknown CA is refused: $(head -c 150 "$T/err")"
@@ -44,6 +50,10 @@ if [ -n "${REGISTRY_TOKEN_LOG:-}" ] && [ -f "$REGISTRY_TOKEN_LOG" ]; then
   grep -q 'repository:ferry/token:pull' "$REGISTRY_TOKEN_LOG" || fail "ferry asked the issuer for no pull scope"
   ok "the token issuer saw ferry's scoped request"
 fi
+
+# The tree the first fetch rendered serves the same layers pushed again: nothing is rendered twice.
+[ "$(ls "$D/cas/trees" | wc -l)" = 1 ] || fail "the same layers got $(ls "$D/cas/trees" | wc -l) trees"
+ok "one tree for the four fetches of the same layers"
 
 # Pull policy new: a second fetch answers from the store, even with the registry gone.
 svc_stop_all

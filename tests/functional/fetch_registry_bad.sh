@@ -5,7 +5,9 @@
 # name, a write through a symlink, a device node) are pushed into the registry by skopeo; a
 # small tmpfs as --dir fills up (during a fetch, and during a render). Each time: exit 254, one
 # line naming what failed, and the store exactly as before (store_snapshot: index rows and
-# blob/tree lists).
+# blob/tree lists; no tree and no temp file or directory left). A fetch renders the image's tree
+# while it downloads (the render checks the layers); the hostile and bad diff_id cases also run
+# with --no-render (LayerCheck).
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/services/lib.sh"
@@ -32,6 +34,8 @@ mkimage() { # NAME TAG LAYER-SPEC... (each spec: mklayer.py arguments joined by 
 }
 mkimage three v1 data:1:0.3:0.2:20 data:2:0.3:0.2 data:3:0.2:0.2
 for k in dotdot absolute symlink device; do mkimage "hostile-$k" v1 data:9:0.01:0.01 "hostile:$k"; done
+# A config whose rootfs.diff_ids names another tar for the second layer.
+WRONG_DIFF_ID=1 mkimage bad-diff-id v1 data:6:0.1:0.1 data:7:0.1:0.1
 mkimage big v1 data:4:6:0
 mkimage airy v1 data:5:0:3  # 3 MB of text, about 1.3 MB compressed
 svc_fault_proxy "$REGISTRY_URL"
@@ -53,7 +57,7 @@ bad_case() {
   shift 2
   printf '%s\n' "$@" >"$FAULT_PROXY_RULES"
   store_snapshot "$D" >"$T/before"
-  expect_status 254 F fetch "docker://$P/${IMAGE:-ferry/three:v1}"
+  expect_status 254 F fetch ${FETCH_FLAGS:-} "docker://$P/${IMAGE:-ferry/three:v1}"
   # (stderr also has the plain progress lines of blobs that started; the error is one line)
   grep '^ferry: ' "$T/err" >"$T/error" || true
   [ "$(wc -l <"$T/error")" = 1 ] || { cat "$T/err" >&2; fail "$name: want one error line"; }
@@ -63,7 +67,9 @@ bad_case() {
   local leftovers
   leftovers=$(find "$D/cas" -name '.blob.tmp-*' | wc -l)
   [ "$leftovers" = 0 ] || fail "$name: $leftovers temporary blob files left behind"
-  ok "$name: $(cat "$T/error")"
+  [ -z "$(ls -A "$D/cas/tmp" 2>/dev/null)" ] || fail "$name: left $(ls "$D/cas/tmp") in cas/tmp"
+  [ -z "$(ls -A "$D/cas/trees" 2>/dev/null)" ] || fail "$name: left a tree: $(ls "$D/cas/trees")"
+  ok "$name${FETCH_FLAGS:+ ($FETCH_FLAGS)}: $(cat "$T/error")"
 }
 
 L0=${layers[0]} L1=${layers[1]} L2=${layers[2]}
@@ -98,16 +104,20 @@ bad_case "manifest without config" "config" "/manifests/v1 body $T/m-noconfig"
 : >"$FAULT_PROXY_RULES"
 
 # Hostile layers: refused while they download, nothing written anywhere.
-for k in dotdot absolute symlink device; do
-  case $k in
-    dotdot) want='\.\.' ;;
-    absolute) want='absolute' ;;
-    symlink) want='esc/ferry-escape.*symlink' ;;
-    device) want='ferry-null.*device' ;;
-  esac
-  rm -f /tmp/ferry-escape
-  IMAGE=ferry/hostile-$k:v1 bad_case "hostile layer ($k)" "$want"
-  [ ! -e /tmp/ferry-escape ] && [ ! -e "$(dirname "$D")/ferry-escape" ] || fail "$k: a file escaped"
+for flags in "" --no-render; do
+  for k in dotdot absolute symlink device; do
+    case $k in
+      dotdot) want='\.\.' ;;
+      absolute) want='absolute' ;;
+      symlink) want='esc/ferry-escape.*symlink' ;;
+      device) want='ferry-null.*device' ;;
+    esac
+    rm -f /tmp/ferry-escape
+    FETCH_FLAGS=$flags IMAGE=ferry/hostile-$k:v1 bad_case "hostile layer ($k)" "$want"
+    [ ! -e /tmp/ferry-escape ] && [ ! -e "$(dirname "$D")/ferry-escape" ] || fail "$k: a file escaped"
+  done
+  FETCH_FLAGS=$flags IMAGE=ferry/bad-diff-id:v1 bad_case "a wrong rootfs.diff_ids entry" \
+    "layer sha256:[0-9a-f]+ of .*uncompressed layer has digest sha256:.*diff_ids says"
 done
 
 # Disk full: --dir on a small tmpfs that holds the store but not a 6 MB layer.
@@ -120,7 +130,9 @@ if mount -t tmpfs -o size=3m ferry-test "$T/small" 2>"$T/mount.err"; then
   IMAGE=ferry/big:v1 bad_case "disk full" "No space left on device|disk full|ENOSPC"
   # A layer that fits, whose rendered tree does not: render fails, the store unchanged, no
   # output directory left; the same for a render into the tree store (prepare's).
-  expect_status 0 F fetch "docker://$P/ferry/airy:v1"
+  # The layer fits, the tree rendered while it downloads does not: nothing is kept.
+  IMAGE=ferry/airy:v1 bad_case "disk full while the fetch renders" "No space left on device"
+  expect_status 0 F fetch --no-render "docker://$P/ferry/airy:v1"
   airy=$(cat "$T/out")
   store_snapshot "$D" >"$T/before"
   expect_status 254 F image render --rootfs-only "$airy" "$T/small/airy-rootfs"

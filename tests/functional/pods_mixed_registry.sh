@@ -15,6 +15,7 @@ F() { "$FERRY" --dir "$D" --insecure-options=image,http "$@"; }
 BB=$FIXTURES/bb.aci
 cleanup() {
   gc_pods
+  D=$T/data2 gc_pods
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -50,6 +51,22 @@ jq -e '[.apps[].name] == ["writer","reader"] and all(.apps[]; .image.id | test("
 expect_status 0 F image list
 grep -q 'ferry/mixed' "$T/out" || fail "the registry image is not in the store: $(cat "$T/out")"
 ok "the pod manifest names both apps by image ID; the registry image is in the store"
+
+# A fetch renders the tree while the layers download: the first run of the image finds it and
+# renders nothing (the same tree directory, no other, nothing in cas/tmp).
+D2=$T/data2
+expect_status 0 "$FERRY" --dir "$D2" --insecure-options=http fetch "docker://$ref"
+id=$(cat "$T/out")
+[ "$(ls "$D2/cas/trees" | wc -l)" = 1 ] || fail "fetch rendered no tree: $(ls -A "$D2/cas")"
+tree=$(ls "$D2/cas/trees")
+before=$(stat -c '%i %Y' "$D2/cas/trees/$tree/rootfs")
+expect_status 0 "$FERRY" --dir "$D2" run "$id" -- -c 'echo first-run'
+grep -q 'first-run' "$T/out" || fail "first run: $(cat "$T/out" "$T/err")"
+[ "$(ls "$D2/cas/trees")" = "$tree" ] || fail "the first run made another tree: $(ls "$D2/cas/trees")"
+[ "$(stat -c '%i %Y' "$D2/cas/trees/$tree/rootfs")" = "$before" ] || fail "the first run rendered the tree again"
+[ -z "$(ls -A "$D2/cas/tmp")" ] || fail "the first run left $(ls "$D2/cas/tmp") in cas/tmp"
+ok "fetch rendered the tree; the first run used it as it was"
+D=$D2 gc_pods
 gc_pods
 if grep -F " $D/" /proc/self/mountinfo >"$T/mounts.left"; then cat "$T/mounts.left" >&2; fail "mounts left"; fi
 echo "pods_mixed_registry: $checks checks passed"

@@ -2,7 +2,8 @@
 """Writes an OCI image layout from layer tar files, for tests that need layers no tool makes.
 
 Usage: mklayout.py DIR REF LAYER.tar[.gz]...  (layers bottom first; .gz files are gzip layers)
-The config has linux/amd64, Cmd ["/bin/sh"], and the layers' diff_ids.
+The config has linux/amd64, Cmd ["/bin/sh"], and the layers' diff_ids (WRONG_DIFF_ID=N in the
+environment: layer N's entry is the sha256 of other bytes, for tests of the diff_id check).
 """
 import gzip
 import hashlib
@@ -35,6 +36,9 @@ def main():
         d = put(root, raw)
         d["mediaType"] = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if gz else "")
         descs.append(d)
+    wrong = os.environ.get("WRONG_DIFF_ID")
+    if wrong is not None:
+        diff_ids[int(wrong)] = "sha256:" + hashlib.sha256(b"not this layer").hexdigest()
     config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/sh"]},
               "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     c = put(root, json.dumps(config).encode())
