@@ -188,6 +188,16 @@ std::string messageOf(const std::string& entry) {
   return at == std::string::npos ? "" : entry.substr(at + 8, entry.size() - at - 9);
 }
 
+// The app's last line, "after", then the end of its output (writeEnd closed): the stream takes
+// the line, sees the end and flushes.
+void endWithAfter(LogStream& s, int writeEnd) {
+  ASSERT_EQ(::write(writeEnd, "after\n", 6), 6);
+  EXPECT_TRUE(s.pump());
+  ::close(writeEnd);
+  EXPECT_FALSE(s.pump());
+  s.flush();
+}
+
 TEST(InitJournal, NeverBlocksKeepsOrderAndRefusesBeyondItsQueue) {
   FakeJournal j;
   JournalSink sink(j.client(), 4000);
@@ -229,11 +239,7 @@ TEST(InitJournal, CountsDroppedLinesInOneEntryBeforeTheNextLine) {
     for (auto& e : j.read()) got.push_back(e);
     sink.drain();
   }
-  ASSERT_EQ(::write(app[1], "after\n", 6), 6);
-  EXPECT_TRUE(s.pump());
-  ::close(app[1]);
-  EXPECT_FALSE(s.pump());
-  s.flush();
+  ASSERT_NO_FATAL_FAILURE(endWithAfter(s, app[1]));
   for (auto& e : j.read()) got.push_back(e);
   ASSERT_GE(got.size(), 3u);
   size_t kept = got.size() - 2;
@@ -290,11 +296,7 @@ TEST(InitJournal, EachJournalGetsEveryLineAndCountsItsOwnDrops) {
     for (auto& e : stalled.read()) stalledGot.push_back(e);
     sink.drain();
   }
-  ASSERT_EQ(::write(app[1], "after\n", 6), 6);
-  EXPECT_TRUE(s.pump());
-  ::close(app[1]);
-  EXPECT_FALSE(s.pump());
-  s.flush();
+  ASSERT_NO_FATAL_FAILURE(endWithAfter(s, app[1]));
   for (auto& e : reading.read()) got.push_back(messageOf(e));
   for (auto& e : stalled.read()) stalledGot.push_back(e);
   ASSERT_EQ(got.size(), 501u);  // every line, no count of dropped lines
