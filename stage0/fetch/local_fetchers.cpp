@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "formats/appc/image_manifest.hpp"
@@ -15,6 +18,7 @@
 #include "stage0/fetch/aci_file_cache.hpp"
 #include "stage0/fetch/appc_session.hpp"
 #include "stage0/fetch/oci_archive.hpp"
+#include "stage0/fetch/tree_render.hpp"
 
 namespace ferry::fetch {
 
@@ -110,6 +114,12 @@ class LocalAciFetcher : public Fetcher {
 };
 
 class OciLayoutFetcher : public Fetcher {
+  // The blobs copied, not yet committed, and their digests.
+  struct Pending {
+    std::vector<store::BlobWriter> writers;
+    std::vector<Digest> digests;
+  };
+
  public:
   bool accepts(const ImageArg& arg) const override {
     return std::holds_alternative<OciLayoutArg>(arg);
@@ -151,8 +161,10 @@ class OciLayoutFetcher : public Fetcher {
     r.name = "oci:" + fs::absolute(o.dir).lexically_normal().string();
     if (o.ref) r.tags.push_back(*o.ref);
     // Every blob is copied and verified into an uncommitted writer first; only when all
-    // matched are they committed, so a bad blob leaves the store as it was.
-    std::vector<store::BlobWriter> pending;
+    // matched (and, unless --no-render, the tree is rendered from them: each layer inflated
+    // once, its diff_id and entries checked) are they committed, so a bad blob or layer leaves
+    // the store as it was.
+    Pending pending;
     copy(layout, manifest.config, ctx, "config of " + what, pending);
     r.blobs.push_back({store::BlobRole::kManifest, desc.digest, desc.size, desc.mediaType});
     r.blobs.push_back({store::BlobRole::kConfig, manifest.config.digest, manifest.config.size,
@@ -166,19 +178,61 @@ class OciLayoutFetcher : public Fetcher {
       copy(layout, l, ctx, "layers[" + std::to_string(i) + "] of " + what, pending);
       r.blobs.push_back({store::BlobRole::kLayer, l.digest, l.size, l.mediaType});
     }
-    for (store::BlobWriter& w : pending) w.commit();
+    std::optional<store::TreeDraft> draft = renderTree(layout, manifest, what, ctx, pending);
+    for (store::BlobWriter& w : pending.writers) w.commit();
     ctx.store.putBlob(manifestBytes, "manifest of " + what);
-    return ctx.store.addImage(std::move(r)).id;
+    std::string id = ctx.store.addImage(std::move(r)).id;
+    if (draft) ctx.store.addTree(std::move(*draft), id);
+    return id;
+  }
+
+  // The image's tree, as a registry fetch renders it (docker_fetcher.cpp), from the copied
+  // blobs still uncommitted (or the store's): none when --no-render or the store has it.
+  static std::optional<store::TreeDraft> renderTree(const oci::LayoutReader& layout,
+                                                    const oci::ImageManifest& manifest,
+                                                    const std::string& what, FetchContext& ctx,
+                                                    const Pending& pending) {
+    if (!ctx.options.render) return std::nullopt;
+    const std::vector<Digest> diffIds = layout.readConfig(manifest.config).rootfs.diffIds;
+    if (diffIds.size() != manifest.layers.size()) {
+      throw Error(Errc::kInvalid, "cannot fetch " + what + ": config " +
+                                      manifest.config.digest.str() + ": rootfs.diff_ids has " +
+                                      std::to_string(diffIds.size()) +
+                                      " entries for the manifest's " +
+                                      std::to_string(manifest.layers.size()) + " layers");
+    }
+    std::vector<Digest> digests;
+    for (const auto& l : manifest.layers) digests.push_back(l.digest);
+    std::optional<store::TreeDraft> draft = ctx.store.draftOciTree(digests);
+    if (!draft) return std::nullopt;
+    std::vector<TreeRender::Layer> layers;
+    for (size_t i = 0; i < manifest.layers.size(); ++i) {
+      const Digest& d = manifest.layers[i].digest;
+      TreeRender::Layer l{
+          "layers[" + std::to_string(i) + "] of " + what, d.str(), {}, diffIds[i], {}};
+      auto it = std::find(pending.digests.begin(), pending.digests.end(), d);
+      l.blob =
+          it != pending.digests.end()
+              ? fs::path(
+                    pending.writers[static_cast<size_t>(it - pending.digests.begin())].tempPath())
+              : ctx.store.blobPath(d);
+      layers.push_back(std::move(l));
+    }
+    TreeRender render(*draft, std::move(layers), 0);
+    render.finish();
+    draft->seal();
+    return draft;
   }
 
   static void copy(const oci::LayoutReader& layout, const oci::Descriptor& d, FetchContext& ctx,
-                   const std::string& what, std::vector<store::BlobWriter>& pending) {
+                   const std::string& what, Pending& pending) {
     if (ctx.store.hasBlob(d.digest)) return;
     oci::BlobReader in = layout.openBlob(d);
     store::BlobWriter out = ctx.store.newBlob(what, d.digest.algorithm(), d.digest, d.size);
     std::vector<char> buf(1 << 20);
     for (size_t n; (n = in.read(buf.data(), buf.size())) > 0;) out.write(buf.data(), n);
-    pending.push_back(std::move(out));
+    pending.writers.push_back(std::move(out));  // complete and verified (the reader's last read)
+    pending.digests.push_back(d.digest);
   }
 };
 

@@ -79,6 +79,13 @@ ok "tampered ACI refused, store unchanged"
 expect_status 0 F fetch "oci:$FIXTURES/oci:v2"
 oci_id=$(cat "$T/out")
 [[ "$oci_id" == sha256:* ]] || fail "OCI ID $oci_id"
+# The fetch rendered the image's tree from the copied layers (each inflated once), and
+# --no-render, into another store, leaves none.
+[ "$(ls "$D/cas/trees" | wc -l)" = 1 ] || fail "fetch of an OCI layout rendered no tree: $(ls -A "$D/cas")"
+[ -z "$(ls -A "$D/cas/tmp")" ] || fail "fetch left $(ls -A "$D/cas/tmp") in cas/tmp"
+expect_status 0 "$FERRY" --dir "$T/norender" fetch --no-render "oci:$FIXTURES/oci:v2"
+[ -z "$(ls -A "$T/norender/cas/trees" 2>/dev/null)" ] || fail "fetch --no-render of a layout left a tree"
+ok "fetch of an OCI layout renders its tree; --no-render does not"
 expect_status 0 F --insecure-options=image fetch "$FIXTURES/rich.aci"
 rich_id=$(cat "$T/out")
 expect_status 0 F --format=json image list
@@ -145,5 +152,7 @@ snapshot "$T/before"
 expect_status 254 F fetch "oci:$T/l:v1"
 grep -qiE 'digest|match' "$T/err" || fail "corrupt blob: $(cat "$T/err")"
 [ -z "$(find "$D/cas/blobs" -type f -name "$blob" 2>/dev/null)" ] || fail "corrupt blob stored"
+[ -z "$(ls -A "$D/cas/trees" "$D/cas/tmp" 2>/dev/null | grep -v ':$' | grep .)" ] ||
+  fail "a refused layout left a tree or a temp file: $(ls -A "$D/cas/trees" "$D/cas/tmp")"
 ok "corrupted layout blob refused: $(cat "$T/err")"
 echo "$checks passed, 0 failed"

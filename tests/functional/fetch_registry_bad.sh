@@ -46,7 +46,7 @@ config=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["config"]["d
 [ ${#layers[@]} = 3 ] || fail "the test image should have 3 layers, not ${#layers[@]}"
 
 # The store holds something already, so "as before" is not just "empty".
-expect_status 0 F fetch "oci:$FIXTURES/oci:v1"
+expect_status 0 F fetch --no-render "oci:$FIXTURES/oci:v1"  # no tree: "no tree left" below
 ok "the store starts with one image: $(cat "$T/out")"
 
 # bad_case NAME GREP RULE...: with the proxy's RULEs, fetch ferry/three:v1 through the proxy
@@ -126,7 +126,7 @@ if mount -t tmpfs -o size=3m ferry-test "$T/small" 2>"$T/mount.err"; then
   small_mounted=1
   trap 'umount "$T/small" 2>/dev/null || true; svc_stop_all; rm -rf "$T"' EXIT
   D=$T/small/data
-  expect_status 0 F fetch "oci:$FIXTURES/oci:v1"
+  expect_status 0 F fetch --no-render "oci:$FIXTURES/oci:v1"
   IMAGE=ferry/big:v1 bad_case "disk full" "No space left on device|disk full|ENOSPC"
   # A layer that fits, whose rendered tree does not: render fails, the store unchanged, no
   # output directory left; the same for a render into the tree store (prepare's).
