@@ -36,8 +36,8 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
                  "SSL_CERT_FILE names a CA bundle to trust instead of the system's.\n"
                  "Pull policies: never (store only), new (fetch when not in the store),\n"
                  "update (ask the server again; ETag and Cache-Control max-age honoured).\n"
-                 "A docker:// image's root filesystem is rendered into the tree store while\n"
-                 "its layers download (so the first run does not render it); --no-render\n"
+                 "A docker:// or oci: image's root filesystem is rendered into the tree store\n"
+                 "as its layers are fetched (so the first run does not render it); --no-render\n"
                  "(not in rkt) only checks the layers, for images that are only exported or\n"
                  "converted.");
   addGlobalOptions(p, ctx.global);
@@ -50,7 +50,8 @@ int fetchCommand(Context& ctx, const std::vector<std::string>& args) {
           &signature);
   bool noRender = false;
   p.flag("no-render",
-         "do not render docker:// images into the tree store while fetching them (not in rkt)",
+         "do not render docker:// and oci: images into the tree store while fetching them\n"
+         "(not in rkt)",
          &noRender);
   p.positionals(1, -1);
   std::vector<std::string> images;
