@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -49,12 +50,12 @@ int64_t envNumber(const char* name, int64_t fallback) {
   return n;
 }
 
-// How many CPUs a quota/period pair asks for, rounded up; nullopt without a quota.
-std::optional<int> cpusOf(const cgroup::Resources& r) {
+// The CPUs a quota/period pair asks for (1.5 for 150000/100000); nullopt without a quota.
+std::optional<double> cpusOf(const cgroup::Resources& r) {
   if (!r.cpuQuota || *r.cpuQuota <= 0) return std::nullopt;
   uint64_t period = r.cpuPeriod.value_or(100000);
   if (period == 0) return std::nullopt;
-  return static_cast<int>((static_cast<uint64_t>(*r.cpuQuota) + period - 1) / period);
+  return static_cast<double>(*r.cpuQuota) / static_cast<double>(period);
 }
 
 }  // namespace
@@ -118,14 +119,20 @@ VmSize vmSize(const fs::path& podDir, const RuntimeOptions& rt) {
     for (const auto& r : apps) memory += *r.memoryLimit;
   }
   size.memoryMiB = (memory + kMiB - 1) / kMiB + kMemoryOverheadMiB;
-  if (auto c = cpusOf(pod.limits)) {
-    size.cpus = *c;
-  } else {
-    for (const auto& r : apps) size.cpus = std::max(size.cpus, cpusOf(r).value_or(1));
-  }
+  // vCPUs: the pod's CPU limit; else, when every app has one, their sum (the apps run side by
+  // side, each held to its own by the guest's cgroups); else the host's CPUs, for an app without
+  // a CPU limit may use all of them on every other flavor. Rounded up, at most the host's.
   long host = ::sysconf(_SC_NPROCESSORS_ONLN);
-  if (host > 0) size.cpus = std::min<int>(size.cpus, static_cast<int>(host));
-  size.cpus = std::max(size.cpus, 1);
+  if (host < 1) host = 1;
+  double cpus = static_cast<double>(host);
+  if (auto c = cpusOf(pod.limits)) {
+    cpus = *c;
+  } else if (!apps.empty() &&
+             std::all_of(apps.begin(), apps.end(), [](const auto& r) { return cpusOf(r); })) {
+    cpus = 0;
+    for (const auto& r : apps) cpus += *cpusOf(r);
+  }
+  size.cpus = static_cast<int>(std::clamp<double>(std::ceil(cpus - 1e-9), 1, host));
   return size;
 }
 

@@ -59,11 +59,19 @@ run_validator() {
 }
 set +e
 run_validator 1
-# kvm under TCG (the only accelerator this machine kind boots a guest with): the main app's
-# metadata requests cross the guest's loopback, its /init, the channel and the host, each step
-# emulated, and miss the validator's 100 ms (its http.Client timeout) every time here. Then
-# every other phase must have passed and the pod registered and unregistered; only the metadata
-# answers are left unchecked here (functional.kvm_basic checks them through the same relay).
+# The validator gives each metadata request 100 ms (its http.Client timeout): on a 2-core machine
+# running the suite in parallel the service's answer can miss that once. A second pod then, said
+# so in the output; a second miss, or any other failure, fails the test.
+if [ $status -ne 0 ] && grep -q 'Client.Timeout exceeded' "$T/err"; then
+  echo "# the validator's 100 ms metadata request timeout expired once: $(grep -m1 'Client.Timeout' "$T/err")"
+  run_validator 2
+fi
+# kvm under TCG (the only accelerator this machine kind boots a guest with): each of the main
+# app's metadata requests crosses the guest's loopback, its /init, the channel and the host,
+# each step emulated; the validator's first request (its Go client's first use: ~60 ms to
+# connect here) can miss its 100 ms twice when the suite loads both cores. Then every other
+# phase must have passed and the pod registered and unregistered; only the metadata answers
+# are left unchecked (functional.kvm_basic checks them through the same relay).
 if [ "${FERRY_STAGE1:-}" = kvm ] && [ $status -ne 0 ] && grep -q 'Client.Timeout exceeded' "$T/err"; then
   for phase in prestart sidekick poststop; do
     grep -Eq "(^|\] )$phase OK\$" "$T/out" || fail "no '$phase OK' from the validator: $(cat "$T/out" "$T/err")"
@@ -72,14 +80,7 @@ if [ "${FERRY_STAGE1:-}" = kvm ] && [ $status -ne 0 ] && grep -q 'Client.Timeout
     fail "the validator failed more than its main phase: $(cat "$T/out")"
   grep -q "registered pod" "$MDS_LOG" || fail "the pod never registered"
   ok "prestart, sidekick and poststop OK; the pod registered with the metadata service"
-  skip "the validator's 100 ms metadata request timeout under TCG: $(grep -m1 'Client.Timeout' "$T/err")"
-fi
-# The validator gives each metadata request 100 ms (its http.Client timeout): on a 2-core machine
-# running the suite in parallel the service's answer can miss that once. A second pod then, said
-# so in the output; a second miss, or any other failure, fails the test.
-if [ $status -ne 0 ] && grep -q 'Client.Timeout exceeded' "$T/err"; then
-  echo "# the validator's 100 ms metadata request timeout expired once: $(grep -m1 'Client.Timeout' "$T/err")"
-  run_validator 2
+  skip "the validator's 100 ms metadata request timeout under TCG, twice: $(grep -m1 'Client.Timeout' "$T/err")"
 fi
 set -e
 show() {

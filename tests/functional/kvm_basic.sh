@@ -20,7 +20,7 @@ kvm_leftovers >"$T/before"
 svc_mds
 set +e
 F run --uuid-file-save="$T/u" --kvm-accel=tcg --mds-register --mds-socket "$MDS_SOCKET" "$BB" --exec /bin/sh -- -c \
-  'echo out-line; echo err-line >&2; echo "kernel $(uname -r)"; echo "host $(hostname)";
+  'echo out-line; echo err-line >&2; echo "kernel $(uname -r)"; echo "host $(hostname)"; echo "nproc $(/bin/busybox nproc)";
    echo "mds $(/bin/busybox wget -q -O - "$AC_METADATA_URL/acMetadata/v1/pod/uuid")";
    echo "mds-app $(/bin/busybox wget -q -O - "$AC_METADATA_URL/acMetadata/v1/apps/busybox/image/manifest" | /bin/busybox head -c 200)";
    echo written >/from-guest; exit 3' >"$T/out" 2>"$T/err"
@@ -37,6 +37,9 @@ release=$(kvm_guest_release)
 grep -qx "kernel $release" "$T/out" || fail "want the guest's kernel $release: $(grep kernel "$T/out")"
 [ "$release" != "$(uname -r)" ] || skip "the host runs the guest's kernel: cannot tell them apart"
 ok "the app runs on the guest's kernel ($release), not the host's ($(uname -r))"
+# No CPU limit: as on every other flavor the app may use each of the host's CPUs.
+grep -qx "nproc $(nproc)" "$T/out" || fail "want $(nproc) vCPUs (no CPU limit): $(grep nproc "$T/out")"
+ok "a pod without CPU limits gets a vCPU per host CPU ($(nproc))"
 hn=$(jq -r .hostname "$D/pods/run/$u/runtime.json")
 grep -qx "host $hn" "$T/out" || fail "want hostname $hn: $(grep host "$T/out")"
 ok "the pod's hostname"
