@@ -53,6 +53,7 @@
 #include "stage1/common/descriptor.hpp"
 #include "stage1/common/net.hpp"
 #include "stage1/common/pod_files.hpp"
+#include "stage1/common/pod_userns.hpp"
 #include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
 #include "stage1/common/status.hpp"
@@ -165,6 +166,23 @@ class KvmRun {
       debugLine(debug_,
                 "registered with the metadata service at " + quote(rt_.mds->socket.string()));
     }
+  }
+
+  // privateUsers (docs/private-users.md): the guest's pod init runs the pod in a user namespace
+  // of the guest's kernel whose ids 0…count-1 are the range, and the share serves files with
+  // their host owners (virtiofsd's and QEMU's user namespaces map every host id), so the pod's
+  // root, guest uid START, reads and writes the pod directory as the ns flavor's does on the host
+  // (sharePodDir); the app rootfs the child mounts are owned by the range (share.cpp).
+  void planUserNamespace() {
+    if (!rt_.privateUsers) return;
+    if (rt_.privateUsers->uid != rt_.privateUsers->gid) {
+      throw Error(Errc::kUnsupported,
+                  "not supported: runtime.json privateUsers with different uid and gid starts");
+    }
+    sharePodDir(podDir_, rt_, rt_.privateUsers->uid, rt_.privateUsers->gid);
+    debugLine(debug_, "user namespace: guest ids 0…" + std::to_string(rt_.privateUsers->count - 1) +
+                          " of the pod are host ids " + std::to_string(rt_.privateUsers->uid) +
+                          "…");
   }
 
   // The accelerator, the VM's size and QEMU's command line; kvm/ and the channel's socket.
@@ -717,6 +735,7 @@ int kvmRunEntrypoint(const Args& args) {
   debugLine(false, "");  // starts the clock
   KvmRun run(args);
   run.readPod();
+  run.planUserNamespace();
   run.planVm();
   run.blockSignals();
   run.startVm();

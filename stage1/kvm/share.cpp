@@ -18,9 +18,12 @@
 #include <cstring>
 #include <system_error>
 
+#include "common/copy_tree.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/idmap.hpp"
 #include "common/json.hpp"
+#include "common/userns.hpp"
 #include "stage1/common/mounts.hpp"
 #include "stage1/kvm/vm.hpp"
 
@@ -92,11 +95,59 @@ void bindInto(const fs::path& root, const fs::path& src, bool readOnly, bool rec
   }
 }
 
+// privateUsers: a bind source outside the pod directory (a host volume, the host's /etc/hosts)
+// as the pod sees it on ns: a directory idmapped through the pod's range (nosuid, nodev), so
+// that a file stored as uid N is START+N to the guest, N in the pod's namespace, and what the
+// pod creates there is stored as N; a directory that cannot be idmapped is refused; a file that
+// cannot be is shared as it is, read-only.
+void bindIdmappedInto(const fs::path& root, const fs::path& src, bool readOnly, int usernsFd) {
+  struct stat st;
+  if (::stat(src.c_str(), &st) != 0) throwErrno("stat " + quote(src.string()));
+  if (std::optional<std::string> why = userns::idmapUnsupported(src, usernsFd)) {
+    if (S_ISDIR(st.st_mode)) {
+      throw Error(Errc::kUnsupported, "not supported: sharing " + quote(src.string()) +
+                                          " with a pod in a user namespace: " + *why);
+    }
+    bindInto(root, src, true, false);
+    return;
+  }
+  fs::path at = mountPointFor(root, src);
+  UniqueFd tree = userns::idmappedTree(src, usernsFd);
+  userns::attachTree(tree.get(), at);
+  mountOrThrow(nullptr, at, nullptr,
+               MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (readOnly ? MS_RDONLY : 0));
+}
+
+// privateUsers: each app's rootfs owned by the range, as the guest's pod init (in a user
+// namespace of the guest's kernel mapping 0…count-1 to the range) must see it: an overlay over
+// the tree idmapped through the range (upper and work already the range root's: sharePodDir),
+// or, where the tree cannot be idmapped and with --no-overlay, a copy with its owners shifted
+// into the range. The store's tree is never chowned.
+void mountAppRootfsInRange(const fs::path& podDir, const RuntimeApp& app, bool overlay,
+                           const PrivateUsers& users, int usernsFd) {
+  fs::path dir = podDir / "apps" / app.name;
+  if (overlay && !userns::idmapUnsupported(app.tree, usernsFd)) {
+    UniqueFd tree = userns::idmappedTree(app.tree, usernsFd);
+    mountIdmappedOverlay(dir, tree.get());
+    return;
+  }
+  fs::path rootfs = dir / "rootfs";
+  removeTree(rootfs);
+  copyTree(app.tree, rootfs, {.idShift = users.uid, .idCount = users.count});
+}
+
 }  // namespace
 
 void buildShare(const ShareSpec& spec, const fs::path& root) {
+  const std::optional<PrivateUsers>& users = spec.rt->privateUsers;
+  UniqueFd userns;
+  if (users) userns = userns::makeUserns(idmap::IdRange::make(users->uid, users->count));
   for (const RuntimeApp& app : spec.rt->apps) {
-    mountAppRootfs(spec.podDir / "apps" / app.name, app.tree, !spec.rt->noOverlay);
+    if (users) {
+      mountAppRootfsInRange(spec.podDir, app, !spec.rt->noOverlay, *users, userns.get());
+    } else {
+      mountAppRootfs(spec.podDir / "apps" / app.name, app.tree, !spec.rt->noOverlay);
+    }
   }
   mountOrThrow("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m");
   for (const char* d : {"proc", "sys", "dev"}) fs::create_directory(root / d);
@@ -114,7 +165,11 @@ void buildShare(const ShareSpec& spec, const fs::path& root) {
       continue;  // etc/hosts, etc/resolv.conf: read-only with the pod directory
     }
     if (src == "/") throw Error(Errc::kSecurity, "cannot share the host's / with a pod");
-    bindInto(root, src, readOnly, true);
+    if (users) {
+      bindIdmappedInto(root, src, readOnly, userns.get());
+    } else {
+      bindInto(root, src, readOnly, true);
+    }
   }
   bindInto(root, spec.init, true, false);
   bindInto(root, spec.stage2, true, false);

@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,9 +154,17 @@ int enterEntrypoint(const Args& args) {
   std::string procDir = target.procPath();
 
   // Open every namespace first: once in the app's mount namespace, /proc is the pod's.
+  // One that is this process's own already is not joined again: in a user namespace that does
+  // not own it (the host's network with --net=host, the kvm guest's, which its pod shares)
+  // setns would fail with EPERM.
   std::vector<UniqueFd> namespaces;
+  std::vector<bool> own;
   for (const char* ns : {"cgroup", "ipc", "uts", "net", "pid", "mnt"}) {
     namespaces.push_back(openFile(procDir + "/ns/" + ns, O_RDONLY));
+    struct stat theirs, ours;
+    own.push_back(::fstat(namespaces.back().get(), &theirs) == 0 &&
+                  ::stat((std::string("/proc/self/ns/") + ns).c_str(), &ours) == 0 &&
+                  theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino);
   }
   UniqueFd userns;
   if (rt.privateUsers) userns = openFile(procDir + "/ns/user", O_RDONLY);
@@ -185,7 +194,7 @@ int enterEntrypoint(const Args& args) {
   }
   const char* names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
   for (size_t i = 0; i < namespaces.size(); ++i) {
-    if (::setns(namespaces[i].get(), 0) != 0) {
+    if (!own[i] && ::setns(namespaces[i].get(), 0) != 0) {
       throwErrno(std::string("join the app's ") + names[i] + " namespace");
     }
   }

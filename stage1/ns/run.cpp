@@ -68,6 +68,7 @@
 #include "stage1/common/net.hpp"
 #include "stage1/common/pod_cgroups.hpp"
 #include "stage1/common/pod_files.hpp"
+#include "stage1/common/pod_userns.hpp"
 #include "stage1/common/resources.hpp"
 #include "stage1/common/run_steps.hpp"
 #include "stage1/common/runtime.hpp"
@@ -279,45 +280,6 @@ UniqueFd tryIdmappedTree(const fs::path& path, int usernsFd, uint64_t attrs, std
   return UniqueFd();
 }
 
-// Owner, group and mode of a file of the pod directory, opened without following a symlink.
-void setOwnerMode(const fs::path& path, uid_t uid, gid_t gid, mode_t mode, bool optional = false) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd) {
-    if (optional && errno == ENOENT) return;
-    throwErrno("open " + quote(path.string()));
-  }
-  if (::fchown(fd.get(), uid, gid) != 0) throwErrno("chown " + quote(path.string()));
-  if (::fchmod(fd.get(), mode) != 0) throwErrno("chmod " + quote(path.string()));
-}
-
-void makeOwnedDir(const fs::path& path, uid_t uid, gid_t gid, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
-    throwErrno("create directory " + quote(path.string()));
-  }
-  setOwnerMode(path, uid, gid, mode);
-}
-
-// Before the clone: what the pod init and stage2 read becomes readable by the group of the
-// namespace's root (host gid START; no host user has it), what they write its own (status/,
-// logs/, each app's upper and work). The pod directory is 01730: the init creates `ready` in
-// it, and the sticky bit keeps every file it did not create out of its reach.
-void sharePodDir(const fs::path& podDir, const RuntimeOptions& rt, uid_t uid, gid_t gid) {
-  setOwnerMode(podDir, 0, gid, 01730);
-  for (const char* f : {"runtime.json", "cgroups.json"}) setOwnerMode(podDir / f, 0, gid, 0640);
-  for (const char* d : {"etc", "volumes"}) setOwnerMode(podDir / d, 0, gid, 0710, true);
-  for (const char* d : {"status", "logs"}) makeOwnedDir(podDir / d, uid, gid, 0700);
-  setOwnerMode(podDir / "apps", 0, gid, 0710);
-  for (const RuntimeApp& app : rt.apps) {
-    fs::path dir = podDir / "apps" / app.name;
-    setOwnerMode(dir, 0, gid, 0710);
-    setOwnerMode(dir / "config.json", 0, gid, 0640);
-    // The upper directory's mode is the mode of the app's "/" (overlayfs takes it from there).
-    makeOwnedDir(dir / "upper", uid, gid, 0755);
-    makeOwnedDir(dir / "work", uid, gid, 0700);
-    makeOwnedDir(dir / "lower", 0, 0, 0700);
-  }
-}
-
 // After the clone: the maps, then every mount the child needs from the host, handed over.
 void handToChild(pid_t pid, int sock, const ChildPlan& plan, const PrivateUsers& users,
                  bool debug) {
@@ -388,16 +350,6 @@ void handToChild(pid_t pid, int sock, const ChildPlan& plan, const PrivateUsers&
   }
   sendHanded(sock, kinds, fds);
   debugLine(debug, "mounts handed to the pod's first process: " + std::to_string(fds.size()));
-}
-
-// The files through which the init moves processes between the pod's cgroups; the directories
-// and every limit file stay host root's.
-void chownProcsFiles(const std::vector<const cgroup::Group*>& groups, uid_t uid, gid_t gid) {
-  for (const cgroup::Group* g : groups) {
-    for (const std::string& f : g->procsFiles()) {
-      if (::chown(f.c_str(), uid, gid) != 0) throwErrno("chown " + quote(f));
-    }
-  }
 }
 
 // run as named steps, in this order (runPod): readPod, planChild, planCgroups,

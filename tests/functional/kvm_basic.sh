@@ -124,10 +124,7 @@ grep -q 'stage1 "kvm" takes no option nosuch' "$T/err" && one_line "--stage1-opt
 expect_status 254 "$FERRY_REAL" --dir "$D" --insecure-options=image run --stage1-name=ns --kvm-accel=tcg "$BB" --exec /bin/true
 grep -q 'stage1 "ns" takes no option kvm-accel' "$T/err" && one_line "--kvm-accel on ns" ||
   fail "--kvm-accel on ns: $(cat "$T/err")"
-# --private-users: refused with the reason (stage1/ABI.md §4 "kvm"), before a pod exists.
-expect_status 254 F run --private-users "$BB" --exec /bin/true
-grep -q 'stage1 "kvm" does not offer --private-users: its share serves the guest.s files as their host owners' "$T/err" &&
-  one_line "--private-users on kvm" || fail "--private-users on kvm: $(cat "$T/err")"
+# (--private-users runs on kvm: functional.kvm.pods_private_users.)
 [ "$(find "$D/pods" -mindepth 2 -maxdepth 2 | wc -l)" = "$pods_before" ] ||
   fail "a refused pod left a pod directory: $(find "$D/pods" -mindepth 2 -maxdepth 2)"
 # Without a usable /dev/kvm (/dev/null bound over it in a mount namespace of ferry's own; a
@@ -147,7 +144,7 @@ F run --net=host "$BB" --exec /bin/true >"$T/out" 2>"$T/err"
 rc=$?
 set -e
 [ "$rc" -ne 0 ] && grep -q "not supported" "$T/err" || fail "--net=host: $rc $(cat "$T/err")"
-ok "refused in one line: a bad accelerator (env or --kvm-accel), an option the stage1 does not take, --private-users (with its reason), KVM without a usable /dev/kvm (auto: TCG, said with --debug), --net=host"
+ok "refused in one line: a bad accelerator (env or --kvm-accel), an option the stage1 does not take, KVM without a usable /dev/kvm (auto: TCG, said with --debug), --net=host"
 
 F gc --grace-period=0s >/dev/null
 kvm_leftovers >"$T/after"

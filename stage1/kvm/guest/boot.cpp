@@ -18,6 +18,7 @@
 #include "common/fs.hpp"
 #include "stage1/common/abi.hpp"
 #include "stage1/common/pod_files.hpp"
+#include "stage1/common/pod_userns.hpp"
 #include "stage1/common/resources.hpp"
 #include "stage1/kvm/channel.hpp"
 #include "stage1/kvm/guest/guest.hpp"
@@ -127,7 +128,27 @@ Cgroups makeCgroups(const fs::path& podDir, const stage1::RuntimeOptions& rt) {
   c.pod.delegate();
   for (size_t i = 0; i < apps.size(); ++i) apps[i].apply(appConfigs[i].limits);
   c.joinFiles = c.init.procsFiles();
+  if (rt.privateUsers) {
+    // The init (the namespace's root, guest uid START) moves its children from init/ into the
+    // app cgroups: the cgroup.procs files of those and of their common parent are its own.
+    cgroup::Group podLimitable = c.pod.limitable();
+    std::vector<const cgroup::Group*> movers = {&podLimitable, &c.init};
+    for (const cgroup::Group& g : apps) movers.push_back(&g);
+    stage1::chownProcsFiles(movers, rt.privateUsers->uid, rt.privateUsers->gid);
+  }
   return c;
+}
+
+// privateUsers: the guest's pod directory (the tmpfs makePodDir made, and the cgroups.json
+// written into it) as sharePodDir leaves the host's: root:START 01730, cgroups.json root:START
+// 0640; the entries bound from the share have their host owners already.
+void sharePodDirInGuest(const fs::path& podDir, const stage1::PrivateUsers& users) {
+  for (const auto& [file, mode] :
+       {std::pair{podDir, 01730}, std::pair{podDir / "cgroups.json", 0640}}) {
+    if (::chown(file.c_str(), 0, users.gid) != 0 || ::chmod(file.c_str(), mode) != 0) {
+      throwErrno("give the pod's user namespace " + quote(file.string()));
+    }
+  }
 }
 
 }  // namespace ferry::kvm::guest

@@ -68,6 +68,7 @@ struct Cgroups {
   std::vector<std::string> joinFiles;
 };
 Cgroups makeCgroups(const fs::path& podDir, const stage1::RuntimeOptions& rt);
+void sharePodDirInGuest(const fs::path& podDir, const stage1::PrivateUsers& users);
 
 // console.cpp
 // The pod's input and terminal with --interactive (ferry.interactive=tty|pipe).
@@ -89,8 +90,12 @@ struct Child {
   pid_t pid = -1;
   int out = -1, err = -1;
 };
+// With `users` (runtime.json privateUsers) the init runs in a user namespace of the guest's
+// kernel mapping 0…count-1 to the range, as its root, its IPC and UTS namespaces new and the
+// namespace's (as on ns); the pod's network stays the guest's.
 Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg,
-                   const std::string& interactive, Console& console);
+                   const std::string& interactive, Console& console,
+                   const std::optional<stage1::PrivateUsers>& users);
 
 // sessions.cpp
 // An enter session (kEnterStart … kEnterExit): the flavor's guest-enter (the ns stage1's enter

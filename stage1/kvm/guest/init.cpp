@@ -234,9 +234,10 @@ int guestMain() {
     }
     mark("root moved, network up");
     Cgroups cg = makeCgroups(pod, rt);
+    if (rt.privateUsers) sharePodDirInGuest(pod, *rt.privateUsers);
     mark("cgroups made");
     Console console;
-    Child child = startPodInit(pod, init, cg, params["interactive"], console);
+    Child child = startPodInit(pod, init, cg, params["interactive"], console, rt.privateUsers);
     stage1::writePidFile(pod, child.pid);
     mark("pod init started");
     int code = relay(context, child, console);

@@ -2,6 +2,7 @@
 // with its stdio on pipes (or the console socket on a terminal), and its failure to start read
 // back over a pipe.
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -15,20 +16,26 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/idmap.hpp"
+#include "common/userns.hpp"
 #include "stage1/common/abi.hpp"
 #include "stage1/kvm/guest/guest.hpp"
 
 namespace ferry::kvm::guest {
 
 // ferry-init in new PID, mount and cgroup namespaces, in the init cgroup, in the pod directory,
-// with an empty environment. The cgroup namespace is rooted at the guest's root (the guest is the
+// with an empty environment (with privateUsers in a user namespace too, and new IPC and UTS
+// namespaces it owns: it waits until this process wrote its maps and moved it into the init
+// cgroup, whose cgroup.procs is the namespace root's, then becomes that root, guest uid START,
+// before anything else). The cgroup namespace is rooted at the guest's root (the guest is the
 // pod): it is not the initial one, so each app's stage2 roots one of its own at the app's cgroup
 // and mounts that read-only at /sys/fs/cgroup, as on the other flavors.
 Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg,
-                   const std::string& interactive, Console& console) {
-  int out[2], err[2], report[2], in[2] = {-1, -1};
+                   const std::string& interactive, Console& console,
+                   const std::optional<stage1::PrivateUsers>& users) {
+  int out[2], err[2], report[2], in[2] = {-1, -1}, mapped[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
-      ::pipe2(report, O_CLOEXEC) != 0) {
+      ::pipe2(report, O_CLOEXEC) != 0 || ::pipe2(mapped, O_CLOEXEC) != 0) {
     throwErrno("create a pipe");
   }
   if (interactive == "tty") {
@@ -42,9 +49,10 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
   std::vector<const char*> files;
   for (const auto& f : cg.joinFiles) files.push_back(f.c_str());
   std::fflush(nullptr);
-  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone,
-                                           CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWCGROUP | SIGCHLD,
-                                           nullptr, nullptr, nullptr, 0));
+  unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWCGROUP;
+  if (users) flags |= CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWUTS;
+  pid_t pid =
+      static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
   if (pid < 0) throwErrno("clone the pod init");
   if (pid == 0) {
     auto die = [&](const char* what) {
@@ -59,7 +67,17 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     size_t failed = 0;
-    if (cgroup::joinProcs(files.data(), files.size(), &failed) != 0) die("join the init cgroup");
+    if (!users && cgroup::joinProcs(files.data(), files.size(), &failed) != 0) {
+      die("join the init cgroup");
+    }
+    if (users) {
+      ::close(mapped[1]);
+      char go = 0;
+      if (::read(mapped[0], &go, 1) != 1 || go != 'u') ::_exit(stage1::kOwnFailure);
+      if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0) {
+        die("become the root of the pod's user namespace");
+      }
+    }
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("make / private");
     ::umount2("/proc", MNT_DETACH);
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
@@ -81,6 +99,21 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
   ::close(out[1]);
   ::close(err[1]);
   ::close(report[1]);
+  ::close(mapped[0]);
+  if (users) {
+    // The maps, written by this process (the guest's root) without "setgroups deny": stage2
+    // still sets supplementary groups. EOF instead of 'u' ends the child.
+    try {
+      userns::mapIds(pid, idmap::IdRange::make(users->uid, users->count));
+      cg.init.join(pid);
+    } catch (const std::exception&) {
+      ::close(mapped[1]);
+      ::close(report[0]);
+      throw;
+    }
+    if (::write(mapped[1], "u", 1) != 1) throwErrno("tell the pod init its ids are mapped");
+  }
+  ::close(mapped[1]);
   if (console.terminal) {
     ::close(in[1]);
     ::close(out[0]);  // the init's output is the console socket's
