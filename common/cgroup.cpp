@@ -117,6 +117,15 @@ void makeDir(const fs::path& dir) {
   }
 }
 
+// Whether a v1 hierarchy of these controllers ("" when unknown) may be the cpuset one.
+bool mayBeCpuset(std::string_view controllers) {
+  if (controllers.empty()) return true;
+  for (std::string_view c : split(controllers, ',')) {
+    if (c == "cpuset") return true;
+  }
+  return false;
+}
+
 // A new v1 cpuset cgroup starts with no cpus and no mems, and refuses processes until given some.
 void initCpuset(const fs::path& dir) {
   for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
@@ -339,7 +348,7 @@ Group Group::place(const Layout& layout, std::string_view name) {
 void Group::make() const {
   for (const Member& m : members_) {
     makeDir(m.dir);
-    if (m.version == Version::kV1) initCpuset(m.dir);
+    if (m.version == Version::kV1 && mayBeCpuset(m.controllers)) initCpuset(m.dir);
   }
 }
 
@@ -413,7 +422,7 @@ Group Group::createChild(std::string_view name) const {
   for (const Member& m : members_) {
     fs::path dir = m.dir / std::string(name);
     makeDir(dir);
-    if (m.version == Version::kV1) initCpuset(dir);
+    if (m.version == Version::kV1 && mayBeCpuset(m.controllers)) initCpuset(dir);
     members.push_back(Member{m.mount, dir, m.version, m.controllers});
   }
   return Group(std::move(members));

@@ -25,8 +25,14 @@ int bpf(int cmd, bpf_attr* attr) {
 
 uint64_t pointer(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
 
+bool hasController(std::string_view list, std::string_view controller);
+
+// A v1 devices hierarchy's member: by its controllers when place() recorded them (no lookup in
+// every other hierarchy), else by its devices.list.
 bool hasDevicesList(const Member& m) {
-  return m.version == Version::kV1 && ::access((m.dir / "devices.list").c_str(), F_OK) == 0;
+  if (m.version != Version::kV1) return false;
+  if (!m.controllers.empty()) return hasController(m.controllers, "devices");
+  return ::access((m.dir / "devices.list").c_str(), F_OK) == 0;
 }
 
 UniqueFd loadProgram(const DevicePolicy& policy) {

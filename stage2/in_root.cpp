@@ -51,15 +51,22 @@ UniqueFd openInRoot(int rootFd, std::string_view path, int flags, Follow follow)
 
 UniqueFd createInRoot(int rootFd, std::string_view path, bool directory, Follow follow) {
   std::vector<std::string_view> parts = pathComponents(path);
-  std::string prefix;
-  UniqueFd current = openInRoot(rootFd, ".", O_PATH | O_DIRECTORY, follow);
-  if (!current) throwErrno("open the root");
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i] == "..") {
+  for (std::string_view part : parts) {
+    if (part == "..") {
       // Allowed by the kernel (it stops at the root) but never produced by ferry: refuse.
       errno = EINVAL;
       throwErrno("resolve " + quote(path) + " (\"..\" in a mount destination)");
     }
+  }
+  // Already there (/dev for each device node, a directory an earlier mount made): one lookup.
+  if (!parts.empty()) {
+    UniqueFd whole = openInRoot(rootFd, path, O_PATH, follow);
+    if (whole) return whole;
+  }
+  std::string prefix;
+  UniqueFd current = openInRoot(rootFd, ".", O_PATH | O_DIRECTORY, follow);
+  if (!current) throwErrno("open the root");
+  for (size_t i = 0; i < parts.size(); ++i) {
     std::string name(parts[i]);
     if (!prefix.empty()) prefix += '/';
     prefix += name;

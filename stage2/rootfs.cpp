@@ -269,10 +269,15 @@ void Rootfs::createDevice(const oci::LinuxDevice& d) {
   mode_t mode = static_cast<mode_t>(d.fileMode.value_or(0666)) & 07777;
   dev_t dev = makedev(static_cast<unsigned>(d.major.value_or(0)),
                       static_cast<unsigned>(d.minor.value_or(0)));
-  if (unlinkat(parent.get(), base.c_str(), 0) != 0 && errno != ENOENT) {
-    throwErrno("replace " + quote(d.path));
+  // An entry already there (the image's own /dev without a tmpfs over it) is replaced.
+  int made = mknodat(parent.get(), base.c_str(), kind | mode, dev);
+  if (made != 0 && errno == EEXIST) {
+    if (unlinkat(parent.get(), base.c_str(), 0) != 0 && errno != ENOENT) {
+      throwErrno("replace " + quote(d.path));
+    }
+    made = mknodat(parent.get(), base.c_str(), kind | mode, dev);
   }
-  if (mknodat(parent.get(), base.c_str(), kind | mode, dev) == 0) {
+  if (made == 0) {
     if (fchownat(parent.get(), base.c_str(), d.uid.value_or(0), d.gid.value_or(0),
                  AT_SYMLINK_NOFOLLOW) != 0) {
       throwErrno("chown " + quote(d.path));

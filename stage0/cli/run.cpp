@@ -16,6 +16,7 @@
 #include "stage0/net/pod_network.hpp"
 #include "stage0/pod/phase.hpp"
 #include "stage0/pod/stage1.hpp"
+#include "stage0/store/store.hpp"
 #include "stage0/systemd/pod_unit.hpp"
 #include "stage1/common/systemd.hpp"
 
@@ -166,7 +167,10 @@ int runCommand(Context& ctx, const std::vector<std::string>& args) {
     prepared.stage1.checkCanRun();
     return startService(ctx, prepared.pod, f.systemd);
   }
-  cgroup::startMoveWarmUp();  // the stage1's cgroup moves come in a few milliseconds
+  // The stage1's cgroup moves come in a few milliseconds; the store's index is opened while the
+  // stage1 is chosen and the pod directory made.
+  cgroup::startMoveWarmUp();
+  store::Store::openAhead(ctx.global.dir);
   pod::phase(ctx.global.debug, "cgroup move warm-up started");
   pod::PreparedPod prepared = pod::prepare(f.request, ctx.global.dir, pod::Dir::kRun);
   printWarnings(ctx, prepared.report);

@@ -3,9 +3,13 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <exception>
+#include <future>
+#include <mutex>
+#include <optional>
 #include <system_error>
 
 #include "common/error.hpp"
@@ -196,7 +200,46 @@ Store::~Store() = default;
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 
+namespace {
+
+// The store openAhead() is opening, for the next open() of the same directory.
+struct AheadOpen {
+  fs::path dir;
+  std::future<Store> store;
+};
+std::mutex aheadMutex;
+std::optional<AheadOpen> ahead;
+
+fs::path normalDir(const fs::path& dir) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(dir, ec);
+  return (ec ? dir : abs).lexically_normal();
+}
+
+}  // namespace
+
+void Store::openAhead(const fs::path& dir) {
+  fs::path d = normalDir(dir);
+  if (::access((d / "cas" / "index.db").c_str(), F_OK) != 0) return;
+  std::lock_guard<std::mutex> hold(aheadMutex);
+  if (ahead) return;
+  ahead = AheadOpen{d, std::async(std::launch::async, [d] { return openNow(d); })};
+}
+
 Store Store::open(const fs::path& dir) {
+  std::future<Store> pending;
+  {
+    std::lock_guard<std::mutex> hold(aheadMutex);
+    if (ahead && ahead->dir == normalDir(dir)) {
+      pending = std::move(ahead->store);
+      ahead.reset();
+    }
+  }
+  if (pending.valid()) return pending.get();
+  return openNow(dir);
+}
+
+Store Store::openNow(const fs::path& dir) {
   fs::path cas = dir / "cas";
   try {
     // Root's alone, like pod state: rendered trees hold the images' setuid binaries, and a

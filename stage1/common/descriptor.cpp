@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "stage1/common/abi.hpp"
+#include "stage1/common/resources.hpp"
 #include "stage1/common/runtime.hpp"
 
 namespace ferry::stage1 {
@@ -254,8 +255,7 @@ void refuseUnsupported(const Descriptor& d, const RuntimeOptions& rt, const fs::
   }
   if (limits) {
     for (const RuntimeApp& app : rt.apps) {
-      fs::path file = podDir / podfile::kApps / app.name / podfile::kAppConfig;
-      ask.addApp(app.name, json::parse(readFile(file, 16 << 20), quote(file.string())));
+      ask.addApp(app.name, appConfigJson(podDir, app.name));
     }
   }
   refuseUnsupported(d, ask);

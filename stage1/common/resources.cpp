@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <map>
+#include <mutex>
 #include <system_error>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -109,9 +112,19 @@ void allowLinuxDevices(const Json& devices, const std::string& path, cgroup::Dev
 
 }  // namespace
 
+const Json& appConfigJson(const fs::path& podDir, const std::string& app) {
+  static std::mutex mu;
+  static std::map<fs::path, Json> parsed;
+  fs::path file = podDir / podfile::kApps / app / podfile::kAppConfig;
+  std::lock_guard<std::mutex> hold(mu);
+  if (auto it = parsed.find(file); it != parsed.end()) return it->second;
+  Json doc = readJson(file);
+  return parsed.emplace(std::move(file), std::move(doc)).first->second;
+}
+
 AppCgroupConfig appCgroupConfig(const fs::path& podDir, const std::string& app) {
   fs::path file = podDir / podfile::kApps / app / podfile::kAppConfig;
-  Json doc = readJson(file);
+  const Json& doc = appConfigJson(podDir, app);
   return inFile(file, [&] {
     AppCgroupConfig config;
     const Json* linux = doc.is_object() && doc.contains("linux") ? &doc["linux"] : nullptr;

@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "stage1/common/abi.hpp"
+#include "stage1/common/resources.hpp"
 #include "stage2/seccomp_filter.hpp"
 
 namespace ferry::stage1 {
@@ -95,12 +96,11 @@ std::vector<std::string> provideSeccompFilters(const fs::path& podDir, const Run
   UniqueFd dir;
   for (const RuntimeApp& app : rt.apps) {
     fs::path appDir = podDir / podfile::kApps / app.name;
-    fs::path config = appDir / podfile::kAppConfig;
     std::string what = app.name + ": seccomp filter ";
     try {
       std::optional<oci::RuntimeSpec> spec;
       try {
-        spec = oci::RuntimeSpec::parse(readFile(config, 16 << 20), config.string());
+        spec = oci::RuntimeSpec::fromJson(appConfigJson(podDir, app.name));
       } catch (const std::exception&) {
         lines.push_back(what + "left to stage2 (config.json does not parse: stage2 says why)");
         continue;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -14,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "stage1/common/resources.hpp"
 
 namespace ferry::stage1 {
 
@@ -97,38 +99,50 @@ bool addEntry(std::vector<Entry>& out, const fs::path& path, Kind kind, const ch
 
 // The mount point for `at` in the tmpfs (root: its root, dev: its device), created where
 // missing — only ever inside the tmpfs itself: below a mirrored host tree it must exist already
-// (nothing is ever created on the host), and no component may be a symlink.
+// (nothing is ever created on the host), and no component may be a symlink. One lookup when the
+// path is there (a mirrored host tree's, or a directory an earlier mount point made):
+// RESOLVE_NO_SYMLINKS refuses a symlink anywhere on the way (ELOOP), RESOLVE_BENEATH any way out
+// of the root; else its parent's mount point, then the missing entry made in it.
 UniqueFd mountPoint(int root, dev_t dev, const fs::path& at, bool dir) {
-  UniqueFd cur(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!cur) throwErrno("open the pod init's root");
-  std::vector<std::string_view> parts = pathComponents(at.native());
-  for (size_t i = 0; i < parts.size(); ++i) {
-    std::string name(parts[i]);
-    bool last = i + 1 == parts.size();
-    UniqueFd next(::openat(cur.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!next) {
-      if (errno != ENOENT) throwErrno("open " + quote(at.string()) + " in the pod init's root");
-      struct stat st;
-      if (::fstat(cur.get(), &st) != 0) throwErrno("stat a directory of the pod init's root");
-      if (st.st_dev != dev) {
-        throw Error(Errc::kIo, "cannot create the mount point " + quote(at.string()) +
-                                   " inside a host directory of the pod init's root");
-      }
-      int rc = (last && !dir) ? ::mknodat(cur.get(), name.c_str(), S_IFREG | 0644, 0)
-                              : ::mkdirat(cur.get(), name.c_str(), 0755);
-      if (rc != 0 && errno != EEXIST) throwErrno("create " + quote(at.string()));
-      next = UniqueFd(::openat(cur.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-      if (!next) throwErrno("open " + quote(at.string()) + " in the pod init's root");
-    }
-    struct stat st;
-    if (::fstat(next.get(), &st) != 0) throwErrno("stat " + quote(at.string()));
-    if (S_ISLNK(st.st_mode)) {
-      throw Error(Errc::kSecurity,
-                  "cannot mount on " + quote(at.string()) + " in the pod init's root: a symlink");
-    }
-    cur = std::move(next);
+  fs::path rel = at.lexically_normal().relative_path();
+  while (!rel.empty() && !rel.has_filename()) rel = rel.parent_path();  // "a/b/" is "a/b"
+  if (rel.empty()) {
+    UniqueFd fd(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throwErrno("open the pod init's root");
+    return fd;
   }
-  return cur;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how)));
+  if (fd) return fd;
+  if (errno == ELOOP) {
+    throw Error(Errc::kSecurity,
+                "cannot mount on " + quote(at.string()) + " in the pod init's root: a symlink");
+  }
+  if (errno != ENOENT) throwErrno("open " + quote(at.string()) + " in the pod init's root");
+  fs::path name = rel.filename();
+  if (name.empty() || name == "." || name == "..") {
+    throw Error(Errc::kInvalid, "not a mount point: " + quote(at.string()));
+  }
+  UniqueFd parent = mountPoint(root, dev, fs::path("/") / rel.parent_path(), true);
+  struct stat st;
+  if (::fstat(parent.get(), &st) != 0) throwErrno("stat a directory of the pod init's root");
+  if (st.st_dev != dev) {
+    throw Error(Errc::kIo, "cannot create the mount point " + quote(at.string()) +
+                               " inside a host directory of the pod init's root");
+  }
+  int rc = dir ? ::mkdirat(parent.get(), name.c_str(), 0755)
+               : ::mknodat(parent.get(), name.c_str(), S_IFREG | 0644, 0);
+  if (rc != 0 && errno != EEXIST) throwErrno("create " + quote(at.string()));
+  fd = UniqueFd(::openat(parent.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throwErrno("open " + quote(at.string()) + " in the pod init's root");
+  if (::fstat(fd.get(), &st) != 0) throwErrno("stat " + quote(at.string()));
+  if (S_ISLNK(st.st_mode)) {
+    throw Error(Errc::kSecurity,
+                "cannot mount on " + quote(at.string()) + " in the pod init's root: a symlink");
+  }
+  return fd;
 }
 
 void attach(int tree, int target, const fs::path& at) {
@@ -163,8 +177,7 @@ PrivateRootPlan planPrivateRoot(const fs::path& podDir, const std::vector<Runtim
   plan.podDir = podDir;
   for (const char* d : kDefaultDevices) plan.devices.emplace_back(d);
   for (const RuntimeApp& app : apps) {
-    fs::path file = podDir / "apps" / app.name / "config.json";
-    json::Json doc = json::parse(readFile(file, 16 << 20), file.string());
+    const json::Json& doc = appConfigJson(podDir, app.name);
     if (!doc.is_object()) continue;  // stage2 names what is wrong with it
     if (doc.contains("mounts") && doc["mounts"].is_array()) {
       for (const json::Json& m : doc["mounts"]) {
