@@ -113,12 +113,15 @@ int PodInit::run() {
       return kOwnFailure;
     }
   }
+  // "created" is written for an app that waits for something before its start (a pre-start
+  // handler, an app before it); a lone app without a handler goes straight to "running".
+  bool lone = apps_.size() == 1 && !apps_.front()->preStart;
   for (auto& app : apps_) {
     if (!setupApp(*app)) {
       say("%s: cannot create pipes: %s", app->name.c_str(), std::strerror(errno));
       return kOwnFailure;
     }
-    writeStatus(*app);
+    if (!lone) writeStatus(*app);
   }
 
   bool allStarted = true;
@@ -132,6 +135,7 @@ int PodInit::run() {
       }
     }
     if (stopping_) {
+      if (lone) writeStatus(*app);  // never started: "created", as for the others
       allStarted = false;
       break;
     }
