@@ -66,6 +66,26 @@ int openChannel() {
   throw Error(Errc::kNotFound, "cannot find the channel port " + std::string(kvm::kChannelName));
 }
 
+namespace {
+
+// The apps' rootfs under the guest's pod directory `dst`, each bound on itself without the
+// share's nosuid (nodev kept): an image's setuid programs work in the guest as on ns, whose
+// overlay is mounted without it (no_new_privs, stage2's, decides as there). Everything else of
+// the share stays nosuid: its volumes and bind sources may be nosuid mounts on the host, which
+// virtiofs and 9p do not show the guest.
+void allowSetuidInRootfs(const fs::path& dst) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dst / "apps", ec)) {
+    fs::path rootfs = e.path() / "rootfs";
+    struct stat st;
+    if (::lstat(rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    mountOrThrow(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, nullptr);
+    mountOrThrow(nullptr, rootfs, nullptr, MS_BIND | MS_REMOUNT | MS_NODEV, nullptr);
+  }
+}
+
+}  // namespace
+
 // The guest's pod directory: a tmpfs at `pod` holding the share's entries the pod init and
 // stage2 read or write, bound from the share (mounted under /root).
 void makePodDir(const fs::path& root, const fs::path& pod) {
@@ -86,6 +106,7 @@ void makePodDir(const fs::path& root, const fs::path& pod) {
     mountOrThrow((src / name).c_str(), dst / name, nullptr, MS_BIND | MS_REC);
   }
   ::umount2(src.c_str(), MNT_DETACH);
+  allowSetuidInRootfs(dst);
 }
 
 // ferry.bin=1 (the pod init and stage2 are the stage1's own): the initramfs's copies of
