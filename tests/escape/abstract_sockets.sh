@@ -35,9 +35,11 @@ for net in "${nets[@]}"; do
   grep -q "^denied connect to @$name" "$T/out" || { cat "$T/out" "$T/err" >&2; fail "--net=$net: the pod reached the host's abstract socket"; }
   ok "--net=$net: the host's abstract socket is out of reach ($(sed 's/.*(//; s/)$//' "$T/out"))"
 done
-run_pod "--net=host" --net=host "$img"
-grep -q "^ok connect to @$name: host-secret" "$T/out" || { cat "$T/out" "$T/err" >&2; fail "control: --net=host did not reach the listener"; }
-ok "control: with --net=host the pod reaches the host's abstract socket (shared network namespace)"
+if applies_on_stage1 kvm "no --net=host: a guest shares no network namespace with the host (the host's own connect above shows the probe reaches the listener)"; then
+  run_pod "--net=host" --net=host "$img"
+  grep -q "^ok connect to @$name: host-secret" "$T/out" || { cat "$T/out" "$T/err" >&2; fail "control: --net=host did not reach the listener"; }
+  ok "control: with --net=host the pod reaches the host's abstract socket (shared network namespace)"
+fi
 host_unchanged "abstract sockets"
 kill "$listener"
 wait "$listener" 2>/dev/null || true

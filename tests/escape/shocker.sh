@@ -37,7 +37,8 @@ host_unchanged "Shocker"
 
 # Control: with CAP_DAC_READ_SEARCH the forged handle opens the root of the host file system that
 # holds the volume (ext4 and xfs use the handle layout the probe forges); in a user namespace
-# (the suite's second run) the grant is the namespace's, and the handle stays refused.
+# (the suite's second run) the grant is the namespace's, and on kvm the guest's kernel's: the
+# handle stays refused.
 fstype=$(stat -f -c %T "$T/hostvol")
 if escape_userns; then
   # In a user namespace the capability is the namespace's: open_by_handle_at wants it in the
@@ -46,6 +47,14 @@ if escape_userns; then
     --caps-retain=CAP_DAC_READ_SEARCH,CAP_SYS_CHROOT
   check_refused "CAP_DAC_READ_SEARCH granted, in a user namespace"
   host_unchanged "Shocker with CAP_DAC_READ_SEARCH in a user namespace"
+elif [ "${FERRY_STAGE1:-}" = kvm ]; then
+  # A kvm pod's file systems are its guest kernel's: the volume, /etc/hosts and the rootfs are
+  # the share (virtiofs or 9p), no file system of the host's, so the capability, the guest's,
+  # opens nothing of the host's either (the wall a separate kernel adds).
+  run_pod "CAP_DAC_READ_SEARCH in a kvm guest" "${vol[@]}" --hosts-entry 192.0.2.1=canary "$img" \
+    --caps-retain=CAP_DAC_READ_SEARCH,CAP_SYS_CHROOT
+  check_refused "CAP_DAC_READ_SEARCH granted, in a kvm guest"
+  host_unchanged "Shocker with CAP_DAC_READ_SEARCH in a kvm guest"
 elif [ "$fstype" = ext2/ext3 ] || [ "$fstype" = xfs ]; then
   run_pod "CAP_DAC_READ_SEARCH" "${vol[@]}" "$img" --caps-retain=CAP_DAC_READ_SEARCH,CAP_SYS_CHROOT
   root=$(df --output=target "$T/hostvol" | tail -1)
