@@ -48,6 +48,14 @@ grep -q '^mds-app {.*"acKind"' "$T/out" || fail "the metadata service's image ma
 grep -q "unregistered pod $u" "$MDS_LOG" || sleep 1
 grep -q "unregistered pod $u" "$MDS_LOG" || fail "the pod did not unregister: $(tail -3 "$MDS_LOG")"
 ok "--mds-register: the app reached the metadata service on the guest's loopback (its uuid, its image manifest); unregistered at the end"
+# --private-users: the pod's network namespace is its user namespace's, as on ns (the guest's
+# own is not), so a net.* sysctl the operator grants is the pod's root's to set, and the
+# metadata service listens in it.
+expect_status 0 F run --uuid-file-save="$T/u-pu" --private-users --mds-register --mds-socket "$MDS_SOCKET" \
+  --sysctl net.ipv4.ip_unprivileged_port_start=80 "$BB" --exec /bin/sh -- -c \
+  'echo "port $(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)"; echo "mds $(/bin/busybox wget -q -O - "$AC_METADATA_URL/acMetadata/v1/pod/uuid")"'
+printf 'port 80\nmds %s\n' "$(cat "$T/u-pu")" | diff -u - "$T/out" >&2 || fail "--private-users: sysctl, metadata service"
+ok "--private-users: a granted net.* sysctl applies in the pod's own network namespace; the metadata service is reached from it"
 [ "$(jq -c .stage1Options "$D/pods/run/$u/runtime.json")" = '{"kvm-accel":"tcg"}' ] ||
   fail "--kvm-accel=tcg: runtime.json $(jq -c .stage1Options "$D/pods/run/$u/runtime.json")"
 ok "--kvm-accel=tcg reaches the stage1 as runtime.json stage1Options"

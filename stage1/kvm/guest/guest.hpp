@@ -89,13 +89,21 @@ void readMaster(Console& c);
 struct Child {
   pid_t pid = -1;
   int out = -1, err = -1;
+  int mdsListener = -1;  // PodNamespaces::mdsPort: listening in the pod's network namespace
 };
 // With `users` (runtime.json privateUsers) the init runs in a user namespace of the guest's
-// kernel mapping 0…count-1 to the range, as its root, its IPC and UTS namespaces new and the
-// namespace's (as on ns); the pod's network stays the guest's.
+// kernel mapping 0…count-1 to the range, as its root, with IPC and UTS namespaces of that user
+// namespace (as on ns) and, unless the pod is on networks (`guestNet`: the guest's interfaces
+// are the pod's), a network namespace of its own too, so that its sysctls are the pod's to set
+// as on ns: its loopback is up before the init runs, and the metadata service's listener
+// (`mdsPort`, 0: none) is made in it before the init goes on.
+struct PodNamespaces {
+  std::optional<stage1::PrivateUsers> users;
+  bool guestNet = false;
+  uint16_t mdsPort = 0;
+};
 Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg,
-                   const std::string& interactive, Console& console,
-                   const std::optional<stage1::PrivateUsers>& users);
+                   const std::string& interactive, Console& console, const PodNamespaces& ns);
 
 // sessions.cpp
 // An enter session (kEnterStart … kEnterExit): the flavor's guest-enter (the ns stage1's enter

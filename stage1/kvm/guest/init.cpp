@@ -218,14 +218,20 @@ int guestMain() {
       throwErrno("set the hostname");
     }
     stage1::loopbackUp();
+    bool ownPodNet = rt.privateUsers && params["net"] != "1";
+    uint16_t mdsPort = 0;
     if (!params["mds"].empty()) {
       char* end = nullptr;
       unsigned long port = std::strtoul(params["mds"].c_str(), &end, 10);
       if (*end != '\0' || port == 0 || port > 65535) {
         throw Error(Errc::kInvalid, "the kernel command line's ferry.mds is not a port");
       }
-      context.mdsListener = mds::listenInPod(static_cast<uint16_t>(port)).release();
-      ::fcntl(context.mdsListener, F_SETFL, O_NONBLOCK);
+      mdsPort = static_cast<uint16_t>(port);
+      // A pod in a network namespace of its own (privateUsers): made there (startPodInit).
+      if (!ownPodNet) {
+        context.mdsListener = mds::listenInPod(mdsPort).release();
+        ::fcntl(context.mdsListener, F_SETFL, O_NONBLOCK);
+      }
     }
     if (params["net"] == "1") {
       // The pod's networks: what the host read in the pod's network namespace (net.hpp).
@@ -237,7 +243,12 @@ int guestMain() {
     if (rt.privateUsers) sharePodDirInGuest(pod, *rt.privateUsers);
     mark("cgroups made");
     Console console;
-    Child child = startPodInit(pod, init, cg, params["interactive"], console, rt.privateUsers);
+    Child child = startPodInit(pod, init, cg, params["interactive"], console,
+                               PodNamespaces{rt.privateUsers, params["net"] == "1", mdsPort});
+    if (child.mdsListener >= 0) {
+      context.mdsListener = child.mdsListener;
+      ::fcntl(context.mdsListener, F_SETFL, O_NONBLOCK);
+    }
     stage1::writePidFile(pod, child.pid);
     mark("pod init started");
     int code = relay(context, child, console);

@@ -16,9 +16,12 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "common/idmap.hpp"
+#include "common/mds_client.hpp"
 #include "common/userns.hpp"
 #include "stage1/common/abi.hpp"
+#include "stage1/common/net.hpp"
 #include "stage1/kvm/guest/guest.hpp"
 
 namespace ferry::kvm::guest {
@@ -31,8 +34,9 @@ namespace ferry::kvm::guest {
 // pod): it is not the initial one, so each app's stage2 roots one of its own at the app's cgroup
 // and mounts that read-only at /sys/fs/cgroup, as on the other flavors.
 Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& cg,
-                   const std::string& interactive, Console& console,
-                   const std::optional<stage1::PrivateUsers>& users) {
+                   const std::string& interactive, Console& console, const PodNamespaces& ns) {
+  const std::optional<stage1::PrivateUsers>& users = ns.users;
+  bool ownNet = users && !ns.guestNet;
   int out[2], err[2], report[2], in[2] = {-1, -1}, mapped[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
       ::pipe2(report, O_CLOEXEC) != 0 || ::pipe2(mapped, O_CLOEXEC) != 0) {
@@ -51,6 +55,7 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
   std::fflush(nullptr);
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWCGROUP;
   if (users) flags |= CLONE_NEWUSER | CLONE_NEWIPC | CLONE_NEWUTS;
+  if (ownNet) flags |= CLONE_NEWNET;
   pid_t pid =
       static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
   if (pid < 0) throwErrno("clone the pod init");
@@ -77,6 +82,13 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
       if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0) {
         die("become the root of the pod's user namespace");
       }
+      if (ownNet) {
+        try {
+          stage1::loopbackUp();
+        } catch (const std::exception&) {
+          die("bring the pod's loopback up");
+        }
+      }
     }
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die("make / private");
     ::umount2("/proc", MNT_DETACH);
@@ -100,12 +112,17 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
   ::close(err[1]);
   ::close(report[1]);
   ::close(mapped[0]);
+  int mdsListener = -1;
   if (users) {
     // The maps, written by this process (the guest's root) without "setgroups deny": stage2
     // still sets supplementary groups. EOF instead of 'u' ends the child.
     try {
       userns::mapIds(pid, idmap::IdRange::make(users->uid, users->count));
       cg.init.join(pid);
+      if (ownNet && ns.mdsPort != 0) {
+        UniqueFd netns = openFile("/proc/" + std::to_string(pid) + "/ns/net", O_RDONLY);
+        mdsListener = mds::listenInNetns(netns.get(), ns.mdsPort).release();
+      }
     } catch (const std::exception&) {
       ::close(mapped[1]);
       ::close(report[0]);
@@ -131,7 +148,7 @@ Child startPodInit(const fs::path& podDir, const fs::path& init, const Cgroups& 
   while ((n = ::read(report[0], buf, sizeof buf)) > 0) failure.append(buf, static_cast<size_t>(n));
   ::close(report[0]);
   if (!failure.empty()) throw Error(Errc::kIo, failure);
-  return Child{pid, out[0], err[0]};
+  return Child{pid, out[0], err[0], mdsListener};
 }
 
 }  // namespace ferry::kvm::guest
