@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One pod on the ns stage1 of an appc app (the busybox ACI written by actool) and an OCI app
+# One pod on the ns stage1 (or FERRY_STAGE1's) of an appc app (the busybox ACI written by actool) and an OCI app
 # pulled by `ferry run` itself from Debian's docker-registry (docker://, pushed there by skopeo),
 # sharing one `kind=empty` volume: the ACI app writes, the OCI app waits for the file (bounded),
 # reads it and answers; the ACI app waits for the answer. Both exit 0; `ferry status` says so.
@@ -10,6 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v jq >/dev/null || skip "jq is not installed (dist/setup)"
 NS=$(cd "$(dirname "$FERRY")/.." && pwd)/libexec/ferry/stage1/ns
 [ -x "$NS/bin/ferry-stage2" ] || skip "the ns stage1 is not built ($NS)"
+# FERRY_STAGE1 (functional.nspawn.* and functional.kvm.*): the pod on that flavor.
+[ -z "${FERRY_STAGE1:-}" ] || use_stage1_flavor
 D=$T/data
 F() { "$FERRY" --dir "$D" --insecure-options=image,http "$@"; }
 BB=$FIXTURES/bb.aci
