@@ -63,9 +63,9 @@ fi
 if [ -f "$S1/kvm/stage1.json" ]; then
   kvm=--stage1-name=kvm
   refused $kvm 'stage1 "kvm" does not offer --net=host' --net=host "$BB" --exec /bin/true
-  refused $kvm 'stage1 "kvm" does not offer --private-users: its share serves the guest'"'"'s files as their host owners' \
-    --private-users "$BB" --exec /bin/true
-  ok "kvm: --net=host and --private-users (with its reason) refused; nothing left"
+  refused $kvm 'stage1 "kvm" does not offer --ipc=parent \(it offers --ipc=private\): a pod of kvm is a VM, with a kernel of its own' \
+    --ipc=parent "$BB" --exec /bin/true
+  ok "kvm: --net=host and --ipc=parent (with its reason) refused; nothing left"
   flavors=$((flavors + 1))
 fi
 
