@@ -66,10 +66,16 @@ if [ $status -ne 0 ] && grep -q 'Client.Timeout exceeded' "$T/err"; then
   echo "# the validator's 100 ms metadata request timeout expired once: $(grep -m1 'Client.Timeout' "$T/err")"
   run_validator 2
 fi
+# Under TCG each attempt is one guest boot (~10 s): a third one there, where the suite's load on
+# both cores is what the timeout meets.
+if [ "${FERRY_STAGE1:-}" = kvm ] && [ $status -ne 0 ] && grep -q 'Client.Timeout exceeded' "$T/err"; then
+  echo "# the validator's 100 ms metadata request timeout expired twice under TCG: a third pod"
+  run_validator 3
+fi
 # kvm under TCG (the only accelerator this machine kind boots a guest with): each of the main
 # app's metadata requests crosses the guest's loopback, its /init, the channel and the host,
 # each step emulated; the validator's first request (its Go client's first use: ~60 ms to
-# connect here) can miss its 100 ms twice when the suite loads both cores. Then every other
+# connect here) can miss its 100 ms three times when the suite loads both cores. Then every other
 # phase must have passed and the pod registered and unregistered; only the metadata answers
 # are left unchecked (functional.kvm_basic checks them through the same relay).
 if [ "${FERRY_STAGE1:-}" = kvm ] && [ $status -ne 0 ] && grep -q 'Client.Timeout exceeded' "$T/err"; then
@@ -80,7 +86,7 @@ if [ "${FERRY_STAGE1:-}" = kvm ] && [ $status -ne 0 ] && grep -q 'Client.Timeout
     fail "the validator failed more than its main phase: $(cat "$T/out")"
   grep -q "registered pod" "$MDS_LOG" || fail "the pod never registered"
   ok "prestart, sidekick and poststop OK; the pod registered with the metadata service"
-  skip "the validator's 100 ms metadata request timeout under TCG, twice: $(grep -m1 'Client.Timeout' "$T/err")"
+  skip "the validator's 100 ms metadata request timeout under TCG, three times: $(grep -m1 'Client.Timeout' "$T/err")"
 fi
 set -e
 show() {
