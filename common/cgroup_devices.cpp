@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -116,13 +117,16 @@ bool allowsEverything(const std::string& devicesList) {
 }  // namespace
 
 void applyDevicePolicy(const Group& group, const DevicePolicy& policy) {
+  // A v1 devices member confines every process of the group on its own (the kernel checks it
+  // as well as the cgroup2 programs): the group's cgroup2 members then get no program.
+  bool v1 = std::any_of(group.members().begin(), group.members().end(), hasDevicesList);
   bool applied = false;
   UniqueFd program;
   for (const Member& m : group.members()) {
     if (hasDevicesList(m)) {
       writeV1(m.dir, policy);
       applied = true;
-    } else if (m.version == Version::kV2) {
+    } else if (m.version == Version::kV2 && !v1) {
       if (!program) program = loadProgram(policy);
       attach(m.dir, program.get());
       applied = true;
@@ -138,25 +142,43 @@ void applyDevicePolicy(const Group& group, const DevicePolicy& policy) {
 
 void requireDeviceRules(const Group& group) {
   Layout layout = Layout::detect();
-  bool any = false;
-  for (const Hierarchy& h : layout.hierarchies()) {
-    bool v1Devices = h.version == Version::kV1 && hasController(h.controllers, "devices");
-    if (h.version == Version::kV1 && !v1Devices) continue;
-    any = true;
+  auto memberIn = [&](const Hierarchy& h) -> const Member* {
     const Member* member = nullptr;
     for (const Member& m : group.members()) {
       if (m.mount == h.mount) member = &m;
     }
-    std::string what = h.version == Version::kV2 ? "cgroup2 hierarchy " : "devices hierarchy ";
+    return member;
+  };
+  // Whether a v1 devices member of the group confines (then a cgroup2 member needs no program).
+  bool v1Confines = false;
+  for (const Hierarchy& h : layout.hierarchies()) {
+    if (h.version != Version::kV1 || !hasController(h.controllers, "devices")) continue;
+    const Member* member = memberIn(h);
     if (member == nullptr) {
-      throw Error(Errc::kSecurity, "cannot confine devices: the pod has no cgroup in the " + what +
-                                       quote(h.mount.string()));
+      throw Error(Errc::kSecurity,
+                  "cannot confine devices: the pod has no cgroup in the devices hierarchy " +
+                      quote(h.mount.string()));
     }
-    bool confined = v1Devices ? !allowsEverything(readFile(member->dir / "devices.list"))
-                              : effectivePrograms(member->dir) > 0;
-    if (!confined) {
+    if (allowsEverything(readFile(member->dir / "devices.list"))) {
       throw Error(Errc::kSecurity, "cannot confine devices: cgroup " + quote(member->dir.string()) +
                                        " has no device rules");
+    }
+    v1Confines = true;
+  }
+  bool any = v1Confines;
+  for (const Hierarchy& h : layout.hierarchies()) {
+    if (h.version != Version::kV2) continue;
+    any = true;
+    const Member* member = memberIn(h);
+    if (member == nullptr) {
+      throw Error(Errc::kSecurity,
+                  "cannot confine devices: the pod has no cgroup in the cgroup2 hierarchy " +
+                      quote(h.mount.string()));
+    }
+    if (!v1Confines && effectivePrograms(member->dir) == 0) {
+      throw Error(Errc::kSecurity, "cannot confine devices: cgroup " + quote(member->dir.string()) +
+                                       " has no device program and no v1 devices cgroup of the "
+                                       "pod confines it");
     }
   }
   if (!any) {

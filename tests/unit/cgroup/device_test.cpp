@@ -2,7 +2,9 @@
 // instructions the builder may emit, against the policy's own answer), the policy on real
 // cgroups (each kernel interface alone), and the checks on a pod's recorded cgroup paths.
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,8 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include "common/cgroup.hpp"
@@ -241,6 +245,20 @@ std::vector<Member> membersWhere(const Group& g, bool (*pick)(const Member&)) {
 bool isV2(const Member& m) { return m.version == Version::kV2; }
 bool isV1Devices(const Member& m) { return fs::exists(m.dir / "devices.list"); }
 
+// The device programs attached to dir itself (BPF_PROG_QUERY without BPF_F_QUERY_EFFECTIVE:
+// not its ancestors').
+uint32_t attachedPrograms(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("open " + dir.string());
+  bpf_attr attr{};
+  attr.query.target_fd = static_cast<uint32_t>(fd);
+  attr.query.attach_type = BPF_CGROUP_DEVICE;
+  long rc = ::syscall(SYS_bpf, BPF_PROG_QUERY, &attr, sizeof attr);
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error("BPF_PROG_QUERY " + dir.string());
+  return attr.query.prog_cnt;
+}
+
 class DeviceCgroup : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -290,6 +308,49 @@ TEST_F(DeviceCgroup, RequireDeviceRulesOnceApplied) {
   std::vector<Member> fewer = membersWhere(*g, [](const Member& m) { return !isV2(m); });
   if (fewer.size() != g->members().size()) {
     EXPECT_THROW(requireDeviceRules(Group(fewer)), Error);
+  }
+}
+
+// Where the group has a v1 devices member (a hybrid host), the rules go there alone: its cgroup2
+// members get no program (the kernel checks the v1 list anyway; attaching the host's first
+// device program costs a text patch on every CPU). Without one, every cgroup2 member gets it.
+TEST_F(DeviceCgroup, ProgramOnlyWithoutV1Devices) {
+  TestGroup g;
+  auto v1 = membersWhere(*g, isV1Devices);
+  auto v2 = membersWhere(*g, isV2);
+  if (v2.empty()) GTEST_SKIP() << "no cgroup2 hierarchy here";
+  applyDevicePolicy(*g, DevicePolicy::defaults());
+  for (const Member& m : v2) {
+    EXPECT_EQ(attachedPrograms(m.dir), v1.empty() ? 1u : 0u) << m.dir;
+  }
+  for (const Member& m : v1) {
+    std::ifstream in(m.dir / "devices.list");
+    std::string list((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(list.find("a *:* rwm"), std::string::npos) << m.dir << ": " << list;
+    EXPECT_NE(list.find("c 1:3 rwm"), std::string::npos) << m.dir << ": " << list;
+  }
+  // Confined all the same, and enter's check takes it.
+  auto [mknodErr, nullErr] = tryDevicesIn(g->createChild("app-x"), scratch_);
+  EXPECT_EQ(mknodErr, EPERM);
+  EXPECT_EQ(nullErr, 0);
+  EXPECT_NO_THROW(requireDeviceRules(*g));
+  // A group of the cgroup2 members alone gets the program.
+  TestGroup h;
+  applyDevicePolicy(Group(membersWhere(*h, isV2)), DevicePolicy::defaults());
+  for (const Member& m : membersWhere(*h, isV2)) EXPECT_EQ(attachedPrograms(m.dir), 1u) << m.dir;
+}
+
+// enter's check on a group without rules: its v1 devices member (a hybrid host) or, on a pure v2
+// host, its cgroup2 member without a program is named.
+TEST_F(DeviceCgroup, RequireDeviceRulesNamesAnUnconfinedMember) {
+  TestGroup g;
+  try {
+    requireDeviceRules(*g);
+    FAIL() << "a group without rules passed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kSecurity);
+    EXPECT_NE(std::string(e.what()).find("cannot confine devices: cgroup"), std::string::npos)
+        << e.what();
   }
 }
 
