@@ -331,7 +331,7 @@ bool Layout::pureV2() const {
                      [](const Hierarchy& h) { return h.version == Version::kV2; });
 }
 
-Group Group::place(const Layout& layout, std::string_view name) {
+Group Group::place(const Layout& layout, std::string_view name, bool cpuset) {
   checkName(name);
   if (layout.hierarchies().empty()) {
     throw Error(Errc::kUnsupported,
@@ -339,6 +339,7 @@ Group Group::place(const Layout& layout, std::string_view name) {
   }
   std::vector<Member> members;
   for (const Hierarchy& h : layout.hierarchies()) {
+    if (!cpuset && h.version == Version::kV1 && h.controllers == "cpuset") continue;
     fs::path parent = h.version == Version::kV2 ? delegatingParent(h) : h.own;
     members.push_back(Member{h.mount, parent / std::string(name), h.version, h.controllers});
   }
@@ -352,8 +353,8 @@ void Group::make() const {
   }
 }
 
-Group Group::create(const Layout& layout, std::string_view name) {
-  Group g = place(layout, name);
+Group Group::create(const Layout& layout, std::string_view name, bool cpuset) {
+  Group g = place(layout, name, cpuset);
   g.make();
   return g;
 }

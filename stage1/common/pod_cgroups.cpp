@@ -5,7 +5,8 @@
 
 namespace ferry::stage1 {
 
-PodCgroups PodCgroups::plan(const std::filesystem::path& podDir, const RuntimeOptions& rt) {
+PodCgroups PodCgroups::plan(const std::filesystem::path& podDir, const RuntimeOptions& rt,
+                            bool cpuset) {
   PodCgroups c;
   for (const RuntimeApp& app : rt.apps) {
     c.appNames_.push_back(app.name);
@@ -14,7 +15,7 @@ PodCgroups PodCgroups::plan(const std::filesystem::path& podDir, const RuntimeOp
   c.podResources_ = podResourcesOf(podDir, rt);
   c.devices_ = podDevicePolicy(c.podResources_, c.appConfigs_);
   // Where the pod's cgroups go (on v2 that may be beside the caller's cgroup: Group::place).
-  c.pod_ = cgroup::Group::place(cgroup::Layout::detect(), podCgroupName(rt.uuid));
+  c.pod_ = cgroup::Group::place(cgroup::Layout::detect(), podCgroupName(rt.uuid), cpuset);
   writeCgroupsJson(podDir, c.pod_);
   return c;
 }

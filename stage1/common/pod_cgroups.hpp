@@ -20,7 +20,15 @@ class PodCgroups {
  public:
   // Reads podResources and each app's config.json, places the pod cgroup (Group::place) and
   // writes cgroups.json. Creates no cgroup.
-  static PodCgroups plan(const std::filesystem::path& podDir, const RuntimeOptions& rt);
+  // Without `cpuset`, no pod cgroup in a v1 hierarchy of the cpuset controller alone (no stage1
+  // applies cpuset limits: linux.resources.cpu.cpus and .mems are refused): the pod stays in the
+  // stage1's own cpuset cgroup, and cgroups.json names none there. Only for a flavor whose pod
+  // sees no hierarchy but those of cgroups.json (ns: the init's root mounts only those): where
+  // the pod keeps the stage1's mounts (fly, nspawn), ferry-stage2 mounts each hierarchy fresh in
+  // the app's cgroup namespace, and the cpuset one would show the stage1's cpuset cgroup,
+  // typically that hierarchy's root, to the app.
+  static PodCgroups plan(const std::filesystem::path& podDir, const RuntimeOptions& rt,
+                         bool cpuset = true);
 
   // The pod cgroup, its device rules and limits, then init and one cgroup per app below it.
   void make();

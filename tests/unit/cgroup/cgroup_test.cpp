@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "common/error.hpp"
@@ -103,6 +104,24 @@ TEST(CgroupLayout, ParsesHybrid) {
   EXPECT_EQ(layout.hierarchies()[3].own, "/sys/fs/cgroup/unified");
 }
 
+// Without `cpuset`, a v1 cpuset hierarchy of its own gets no member (the host's first cpuset
+// cgroup costs the kernel two static-key patches); one shared with another controller keeps it.
+// v1 only: place() reads nothing of a v1 hierarchy.
+TEST(CgroupLayout, PlaceWithoutCpusetLeavesALoneCpusetOut) {
+  auto layout = Layout::parse(
+      "5:cpuset:/\n4:memory:/a\n3:freezer,cpuset:/b\n",
+      "30 23 0:27 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset\n"
+      "35 23 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+      "36 23 0:33 / /sys/fs/cgroup/freezer,cpuset rw - cgroup cgroup rw,freezer,cpuset\n");
+  ASSERT_EQ(layout.hierarchies().size(), 3u);
+  Group g = Group::place(layout, "ferry-u", false);
+  ASSERT_EQ(g.members().size(), 2u);
+  EXPECT_EQ(g.members()[0].dir, "/sys/fs/cgroup/memory/a/ferry-u");
+  EXPECT_EQ(g.members()[1].dir, "/sys/fs/cgroup/freezer,cpuset/b/ferry-u");
+  ASSERT_EQ(Group::place(layout, "ferry-u").members().size(), 3u);
+  EXPECT_EQ(Group::place(layout, "ferry-u").members()[0].dir, "/sys/fs/cgroup/cpuset/ferry-u");
+}
+
 TEST(CgroupLayout, ParsesPureV2WithSubtreeMount) {
   // A mount showing a subtree (a container's view): the path is relative to the mount's root.
   auto layout = Layout::parse("0::/user.slice/session-1.scope\n",
@@ -145,6 +164,35 @@ TEST(Cgroup, CreateChildrenAndRemove) {
   }
   ASSERT_FALSE(dirs.empty());
   for (const auto& d : dirs) EXPECT_FALSE(fs::exists(d)) << d;
+}
+
+// On this machine's v1 cpuset hierarchy (if it has one of its own), without `cpuset`: no cgroup
+// made, and a process that joins the group stays in the caller's cpuset.
+TEST(Cgroup, NoCgroupInALoneCpusetHierarchy) {
+  Layout layout = Layout::detect();
+  const Hierarchy* cpuset = nullptr;
+  for (const Hierarchy& h : layout.hierarchies()) {
+    if (h.version == Version::kV1 && h.controllers == "cpuset") cpuset = &h;
+  }
+  if (cpuset == nullptr) GTEST_SKIP() << "no v1 cpuset hierarchy of its own here";
+  std::string name = uniqueName();
+  Group g = Group::create(layout, name, false);
+  for (const Member& m : g.members()) EXPECT_NE(m.mount, cpuset->mount) << m.dir;
+  EXPECT_EQ(g.members().size(), layout.hierarchies().size() - 1);
+  EXPECT_FALSE(fs::exists(cpuset->own / name));
+  auto cpusetLine = [] {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find(":cpuset:") != std::string::npos) return line;
+    }
+    return std::string();
+  };
+  std::string mine = cpusetLine();
+  pid_t pid = spawnIn(g, [&] { return cpusetLine() == mine ? 0 : 1; });
+  int status = waitStatus(pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child left the cpuset";
+  g.remove();
 }
 
 TEST(Cgroup, RefusesBadNames) {
