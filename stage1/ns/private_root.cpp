@@ -11,6 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <iterator>
+#include <set>
+#include <string>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -97,38 +100,91 @@ bool addEntry(std::vector<Entry>& out, const fs::path& path, Kind kind, const ch
   return true;
 }
 
-// The mount point for `at` in the tmpfs (root: its root, dev: its device), created where
-// missing — only ever inside the tmpfs itself: below a mirrored host tree it must exist already
-// (nothing is ever created on the host), and no component may be a symlink. One lookup when the
-// path is there (a mirrored host tree's, or a directory an earlier mount point made):
-// RESOLVE_NO_SYMLINKS refuses a symlink anywhere on the way (ELOOP), RESOLVE_BENEATH any way out
-// of the root; else its parent's mount point, then the missing entry made in it.
-UniqueFd mountPoint(int root, dev_t dev, const fs::path& at, bool dir) {
-  fs::path rel = at.lexically_normal().relative_path();
-  while (!rel.empty() && !rel.has_filename()) rel = rel.parent_path();  // "a/b/" is "a/b"
-  if (rel.empty()) {
-    UniqueFd fd(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) throwErrno("open the pod init's root");
-    return fd;
+// The tmpfs being built: its root, its device, where something is mounted in it (any entry
+// attached, a host tree or a file), and the directories made in it (relative paths).
+struct Tmpfs {
+  int root = -1;
+  dev_t dev = 0;
+  std::vector<fs::path> mounted;
+  std::set<std::string> made;
+
+  // Whether rel lies wholly in the tmpfs itself: no mount at or above it.
+  bool own(const fs::path& rel) const {
+    return std::none_of(mounted.begin(), mounted.end(),
+                        [&](const fs::path& m) { return under(rel, m); });
   }
+  // rel and its parents as directories, each one mkdirat from the root unless made already
+  // (EEXIST fine); for an own() path only, whose components are all the tmpfs's.
+  void makeDirs(const fs::path& rel) {
+    fs::path prefix;
+    for (const fs::path& part : rel) {
+      prefix /= part;
+      if (made.count(prefix.native()) != 0) continue;
+      if (::mkdirat(root, prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+        throwErrno("create " + quote("/" + prefix.string()) + " in the pod init's root");
+      }
+      made.insert(prefix.native());
+    }
+  }
+};
+
+UniqueFd openBeneath(int root, const fs::path& rel, const fs::path& at, uint64_t resolve) {
   open_how how{};
   how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | resolve;
   UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how)));
-  if (fd) return fd;
-  if (errno == ELOOP) {
+  if (!fd && errno == ELOOP) {
     throw Error(Errc::kSecurity,
                 "cannot mount on " + quote(at.string()) + " in the pod init's root: a symlink");
   }
+  return fd;
+}
+
+// The mount point for `at` in the tmpfs, created where missing — only ever inside the tmpfs
+// itself: below a mirrored host tree it must exist already (nothing is ever created on the host),
+// and no component may be a symlink.
+//   - A path with no mount at or above it lies wholly in the tmpfs, which holds only what this
+//     function made (directories, files to mount on) and the device nodes, and which no other
+//     process sees yet: each missing directory is made from the root in one mkdirat (EEXIST
+//     fine), then the mount point is opened in one openat2 that crosses no mount
+//     (RESOLVE_NO_XDEV) and follows no symlink.
+//   - Else one lookup when the path is there (a mirrored host tree's): RESOLVE_NO_SYMLINKS refuses
+//     a symlink anywhere on the way (ELOOP), RESOLVE_BENEATH any way out of the root; else its
+//     parent's mount point, which must be the tmpfs's, then the missing entry made in it.
+UniqueFd mountPoint(Tmpfs& t, const fs::path& at, bool dir) {
+  fs::path rel = at.lexically_normal().relative_path();
+  while (!rel.empty() && !rel.has_filename()) rel = rel.parent_path();  // "a/b/" is "a/b"
+  if (rel.empty()) {
+    UniqueFd fd(::openat(t.root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throwErrno("open the pod init's root");
+    return fd;
+  }
+  for (const fs::path& part : rel) {
+    if (part == "." || part == "..") {
+      throw Error(Errc::kInvalid, "not a mount point: " + quote(at.string()));
+    }
+  }
+  if (t.own(rel)) {
+    if (dir) {
+      t.makeDirs(rel);
+    } else {
+      t.makeDirs(rel.parent_path());
+      if (::mknodat(t.root, rel.c_str(), S_IFREG | 0644, 0) != 0 && errno != EEXIST) {
+        throwErrno("create " + quote(at.string()));
+      }
+    }
+    UniqueFd fd = openBeneath(t.root, rel, at, RESOLVE_NO_XDEV);
+    if (!fd) throwErrno("open " + quote(at.string()) + " in the pod init's root");
+    return fd;
+  }
+  UniqueFd fd = openBeneath(t.root, rel, at, 0);
+  if (fd) return fd;
   if (errno != ENOENT) throwErrno("open " + quote(at.string()) + " in the pod init's root");
   fs::path name = rel.filename();
-  if (name.empty() || name == "." || name == "..") {
-    throw Error(Errc::kInvalid, "not a mount point: " + quote(at.string()));
-  }
-  UniqueFd parent = mountPoint(root, dev, fs::path("/") / rel.parent_path(), true);
+  UniqueFd parent = mountPoint(t, fs::path("/") / rel.parent_path(), true);
   struct stat st;
   if (::fstat(parent.get(), &st) != 0) throwErrno("stat a directory of the pod init's root");
-  if (st.st_dev != dev) {
+  if (st.st_dev != t.dev) {
     throw Error(Errc::kIo, "cannot create the mount point " + quote(at.string()) +
                                " inside a host directory of the pod init's root");
   }
@@ -262,7 +318,13 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
   }
   struct stat rootSt;
   if (::fstat(root.get(), &rootSt) != 0) throwErrno("stat the pod init's root");
-  dev_t tmpfs = rootSt.st_dev;
+  Tmpfs tmpfs{root.get(), rootSt.st_dev, {}, {}};
+  // Attaches a mount at `at` and records it: nothing is ever made below it without a lookup.
+  auto mountAt = [&](int tree, const fs::path& at, bool dir) {
+    UniqueFd mp = mountPoint(tmpfs, at, dir);
+    attach(tree, mp.get(), at);
+    tmpfs.mounted.push_back(at.lexically_normal().relative_path());
+  };
 
   std::vector<fs::path> trees;
   for (const Entry& e : entries) {
@@ -271,8 +333,7 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
     switch (e.kind) {
       case Kind::kTree: {
         if (covered) break;
-        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, e.dir);
-        attach(e.source.get(), mp.get(), e.at);
+        mountAt(e.source.get(), e.at, e.dir);
         trees.push_back(e.at);
         break;
       }
@@ -284,33 +345,40 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
                                    sizeof attr) != 0) {
           throwErrno("make " + quote(e.at.string()) + " read-only in the pod init's root");
         }
-        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, e.dir);
-        attach(e.source.get(), mp.get(), e.at);
+        mountAt(e.source.get(), e.at, e.dir);
         break;
       }
       case Kind::kPlain: {
-        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, e.dir);
-        attach(e.source.get(), mp.get(), e.at);
+        mountAt(e.source.get(), e.at, e.dir);
         break;
       }
       case Kind::kDevice: {
         if (covered) break;  // a host tree holding it is there already
-        UniqueFd parent = mountPoint(root.get(), tmpfs, e.at.parent_path(), true);
-        std::string name = e.at.filename();
-        if (::mknodat(parent.get(), name.c_str(), e.type | 0666, e.rdev) == 0) break;
+        // In the tmpfs's own directories, made from its root (no lookup of each).
+        fs::path rel = e.at.relative_path();
+        UniqueFd parent;
+        int at = tmpfs.root;
+        std::string name = rel.string();
+        if (tmpfs.own(rel)) {
+          tmpfs.makeDirs(rel.parent_path());
+        } else {
+          parent = mountPoint(tmpfs, e.at.parent_path(), true);
+          at = parent.get();
+          name = e.at.filename();
+        }
+        if (::mknodat(at, name.c_str(), e.type | 0666, e.rdev) == 0) break;
         if (errno == EEXIST) break;
         if (errno != EPERM) throwErrno("create " + quote(e.at.string()));
         // mknod refused (a device cgroup, a user namespace): bind the host's node.
         UniqueFd node(::syscall(SYS_open_tree, e.source.get(), "",
                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
         if (!node) throwErrno("bind the host's " + quote(e.at.string()));
-        UniqueFd mp = mountPoint(root.get(), tmpfs, e.at, false);
-        attach(node.get(), mp.get(), e.at);
+        mountAt(node.get(), e.at, false);
         break;
       }
     }
   }
-  UniqueFd proc = mountPoint(root.get(), tmpfs, "/proc", true);
+  UniqueFd proc = mountPoint(tmpfs, "/proc", true);
   if (::mount("proc", fdPath(proc.get()).c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               nullptr) != 0) {
     throwErrno("mount /proc in the pod init's root");
@@ -318,7 +386,7 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
   proc.reset();
   if (plan.sysfs) {
     // Read-only, as every app mounts its own (the kernel then lets those be read-only too).
-    UniqueFd sys = mountPoint(root.get(), tmpfs, kPrivateRootSysfs, true);
+    UniqueFd sys = mountPoint(tmpfs, kPrivateRootSysfs, true);
     if (::mount("sysfs", fdPath(sys.get()).c_str(), "sysfs",
                 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
       throwErrno("mount a sysfs in the pod init's root");
@@ -332,8 +400,7 @@ void enterPrivateRoot(const PrivateRootPlan& plan) {
                   sizeof attr) != 0) {
       throwErrno("make the host's /sys read-only in the pod init's root");
     }
-    UniqueFd sys = mountPoint(root.get(), tmpfs, kPrivateRootSysfs, true);
-    attach(tree.get(), sys.get(), kPrivateRootSysfs);
+    mountAt(tree.get(), kPrivateRootSysfs, true);
   }
   if (::mount(nullptr, fdPath(root.get()).c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID,
               nullptr) != 0) {
