@@ -402,9 +402,10 @@ class PodRun {
 
   // Every limit and device rule is read (and refused if unsupported) before anything is
   // created; cgroups.json names the cgroups before they exist, so that gc finds whatever a crash
-  // leaves.
+  // leaves. No cgroup in a v1 cpuset hierarchy (PodCgroups::plan): the init's root mounts only
+  // the hierarchies of cgroups.json, so the pod sees none there.
   void planCgroups() {
-    cgroups_ = PodCgroups::plan(podDir_, rt_);
+    cgroups_ = PodCgroups::plan(podDir_, rt_, /*cpuset=*/false);
     plan_.initProcs = pod_.limitable().child(cgroup::kInitCgroupName).procsFiles();
   }
 

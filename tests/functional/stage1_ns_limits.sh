@@ -58,6 +58,15 @@ init=$(cat "$P/pid")
 grep -qx "$init" "$mem/init/cgroup.procs" || fail "the pod init is not in the init cgroup"
 grep -q . "$mem/app-a/cgroup.procs" || fail "no process in the app's cgroup"
 ok "pod and app limits written to the v1 files; init and app in their own cgroups"
+# No cgroup in a v1 cpuset hierarchy of its own (ferry sets no cpuset limit; the host's first
+# cpuset cgroup costs the kernel two static-key patches): the pod stays in the caller's cpuset.
+if grep -q '^[0-9]*:cpuset:' /proc/self/cgroup; then
+  dirs=$(pod_cgroups "$P")
+  ! grep -q '/cpuset/' <<<"$dirs" || fail "the pod has a cpuset cgroup: $dirs"
+  [ "$(grep ':cpuset:' "/proc/$init/cgroup")" = "$(grep ':cpuset:' /proc/self/cgroup)" ] ||
+    fail "the pod init is in cpuset $(grep ':cpuset:' "/proc/$init/cgroup"), not the caller's"
+  ok "no cpuset cgroup for the pod: its init is in the caller's cpuset"
+fi
 (cd "$P" && "$STAGE1_NS/bin/stop" --uuid "$(pod_uuid "$P")")
 set +e
 wait "$POD_PID"
@@ -71,3 +80,10 @@ expect_status 254 run_pod "$P"
 grep -q 'linux.resources.blockIO: not supported' "$P.err" || fail "error: $(cat "$P.err")"
 [ ! -e "$P/pid" ] || fail "a pod started despite an unsupported limit"
 ok "unsupported limit refused: $(cat "$P.err")"
+# Nor cpuset limits (linux.resources.cpu.cpus, .mems): the pod has no cpuset cgroup to hold them.
+P=$T/cpus
+new_pod "$P" --app a --tree "$T/tree" --resources '{"cpu":{"cpus":"0"}}' --exec '["true"]'
+expect_status 254 run_pod "$P"
+grep -q 'linux.resources.cpu.cpus: not supported' "$P.err" || fail "error: $(cat "$P.err")"
+[ ! -e "$P/pid" ] || fail "a pod started despite a cpuset limit"
+ok "cpuset limit refused: $(cat "$P.err")"
