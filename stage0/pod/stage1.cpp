@@ -1,8 +1,10 @@
 #include "stage0/pod/stage1.hpp"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,18 +32,51 @@ std::vector<char*> argvOf(std::vector<std::string>& args) {
   return out;
 }
 
-// In a child after fork or just before exec: no allocation from here on.
-[[noreturn]] void chdirAndExec(const char* dir, const char* path, char** argv) noexcept {
-  if (::chdir(dir) != 0) {
-    const char* msg = "ferry: cannot enter the pod directory\n";
-    (void)!::write(2, msg, std::strlen(msg));
+// An entrypoint to execute: its directory and file name apart, made before any fork.
+struct EntrypointFile {
+  std::string dir;
+  std::string name;
+};
+
+EntrypointFile entrypointFile(const fs::path& path) {
+  return {path.parent_path().string(), path.filename().string()};
+}
+
+void say(const char* a, const char* b = "") noexcept {
+  (void)!::write(2, a, std::strlen(a));
+  (void)!::write(2, b, std::strlen(b));
+}
+
+// In a child after fork or just before exec: no allocation from here on. The entrypoint runs
+// from a read-only clone of its directory (a detached mount: open_tree, then mount_setattr), so
+// that its /proc/<pid>/exe — and that of every process it forks into the pod without an exec,
+// as the ns stage1 does with the pod init — can never be opened for writing (stage1/ABI.md §4).
+// argv[0] keeps the entrypoint's own path: the kernel names the file "/<name>" inside the clone.
+// Where the kernel or the caller's privileges allow no clone (not root), the file runs as it is.
+[[noreturn]] void chdirAndExec(const char* podDir, const EntrypointFile& file,
+                               char** argv) noexcept {
+  if (::chdir(podDir) != 0) {
+    say("ferry: cannot enter the pod directory\n");
     ::_exit(254);
   }
-  ::execv(path, argv);
-  const char* msg = "ferry: cannot execute the stage1 entrypoint: ";
-  (void)!::write(2, msg, std::strlen(msg));
-  (void)!::write(2, path, std::strlen(path));
-  (void)!::write(2, "\n", 1);
+  int tree = static_cast<int>(
+      ::syscall(SYS_open_tree, AT_FDCWD, file.dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (tree >= 0) {
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) {
+      ::syscall(SYS_execveat, tree, file.name.c_str(), argv, environ, 0);
+    }
+    ::close(tree);
+  } else if (errno != EPERM && errno != ENOSYS) {
+    say("ferry: cannot make a read-only clone of ", file.dir.c_str());
+    say(": ", std::strerror(errno));
+    say("\n");
+    ::_exit(254);
+  }
+  ::execv(argv[0], argv);
+  say("ferry: cannot execute the stage1 entrypoint: ", argv[0]);
+  say("\n");
   ::_exit(254);
 }
 
@@ -254,8 +289,9 @@ void execRun(const Stage1& s1, const Pod& pod, PodLock& lock, bool debug) {
   if (debug) args.push_back("--debug");
   auto argv = argvOf(args);
   std::string dir = pod.path.string();
+  EntrypointFile file = entrypointFile(args[0]);
   phase(debug, "exec of the stage1's run entrypoint");
-  chdirAndExec(dir.c_str(), argv[0], argv.data());
+  chdirAndExec(dir.c_str(), file, argv.data());
 }
 
 int runEntrypoint(const Stage1& s1, std::string_view entry, const Pod& pod,
@@ -264,9 +300,10 @@ int runEntrypoint(const Stage1& s1, std::string_view entry, const Pod& pod,
   args.insert(args.end(), extra.begin(), extra.end());
   auto argv = argvOf(args);
   std::string dir = pod.path.string();
+  EntrypointFile file = entrypointFile(args[0]);
   pid_t pid = ::fork();
   if (pid < 0) throwErrno("fork for the stage1 " + std::string(entry) + " entrypoint");
-  if (pid == 0) chdirAndExec(dir.c_str(), argv[0], argv.data());
+  if (pid == 0) chdirAndExec(dir.c_str(), file, argv.data());
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) throwErrno("wait for the stage1 " + std::string(entry) + " entrypoint");
@@ -281,7 +318,8 @@ void execEntrypoint(const Stage1& s1, std::string_view entry, const Pod& pod,
   args.insert(args.end(), extra.begin(), extra.end());
   auto argv = argvOf(args);
   std::string dir = pod.path.string();
-  chdirAndExec(dir.c_str(), argv[0], argv.data());
+  EntrypointFile file = entrypointFile(args[0]);
+  chdirAndExec(dir.c_str(), file, argv.data());
 }
 
 void Stage1Cleaner::cleanup(const Pod& pod) {

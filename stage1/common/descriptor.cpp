@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "stage1/common/abi.hpp"
+#include "stage1/common/entrypoint.hpp"
 #include "stage1/common/resources.hpp"
 #include "stage1/common/runtime.hpp"
 
@@ -261,11 +262,6 @@ void refuseUnsupported(const Descriptor& d, const RuntimeOptions& rt, const fs::
   refuseUnsupported(d, ask);
 }
 
-Descriptor ownDescriptor() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
-  return Descriptor::load(exe.parent_path().parent_path());
-}
+Descriptor ownDescriptor() { return Descriptor::load(selfPath().parent_path().parent_path()); }
 
 }  // namespace ferry::stage1

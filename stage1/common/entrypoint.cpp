@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +14,40 @@
 #include "common/sealed_exec.hpp"
 
 namespace ferry::stage1 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Invocation& recorded() {
+  static Invocation i;
+  return i;
+}
+
+}  // namespace
+
+const Invocation& invocation() { return recorded(); }
+
+fs::path selfPath() {
+  struct stat self;
+  if (::stat("/proc/self/exe", &self) != 0) throwErrno("stat /proc/self/exe");
+  auto isSelf = [&](const fs::path& p) {
+    struct stat st;
+    return p.is_absolute() && ::stat(p.c_str(), &st) == 0 && st.st_dev == self.st_dev &&
+           st.st_ino == self.st_ino;
+  };
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && isSelf(exe)) return exe;
+  const Invocation& inv = invocation();
+  if (inv.argc > 0 && inv.argv != nullptr && inv.argv[0] != nullptr) {
+    fs::path named = fs::weakly_canonical(fs::absolute(inv.argv[0], ec), ec);
+    if (!ec && isSelf(named)) return named;
+  }
+  throw Error(Errc::kIo,
+              "cannot tell where this entrypoint's executable is: /proc/self/exe names " +
+                  quote(exe.string()) + ", and argv[0] is not that file");
+}
 
 Args parseArgs(int argc, char** argv, std::string_view entrypoint) {
   Args args;
@@ -64,6 +99,7 @@ Args parseArgs(int argc, char** argv, std::string_view entrypoint) {
 }
 
 int entrypointMain(int argc, char** argv, std::string_view entrypoint, int (*fn)(const Args&)) {
+  recorded() = Invocation{argc, argv, environ};
   bool debug = false;
   for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
     if (std::strcmp(argv[i], "--debug") == 0) debug = true;

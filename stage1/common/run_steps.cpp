@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/error.hpp"
 #include "common/mds_client.hpp"
+#include "stage1/common/entrypoint.hpp"
 #include "stage1/common/pod_files.hpp"
 #include "stage1/common/status.hpp"
 
@@ -26,11 +28,17 @@ void debugLine(bool debug, const std::string& line) {
   std::fprintf(stderr, "ferry-stage1 run: [%7.2f ms] %s\n", ms, line.c_str());
 }
 
-fs::path selfDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throwErrno(ec.value(), "read /proc/self/exe");
-  return exe.parent_path();
+fs::path selfDir() { return selfPath().parent_path(); }
+
+void replaceEnvironment(const std::vector<std::string>& env) {
+  if (::clearenv() != 0) throw Error(Errc::kIo, "cannot clear the environment");
+  for (const std::string& e : env) {
+    size_t eq = e.find('=');
+    if (eq == std::string::npos) continue;
+    if (::setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1) != 0) {
+      throwErrno("set " + e.substr(0, eq));
+    }
+  }
 }
 
 bool awaitGo(int fd) {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/cgroup.hpp"
 #include "common/fs.hpp"
@@ -23,6 +24,10 @@ void debugLine(bool debug, const std::string& line);
 
 // The directory of this executable (where a stage1 finds ferry-init and ferry-stage2).
 std::filesystem::path selfDir();
+
+// This process's environment replaced by `env` ("NAME=value" each): the pod init's, in the
+// child that runs the init without an exec (ABI §5). Throws on failure.
+void replaceEnvironment(const std::vector<std::string>& env);
 
 // In the pod's first process: one byte from the parent; false unless it is the go ('g'), as when
 // the parent is gone.

@@ -16,15 +16,15 @@
 //   delegate controllers, app limits      ◄──── (the pod cgroup is empty of processes now)
 //   'g' ──────────────────────────────────────► the pod init's loop in this very process (no
 //                                               exec), with the init's environment only
-//   EOF on the report pipe: pid                 └─ fork: ferry-stage2 (from the read-only bind)
+//   EOF on the report pipe: pid                 └─ fork: stage2 in that child
 //   wait, forwarding SIGTERM/SIGINT/SIGHUP         └─ exec: the app
 //   status fix-up, cgroups removed, exit
-// Two execs per pod (ferry-stage2, the app) where the ns stage1 has three (ferry-init, whose
-// children run stage2 in-process, and the app): the init and the cgroups are the same, so stop,
-// enter and gc are the ns stage1's. The init's loop here keeps exec'ing ferry-stage2: its
-// children would otherwise be this stage1's `run` until the app's execve, a file on a writable
-// mount that an app's `#!/proc/self/exe` entrypoint could hold (stage2/init/pod_init.cpp). A
-// failure in the child before the init's loop comes back as one line on the report pipe.
+// One exec per pod, the app's, as on ns: the init and the cgroups are the same, so stop, enter
+// and gc are the ns stage1's. The init's children run stage2 in-process because stage0 runs this
+// file from a read-only clone of its directory (ABI §4), which an app's `#!/proc/self/exe`
+// entrypoint may hold but never write; run by hand (its file writable) the init's loop execs
+// the ferry-stage2 bound read-only instead (stage2/init/pod_init.cpp). A failure in the child
+// before the init's loop comes back as one line on the report pipe.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -134,14 +134,7 @@ void bindReadOnly(const fs::path& path) {
     if (::chdir(plan.podDir.c_str()) != 0) throwErrno("enter " + quote(plan.podDir.string()));
     // The init's environment and nothing else (ABI §5: whatever ferry's caller had in its own
     // is none of the pod's business).
-    if (::clearenv() != 0) throw Error(Errc::kIo, "cannot clear the environment");
-    for (const std::string& e : plan.initEnv) {
-      size_t eq = e.find('=');
-      if (eq == std::string::npos) continue;
-      if (::setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1) != 0) {
-        throwErrno("set " + e.substr(0, eq));
-      }
-    }
+    replaceEnvironment(plan.initEnv);
     if (!awaitGo(ctl)) ::_exit(kOwnFailure);
     // Rooted at the pod cgroup (the parent moved this process there): ferry-stage2 roots each
     // app's own at the app's cgroup, and the init can still move its children into the app

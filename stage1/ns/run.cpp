@@ -13,8 +13,11 @@
 //   metadata service registration             wants before its children get controllers);
 //                                            meanwhile its private root (private_root.hpp):
 //                                            pivot_root, cwd = the pod directory
-//   'g' ───────────────────────────────────► exec ferry-init (read-only bind, empty env)
-//   EOF on the report pipe (exec done): pid
+//   'g' ───────────────────────────────────► the pod init: here, this file being sealed (stage0
+//                                            ran it from a read-only clone, ABI §4), what an
+//                                            exec would do first (runInitHere); else exec
+//                                            ferry-init (read-only bind, empty env)
+//   EOF on the report pipe (init running): pid
 //   wait, forwarding SIGTERM/SIGINT/SIGHUP
 //   status fix-up, cgroups removed, exit
 // A failure in the child before exec comes back as one line on the report pipe.
@@ -31,6 +34,7 @@
 //   nodev) and each binary read-only         root with the handed mounts and a sysfs
 //   'u' + descriptors (SCM_RIGHTS) ────────►
 // and chowns the cgroup.procs files the init writes (cgroups made after the clone).
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/mount.h>
@@ -50,6 +54,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <system_error>
@@ -62,8 +67,10 @@
 #include "common/fs.hpp"
 #include "common/idmap.hpp"
 #include "common/mds_client.hpp"
+#include "common/sealed_exec.hpp"
 #include "common/userns.hpp"
 #include "stage1/common/descriptor.hpp"
+#include "stage1/common/entrypoint.hpp"
 #include "stage1/common/mounts.hpp"
 #include "stage1/common/net.hpp"
 #include "stage1/common/pod_cgroups.hpp"
@@ -78,6 +85,7 @@
 #include "stage1/ns/console.hpp"
 #include "stage1/ns/entrypoints.hpp"
 #include "stage1/ns/private_root.hpp"
+#include "stage2/init/pod_init.hpp"
 
 namespace ferry::stage1 {
 
@@ -138,7 +146,8 @@ bool receiveHanded(int sock, std::string& kinds, std::vector<UniqueFd>& fds) {
 // What the child needs, prepared before the clone.
 struct ChildPlan {
   fs::path podDir;
-  fs::path init;
+  bool initHere = false;  // the init runs in the child itself (runInitHere), no exec
+  fs::path init;          // else the ferry-init it execs
   std::string hostname;
   bool privateUts = true;  // fly: the host's UTS namespace, whose hostname is not the pod's
   bool privateNet = true;
@@ -152,6 +161,84 @@ struct ChildPlan {
   bool userns = false;                 // privateUsers: wait for the handed mounts first
   std::vector<std::string> initEnv;    // socket activation, journal (stage1/common/systemd.hpp)
 };
+
+// Every descriptor marked close-on-exec closed, as the exec of an init would: what stays is
+// stdio, the pod's lock and what the init's environment names (socket activation, the journal).
+void closeCloseOnExec() {
+  std::vector<int> fds;
+  {
+    UniqueFd dir(::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throwErrno("open /proc/self/fd");
+    char buf[4096];
+    for (;;) {
+      long n = ::syscall(SYS_getdents64, dir.get(), buf, sizeof buf);
+      if (n < 0) throwErrno("read /proc/self/fd");
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+        off += d->d_reclen;
+        if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+        int fd = std::atoi(d->d_name);
+        if (fd > 2 && fd != dir.get()) fds.push_back(fd);
+      }
+    }
+  }
+  for (int fd : fds) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) != 0) ::close(fd);
+  }
+}
+
+// What /proc/1/cmdline and /proc/1/environ show: the command line "ferry-init", as the exec'd
+// init's, and an environment of NULs (the init's own is on its heap). The kernel reads the
+// command line up to its first NUL when the area's last byte is not one (setproctitle's rule).
+void hideInvocation() {
+  const Invocation& inv = invocation();
+  if (inv.argc > 0 && inv.argv != nullptr) {
+    char* start = inv.argv[0];
+    char* last = inv.argv[inv.argc - 1];
+    size_t size = static_cast<size_t>(last + std::strlen(last) + 1 - start);
+    static constexpr char kName[] = "ferry-init";
+    if (size > sizeof kName) {
+      std::memset(start, 0, size);
+      std::memcpy(start, kName, sizeof kName);
+      start[size - 1] = ' ';
+    }
+  }
+  if (inv.envp != nullptr && inv.envp[0] != nullptr) {
+    size_t n = 0;
+    while (inv.envp[n] != nullptr) ++n;
+    char* start = inv.envp[0];
+    char* last = inv.envp[n - 1];
+    std::memset(start, 0, static_cast<size_t>(last + std::strlen(last) + 1 - start));
+  }
+}
+
+// The pod init in this process, started as an exec of ferry-init would start it (ABI §5), one
+// program start fewer: this executable is sealed (stage0 runs it from a read-only clone of its
+// directory, ABI §4), so the pod can no more write it through /proc/1/exe than ferry-init's
+// read-only bind, and the init runs stage2 in its children for the same reason. Across the exec
+// the kernel would close the close-on-exec descriptors (the report pipe's EOF tells the parent
+// the init runs), reset each caught signal (the blocked ones stay blocked, the ignored ones
+// ignored), and replace the environment, command line and name; so does this.
+[[noreturn]] void runInitHere(const ChildPlan& plan) {
+  replaceEnvironment(plan.initEnv);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_DFL &&
+        old.sa_handler != SIG_IGN) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+  hideInvocation();
+  ::prctl(PR_SET_NAME, "ferry-init", 0, 0, 0);
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throwErrno("make the pod init non-dumpable");
+  std::string podDir = plan.podDir.string();
+  closeCloseOnExec();
+  int code = init::runPod(podDir);
+  std::fflush(nullptr);
+  ::_exit(code);
+}
 
 [[noreturn]] void childMain(const ChildPlan& plan, int ctl, int report) noexcept {
   auto failWith = [&](const std::string& message) {
@@ -245,6 +332,7 @@ struct ChildPlan {
     // no host path (the init reads the pod directory from its working directory). An empty
     // environment: whatever ferry's caller had in its own is none of the pod's business (the
     // pod could read it in /proc/1/environ).
+    if (plan.initHere) runInitHere(plan);
     const char* argv[] = {"ferry-init", nullptr};
     // LISTEN_FDS, LISTEN_FDNAMES, FERRY_JOURNAL_FD, FERRY_JOURNAL_UNIT: at most 4.
     const char* envp[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
@@ -378,11 +466,17 @@ class PodRun {
   // namespaces, the pod's stdio.
   void planChild() {
     plan_.podDir = podDir_;
-    plan_.init = rt_.init.empty() ? selfDir() / "ferry-init" : fs::path(rt_.init);
-    if (::access(plan_.init.c_str(), X_OK) != 0)
-      throwErrno("execute the pod init " + quote(plan_.init.string()));
-    // The path the init sees as its own (/proc/self/exe), beside which it finds ferry-stage2.
-    plan_.init = fs::canonical(plan_.init);
+    // The init in the pod's first process itself when this executable is sealed (stage0's
+    // read-only clone, ABI §4) and runtime.json names no init of its own; else an exec of
+    // ferry-init from a read-only bind in the init's root (this file run by hand, as tests do).
+    plan_.initHere = rt_.init.empty() && selfExeSealed();
+    if (!plan_.initHere) {
+      plan_.init = rt_.init.empty() ? selfDir() / "ferry-init" : fs::path(rt_.init);
+      if (::access(plan_.init.c_str(), X_OK) != 0)
+        throwErrno("execute the pod init " + quote(plan_.init.string()));
+      // The path the init sees as its own (/proc/self/exe), beside which it finds ferry-stage2.
+      plan_.init = fs::canonical(plan_.init);
+    }
     plan_.hostname = rt_.hostname;
     plan_.privateUts = !flavor_.hostNamespaces;
     plan_.privateNet = rt_.net != "host" && !flavor_.hostNamespaces;
@@ -412,9 +506,16 @@ class PodRun {
   // The init's own root (private_root.hpp).
   void planPrivateRootOfInit() {
     plan_.root = planPrivateRoot(podDir_, rt_.apps);
-    plan_.root.binaries = {plan_.init, rt_.stage2.empty()
-                                           ? plan_.init.parent_path() / "ferry-stage2"
-                                           : fs::path(rt_.stage2)};
+    // The executables the init runs from its root, each bound read-only: none when it runs
+    // here and stage2 in its children (both this sealed file), else ferry-init and the
+    // ferry-stage2 it execs.
+    if (!plan_.initHere) {
+      plan_.root.binaries = {plan_.init, rt_.stage2.empty()
+                                             ? plan_.init.parent_path() / "ferry-stage2"
+                                             : fs::path(rt_.stage2)};
+    } else if (!rt_.stage2.empty()) {
+      plan_.root.binaries = {fs::path(rt_.stage2)};
+    }
     // Every hierarchy of cgroups.json read-only (the init checks each is a cgroupfs), the pod's
     // cgroups writable where the init moves children into app cgroups.
     for (const cgroup::Member& m : pod_.members()) plan_.root.cgroupMounts.push_back(m.mount);
@@ -582,7 +683,8 @@ class PodRun {
     // Nothing of a running pod outlives a reboot, so its files are written without fsync (the
     // start would wait for the disk otherwise): atomic for readers is all they need.
     writePidFile(podDir_, pid_);
-    debugLine(debug_, "pod init started (rootfs mounted, exec done): pid " + std::to_string(pid_));
+    debugLine(debug_,
+              "pod init started (rootfs mounted, init running): pid " + std::to_string(pid_));
     notifyReadyWhenPodIs(podDir_);
   }
 

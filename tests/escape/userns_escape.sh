@@ -99,13 +99,31 @@ ok "a host volume is idmapped (owners as on the host) and nosuid"
 # The pod's root in its pod directory, where it may create files (SECURITY.md: the directory is
 # sticky and group START, so nothing ferry wrote is its to change): reached through the pod
 # init's working directory with CAP_SYS_PTRACE, which the operator may grant a pod in a user
-# namespace. What it plants where ferry writes later or never (exit while the pod runs, unit,
-# net/ with a CNI plan whose IPAM keeps its state in a host directory) must never be read as
-# ferry's: `status` does not block on a FIFO nor name a unit ferry never made, and rm runs no
-# CNI plugin for a pod that had no networks.
-plant='p=/proc/1/cwd; /bin/busybox mkfifo $p/exit; echo "{\"name\":\"victim.service\",\"bus\":\"system\",\"kind\":\"service\"}" >$p/unit; mkdir $p/net; echo "{\"networks\":[{\"name\":\"x\",\"ifName\":\"eth0\",\"args\":[],\"config\":{\"cniVersion\":\"0.4.0\",\"name\":\"planted\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"ferry-planted0\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"'"$C"'\",\"subnet\":\"10.231.0.0/24\"}}]}}]}" >$p/net/networks.json; echo "{}" >$p/net/eth0.json; ls $p/exit $p/unit $p/net/networks.json >/dev/null && echo ready; exec sleep 600'
+# namespace — where the init is exec'd in the pod (kvm's guest, ns run by hand). The ns init that
+# run's child runs without an exec (stage1/ABI.md §5) keeps the memory, hence the ptrace owner,
+# of the host's user namespace: the pod's root cannot open /proc/1/cwd at all, and the same
+# files are then planted from the host, owned by START, as the pod's root would have. What it
+# plants where ferry writes later or never (exit while the pod runs, unit, net/ with a CNI plan
+# whose IPAM keeps its state in a host directory) must never be read as ferry's: `status` does
+# not block on a FIFO nor name a unit ferry never made, and rm runs no CNI plugin for a pod that
+# had no networks.
+plant='p=/proc/1/cwd; if ! (cd $p) 2>/dev/null; then echo "no /proc/1/cwd"; echo ready; exec sleep 600; fi; /bin/busybox mkfifo $p/exit; echo "{\"name\":\"victim.service\",\"bus\":\"system\",\"kind\":\"service\"}" >$p/unit; mkdir $p/net; echo "{\"networks\":[{\"name\":\"x\",\"ifName\":\"eth0\",\"args\":[],\"config\":{\"cniVersion\":\"0.4.0\",\"name\":\"planted\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"ferry-planted0\",\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"'"$C"'\",\"subnet\":\"10.231.0.0/24\"}}]}}]}" >$p/net/networks.json; echo "{}" >$p/net/eth0.json; ls $p/exit $p/unit $p/net/networks.json >/dev/null && echo ready; exec sleep 600'
 img3=$(hostile_image plant "$(jq -cn --arg s "$plant" '{exec:["/bin/sh","-c",$s],user:"0",group:"0"}')")
 start_pod plant --private-users --caps-retain=CAP_SYS_PTRACE "$img3"
+if grep -qx 'no /proc/1/cwd' "$T/plant.out"; then
+  [ "${FERRY_STAGE1:-ns}" = ns ] || fail "the pod's root could not reach /proc/1/cwd on ${FERRY_STAGE1}"
+  ok "the ns pod's root, with CAP_SYS_PTRACE, cannot open /proc/1/cwd of an init that is run's child"
+  P=$D/pods/run/$u
+  start=$(jq -r '.privateUsers.uid' "$P/runtime.json")
+  mkfifo "$P/exit"
+  echo '{"name":"victim.service","bus":"system","kind":"service"}' >"$P/unit"
+  mkdir "$P/net"
+  jq -cn --arg c "$C" '{networks: [{name: "x", ifName: "eth0", args: [], config: {cniVersion: "0.4.0",
+    name: "planted", plugins: [{type: "bridge", bridge: "ferry-planted0",
+    ipam: {type: "host-local", dataDir: $c, subnet: "10.231.0.0/24"}}]}}]}' >"$P/net/networks.json"
+  echo '{}' >"$P/net/eth0.json"
+  chown -h "$start:$start" "$P/exit" "$P/unit" "$P/net" "$P/net/networks.json" "$P/net/eth0.json"
+fi
 set +e
 timeout -k 5 20 "$FERRY" --dir "$D" status --format=json "$u" >"$T/out" 2>"$T/err"
 st=$?
