@@ -97,6 +97,8 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& spec) {
   ctx_.reset(ctx);
   int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
   if (rc < 0) failLib(rc, "turn off no_new_privs in the seccomp filter");
+  rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  if (rc < 0) failLib(rc, "ask for a binary-tree seccomp filter");
 
   for (size_t i = 0; i < spec.architectures.size(); ++i) {
     uint32_t arch =

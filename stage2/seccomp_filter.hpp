@@ -85,7 +85,7 @@ class SeccompFilter {
 
 // Bumped whenever SeccompFilter's translation of linux.seccomp changes (the same text must then
 // give another program): part of the cache key, so an older ferry's files are not loaded.
-constexpr uint32_t kSeccompCompilerRevision = 1;
+constexpr uint32_t kSeccompCompilerRevision = 2;
 
 // The file name of a bundle's compiled filter, beside config.json.
 inline constexpr std::string_view kSeccompCacheFile = "seccomp.bpf";
