@@ -73,17 +73,15 @@ wait "$POD_PID"
 set -e
 expect_clean "$P" "limited pod"
 
-# A limit the stage1 cannot apply is refused before anything is created.
-P=$T/unsupported
-new_pod "$P" --app a --tree "$T/tree" --resources '{"blockIO":{"weight":10}}' --exec '["true"]'
-expect_status 254 run_pod "$P"
-grep -q 'linux.resources.blockIO: not supported' "$P.err" || fail "error: $(cat "$P.err")"
-[ ! -e "$P/pid" ] || fail "a pod started despite an unsupported limit"
-ok "unsupported limit refused: $(cat "$P.err")"
-# Nor cpuset limits (linux.resources.cpu.cpus, .mems): the pod has no cpuset cgroup to hold them.
-P=$T/cpus
-new_pod "$P" --app a --tree "$T/tree" --resources '{"cpu":{"cpus":"0"}}' --exec '["true"]'
-expect_status 254 run_pod "$P"
-grep -q 'linux.resources.cpu.cpus: not supported' "$P.err" || fail "error: $(cat "$P.err")"
-[ ! -e "$P/pid" ] || fail "a pod started despite a cpuset limit"
-ok "cpuset limit refused: $(cat "$P.err")"
+# A limit the stage1 cannot apply is refused before anything is created: blkio weights, and
+# cpuset limits (linux.resources.cpu.cpus, .mems: the pod has no cpuset cgroup to hold them).
+refused_limit() { # NAME RESOURCES FIELD WHAT
+  P=$T/$1
+  new_pod "$P" --app a --tree "$T/tree" --resources "$2" --exec '["true"]'
+  expect_status 254 run_pod "$P"
+  grep -q "linux.resources.$3: not supported" "$P.err" || fail "error: $(cat "$P.err")"
+  [ ! -e "$P/pid" ] || fail "a pod started despite $4"
+  ok "$4 refused: $(cat "$P.err")"
+}
+refused_limit unsupported '{"blockIO":{"weight":10}}' blockIO "an unsupported limit"
+refused_limit cpus '{"cpu":{"cpus":"0"}}' cpu.cpus "a cpuset limit"
